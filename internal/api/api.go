@@ -1,0 +1,286 @@
+// Package api serves FC's 2016-08-15 management REST API (services,
+// functions, HTTP triggers, invocations) over the store, with FC's JSON
+// field names, status codes and error bodies. Every request must carry a
+// valid FC signature made with the admin AccessKey.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/store"
+)
+
+// Verifier checks the FC signature of a management request.
+type Verifier interface {
+	VerifyHeader(r *http.Request, withQuery bool) error
+}
+
+// Invoker runs a synchronous event invocation (the gateway).
+type Invoker interface {
+	Invoke(w http.ResponseWriter, r *http.Request, requestID string, fn *fc.Function, qualifier string)
+}
+
+// Options configure the API.
+type Options struct {
+	Store    store.Store
+	Verifier Verifier
+	Invoker  Invoker
+	// AccountID: requests naming another account are refused.
+	AccountID string
+	// PublicURL is the base of trigger URLs, e.g. "http://127.0.0.1:8080".
+	PublicURL string
+	// MaxCodeSize and MaxUnpackedCodeSize cap code zips (bytes).
+	MaxCodeSize, MaxUnpackedCodeSize int64
+	// FunctionChanged is called after a function is updated or deleted
+	// through this API (to retire its instances). May be nil.
+	FunctionChanged func(service, function string)
+	Logger          *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// API is the management API handler.
+type API struct {
+	opts Options
+	log  *slog.Logger
+	mux  *http.ServeMux
+}
+
+// New returns the API handler.
+func New(o Options) *API {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	a := &API{opts: o, log: o.Logger, mux: http.NewServeMux()}
+	a.routes()
+	return a
+}
+
+// handlerFunc is an API handler: it returns the value to encode (with its
+// status) or an error.
+type handlerFunc func(r *http.Request, reqID string) (status int, body any, header http.Header, err error)
+
+const v = "/" + fc.APIVersion
+
+func (a *API) routes() {
+	h := func(pattern string, fn handlerFunc) { a.mux.Handle(pattern, a.wrap(fn)) }
+	h("POST "+v+"/services", a.createService)
+	h("GET "+v+"/services", a.listServices)
+	h("GET "+v+"/services/{service}", a.getService)
+	h("PUT "+v+"/services/{service}", a.updateService)
+	h("DELETE "+v+"/services/{service}", a.deleteService)
+
+	h("POST "+v+"/services/{service}/functions", a.createFunction)
+	h("GET "+v+"/services/{service}/functions", a.listFunctions)
+	h("GET "+v+"/services/{service}/functions/{function}", a.getFunction)
+	h("PUT "+v+"/services/{service}/functions/{function}", a.updateFunction)
+	h("DELETE "+v+"/services/{service}/functions/{function}", a.deleteFunction)
+
+	h("POST "+v+"/services/{service}/functions/{function}/triggers", a.createTrigger)
+	h("GET "+v+"/services/{service}/functions/{function}/triggers", a.listTriggers)
+	h("GET "+v+"/services/{service}/functions/{function}/triggers/{trigger}", a.getTrigger)
+	h("PUT "+v+"/services/{service}/functions/{function}/triggers/{trigger}", a.updateTrigger)
+	h("DELETE "+v+"/services/{service}/functions/{function}/triggers/{trigger}", a.deleteTrigger)
+
+	a.mux.Handle("POST "+v+"/services/{service}/functions/{function}/invocations", a.authenticated(a.invoke))
+	h("/", func(r *http.Request, _ string) (int, any, http.Header, error) {
+		return 0, nil, nil, fc.Errorf(fc.CodePathNotSupported, "'%s' against '%s' is not supported", r.Method, r.URL.Path)
+	})
+}
+
+// ServeHTTP serves the management API.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// check authenticates a request: FC signature and account.
+func (a *API) check(r *http.Request) error {
+	if err := a.opts.Verifier.VerifyHeader(r, false); err != nil {
+		return err
+	}
+	if acct := r.Header.Get("X-Fc-Account-Id"); acct != "" && acct != a.opts.AccountID {
+		return fc.Errorf(fc.CodeAccessDenied, "the caller is not authorized to access account '%s'", acct)
+	}
+	return nil
+}
+
+// authenticated wraps a raw handler with the signature check.
+func (a *API) authenticated(next func(w http.ResponseWriter, r *http.Request, reqID string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqID := fc.NewRequestID()
+		if err := a.check(r); err != nil {
+			a.writeErr(w, r, reqID, err)
+			return
+		}
+		next(w, r, reqID)
+	})
+}
+
+func (a *API) wrap(fn handlerFunc) http.Handler {
+	return a.authenticated(func(w http.ResponseWriter, r *http.Request, reqID string) {
+		status, body, header, err := fn(r, reqID)
+		if err != nil {
+			a.writeErr(w, r, reqID, err)
+			return
+		}
+		for k, vs := range header {
+			w.Header()[k] = vs
+		}
+		w.Header().Set(fc.HeaderRequestID, reqID)
+		if body == nil {
+			w.WriteHeader(status)
+			return
+		}
+		b, err := json.Marshal(body)
+		if err != nil {
+			a.writeErr(w, r, reqID, fmt.Errorf("encoding response: %w", err))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(status)
+		_, _ = w.Write(b)
+	})
+}
+
+func (a *API) writeErr(w http.ResponseWriter, r *http.Request, reqID string, err error) {
+	fe := fc.AsError(err)
+	if fe.Code == fc.CodeInternalServerError {
+		a.log.Error("management API error", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "err", err)
+	} else {
+		a.log.Debug("management API request refused", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "code", fe.Code, "msg", fe.Message)
+	}
+	fc.WriteError(w, reqID, fe)
+}
+
+// maxBody bounds a management request body: the code zip in base64 plus
+// some room for the JSON around it.
+func (a *API) maxBody() int64 { return a.opts.MaxCodeSize/3*4 + 1<<20 }
+
+// decode reads a JSON body into v, strictly typed, with FC's errors.
+func (a *API) decode(r *http.Request, v any) error {
+	body := http.MaxBytesReader(nil, r.Body, a.maxBody())
+	b, err := io.ReadAll(body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fc.Errorf(fc.CodeEntityTooLarge, "payload size exceeds maximum allowed size (%d bytes)", mbe.Limit)
+		}
+		return fc.Errorf(fc.CodeInvalidArgument, "reading request body: %v", err)
+	}
+	if len(b) == 0 {
+		return fc.Errorf(fc.CodeInvalidArgument, "the request body is empty; a JSON object is required")
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return fc.Errorf(fc.CodeInvalidArgument, "field %s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+		}
+		return fc.Errorf(fc.CodeInvalidArgument, "the request body is not valid JSON: %v", err)
+	}
+	return nil
+}
+
+// etag renders a store revision as an ETag.
+func etag(rev uint64) http.Header {
+	return http.Header{"Etag": {strconv.Quote(strconv.FormatUint(rev, 16))}}
+}
+
+// ifMatch returns the revision named by an If-Match header, 0 if absent.
+func ifMatch(r *http.Request) (uint64, error) {
+	v := strings.TrimSpace(r.Header.Get("If-Match"))
+	if v == "" || v == "*" {
+		return 0, nil
+	}
+	v = strings.TrimPrefix(v, "W/")
+	if uq, err := strconv.Unquote(v); err == nil {
+		v = uq
+	}
+	rev, err := strconv.ParseUint(v, 16, 64)
+	if err != nil || rev == 0 {
+		// An etag we never issued cannot match.
+		return 0, fc.Errorf(fc.CodePreconditionFailed, "the resource being modified has been changed")
+	}
+	return rev, nil
+}
+
+// page is a list request's pagination.
+type page struct {
+	limit     int
+	prefix    string
+	startKey  string
+	nextToken string
+}
+
+func parsePage(r *http.Request) (page, error) {
+	q := r.URL.Query()
+	p := page{limit: 20, prefix: q.Get("prefix"), startKey: q.Get("startKey"), nextToken: q.Get("nextToken")}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100 {
+			return p, fc.Errorf(fc.CodeInvalidArgument, "limit %q is invalid: use 1 to 100", s)
+		}
+		p.limit = n
+	}
+	return p, nil
+}
+
+// paginate applies prefix, startKey/nextToken and limit to items sorted
+// by name, returning the page and the next token ("" on the last page).
+func paginate[T any](p page, items []T, name func(T) string) ([]T, string) {
+	start := p.startKey
+	if p.nextToken != "" {
+		start = p.nextToken
+	}
+	out := make([]T, 0, min(len(items), p.limit))
+	for _, it := range items {
+		n := name(it)
+		if n < start || !strings.HasPrefix(n, p.prefix) {
+			continue
+		}
+		if len(out) == p.limit {
+			return out, n
+		}
+		out = append(out, it)
+	}
+	return out, ""
+}
+
+// storeErr turns a store error into FC's error for a resource.
+func storeErr(err error, notFound, exists *fc.Error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fc.ErrNotFound) && notFound != nil:
+		return notFound
+	case errors.Is(err, fc.ErrAlreadyExists) && exists != nil:
+		return exists
+	case errors.Is(err, fc.ErrConflict):
+		return fc.Errorf(fc.CodePreconditionFailed, "the resource being modified has been changed")
+	}
+	return err
+}
+
+func (a *API) now() string { return fc.Timestamp(a.opts.Now()) }
+
+// splitQualifier splits "{service}[.{qualifier}]"; only LATEST exists yet.
+func splitQualifier(s string) (service string, err error) {
+	name, q, ok := strings.Cut(s, ".")
+	if !ok || q == fc.LATEST {
+		return name, nil
+	}
+	if _, perr := strconv.Atoi(q); perr == nil {
+		return "", fc.Errorf(fc.CodeVersionNotFound, "version '%s' of service '%s' does not exist", q, name)
+	}
+	return "", fc.Errorf(fc.CodeAliasNotFound, "alias '%s' of service '%s' does not exist", q, name)
+}

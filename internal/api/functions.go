@@ -1,0 +1,287 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/openfc/openfc/internal/codezip"
+	"github.com/openfc/openfc/internal/fc"
+)
+
+// functionInput is a create or update body: the function plus its code.
+type functionInput struct {
+	fc.Function
+	Code *fc.FunctionCode `json:"code,omitempty"`
+}
+
+func functionNotFound(service, name string) *fc.Error {
+	return fc.Errorf(fc.CodeFunctionNotFound, "function '%s' does not exist in service '%s'", name, service)
+}
+
+// codeLimits are the caps applied to code zips.
+func (a *API) codeLimits() codezip.Limits {
+	return codezip.Limits{MaxZipBytes: a.opts.MaxCodeSize, MaxUnpackedBytes: a.opts.MaxUnpackedCodeSize, MaxFiles: 100000}
+}
+
+// prepareCode validates the code of a create/update and uploads it. It
+// returns a cleanup that deletes the upload (for when the function write
+// fails) — a no-op when the package was already stored.
+func (a *API) prepareCode(ctx context.Context, code *fc.FunctionCode, fn *fc.Function) (cleanup func(), err error) {
+	noop := func() {}
+	if code.OSSBucketName != "" || code.OSSObjectName != "" {
+		return noop, fc.Errorf(fc.CodeInvalidArgument, "code.ossBucketName/code.ossObjectName are not supported by openfc; send code.zipFile")
+	}
+	if code.ZipFile == "" {
+		return noop, fc.Errorf(fc.CodeInvalidArgument, "code.zipFile is required")
+	}
+	if max := a.opts.MaxCodeSize; int64(base64.StdEncoding.DecodedLen(len(code.ZipFile))) > max+2 {
+		return noop, fc.Errorf(fc.CodeInvalidArgument, "code.zipFile is about %d bytes; the limit is %d bytes", base64.StdEncoding.DecodedLen(len(code.ZipFile)), max)
+	}
+	zipBytes, err := base64.StdEncoding.DecodeString(code.ZipFile)
+	if err != nil {
+		return noop, fc.Errorf(fc.CodeInvalidArgument, "code.zipFile is not valid base64: %v", err)
+	}
+	if int64(len(zipBytes)) > a.opts.MaxCodeSize {
+		return noop, fc.Errorf(fc.CodeInvalidArgument, "code.zipFile is %d bytes; the limit is %d bytes", len(zipBytes), a.opts.MaxCodeSize)
+	}
+	info, err := codezip.Check(zipBytes, a.codeLimits())
+	if err != nil {
+		return noop, err
+	}
+	if err := requireCommand(fn, info.HasBootstrap); err != nil {
+		return noop, err
+	}
+	sum := codezip.Checksum(zipBytes)
+	existed := true
+	if rc, err := a.opts.Store.GetCode(ctx, sum); err == nil {
+		rc.Close()
+	} else if errors.Is(err, fc.ErrNotFound) {
+		existed = false
+	} else {
+		return noop, fmt.Errorf("checking code package: %w", err)
+	}
+	if !existed {
+		if err := a.opts.Store.PutCode(ctx, sum, bytes.NewReader(zipBytes)); err != nil {
+			return noop, fmt.Errorf("storing code package: %w", err)
+		}
+	}
+	fn.CodeChecksum = sum
+	fn.CodeSize = int64(len(zipBytes))
+	if existed {
+		return noop, nil
+	}
+	return func() {
+		if err := a.opts.Store.DeleteCode(context.WithoutCancel(ctx), sum); err != nil {
+			a.log.Warn("removing unused code package", "checksum", sum, "err", err)
+		}
+	}, nil
+}
+
+// requireCommand enforces design §6: customRuntimeConfig.command, else an
+// executable bootstrap at the code root.
+func requireCommand(fn *fc.Function, hasBootstrap bool) error {
+	if c := fn.CustomRuntimeConfig; c != nil && len(c.Command) > 0 {
+		return nil
+	}
+	if hasBootstrap {
+		return nil
+	}
+	return fc.Errorf(fc.CodeInvalidArgument, "customRuntimeConfig.command is required when the code has no executable 'bootstrap' file at its root")
+}
+
+func (a *API) createFunction(r *http.Request, _ string) (int, any, http.Header, error) {
+	service := r.PathValue("service")
+	var in functionInput
+	if err := a.decode(r, &in); err != nil {
+		return 0, nil, nil, err
+	}
+	fn := in.Function
+	fn.ServiceName = service
+	if err := fc.ValidateFunction(&fn); err != nil {
+		return 0, nil, nil, err
+	}
+	ctx := r.Context()
+	if _, _, err := a.opts.Store.GetService(ctx, service); err != nil {
+		return 0, nil, nil, storeErr(err, serviceNotFound(service), nil)
+	}
+	if _, _, err := a.opts.Store.GetFunction(ctx, service, fn.FunctionName); err == nil {
+		return 0, nil, nil, fc.Errorf(fc.CodeFunctionAlreadyExists, "function '%s' already exists in service '%s'", fn.FunctionName, service)
+	}
+	if in.Code == nil {
+		return 0, nil, nil, fc.Errorf(fc.CodeInvalidArgument, "code is required: send code.zipFile (base64 of a zip)")
+	}
+	cleanup, err := a.prepareCode(ctx, in.Code, &fn)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	fn.FunctionID = newID()
+	fn.CreatedTime = a.now()
+	fn.LastModifiedTime = fn.CreatedTime
+	rev, err := a.opts.Store.CreateFunction(ctx, service, &fn)
+	if err != nil {
+		cleanup()
+		return 0, nil, nil, storeErr(err, serviceNotFound(service),
+			fc.Errorf(fc.CodeFunctionAlreadyExists, "function '%s' already exists in service '%s'", fn.FunctionName, service))
+	}
+	return http.StatusOK, &fn, etag(rev), nil
+}
+
+func (a *API) getFunction(r *http.Request, _ string) (int, any, http.Header, error) {
+	service, err := splitQualifier(r.PathValue("service"))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	name := r.PathValue("function")
+	fn, rev, err := a.opts.Store.GetFunction(r.Context(), service, name)
+	if err != nil {
+		return 0, nil, nil, a.functionErr(r.Context(), err, service, name)
+	}
+	return http.StatusOK, fn, etag(rev), nil
+}
+
+// functionErr maps a function lookup error, telling a missing service from
+// a missing function.
+func (a *API) functionErr(ctx context.Context, err error, service, name string) error {
+	if errors.Is(err, fc.ErrNotFound) {
+		if _, _, serr := a.opts.Store.GetService(ctx, service); errors.Is(serr, fc.ErrNotFound) {
+			return serviceNotFound(service)
+		}
+		return functionNotFound(service, name)
+	}
+	return storeErr(err, nil, nil)
+}
+
+func (a *API) listFunctions(r *http.Request, _ string) (int, any, http.Header, error) {
+	service, err := splitQualifier(r.PathValue("service"))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	p, err := parsePage(r)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if _, _, err := a.opts.Store.GetService(r.Context(), service); err != nil {
+		return 0, nil, nil, storeErr(err, serviceNotFound(service), nil)
+	}
+	all, err := a.opts.Store.ListFunctions(r.Context(), service)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	items, next := paginate(p, all, func(f *fc.Function) string { return f.FunctionName })
+	return http.StatusOK, map[string]any{"functions": items, "nextToken": next}, nil, nil
+}
+
+func (a *API) updateFunction(r *http.Request, _ string) (int, any, http.Header, error) {
+	service, name := r.PathValue("service"), r.PathValue("function")
+	ctx := r.Context()
+	rev, err := ifMatch(r)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	cur, curRev, err := a.opts.Store.GetFunction(ctx, service, name)
+	if err != nil {
+		return 0, nil, nil, a.functionErr(ctx, err, service, name)
+	}
+	if rev != 0 && rev != curRev {
+		return 0, nil, nil, fc.Errorf(fc.CodePreconditionFailed, "the resource being modified has been changed")
+	}
+	var in functionInput
+	if err := a.mergeBody(r, &functionInput{Function: *cur}, &in); err != nil {
+		return 0, nil, nil, err
+	}
+	fn := in.Function
+	if fn.FunctionName != name {
+		return 0, nil, nil, fc.Errorf(fc.CodeInvalidArgument, "functionName %q in the body does not match the path's %q", fn.FunctionName, name)
+	}
+	fn.ServiceName = service
+	fn.FunctionID, fn.CreatedTime, fn.LastModifiedTime = cur.FunctionID, cur.CreatedTime, a.now()
+	fn.CodeChecksum, fn.CodeSize = cur.CodeChecksum, cur.CodeSize
+	if err := fc.ValidateFunction(&fn); err != nil {
+		return 0, nil, nil, err
+	}
+	cleanup := func() {}
+	if in.Code != nil {
+		if cleanup, err = a.prepareCode(ctx, in.Code, &fn); err != nil {
+			return 0, nil, nil, err
+		}
+	} else if err := a.checkStoredBootstrap(ctx, &fn); err != nil {
+		return 0, nil, nil, err
+	}
+	newRev, err := a.opts.Store.UpdateFunction(ctx, service, &fn, curRev)
+	if err != nil {
+		cleanup()
+		return 0, nil, nil, storeErr(err, functionNotFound(service, name), nil)
+	}
+	if a.opts.FunctionChanged != nil {
+		a.opts.FunctionChanged(service, name)
+	}
+	return http.StatusOK, &fn, etag(newRev), nil
+}
+
+// checkStoredBootstrap applies requireCommand to an update that keeps the
+// stored code.
+func (a *API) checkStoredBootstrap(ctx context.Context, fn *fc.Function) error {
+	if c := fn.CustomRuntimeConfig; c != nil && len(c.Command) > 0 {
+		return nil
+	}
+	rc, err := a.opts.Store.GetCode(ctx, fn.CodeChecksum)
+	if err != nil {
+		return fmt.Errorf("reading stored code: %w", err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Errorf("reading stored code: %w", err)
+	}
+	info, err := codezip.Check(b, a.codeLimits())
+	if err != nil {
+		return err
+	}
+	return requireCommand(fn, info.HasBootstrap)
+}
+
+func (a *API) deleteFunction(r *http.Request, _ string) (int, any, http.Header, error) {
+	service, name := r.PathValue("service"), r.PathValue("function")
+	rev, err := ifMatch(r)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if err := a.opts.Store.DeleteFunction(r.Context(), service, name, rev); err != nil {
+		if isNotEmpty(err) {
+			return 0, nil, nil, fc.Errorf(fc.CodeFunctionNotEmpty, "function '%s' has active triggers", name)
+		}
+		return 0, nil, nil, a.functionErr(r.Context(), err, service, name)
+	}
+	if a.opts.FunctionChanged != nil {
+		a.opts.FunctionChanged(service, name)
+	}
+	return http.StatusNoContent, nil, nil, nil
+}
+
+// invoke serves POST …/invocations: a synchronous event invocation.
+func (a *API) invoke(w http.ResponseWriter, r *http.Request, reqID string) {
+	service, err := splitQualifier(r.PathValue("service"))
+	if err != nil {
+		a.writeErr(w, r, reqID, err)
+		return
+	}
+	name := r.PathValue("function")
+	if t := r.Header.Get("X-Fc-Invocation-Type"); t != "" && t != "Sync" {
+		a.writeErr(w, r, reqID, fc.Errorf(fc.CodeInvalidArgument, "X-Fc-Invocation-Type %q is not supported by this openfc yet; use Sync", t))
+		return
+	}
+	fn, _, svcFound, ok := a.opts.Store.LookupFunction(service, name)
+	switch {
+	case !svcFound:
+		a.writeErr(w, r, reqID, serviceNotFound(service))
+	case !ok:
+		a.writeErr(w, r, reqID, functionNotFound(service, name))
+	default:
+		a.opts.Invoker.Invoke(w, r, reqID, fn, fc.LATEST)
+	}
+}

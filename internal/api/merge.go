@@ -1,0 +1,46 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/openfc/openfc/internal/fc"
+)
+
+// mergeBody implements FC's partial update: every top-level field present
+// in the request body replaces the current value as a whole (maps and
+// nested objects included); absent fields keep their value. cur and out
+// are pointers to the same type.
+func (a *API) mergeBody(r *http.Request, cur, out any) error {
+	var patch map[string]json.RawMessage
+	if err := a.decode(r, &patch); err != nil {
+		return err
+	}
+	b, err := json.Marshal(cur)
+	if err != nil {
+		return fmt.Errorf("encoding current value: %w", err)
+	}
+	merged := map[string]json.RawMessage{}
+	if err := json.Unmarshal(b, &merged); err != nil {
+		return fmt.Errorf("decoding current value: %w", err)
+	}
+	for k, v := range patch {
+		merged[k] = v
+	}
+	b, err = json.Marshal(merged)
+	if err != nil {
+		return fmt.Errorf("encoding merged value: %w", err)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return fc.Errorf(fc.CodeInvalidArgument, "field %s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+		}
+		return fc.Errorf(fc.CodeInvalidArgument, "invalid request body: %v", err)
+	}
+	return nil
+}
+
+func isNotEmpty(err error) bool { return errors.Is(err, fc.ErrNotEmpty) }

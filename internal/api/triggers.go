@@ -1,0 +1,135 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/openfc/openfc/internal/fc"
+)
+
+func triggerNotFound(service, function, name string) *fc.Error {
+	return fc.Errorf(fc.CodeTriggerNotFound, "trigger '%s' does not exist in service '%s' and function '%s'", name, service, function)
+}
+
+// withURLs returns a copy of t with its invocation URLs filled in.
+func (a *API) withURLs(t *fc.Trigger) *fc.Trigger {
+	c := *t
+	u := a.opts.PublicURL + "/" + fc.APIVersion + "/proxy/" + t.ServiceName + "/" + t.FunctionName + "/"
+	if t.TriggerConfig == nil || !t.TriggerConfig.DisableURLInternet {
+		c.URLInternet = u
+	}
+	c.URLIntranet = u
+	return &c
+}
+
+func (a *API) createTrigger(r *http.Request, _ string) (int, any, http.Header, error) {
+	service, function := r.PathValue("service"), r.PathValue("function")
+	ctx := r.Context()
+	var t fc.Trigger
+	if err := a.decode(r, &t); err != nil {
+		return 0, nil, nil, err
+	}
+	if err := fc.ValidateTrigger(&t); err != nil {
+		return 0, nil, nil, err
+	}
+	if _, _, err := a.opts.Store.GetFunction(ctx, service, function); err != nil {
+		return 0, nil, nil, a.functionErr(ctx, err, service, function)
+	}
+	existing, err := a.opts.Store.ListTriggers(ctx, service, function)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	for _, e := range existing {
+		if e.TriggerName == t.TriggerName {
+			return 0, nil, nil, fc.Errorf(fc.CodeTriggerAlreadyExists, "trigger '%s' already exists in service '%s' and function '%s'", t.TriggerName, service, function)
+		}
+		if e.TriggerType == "http" && e.Qualifier == t.Qualifier {
+			return 0, nil, nil, fc.Errorf(fc.CodeInvalidArgument, "triggerName %q: function '%s' already has the HTTP trigger '%s' for qualifier %s; a version or alias can have only one HTTP trigger",
+				t.TriggerName, function, e.TriggerName, t.Qualifier)
+		}
+	}
+	t.ServiceName, t.FunctionName = service, function
+	t.TriggerID = newID()
+	t.CreatedTime = a.now()
+	t.LastModifiedTime = t.CreatedTime
+	rev, err := a.opts.Store.CreateTrigger(ctx, service, function, &t)
+	if err != nil {
+		return 0, nil, nil, storeErr(err, functionNotFound(service, function),
+			fc.Errorf(fc.CodeTriggerAlreadyExists, "trigger '%s' already exists in service '%s' and function '%s'", t.TriggerName, service, function))
+	}
+	return http.StatusOK, a.withURLs(&t), etag(rev), nil
+}
+
+func (a *API) getTrigger(r *http.Request, _ string) (int, any, http.Header, error) {
+	service, function, name := r.PathValue("service"), r.PathValue("function"), r.PathValue("trigger")
+	t, rev, err := a.opts.Store.GetTrigger(r.Context(), service, function, name)
+	if err != nil {
+		return 0, nil, nil, storeErr(err, triggerNotFound(service, function, name), nil)
+	}
+	return http.StatusOK, a.withURLs(t), etag(rev), nil
+}
+
+func (a *API) listTriggers(r *http.Request, _ string) (int, any, http.Header, error) {
+	service, function := r.PathValue("service"), r.PathValue("function")
+	p, err := parsePage(r)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if _, _, err := a.opts.Store.GetFunction(r.Context(), service, function); err != nil {
+		return 0, nil, nil, a.functionErr(r.Context(), err, service, function)
+	}
+	all, err := a.opts.Store.ListTriggers(r.Context(), service, function)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	items, next := paginate(p, all, func(t *fc.Trigger) string { return t.TriggerName })
+	for i, t := range items {
+		items[i] = a.withURLs(t)
+	}
+	return http.StatusOK, map[string]any{"triggers": items, "nextToken": next}, nil, nil
+}
+
+func (a *API) updateTrigger(r *http.Request, _ string) (int, any, http.Header, error) {
+	service, function, name := r.PathValue("service"), r.PathValue("function"), r.PathValue("trigger")
+	ctx := r.Context()
+	rev, err := ifMatch(r)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	cur, curRev, err := a.opts.Store.GetTrigger(ctx, service, function, name)
+	if err != nil {
+		return 0, nil, nil, storeErr(err, triggerNotFound(service, function, name), nil)
+	}
+	if rev != 0 && rev != curRev {
+		return 0, nil, nil, fc.Errorf(fc.CodePreconditionFailed, "the resource being modified has been changed")
+	}
+	var t fc.Trigger
+	if err := a.mergeBody(r, cur, &t); err != nil {
+		return 0, nil, nil, err
+	}
+	if t.TriggerName != name {
+		return 0, nil, nil, fc.Errorf(fc.CodeInvalidArgument, "triggerName %q in the body does not match the path's %q", t.TriggerName, name)
+	}
+	if err := fc.ValidateTrigger(&t); err != nil {
+		return 0, nil, nil, err
+	}
+	t.ServiceName, t.FunctionName = service, function
+	t.TriggerID, t.CreatedTime, t.LastModifiedTime = cur.TriggerID, cur.CreatedTime, a.now()
+	t.URLInternet, t.URLIntranet = "", ""
+	newRev, err := a.opts.Store.UpdateTrigger(ctx, service, function, &t, curRev)
+	if err != nil {
+		return 0, nil, nil, storeErr(err, triggerNotFound(service, function, name), nil)
+	}
+	return http.StatusOK, a.withURLs(&t), etag(newRev), nil
+}
+
+func (a *API) deleteTrigger(r *http.Request, _ string) (int, any, http.Header, error) {
+	service, function, name := r.PathValue("service"), r.PathValue("function"), r.PathValue("trigger")
+	rev, err := ifMatch(r)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if err := a.opts.Store.DeleteTrigger(r.Context(), service, function, name, rev); err != nil {
+		return 0, nil, nil, storeErr(err, triggerNotFound(service, function, name), nil)
+	}
+	return http.StatusNoContent, nil, nil, nil
+}

@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openfc/openfc/internal/codezip"
+	"github.com/openfc/openfc/internal/deploy"
+	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/pkg/client"
+)
+
+func newDeploy(e *env) *cobra.Command {
+	var file, region string
+	cmd := &cobra.Command{
+		Use:   "deploy [-f s.yaml]",
+		Short: "Deploy the services, functions and HTTP triggers of a Serverless Devs s.yaml (fc3 or fc component)",
+		Long: `Deploy reads a Serverless Devs s.yaml, zips each function's code directory
+and creates or updates the service, function and HTTP triggers through the
+management API. Both the fc3 component (FC 3.0; functions go into the service
+named by the file's top-level name) and the FC 2.0 fc component are read.
+${env(NAME)} variables are expanded. Re-deploying updates in place.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			plan, notices, err := deploy.ParseFile(file, e.getenv, region)
+			if err != nil {
+				return err
+			}
+			for _, n := range notices {
+				fmt.Fprintln(e.stderr, "note:", n)
+			}
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			return e.apply(cmd.Context(), c, plan)
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "s.yaml", "the s.yaml to deploy")
+	cmd.Flags().StringVar(&region, "region", "cn-hangzhou", "the server's region (a differing s.yaml region only prints a note)")
+	return cmd
+}
+
+type functionBody struct {
+	*fc.Function
+	Code *fc.FunctionCode `json:"code,omitempty"`
+}
+
+// apply creates or updates everything in the plan.
+func (e *env) apply(ctx context.Context, c *client.Client, plan *deploy.Plan) error {
+	var deployed []fc.Trigger
+	for _, sp := range plan.Services {
+		svc := sp.Service
+		if err := upsert(ctx, c, "/services/"+url.PathEscape(svc.ServiceName), "/services", &svc); err != nil {
+			return fmt.Errorf("service %s: %w", svc.ServiceName, err)
+		}
+		base := "/services/" + url.PathEscape(svc.ServiceName) + "/functions"
+		for _, fp := range sp.Functions {
+			fn := fp.Function
+			zipped, err := codezip.ZipDir(fp.CodeDir)
+			if err != nil {
+				return fmt.Errorf("function %s: zipping %s: %w", fn.FunctionName, fp.CodeDir, err)
+			}
+			body := functionBody{Function: &fn, Code: &fc.FunctionCode{ZipFile: base64.StdEncoding.EncodeToString(zipped)}}
+			if err := upsert(ctx, c, base+"/"+url.PathEscape(fn.FunctionName), base, &body); err != nil {
+				return fmt.Errorf("function %s/%s: %w", svc.ServiceName, fn.FunctionName, err)
+			}
+			fmt.Fprintf(e.stdout, "deployed %s/%s (%s, code %d bytes)\n", svc.ServiceName, fn.FunctionName, fn.Runtime, len(zipped))
+			tbase := base + "/" + url.PathEscape(fn.FunctionName) + "/triggers"
+			for _, t := range fp.Triggers {
+				t := t
+				var out fc.Trigger
+				if err := upsertInto(ctx, c, tbase+"/"+url.PathEscape(t.TriggerName), tbase, &t, &out); err != nil {
+					return fmt.Errorf("trigger %s of %s/%s: %w", t.TriggerName, svc.ServiceName, fn.FunctionName, err)
+				}
+				out.ServiceName, out.FunctionName = svc.ServiceName, fn.FunctionName
+				deployed = append(deployed, out)
+			}
+		}
+	}
+	for _, t := range deployed {
+		u := t.URLInternet
+		if u == "" {
+			u = "(internet URL disabled) " + t.URLIntranet
+		}
+		fmt.Fprintf(e.stdout, "  %s/%s trigger %s (%s, %v): %s\n", t.ServiceName, t.FunctionName, t.TriggerName,
+			t.TriggerConfig.AuthType, t.TriggerConfig.Methods, u)
+	}
+	return nil
+}
+
+func upsert(ctx context.Context, c *client.Client, itemPath, collPath string, body any) error {
+	return upsertInto(ctx, c, itemPath, collPath, body, nil)
+}
+
+// upsertInto updates itemPath with body, creating it in collPath when it
+// does not exist yet.
+func upsertInto(ctx context.Context, c *client.Client, itemPath, collPath string, body, out any) error {
+	_, err := c.Do(ctx, http.MethodGet, itemPath, nil, nil, nil)
+	var apiErr *client.Error
+	switch {
+	case err == nil:
+		_, err = c.Do(ctx, http.MethodPut, itemPath, nil, body, out)
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound:
+		_, err = c.Do(ctx, http.MethodPost, collPath, nil, body, out)
+	}
+	return err
+}

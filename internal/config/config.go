@@ -1,0 +1,154 @@
+// Package config holds the options of `openfc serve` with their documented
+// defaults. Load is a pure function of its arguments and environment, so
+// it can be table-tested without touching the process environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Options are the server's startup options.
+type Options struct {
+	// Listen is the front door and management API address.
+	Listen string
+	// AdminListen serves /healthz (and /metrics later). Empty disables it.
+	AdminListen string
+	// DataDir holds the embedded JetStream store, unpacked code, the
+	// generated admin credentials. Default: $OPENFC_DATA, else ~/.openfc.
+	DataDir string
+	// NATSURL, when set, uses an external NATS JetStream instead of the
+	// embedded server.
+	NATSURL string
+	// NATSListen makes the embedded NATS server also listen on TCP (for
+	// other nodes or tools); empty keeps it in-process only.
+	NATSListen string
+	// Isolation is how instances run: "process" (only one so far).
+	Isolation string
+	// NetNS selects per-instance network namespaces: auto, on or off.
+	NetNS string
+	// Region and AccountID are the single region and account openfc serves.
+	Region    string
+	AccountID string
+	// AccessKeyID/AccessKeySecret override the admin key (else env, else
+	// the data dir's credentials.json).
+	AccessKeyID     string
+	AccessKeySecret string
+	// TriggerDomain is the parent domain of trigger subdomains.
+	TriggerDomain string
+	// StartTimeout bounds how long an instance may take to accept
+	// connections on its CAPort (FC: 120 s).
+	StartTimeout time.Duration
+	// MaxInstancesPerFunction caps instances of one function version.
+	MaxInstancesPerFunction int
+	// MaxCodeSize caps an uploaded code zip (bytes, compressed).
+	MaxCodeSize int64
+	// MaxUnpackedCodeSize caps the unpacked code (bytes).
+	MaxUnpackedCodeSize int64
+	// ShutdownTimeout bounds draining of in-flight requests on SIGTERM.
+	ShutdownTimeout time.Duration
+	// LogLevel: debug, info, warn, error.
+	LogLevel string
+}
+
+// Defaults returns the options with every default filled in. home is the
+// user's home directory (for the default data dir).
+func Defaults(home string) Options {
+	return Options{
+		Listen:                  "127.0.0.1:8080",
+		AdminListen:             "127.0.0.1:8081",
+		DataDir:                 filepath.Join(home, ".openfc"),
+		Isolation:               "process",
+		NetNS:                   "auto",
+		Region:                  "cn-hangzhou",
+		AccountID:               "1234567890123456",
+		TriggerDomain:           "fcapp.localhost",
+		StartTimeout:            120 * time.Second,
+		MaxInstancesPerFunction: 10,
+		MaxCodeSize:             100 << 20,
+		MaxUnpackedCodeSize:     500 << 20,
+		ShutdownTimeout:         30 * time.Second,
+		LogLevel:                "info",
+	}
+}
+
+// FlagSet returns the serve flags bound to o (whose values are the
+// defaults shown in --help).
+func FlagSet(o *Options) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	fs.Usage = func() {} // the CLI prints help itself
+	fs.StringVar(&o.Listen, "listen", o.Listen, "front door and management API address")
+	fs.StringVar(&o.AdminListen, "admin-listen", o.AdminListen, "admin address (/healthz); empty disables it")
+	fs.StringVar(&o.DataDir, "data", o.DataDir, "data directory (env OPENFC_DATA)")
+	fs.StringVar(&o.NATSURL, "nats", o.NATSURL, "external NATS JetStream URL (default: embedded server)")
+	fs.StringVar(&o.NATSListen, "nats-listen", o.NATSListen, "also expose the embedded NATS server on this address")
+	fs.StringVar(&o.Isolation, "isolation", o.Isolation, "instance isolation: process")
+	fs.StringVar(&o.NetNS, "netns", o.NetNS, "per-instance network namespace: auto, on or off")
+	fs.StringVar(&o.Region, "region", o.Region, "region id reported to functions")
+	fs.StringVar(&o.AccountID, "account-id", o.AccountID, "account id")
+	fs.StringVar(&o.AccessKeyID, "access-key-id", o.AccessKeyID, "admin AccessKey id (env OPENFC_ACCESS_KEY_ID)")
+	fs.StringVar(&o.AccessKeySecret, "access-key-secret", o.AccessKeySecret, "admin AccessKey secret (env OPENFC_ACCESS_KEY_SECRET)")
+	fs.StringVar(&o.TriggerDomain, "trigger-domain", o.TriggerDomain, "parent domain of trigger subdomains")
+	fs.DurationVar(&o.StartTimeout, "start-timeout", o.StartTimeout, "how long an instance may take to listen on its port")
+	fs.IntVar(&o.MaxInstancesPerFunction, "max-instances-per-function", o.MaxInstancesPerFunction, "instances per function version")
+	fs.Int64Var(&o.MaxCodeSize, "max-code-size", o.MaxCodeSize, "largest accepted code zip, bytes")
+	fs.Int64Var(&o.MaxUnpackedCodeSize, "max-unpacked-code-size", o.MaxUnpackedCodeSize, "largest unpacked code, bytes")
+	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "how long SIGTERM waits for in-flight requests")
+	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
+	return fs
+}
+
+// Load builds the options from defaults, the environment (getenv) and the
+// command-line args, in increasing precedence. It returns pflag.ErrHelp
+// when args ask for help.
+func Load(args []string, getenv func(string) string) (*Options, error) {
+	home := getenv("HOME")
+	if home == "" {
+		home = os.TempDir()
+	}
+	o := Defaults(home)
+	if v := getenv("OPENFC_DATA"); v != "" {
+		o.DataDir = v
+	}
+	if v := getenv("OPENFC_NATS_URL"); v != "" {
+		o.NATSURL = v
+	}
+	o.AccessKeyID = getenv("OPENFC_ACCESS_KEY_ID")
+	o.AccessKeySecret = getenv("OPENFC_ACCESS_KEY_SECRET")
+	fs := FlagSet(&o)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+func (o *Options) validate() error {
+	switch {
+	case o.Listen == "":
+		return errors.New("--listen is required")
+	case o.DataDir == "":
+		return errors.New("--data is required")
+	case o.Isolation != "process":
+		return fmt.Errorf("--isolation %q is not supported (use process)", o.Isolation)
+	case o.NetNS != "auto" && o.NetNS != "on" && o.NetNS != "off":
+		return fmt.Errorf("--netns %q: use auto, on or off", o.NetNS)
+	case (o.AccessKeyID == "") != (o.AccessKeySecret == ""):
+		return errors.New("set both the access key id and secret, or neither")
+	case o.StartTimeout <= 0:
+		return errors.New("--start-timeout must be positive")
+	case o.MaxInstancesPerFunction < 1:
+		return errors.New("--max-instances-per-function must be at least 1")
+	}
+	return nil
+}

@@ -1,0 +1,287 @@
+// Package daemon builds openfc's components, wires them together, owns
+// their goroutines and shuts them down in order. It is the only package
+// that knows every concrete type.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/openfc/openfc/internal/api"
+	"github.com/openfc/openfc/internal/auth"
+	"github.com/openfc/openfc/internal/codezip"
+	"github.com/openfc/openfc/internal/config"
+	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/gateway"
+	"github.com/openfc/openfc/internal/instance"
+	"github.com/openfc/openfc/internal/natsx"
+	"github.com/openfc/openfc/internal/route"
+	"github.com/openfc/openfc/internal/sandbox"
+	"github.com/openfc/openfc/internal/store"
+)
+
+// Daemon is a running openfc server.
+type Daemon struct {
+	opts   *config.Options
+	log    *slog.Logger
+	getenv func(string) string
+
+	nats      *natsx.Conn
+	store     *store.JetStream
+	instances *instance.Manager
+	transport *http.Transport
+
+	srv, admin   *http.Server
+	ln, adminLn  net.Listener
+	wg           sync.WaitGroup
+	serveErr     chan error
+	shutdownOnce sync.Once
+}
+
+// New returns an unstarted daemon. getenv supplies the environment (for
+// the admin credentials); instanceOutput receives instance logs.
+func New(opts *config.Options, log *slog.Logger, getenv func(string) string) *Daemon {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Daemon{opts: opts, log: log, getenv: getenv, serveErr: make(chan error, 2)}
+}
+
+// Start brings every component up and starts listening. On error it tears
+// down whatever it had started.
+func (d *Daemon) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			d.closeBackends(context.Background())
+		}
+	}()
+	o := d.opts
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	cred, err := d.adminCredentials()
+	if err != nil {
+		return err
+	}
+	d.nats, err = natsx.Start(ctx, natsx.Options{DataDir: o.DataDir, URL: o.NATSURL, Listen: o.NATSListen, Logger: d.log.With("component", "nats")})
+	if err != nil {
+		return fmt.Errorf("starting NATS: %w", err)
+	}
+	d.store, err = store.Open(ctx, d.nats.JS, d.log.With("component", "store"))
+	if err != nil {
+		return fmt.Errorf("opening store: %w", err)
+	}
+	sb, err := sandbox.NewProcess(sandbox.ProcessOptions{NetNS: o.NetNS, Logger: d.log.With("component", "sandbox")})
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	lim := codezip.Limits{MaxZipBytes: o.MaxCodeSize, MaxUnpackedBytes: o.MaxUnpackedCodeSize, MaxFiles: 100000}
+	d.instances = instance.New(instance.Options{
+		Sandbox:        sb,
+		Code:           newCodeCache(filepath.Join(o.DataDir, "code"), d.store, lim),
+		Region:         o.Region,
+		AccountID:      o.AccountID,
+		StartTimeout:   o.StartTimeout,
+		MaxPerFunction: o.MaxInstancesPerFunction,
+		Output:         d.instanceOutput(),
+		Logger:         d.log.With("component", "instance"),
+	})
+	d.transport = &http.Transport{
+		DialContext:           d.instances.DialContext,
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+		ExpectContinueTimeout: time.Second,
+		WriteBufferSize:       32 << 10,
+		ReadBufferSize:        32 << 10,
+	}
+	verifier := &auth.Verifier{Keys: func(id string) (string, bool) {
+		if id == cred.AccessKeyID {
+			return cred.AccessKeySecret, true
+		}
+		return "", false
+	}}
+	gw := gateway.New(gateway.Options{
+		Catalog:   d.store,
+		Instances: instancesAdapter{d.instances},
+		Verifier:  verifier,
+		Transport: d.transport,
+		Region:    o.Region,
+		AccountID: o.AccountID,
+		Logger:    d.log.With("component", "gateway"),
+	})
+
+	d.ln, err = net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", o.Listen, err)
+	}
+	mgmt := api.New(api.Options{
+		Store:               d.store,
+		Verifier:            verifier,
+		Invoker:             gw,
+		AccountID:           o.AccountID,
+		PublicURL:           "http://" + d.ln.Addr().String(),
+		MaxCodeSize:         o.MaxCodeSize,
+		MaxUnpackedCodeSize: o.MaxUnpackedCodeSize,
+		FunctionChanged:     d.instances.Forget,
+		Logger:              d.log.With("component", "api"),
+	})
+	d.srv = &http.Server{
+		Handler:           frontDoor(gw, mgmt),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
+	}
+	d.serve(d.srv, d.ln)
+	if o.AdminListen != "" {
+		d.adminLn, err = net.Listen("tcp", o.AdminListen)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", o.AdminListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+		d.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		d.serve(d.admin, d.adminLn)
+	}
+	d.log.Info("openfc serving", "listen", d.ln.Addr().String(), "admin", o.AdminListen, "data", o.DataDir,
+		"nats", firstNonEmpty(o.NATSURL, "embedded"), "netns", sb.NetNSEnabled())
+	return nil
+}
+
+func (d *Daemon) serve(s *http.Server, ln net.Listener) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.serveErr <- err
+		}
+	}()
+}
+
+// Addr returns the front door's address.
+func (d *Daemon) Addr() string { return d.ln.Addr().String() }
+
+// Run starts the daemon, serves until ctx is cancelled (or a listener
+// fails), then shuts down gracefully within the configured timeout.
+func (d *Daemon) Run(ctx context.Context) error {
+	if err := d.Start(ctx); err != nil {
+		return err
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-d.serveErr:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), d.opts.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(runErr, d.Shutdown(sctx))
+}
+
+// Shutdown stops accepting requests, waits for in-flight requests (until
+// ctx ends), stops every instance and closes the store.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	var err error
+	d.shutdownOnce.Do(func() {
+		d.log.Info("shutting down: draining requests")
+		if d.srv != nil {
+			if e := d.srv.Shutdown(ctx); e != nil {
+				err = fmt.Errorf("draining requests: %w", e)
+				_ = d.srv.Close()
+			}
+		}
+		if d.admin != nil {
+			_ = d.admin.Close()
+		}
+		d.wg.Wait()
+		d.closeBackends(ctx)
+		d.log.Info("shutdown complete")
+	})
+	return err
+}
+
+// closeBackends stops instances, then the store and NATS.
+func (d *Daemon) closeBackends(ctx context.Context) {
+	if d.instances != nil {
+		// Give instances a bounded grace period even when ctx is spent.
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		_ = d.instances.Shutdown(ictx)
+		cancel()
+	}
+	if d.transport != nil {
+		d.transport.CloseIdleConnections()
+	}
+	if d.store != nil {
+		d.store.Close()
+	}
+	if d.nats != nil {
+		d.nats.Close()
+	}
+}
+
+func (d *Daemon) adminCredentials() (auth.Credentials, error) {
+	o := d.opts
+	if o.AccessKeyID != "" {
+		return auth.Credentials{AccessKeyID: o.AccessKeyID, AccessKeySecret: o.AccessKeySecret}, nil
+	}
+	cred, err := auth.LoadOrCreateAdmin(o.DataDir, d.getenv)
+	if err != nil {
+		return cred, fmt.Errorf("admin credentials: %w", err)
+	}
+	return cred, nil
+}
+
+// instanceOutput is where instance stdout/stderr goes: the server's stderr.
+func (d *Daemon) instanceOutput() io.Writer { return lockedWriter{w: os.Stderr, mu: &sync.Mutex{}} }
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// frontDoor routes the proxy form to the gateway and the rest to the API.
+func frontDoor(gw, mgmt http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, route.ProxyPrefix) {
+			gw.ServeHTTP(w, r)
+			return
+		}
+		mgmt.ServeHTTP(w, r)
+	})
+}
+
+// instancesAdapter gives the gateway its Instances interface.
+type instancesAdapter struct{ m *instance.Manager }
+
+func (a instancesAdapter) Acquire(ctx context.Context, fn *fc.Function) (gateway.Lease, error) {
+	l, err := a.m.Acquire(ctx, fn)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

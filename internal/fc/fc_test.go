@@ -1,0 +1,128 @@
+package fc
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// Every code in the table has a sensible status and type, and WriteError
+// renders it as FC does.
+func TestErrorTable(t *testing.T) {
+	for _, code := range Codes() {
+		t.Run(string(code), func(t *testing.T) {
+			st, typ := code.Status(), code.Type()
+			switch {
+			case st < 400 || st > 599:
+				t.Fatalf("status %d is not an error status", st)
+			case st == http.StatusBadGateway && typ != UnhandledInvocationError:
+				t.Fatalf("502 must be UnhandledInvocationError, is %s", typ)
+			case st >= 400 && st < 500 && st != http.StatusPreconditionFailed && typ != FcCommonError:
+				t.Fatalf("request error %d must be FcCommonError, is %s", st, typ)
+			}
+			rec := httptest.NewRecorder()
+			WriteError(rec, "req-1", Errorf(code, "msg %d", 7))
+			if rec.Code != st {
+				t.Fatalf("WriteError status %d; want %d", rec.Code, st)
+			}
+			if rec.Header().Get(HeaderErrorType) != string(typ) || rec.Header().Get(HeaderRequestID) != "req-1" {
+				t.Fatalf("headers %v", rec.Header())
+			}
+			var body ErrorBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			if body != (ErrorBody{ErrorCode: string(code), ErrorMessage: "msg 7", RequestID: "req-1"}) {
+				t.Fatalf("body %+v", body)
+			}
+		})
+	}
+}
+
+func TestUnknownErrorsAreInternalAndHidden(t *testing.T) {
+	rec := httptest.NewRecorder()
+	WriteError(rec, "r", errors.New("secret detail"))
+	if rec.Code != 500 || strings.Contains(rec.Body.String(), "secret") {
+		t.Fatalf("got %d %s", rec.Code, rec.Body)
+	}
+	wrapped := Errorf(CodeInvalidArgument, "bad: %w", ErrNotFound)
+	if !errors.Is(wrapped, ErrNotFound) {
+		t.Fatal("Errorf with %w must keep the cause")
+	}
+}
+
+func TestValidateFunction(t *testing.T) {
+	ok := func() *Function {
+		return &Function{FunctionName: "f", Runtime: "custom.debian10", CustomRuntimeConfig: &CustomRuntimeConfig{Command: []string{"node"}}}
+	}
+	tests := []struct {
+		name  string
+		edit  func(*Function)
+		field string // "" = valid
+	}{
+		{"valid", func(*Function) {}, ""},
+		{"empty name", func(f *Function) { f.FunctionName = "" }, "functionName"},
+		{"digit first", func(f *Function) { f.FunctionName = "1f" }, "functionName"},
+		{"dash first", func(f *Function) { f.FunctionName = "-f" }, "functionName"},
+		{"dot", func(f *Function) { f.FunctionName = "a.b" }, "functionName"},
+		{"too long", func(f *Function) { f.FunctionName = strings.Repeat("a", 65) }, "functionName"},
+		{"unknown runtime", func(f *Function) { f.Runtime = "cobol" }, "runtime"},
+		{"builtin not yet", func(f *Function) { f.Runtime = "nodejs18" }, "runtime"},
+		{"port high", func(f *Function) { f.CustomRuntimeConfig.Port = 70000 }, "customRuntimeConfig.port"},
+		{"caPort zero ok", func(f *Function) { f.CAPort = 0 }, ""},
+		{"caPort negative", func(f *Function) { f.CAPort = -1 }, "caPort"},
+		{"memory", func(f *Function) { f.MemorySize = 100 }, "memorySize"},
+		{"memory step", func(f *Function) { f.MemorySize = 200 }, "memorySize"},
+		{"timeout", func(f *Function) { f.Timeout = 86401 }, "timeout"},
+		{"concurrency", func(f *Function) { f.InstanceConcurrency = 201 }, "instanceConcurrency"},
+		{"env key", func(f *Function) { f.EnvironmentVariables = map[string]string{"1A": "x"} }, "environmentVariables"},
+		{"env size", func(f *Function) { f.EnvironmentVariables = map[string]string{"A": strings.Repeat("x", 5000)} }, "environmentVariables"},
+		{"args without command", func(f *Function) { f.CustomRuntimeConfig = &CustomRuntimeConfig{Args: []string{"x"}} }, "customRuntimeConfig.command"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := ok()
+			tc.edit(f)
+			err := ValidateFunction(f)
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				if f.Timeout != DefaultTimeout || f.MemorySize != DefaultMemorySize || f.InstanceConcurrency != 1 {
+					t.Fatalf("defaults not applied: %+v", f)
+				}
+				return
+			}
+			var fe *Error
+			if !errors.As(err, &fe) || fe.Code != CodeInvalidArgument || !strings.Contains(fe.Message, tc.field) {
+				t.Fatalf("got %v; want InvalidArgument naming %s", err, tc.field)
+			}
+		})
+	}
+}
+
+func TestValidateTrigger(t *testing.T) {
+	tr := &Trigger{TriggerName: "t", TriggerType: "HTTP", TriggerConfig: &HTTPTriggerConfig{Methods: []string{"get", "POST"}}}
+	if err := ValidateTrigger(tr); err != nil {
+		t.Fatal(err)
+	}
+	if tr.TriggerType != "http" || tr.TriggerConfig.AuthType != AuthFunction || tr.TriggerConfig.Methods[0] != "GET" || tr.Qualifier != LATEST {
+		t.Fatalf("not normalised: %+v %+v", tr, tr.TriggerConfig)
+	}
+	for name, bad := range map[string]*Trigger{
+		"no config":  {TriggerName: "t", TriggerType: "http"},
+		"oss":        {TriggerName: "t", TriggerType: "oss", TriggerConfig: &HTTPTriggerConfig{Methods: []string{"GET"}}},
+		"method":     {TriggerName: "t", TriggerType: "http", TriggerConfig: &HTTPTriggerConfig{Methods: []string{"TRACE"}}},
+		"dup method": {TriggerName: "t", TriggerType: "http", TriggerConfig: &HTTPTriggerConfig{Methods: []string{"GET", "get"}}},
+		"no methods": {TriggerName: "t", TriggerType: "http", TriggerConfig: &HTTPTriggerConfig{}},
+		"auth":       {TriggerName: "t", TriggerType: "http", TriggerConfig: &HTTPTriggerConfig{AuthType: "magic", Methods: []string{"GET"}}},
+		"name":       {TriggerName: "-t", TriggerType: "http", TriggerConfig: &HTTPTriggerConfig{Methods: []string{"GET"}}},
+	} {
+		if err := ValidateTrigger(bad); err == nil {
+			t.Errorf("%s: accepted %+v", name, bad)
+		}
+	}
+}

@@ -1,0 +1,126 @@
+package fc
+
+import "time"
+
+// APIVersion is the FC 2.0 REST API version openfc serves.
+const APIVersion = "2016-08-15"
+
+// LATEST is the qualifier of the mutable head of a service.
+const LATEST = "LATEST"
+
+// TimeFormat is the layout FC uses for createdTime and lastModifiedTime.
+const TimeFormat = "2006-01-02T15:04:05Z"
+
+// Service groups functions; it is FC 2.0's unit of versioning.
+type Service struct {
+	ServiceName      string `json:"serviceName"`
+	ServiceID        string `json:"serviceId,omitempty"`
+	Description      string `json:"description"`
+	Role             string `json:"role,omitempty"`
+	InternetAccess   *bool  `json:"internetAccess,omitempty"`
+	LogConfig        any    `json:"logConfig,omitempty"`
+	VPCConfig        any    `json:"vpcConfig,omitempty"`
+	NASConfig        any    `json:"nasConfig,omitempty"`
+	TracingConfig    any    `json:"tracingConfig,omitempty"`
+	CreatedTime      string `json:"createdTime"`
+	LastModifiedTime string `json:"lastModifiedTime"`
+}
+
+// CustomRuntimeConfig says how a custom runtime starts: command + args, and
+// the port its HTTP server listens on (FC 3.0 shape, also accepted on 2.0).
+type CustomRuntimeConfig struct {
+	Command []string `json:"command,omitempty"`
+	Args    []string `json:"args,omitempty"`
+	Port    int      `json:"port,omitempty"`
+}
+
+// FunctionCode is the function code in a create or update request. Only zipFile
+// (base64 of a zip archive) is supported; OSS locations are refused.
+type FunctionCode struct {
+	ZipFile       string `json:"zipFile,omitempty"`
+	OSSBucketName string `json:"ossBucketName,omitempty"`
+	OSSObjectName string `json:"ossObjectName,omitempty"`
+}
+
+// Function is a function's stored configuration. CodeChecksum names the
+// code package in the object store (FC's CRC-64/ECMA of the zip, decimal).
+type Function struct {
+	FunctionName          string               `json:"functionName"`
+	FunctionID            string               `json:"functionId,omitempty"`
+	ServiceName           string               `json:"-"`
+	Description           string               `json:"description"`
+	Runtime               string               `json:"runtime"`
+	Handler               string               `json:"handler"`
+	Initializer           string               `json:"initializer,omitempty"`
+	InitializationTimeout int                  `json:"initializationTimeout,omitempty"`
+	Timeout               int                  `json:"timeout"`
+	MemorySize            int                  `json:"memorySize"`
+	InstanceConcurrency   int                  `json:"instanceConcurrency"`
+	CAPort                int                  `json:"caPort,omitempty"`
+	CustomRuntimeConfig   *CustomRuntimeConfig `json:"customRuntimeConfig,omitempty"`
+	EnvironmentVariables  map[string]string    `json:"environmentVariables"`
+	CodeChecksum          string               `json:"codeChecksum"`
+	CodeSize              int64                `json:"codeSize"`
+	InstanceType          string               `json:"instanceType,omitempty"`
+	CreatedTime           string               `json:"createdTime"`
+	LastModifiedTime      string               `json:"lastModifiedTime"`
+}
+
+// Port returns the port the function's HTTP server listens on:
+// customRuntimeConfig.port, else caPort, else FC's default 9000.
+func (f *Function) Port() int {
+	if f.CustomRuntimeConfig != nil && f.CustomRuntimeConfig.Port != 0 {
+		return f.CustomRuntimeConfig.Port
+	}
+	if f.CAPort != 0 {
+		return f.CAPort
+	}
+	return DefaultCAPort
+}
+
+// Concurrency returns the per-instance concurrency, at least 1.
+func (f *Function) Concurrency() int {
+	if f.InstanceConcurrency < 1 {
+		return 1
+	}
+	return f.InstanceConcurrency
+}
+
+// HTTPTriggerConfig is an HTTP trigger's triggerConfig.
+type HTTPTriggerConfig struct {
+	AuthType           string   `json:"authType"`
+	Methods            []string `json:"methods"`
+	DisableURLInternet bool     `json:"disableURLInternet,omitempty"`
+	AuthConfig         any      `json:"authConfig,omitempty"`
+}
+
+// AllowsMethod reports whether method is in the trigger's methods.
+func (c *HTTPTriggerConfig) AllowsMethod(method string) bool {
+	for _, m := range c.Methods {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+// Trigger is a function trigger. openfc runs HTTP triggers only.
+type Trigger struct {
+	TriggerName      string             `json:"triggerName"`
+	TriggerID        string             `json:"triggerId,omitempty"`
+	ServiceName      string             `json:"-"`
+	FunctionName     string             `json:"-"`
+	Description      string             `json:"description"`
+	TriggerType      string             `json:"triggerType"`
+	SourceARN        string             `json:"sourceArn,omitempty"`
+	InvocationRole   string             `json:"invocationRole,omitempty"`
+	Qualifier        string             `json:"qualifier,omitempty"`
+	TriggerConfig    *HTTPTriggerConfig `json:"triggerConfig"`
+	URLInternet      string             `json:"urlInternet,omitempty"`
+	URLIntranet      string             `json:"urlIntranet,omitempty"`
+	CreatedTime      string             `json:"createdTime"`
+	LastModifiedTime string             `json:"lastModifiedTime"`
+}
+
+// Timestamp formats t as FC does in createdTime/lastModifiedTime.
+func Timestamp(t time.Time) string { return t.UTC().Format(TimeFormat) }

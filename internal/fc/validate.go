@@ -1,0 +1,201 @@
+package fc
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Defaults FC applies when a field is left out.
+const (
+	DefaultCAPort              = 9000
+	DefaultMemorySize          = 128
+	DefaultTimeout             = 3
+	DefaultInstanceConcurrency = 1
+	DefaultInitTimeout         = 3
+	MaxTimeout                 = 86400
+	MaxEnvBytes                = 4096
+)
+
+// nameRE is FC's rule for service, function and trigger names: letters,
+// digits, '_' and '-', not starting with a digit or '-'.
+var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+var envKeyRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+func invalid(format string, args ...any) *Error {
+	return Errorf(CodeInvalidArgument, format, args...)
+}
+
+// ValidateName checks a resource name (field is e.g. "serviceName") against
+// FC's rules with the given maximum length.
+func ValidateName(field, name string, max int) error {
+	switch {
+	case name == "":
+		return invalid("%s is required", field)
+	case len(name) > max:
+		return invalid("%s %q is longer than %d characters", field, name, max)
+	case !nameRE.MatchString(name):
+		return invalid("%s %q is invalid: use letters, digits, '_' and '-', and do not start with a digit or '-'", field, name)
+	}
+	return nil
+}
+
+// ValidateService checks a service and fills in defaults.
+func ValidateService(s *Service) error {
+	return ValidateName("serviceName", s.ServiceName, 128)
+}
+
+// IsCustomRuntime reports whether runtime is a custom runtime ("custom",
+// "custom.debian10", …) whose code brings its own HTTP server.
+func IsCustomRuntime(runtime string) bool {
+	return runtime == "custom" || strings.HasPrefix(runtime, "custom.")
+}
+
+// builtinRuntimes are FC's built-in runtimes, known but not yet runnable here.
+var builtinRuntimes = map[string]bool{
+	"nodejs8": true, "nodejs10": true, "nodejs12": true, "nodejs14": true, "nodejs16": true,
+	"nodejs18": true, "nodejs20": true, "python2.7": true, "python3": true, "python3.9": true,
+	"python3.10": true, "python3.12": true, "php7.2": true, "java8": true, "java11": true,
+	"dotnetcore3.1": true, "go1": true, "custom-container": true,
+}
+
+func checkRange(field string, v, lo, hi int) error {
+	if v < lo || v > hi {
+		return invalid("%s %d is out of range [%d, %d]", field, v, lo, hi)
+	}
+	return nil
+}
+
+// ValidateFunction checks a function's configuration (not its code) and
+// fills in FC's defaults for fields left at zero.
+func ValidateFunction(f *Function) error {
+	if err := ValidateName("functionName", f.FunctionName, 64); err != nil {
+		return err
+	}
+	switch {
+	case f.Runtime == "":
+		return invalid("runtime is required")
+	case IsCustomRuntime(f.Runtime):
+	case builtinRuntimes[f.Runtime]:
+		return invalid("runtime %q is not supported by this openfc yet; use a custom runtime (custom.debian10)", f.Runtime)
+	default:
+		return invalid("runtime %q is not a Function Compute runtime", f.Runtime)
+	}
+	if f.Handler == "" {
+		f.Handler = "index.handler"
+	}
+	if f.MemorySize == 0 {
+		f.MemorySize = DefaultMemorySize
+	}
+	if err := checkRange("memorySize", f.MemorySize, 128, 32768); err != nil {
+		return err
+	}
+	if f.MemorySize%64 != 0 {
+		return invalid("memorySize %d is not a multiple of 64", f.MemorySize)
+	}
+	if f.Timeout == 0 {
+		f.Timeout = DefaultTimeout
+	}
+	if err := checkRange("timeout", f.Timeout, 1, MaxTimeout); err != nil {
+		return err
+	}
+	if f.InstanceConcurrency == 0 {
+		f.InstanceConcurrency = DefaultInstanceConcurrency
+	}
+	if err := checkRange("instanceConcurrency", f.InstanceConcurrency, 1, 200); err != nil {
+		return err
+	}
+	if f.InitializationTimeout == 0 && f.Initializer != "" {
+		f.InitializationTimeout = DefaultInitTimeout
+	}
+	if err := checkRange("initializationTimeout", f.InitializationTimeout, 0, 300); err != nil {
+		return err
+	}
+	if f.CAPort != 0 {
+		if err := checkRange("caPort", f.CAPort, 1, 65535); err != nil {
+			return err
+		}
+	}
+	if c := f.CustomRuntimeConfig; c != nil {
+		if c.Port != 0 {
+			if err := checkRange("customRuntimeConfig.port", c.Port, 1, 65535); err != nil {
+				return err
+			}
+		}
+		for i, a := range c.Command {
+			if a == "" {
+				return invalid("customRuntimeConfig.command[%d] is empty", i)
+			}
+		}
+		if len(c.Command) == 0 && len(c.Args) > 0 {
+			return invalid("customRuntimeConfig.command is required when customRuntimeConfig.args is set")
+		}
+	}
+	size := 0
+	for k, v := range f.EnvironmentVariables {
+		if !envKeyRE.MatchString(k) {
+			return invalid("environmentVariables key %q is invalid: start with a letter, then letters, digits and '_'", k)
+		}
+		size += len(k) + len(v)
+	}
+	if size > MaxEnvBytes {
+		return invalid("environmentVariables total %d bytes exceeds the limit of %d bytes", size, MaxEnvBytes)
+	}
+	return nil
+}
+
+// HTTP trigger auth types.
+const (
+	AuthAnonymous = "anonymous"
+	AuthFunction  = "function"
+	AuthJWT       = "jwt"
+)
+
+// HTTPMethods are the methods an HTTP trigger may allow.
+var httpMethods = map[string]bool{
+	"GET": true, "POST": true, "PUT": true, "DELETE": true, "HEAD": true, "PATCH": true, "OPTIONS": true,
+}
+
+// ValidateTrigger checks a trigger and normalises its config.
+func ValidateTrigger(t *Trigger) error {
+	if err := ValidateName("triggerName", t.TriggerName, 128); err != nil {
+		return err
+	}
+	if !strings.EqualFold(t.TriggerType, "http") {
+		return invalid("triggerType %q is not supported: openfc runs HTTP triggers only", t.TriggerType)
+	}
+	t.TriggerType = "http"
+	c := t.TriggerConfig
+	if c == nil {
+		return invalid("triggerConfig is required for an HTTP trigger")
+	}
+	if c.AuthType == "" {
+		c.AuthType = AuthFunction
+	}
+	switch c.AuthType {
+	case AuthAnonymous, AuthFunction:
+	case AuthJWT:
+		return invalid("triggerConfig.authType %q is not supported by this openfc yet", c.AuthType)
+	default:
+		return invalid("triggerConfig.authType %q is invalid: use anonymous, function or jwt", c.AuthType)
+	}
+	if len(c.Methods) == 0 {
+		return invalid("triggerConfig.methods is required")
+	}
+	seen := map[string]bool{}
+	for i, m := range c.Methods {
+		m = strings.ToUpper(m)
+		if !httpMethods[m] {
+			return invalid("triggerConfig.methods[%d] %q is invalid: use GET, POST, PUT, DELETE, HEAD, PATCH or OPTIONS", i, c.Methods[i])
+		}
+		if seen[m] {
+			return invalid("triggerConfig.methods[%d] %q is listed twice", i, m)
+		}
+		seen[m] = true
+		c.Methods[i] = m
+	}
+	if t.Qualifier == "" {
+		t.Qualifier = LATEST
+	}
+	return nil
+}

@@ -1,0 +1,16 @@
+//go:build !linux
+
+package sandbox
+
+import (
+	"context"
+	"errors"
+)
+
+var errNotLinux = errors.New("sandbox: the process sandbox requires Linux")
+
+// NewProcess fails: the process sandbox requires Linux.
+func NewProcess(o ProcessOptions) (*Process, error) { return nil, errNotLinux }
+
+// Start fails: the process sandbox requires Linux.
+func (p *Process) Start(ctx context.Context, spec Spec) (Instance, error) { return nil, errNotLinux }

@@ -1,0 +1,386 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestNewProcessModes(t *testing.T) {
+	if _, err := NewProcess(ProcessOptions{NetNS: "maybe"}); err == nil {
+		t.Error("NewProcess accepted netns mode \"maybe\"")
+	}
+	off := newProcess(t, NetNSOff)
+	if off.NetNSEnabled() {
+		t.Error("NetNSEnabled() in mode off")
+	}
+	auto, err := NewProcess(ProcessOptions{}) // default: auto, nil logger
+	if err != nil {
+		t.Fatalf("NewProcess(auto): %v", err)
+	}
+	if !auto.NetNSEnabled() && os.Getenv("OPENFC_TEST_NO_NETNS") != "1" {
+		t.Fatal("auto mode did not enable network namespaces (set OPENFC_TEST_NO_NETNS=1 if they are unavailable here)")
+	}
+	netnsProcess(t)
+}
+
+// The key property: two instances listen on the same port at once, and
+// DialContext reaches each one's own server.
+func TestNetNSSamePortTwoInstances(t *testing.T) {
+	p := netnsProcess(t)
+	specA, outA := nodeSpec(t, "a", 9000, "I am A")
+	specB, outB := nodeSpec(t, "b", 9000, "I am B")
+	a := start(t, p, specA)
+	b := start(t, p, specB)
+	if got := waitGet(t, a, outA, "/"); got != "I am A" {
+		t.Errorf("instance a answered %q", got)
+	}
+	if got := waitGet(t, b, outB, "/"); got != "I am B" {
+		t.Errorf("instance b answered %q", got)
+	}
+	// Both still run, and keep answering their own body, also under
+	// concurrent dials.
+	var wg sync.WaitGroup
+	for i := range 40 {
+		in, want := a, "I am A"
+		if i%2 == 1 {
+			in, want = b, "I am B"
+		}
+		wg.Go(func() {
+			if got, err := get(client(in), "/"); err != nil || got != want {
+				t.Errorf("GET %s: %q, %v; want %q", in.ID(), got, err, want)
+			}
+		})
+	}
+	wg.Wait()
+	for _, in := range []Instance{a, b} {
+		select {
+		case <-in.Done():
+			t.Errorf("instance %s exited: %v", in.ID(), in.ExitErr())
+		default:
+		}
+	}
+	// Dialing moved threads into the instances' namespaces and back: only
+	// the two owner threads stay there.
+	waitForeignThreads(t, p, 2)
+}
+
+// The instance's port is not the host's: a host server on the same port
+// does not prevent the instance from listening, and each side reaches its
+// own.
+func TestNetNSIsolatedFromHost(t *testing.T) {
+	p := netnsProcess(t)
+	l, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("host"))
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	port := l.Addr().(*net.TCPAddr).Port
+
+	spec, out := nodeSpec(t, "iso", port, "instance")
+	in := start(t, p, spec)
+	if got := waitGet(t, in, out, "/"); got != "instance" {
+		t.Errorf("instance answered %q", got)
+	}
+	resp, err := http.Get("http://" + l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("host server: %s", resp.Status)
+	}
+}
+
+// Inside its namespace the function reaches itself over 127.0.0.1.
+func TestNetNSLoopbackInside(t *testing.T) {
+	p := netnsProcess(t)
+	spec, out := nodeSpec(t, "self", 9000, "me")
+	in := start(t, p, spec)
+	if got := waitGet(t, in, out, "/self"); got != "self:me" {
+		t.Errorf("/self answered %q", got)
+	}
+}
+
+func TestOffModeServes(t *testing.T) {
+	p := newProcess(t, NetNSOff)
+	spec, out := nodeSpec(t, "off", freePort(t), "host network")
+	in := start(t, p, spec)
+	if got := waitGet(t, in, out, "/"); got != "host network" {
+		t.Errorf("instance answered %q", got)
+	}
+	if got := waitGet(t, in, out, "/self"); got != "self:host network" {
+		t.Errorf("/self answered %q", got)
+	}
+}
+
+func TestEnvDirAndCommandResolution(t *testing.T) {
+	for name, p := range modes(t) {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			real, err := filepath.EvalSymlinks(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write := func(rel, content string) {
+				path := filepath.Join(dir, rel)
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write("bootstrap", "#!/bin/sh\necho \"bootstrap $FOO\"\n")
+			write("bin/myprog", "#!/bin/sh\necho \"myprog $FOO\"\n")
+			write("local/tool", "#!/bin/sh\necho \"tool $FOO\"\n")
+			run := func(env []string, argv ...string) string {
+				t.Helper()
+				out := &syncBuffer{}
+				in := start(t, p, Spec{ID: "env", Dir: dir, Command: argv, Env: env, Output: out})
+				waitDone(t, in, 10*time.Second)
+				if err := in.ExitErr(); err != nil {
+					t.Fatalf("%v: %v; output %q", argv, err, out)
+				}
+				return out.String()
+			}
+			// Exactly spec.Env, nothing inherited from the server.
+			env := []string{"FOO=bar baz", "EMPTY=", "PATH=/usr/bin:/bin"}
+			if got, want := run(env, "env"), strings.Join(env, "\n")+"\n"; got != want {
+				t.Errorf("env printed %q, want %q", got, want)
+			}
+			if got := run(nil, "/usr/bin/env"); got != "" {
+				t.Errorf("empty Env: env printed %q", got)
+			}
+			if got := run(env, "pwd"); got != real+"\n" {
+				t.Errorf("pwd printed %q, want %q", got, real)
+			}
+			foo := []string{"FOO=x", "PATH=" + filepath.Join(dir, "bin") + ":/usr/bin:/bin"}
+			if got := run(foo, "./bootstrap"); got != "bootstrap x\n" {
+				t.Errorf("./bootstrap printed %q", got)
+			}
+			// Command[0] without '/' uses the PATH of spec.Env.
+			if got := run(foo, "myprog"); got != "myprog x\n" {
+				t.Errorf("myprog printed %q", got)
+			}
+			// Relative PATH entries are relative to Dir.
+			if got := run([]string{"FOO=y", "PATH=local:/usr/bin"}, "tool"); got != "tool y\n" {
+				t.Errorf("tool printed %q", got)
+			}
+			if got := run(env, filepath.Join(dir, "bootstrap")); got != "bootstrap bar baz\n" {
+				t.Errorf("absolute bootstrap printed %q", got)
+			}
+		})
+	}
+}
+
+func TestExitStatus(t *testing.T) {
+	for name, p := range modes(t) {
+		t.Run(name, func(t *testing.T) {
+			for _, tc := range []struct {
+				script, want string
+			}{
+				{"exit 3", "exit status 3"},
+				{"exit 0", ""},
+				{"kill -KILL $$", "signal: killed"},
+			} {
+				in := start(t, p, Spec{ID: "exit", Dir: t.TempDir(), Command: []string{"sh", "-c", tc.script}, Env: []string{"PATH=/usr/bin:/bin"}})
+				waitDone(t, in, 10*time.Second)
+				got := ""
+				if err := in.ExitErr(); err != nil {
+					got = err.Error()
+				}
+				if got != tc.want {
+					t.Errorf("%q: ExitErr() = %q, want %q", tc.script, got, tc.want)
+				}
+				if _, err := in.DialContext(t.Context()); !errors.Is(err, net.ErrClosed) {
+					t.Errorf("DialContext after exit: %v, want net.ErrClosed", err)
+				}
+			}
+		})
+	}
+}
+
+func TestStartErrors(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "notexec"), []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		spec Spec
+		is   error
+	}{
+		{"not in PATH", Spec{Command: []string{"openfc-no-such-command"}, Env: []string{"PATH=/usr/bin:/bin"}}, exec.ErrNotFound},
+		{"missing relative", Spec{Command: []string{"./bootstrap"}}, fs.ErrNotExist},
+		{"missing absolute", Spec{Command: []string{"/nonexistent/bootstrap"}}, fs.ErrNotExist},
+		{"not executable", Spec{Command: []string{"./notexec"}}, fs.ErrPermission},
+		{"directory", Spec{Command: []string{"./sub"}}, fs.ErrPermission},
+		{"empty command", Spec{}, nil},
+		{"missing dir", Spec{Command: []string{"true"}, Dir: filepath.Join(dir, "nope")}, fs.ErrNotExist},
+		{"bad port", Spec{Command: []string{"true"}, Port: 70000}, nil},
+	}
+	for name, p := range modes(t) {
+		t.Run(name, func(t *testing.T) {
+			try := func() {
+				for _, tc := range cases {
+					spec := tc.spec
+					spec.ID = "bad"
+					if spec.Dir == "" {
+						spec.Dir = dir
+					}
+					in, err := p.Start(t.Context(), spec)
+					if err == nil {
+						in.Stop(t.Context())
+						t.Errorf("%s: Start succeeded", tc.name)
+						continue
+					}
+					if tc.is != nil && !errors.Is(err, tc.is) {
+						t.Errorf("%s: Start error %v, want %v", tc.name, err, tc.is)
+					}
+				}
+			}
+			try() // warm up lazily opened descriptors
+			fds := countFDs(t)
+			for range 5 {
+				try()
+			}
+			if got := countFDs(t); got != fds {
+				t.Errorf("open descriptors: %d before failed starts, %d after", fds, got)
+			}
+			if p.NetNSEnabled() {
+				waitForeignThreads(t, p, 0)
+			}
+		})
+	}
+}
+
+func countFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+func TestStartCanceledContext(t *testing.T) {
+	for name, p := range modes(t) {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			in, err := p.Start(ctx, Spec{ID: "canceled", Dir: dir, Command: []string{"touch", "started"}, Env: []string{"PATH=/usr/bin:/bin"}})
+			if !errors.Is(err, context.Canceled) {
+				if in != nil {
+					in.Stop(context.Background())
+				}
+				t.Fatalf("Start with a canceled ctx: %v, want context.Canceled", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+			if _, err := os.Stat(filepath.Join(dir, "started")); err == nil {
+				t.Error("the command ran")
+			}
+		})
+	}
+}
+
+// The instance outlives the context and the goroutine (and thread) that
+// started it.
+func TestInstanceOutlivesStarter(t *testing.T) {
+	for name, p := range modes(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			ch := make(chan Instance, 1)
+			go func() {
+				// Exit locked: the runtime destroys this thread.
+				runtime.LockOSThread()
+				in, err := p.Start(ctx, Spec{ID: "outlive", Dir: t.TempDir(), Command: []string{"sleep", "1000"}, Env: []string{"PATH=/usr/bin:/bin"}})
+				if err != nil {
+					t.Error(err)
+				}
+				ch <- in
+			}()
+			in := <-ch
+			if in == nil {
+				t.FailNow()
+			}
+			cancel()
+			t.Cleanup(func() { in.Stop(context.Background()) })
+			select {
+			case <-in.Done():
+				t.Fatalf("instance exited: %v", in.ExitErr())
+			case <-time.After(300 * time.Millisecond):
+			}
+		})
+	}
+}
+
+// BenchmarkDialContext measures DialContext into a namespace (or the host
+// network), the cost paid when the shared transport has no idle connection.
+func BenchmarkDialContext(b *testing.B) {
+	for _, mode := range []string{NetNSOn, NetNSOff} {
+		b.Run(mode, func(b *testing.B) {
+			p, err := NewProcess(ProcessOptions{NetNS: mode})
+			if err != nil {
+				b.Fatal(err)
+			}
+			port := 9000
+			if mode == NetNSOff {
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					b.Fatal(err)
+				}
+				port = l.Addr().(*net.TCPAddr).Port
+				l.Close()
+			}
+			in, err := p.Start(b.Context(), Spec{
+				ID:      "bench",
+				Dir:     b.TempDir(),
+				Command: []string{"python3", "-c", "import socket,os\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',int(os.environ['PORT'])))\ns.listen(4096)\nwhile True: s.accept()[0].close()"},
+				Env:     []string{"PORT=" + strconv.Itoa(port), "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")},
+				Port:    port,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer in.Stop(context.Background())
+			for {
+				c, err := in.DialContext(b.Context())
+				if err == nil {
+					c.Close()
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				c, err := in.DialContext(b.Context())
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+		})
+	}
+}

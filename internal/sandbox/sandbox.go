@@ -1,0 +1,54 @@
+// Package sandbox runs function instances. An instance is one running copy
+// of a function: a process (or later a runc container) whose HTTP server
+// listens on the function's CAPort. The instance manager holds Instances
+// through this interface and never knows how they run.
+package sandbox
+
+import (
+	"context"
+	"io"
+	"net"
+)
+
+// Spec says what to run.
+type Spec struct {
+	// ID is the instance id (also exported to it as FC_INSTANCE_ID).
+	ID string
+	// Dir is the unpacked code directory and the working directory.
+	Dir string
+	// Command is argv: Command[0] is looked up in PATH when it has no '/',
+	// and resolved relative to Dir when it is a relative path with a '/'.
+	Command []string
+	// Env is the complete environment of the instance (KEY=value).
+	Env []string
+	// Port is the CAPort the instance's HTTP server listens on.
+	Port int
+	// Output receives the instance's stdout and stderr. It must be safe for
+	// concurrent writes. Nil discards.
+	Output io.Writer
+}
+
+// Sandbox starts instances.
+type Sandbox interface {
+	// Start launches the instance and returns once the process runs; it does
+	// not wait for the port to accept connections.
+	Start(ctx context.Context, spec Spec) (Instance, error)
+}
+
+// Instance is one running instance.
+type Instance interface {
+	// ID returns Spec.ID.
+	ID() string
+	// DialContext opens a TCP connection to the instance's CAPort (inside
+	// its network namespace when it has one).
+	DialContext(ctx context.Context) (net.Conn, error)
+	// Done is closed when the process has exited.
+	Done() <-chan struct{}
+	// ExitErr describes how the process exited ("exit status 3", "signal:
+	// killed"); nil before Done is closed or after a clean exit 0.
+	ExitErr() error
+	// Stop sends SIGTERM to the instance's process group, then SIGKILL when
+	// ctx ends, and returns after the process has exited and its resources
+	// (namespace handles) are released. Safe to call more than once.
+	Stop(ctx context.Context) error
+}

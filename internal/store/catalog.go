@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openfc/openfc/internal/fc"
+)
+
+// parent identifies the container of a catalog entry: {} for a service,
+// {service} for a function, {service, function} for a trigger. Lookups with
+// a fixed-size key allocate nothing.
+type parent [2]string
+
+// item is one catalog entry. A nil val is a tombstone: the key was deleted
+// through this store and the watcher has not delivered the delete yet.
+type item struct {
+	rev uint64
+	val any // *fc.Service, *fc.Function or *fc.Trigger
+}
+
+// catalog is the in-memory copy of the three metadata buckets.
+//
+// Two sources feed it: the bucket watchers, which deliver every change in
+// stream order, and this store's own writes, applied as soon as they
+// return. Revisions (stream sequences) arbitrate: an entry never goes back
+// to an older revision, and a write the watcher has already passed is not
+// applied again.
+type catalog struct {
+	mu   sync.RWMutex
+	seen [numBuckets]uint64 // highest revision delivered by each watcher
+	tab  [numBuckets]map[parent]map[string]item
+}
+
+func newCatalog() *catalog {
+	c := &catalog{}
+	for b := range numBuckets {
+		c.tab[b] = map[parent]map[string]item{}
+	}
+	return c
+}
+
+// splitKey turns a key into its parent and name.
+func splitKey(b bucket, key string) (parent, string, bool) {
+	parts := strings.Split(key, ".")
+	if len(parts) != int(b)+1 {
+		return parent{}, "", false
+	}
+	var p parent
+	copy(p[:], parts[:len(parts)-1])
+	return p, parts[len(parts)-1], true
+}
+
+func (c *catalog) lookup(b bucket, p parent, name string) (item, bool) {
+	it, ok := c.tab[b][p][name]
+	return it, ok
+}
+
+func (c *catalog) set(b bucket, p parent, name string, it item) {
+	m := c.tab[b][p]
+	if m == nil {
+		m = map[string]item{}
+		c.tab[b][p] = m
+	}
+	m[name] = it
+}
+
+func (c *catalog) remove(b bucket, p parent, name string) {
+	m := c.tab[b][p]
+	delete(m, name)
+	if len(m) == 0 {
+		delete(c.tab[b], p)
+	}
+}
+
+// watched applies a change delivered by b's watcher; val nil means the key
+// was deleted or purged.
+func (c *catalog) watched(b bucket, key string, rev uint64, val any) {
+	p, name, ok := splitKey(b, key)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen[b] = max(c.seen[b], rev)
+	if !ok {
+		return
+	}
+	if cur, found := c.lookup(b, p, name); found {
+		// Newer already (a local write ahead of the watcher), or the echo
+		// of a local write. A tombstone at the same revision is replaced.
+		if cur.rev > rev || (cur.rev == rev && cur.val != nil) {
+			return
+		}
+	}
+	if val == nil {
+		c.remove(b, p, name)
+		return
+	}
+	c.set(b, p, name, item{rev: rev, val: val})
+}
+
+// localPut applies a write made through this store at revision rev.
+func (c *catalog) localPut(b bucket, key string, rev uint64, val any) {
+	p, name, ok := splitKey(b, key)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen[b] >= rev {
+		return // the watcher delivered this write, or something newer
+	}
+	if cur, found := c.lookup(b, p, name); found && cur.rev >= rev {
+		return
+	}
+	c.set(b, p, name, item{rev: rev, val: val})
+}
+
+// localDelete applies a delete made through this store of the value at
+// revision prev. kv.Delete does not return the delete marker's revision,
+// but the compare-and-set guarantees it is after prev, so prev+1 is a
+// lower bound; the watcher's delete event clears the tombstone.
+func (c *catalog) localDelete(b bucket, key string, prev uint64) {
+	p, name, ok := splitKey(b, key)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur, found := c.lookup(b, p, name)
+	switch {
+	case found && cur.rev > prev:
+		return // a tombstone already, or a value written after the delete
+	case !found && c.seen[b] >= prev:
+		return // gone, and no older event for the key can still arrive
+	}
+	c.set(b, p, name, item{rev: prev + 1})
+}
+
+// LookupFunction returns the function and its HTTP trigger (the one with
+// the smallest name when there are several) from the catalog.
+func (s *JetStream) LookupFunction(service, function string) (f *fc.Function, httpTrigger *fc.Trigger, serviceFound, ok bool) {
+	c := s.cat
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if it, found := c.lookup(bServices, parent{}, service); !found || it.val == nil {
+		return nil, nil, false, false
+	}
+	it, found := c.lookup(bFunctions, parent{service}, function)
+	if !found || it.val == nil {
+		return nil, nil, true, false
+	}
+	f = it.val.(*fc.Function)
+	var bestName string
+	for name, it := range c.tab[bTriggers][parent{service, function}] {
+		t, _ := it.val.(*fc.Trigger)
+		if t == nil || !strings.EqualFold(t.TriggerType, "http") {
+			continue
+		}
+		if httpTrigger == nil || name < bestName {
+			httpTrigger, bestName = t, name
+		}
+	}
+	return f, httpTrigger, true, true
+}
+
+// watch feeds bucket b's changes into the catalog until ctx ends. It reports
+// on ready once: nil when the initial snapshot is loaded, or the error that
+// stopped it before.
+func (s *JetStream) watch(ctx context.Context, b bucket, ready chan<- error) {
+	defer s.wg.Done()
+	w, err := s.kv[b].WatchAll(ctx)
+	if err != nil {
+		ready <- fmt.Errorf("store: watch %s: %w", b.name(), err)
+		return
+	}
+	defer stopWatcher(w)
+	loading := true
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				err := fmt.Errorf("store: watch %s: %w", b.name(), errWatchClosed)
+				if loading {
+					ready <- err
+				} else if ctx.Err() == nil {
+					s.log.Error("catalog watcher stopped; the catalog will not see further changes", "bucket", b.name(), "err", err)
+				}
+				return
+			}
+			if e == nil {
+				if loading {
+					loading = false
+					ready <- nil
+				}
+				continue
+			}
+			s.applyEntry(b, e)
+		case <-ctx.Done():
+			if loading {
+				ready <- fmt.Errorf("store: watch %s: %w", b.name(), ctx.Err())
+			}
+			return
+		}
+	}
+}
+
+// errWatchClosed: nats.go closed a watcher's channel, which it does when
+// the subscription ends (connection closed).
+var errWatchClosed = errors.New("watcher closed")
+
+// applyEntry decodes a watched entry into the catalog.
+func (s *JetStream) applyEntry(b bucket, e jetstream.KeyValueEntry) {
+	var val any
+	if e.Operation() == jetstream.KeyValuePut {
+		v, err := decode(b, e.Key(), e.Value())
+		if err != nil {
+			s.log.Warn("catalog: skipping bad entry", "bucket", b.name(), "key", e.Key(), "rev", e.Revision(), "err", err)
+		} else {
+			val = v
+		}
+	}
+	s.cat.watched(b, e.Key(), e.Revision(), val)
+}

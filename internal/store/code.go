@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openfc/openfc/internal/fc"
+)
+
+// PutCode stores the zip read from r under checksum unless it is stored
+// already.
+func (s *JetStream) PutCode(ctx context.Context, checksum string, r io.Reader) error {
+	if checksum == "" {
+		return fc.Errorf(fc.CodeInvalidArgument, "code checksum is empty")
+	}
+	_, err := s.code.GetInfo(ctx, checksum)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, jetstream.ErrObjectNotFound) {
+		return fmt.Errorf("store: stat code %s: %w", checksum, err)
+	}
+	if _, err := s.code.Put(ctx, jetstream.ObjectMeta{Name: checksum}, r); err != nil {
+		return fmt.Errorf("store: put code %s: %w", checksum, err)
+	}
+	return nil
+}
+
+// GetCode opens the zip stored under checksum. The stream is bound to ctx;
+// when ctx has no deadline it gets codeReadTimeout. Close releases it.
+func (s *JetStream) GetCode(ctx context.Context, checksum string) (io.ReadCloser, error) {
+	if checksum == "" {
+		return nil, fmt.Errorf("store: code with empty checksum: %w", fc.ErrNotFound)
+	}
+	cancel := context.CancelFunc(func() {})
+	if _, ok := ctx.Deadline(); !ok {
+		ctx, cancel = context.WithTimeout(ctx, codeReadTimeout)
+	}
+	res, err := s.code.Get(ctx, checksum)
+	if err != nil {
+		cancel()
+		if errors.Is(err, jetstream.ErrObjectNotFound) {
+			return nil, fmt.Errorf("store: code %s: %w", checksum, fc.ErrNotFound)
+		}
+		return nil, fmt.Errorf("store: get code %s: %w", checksum, err)
+	}
+	return &codeReader{ObjectResult: res, cancel: cancel}, nil
+}
+
+// codeReader is an object read that releases its context on Close.
+type codeReader struct {
+	jetstream.ObjectResult
+	cancel context.CancelFunc
+}
+
+// Close closes the object stream and releases its context.
+func (r *codeReader) Close() error {
+	err := r.ObjectResult.Close()
+	r.cancel()
+	return err
+}
+
+// DeleteCode removes the zip stored under checksum; a missing zip is fine.
+func (s *JetStream) DeleteCode(ctx context.Context, checksum string) error {
+	if checksum == "" {
+		return nil
+	}
+	err := s.code.Delete(ctx, checksum)
+	if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+		return fmt.Errorf("store: delete code %s: %w", checksum, err)
+	}
+	return nil
+}

@@ -1,0 +1,363 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openfc/openfc/internal/fc"
+)
+
+// Bucket names.
+const (
+	servicesBucket  = "openfc_services"
+	functionsBucket = "openfc_functions"
+	triggersBucket  = "openfc_triggers"
+	codeBucket      = "openfc_code"
+)
+
+const (
+	// unconditionalRetries bounds the read-modify-write loop of updates and
+	// deletes made with revision 0 when other writers keep racing them.
+	unconditionalRetries = 8
+	// codeReadTimeout bounds a GetCode stream whose ctx has no deadline
+	// (nats.go would otherwise apply its 5s API timeout to the whole read).
+	codeReadTimeout = 10 * time.Minute
+)
+
+// bucket identifies one of the three metadata KV buckets.
+type bucket int
+
+const (
+	bServices bucket = iota
+	bFunctions
+	bTriggers
+	numBuckets
+)
+
+// name returns the KV bucket name.
+func (b bucket) name() string {
+	switch b {
+	case bServices:
+		return servicesBucket
+	case bFunctions:
+		return functionsBucket
+	default:
+		return triggersBucket
+	}
+}
+
+// kind names the resource for error messages.
+func (b bucket) kind() string {
+	switch b {
+	case bServices:
+		return "service"
+	case bFunctions:
+		return "function"
+	default:
+		return "trigger"
+	}
+}
+
+// JetStream is the Store on NATS JetStream: three KV buckets for metadata
+// (keys "svc", "svc.fn", "svc.fn.trig", values JSON) and an object store for
+// code zips named by checksum. Its Catalog is an in-memory copy of the
+// buckets kept current by KV watches.
+type JetStream struct {
+	log  *slog.Logger
+	kv   [numBuckets]jetstream.KeyValue
+	code jetstream.ObjectStore
+	cat  *catalog
+
+	cancel    context.CancelFunc // stops the watchers
+	wg        sync.WaitGroup     // the watcher goroutines
+	closeOnce sync.Once
+}
+
+var _ Store = (*JetStream)(nil)
+
+// Open creates or binds openfc's KV buckets and object store on js, starts
+// the catalog watchers and returns once the catalog holds every stored
+// service, function and trigger. Close stops the watchers; the NATS
+// connection stays with its owner.
+func Open(ctx context.Context, js jetstream.JetStream, logger *slog.Logger) (*JetStream, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &JetStream{log: logger, cat: newCatalog()}
+	for b := range numBuckets {
+		kv, err := openKV(ctx, js, b.name())
+		if err != nil {
+			return nil, err
+		}
+		s.kv[b] = kv
+	}
+	code, err := openObjectStore(ctx, js, codeBucket)
+	if err != nil {
+		return nil, err
+	}
+	s.code = code
+
+	// The watchers live until Close, so they get their own context: nats.go
+	// unsubscribes a watcher when the ctx it was created with ends.
+	wctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	ready := make(chan error, numBuckets)
+	for b := range numBuckets {
+		s.wg.Add(1)
+		go s.watch(wctx, b, ready)
+	}
+	for range numBuckets {
+		select {
+		case err := <-ready:
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+		case <-ctx.Done():
+			s.Close()
+			return nil, fmt.Errorf("store: loading the catalog: %w", ctx.Err())
+		}
+	}
+	return s, nil
+}
+
+// openKV binds the bucket, creating it when it does not exist yet. An
+// existing bucket keeps its configuration (an operator may have raised its
+// replicas on a cluster).
+func openKV(ctx context.Context, js jetstream.JetStream, name string) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, name)
+	if err == nil {
+		return kv, nil
+	}
+	if !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, fmt.Errorf("store: bind kv bucket %s: %w", name, err)
+	}
+	kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      name,
+		Description: "openfc metadata",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+	})
+	if errors.Is(err, jetstream.ErrBucketExists) { // another node won the race
+		kv, err = js.KeyValue(ctx, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: create kv bucket %s: %w", name, err)
+	}
+	return kv, nil
+}
+
+// openObjectStore binds the object store, creating it when needed.
+func openObjectStore(ctx context.Context, js jetstream.JetStream, name string) (jetstream.ObjectStore, error) {
+	obs, err := js.ObjectStore(ctx, name)
+	if err == nil {
+		return obs, nil
+	}
+	if !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, fmt.Errorf("store: bind object store %s: %w", name, err)
+	}
+	obs, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      name,
+		Description: "openfc code packages",
+		Storage:     jetstream.FileStorage,
+	})
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		obs, err = js.ObjectStore(ctx, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: create object store %s: %w", name, err)
+	}
+	return obs, nil
+}
+
+// Close stops the catalog watchers and waits for them. The catalog keeps
+// its last state. Safe to call more than once.
+func (s *JetStream) Close() {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.wg.Wait()
+	})
+}
+
+func functionKey(service, function string) string { return service + "." + function }
+
+func triggerKey(service, function, trigger string) string {
+	return service + "." + function + "." + trigger
+}
+
+// CreateService stores a new service.
+func (s *JetStream) CreateService(ctx context.Context, svc *fc.Service) (uint64, error) {
+	if err := checkNewNames(bServices, svc.ServiceName); err != nil {
+		return 0, err
+	}
+	return s.create(ctx, bServices, svc.ServiceName, svc)
+}
+
+// GetService reads a service and its revision.
+func (s *JetStream) GetService(ctx context.Context, name string) (*fc.Service, uint64, error) {
+	if err := checkNames(bServices, name); err != nil {
+		return nil, 0, err
+	}
+	v, rev, err := s.get(ctx, bServices, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	return v.(*fc.Service), rev, nil
+}
+
+// UpdateService replaces a service (rev 0: whatever its revision).
+func (s *JetStream) UpdateService(ctx context.Context, svc *fc.Service, rev uint64) (uint64, error) {
+	if err := checkNames(bServices, svc.ServiceName); err != nil {
+		return 0, err
+	}
+	return s.update(ctx, bServices, svc.ServiceName, svc, rev)
+}
+
+// DeleteService deletes a service that has no functions.
+func (s *JetStream) DeleteService(ctx context.Context, name string, rev uint64) error {
+	if err := checkNames(bServices, name); err != nil {
+		return err
+	}
+	busy, err := s.hasChildren(ctx, bFunctions, name+".*")
+	if err != nil {
+		return err
+	}
+	if busy {
+		return fmt.Errorf("store: delete service %q: it has functions: %w", name, fc.ErrNotEmpty)
+	}
+	return s.del(ctx, bServices, name, rev)
+}
+
+// ListServices returns every service sorted by name.
+func (s *JetStream) ListServices(ctx context.Context) ([]*fc.Service, error) {
+	items, err := s.list(ctx, bServices, "*")
+	if err != nil {
+		return nil, err
+	}
+	return decodeAll[fc.Service](bServices, "", items)
+}
+
+// CreateFunction stores a new function in an existing service.
+func (s *JetStream) CreateFunction(ctx context.Context, service string, f *fc.Function) (uint64, error) {
+	if err := checkNames(bServices, service); err != nil {
+		return 0, err
+	}
+	if err := checkNewNames(bFunctions, f.FunctionName); err != nil {
+		return 0, err
+	}
+	if _, err := s.currentRev(ctx, bServices, service); err != nil {
+		return 0, err
+	}
+	return s.create(ctx, bFunctions, functionKey(service, f.FunctionName), f)
+}
+
+// GetFunction reads a function and its revision.
+func (s *JetStream) GetFunction(ctx context.Context, service, name string) (*fc.Function, uint64, error) {
+	if err := checkNames(bFunctions, service, name); err != nil {
+		return nil, 0, err
+	}
+	v, rev, err := s.get(ctx, bFunctions, functionKey(service, name))
+	if err != nil {
+		return nil, 0, err
+	}
+	return v.(*fc.Function), rev, nil
+}
+
+// UpdateFunction replaces a function (rev 0: whatever its revision).
+func (s *JetStream) UpdateFunction(ctx context.Context, service string, f *fc.Function, rev uint64) (uint64, error) {
+	if err := checkNames(bFunctions, service, f.FunctionName); err != nil {
+		return 0, err
+	}
+	return s.update(ctx, bFunctions, functionKey(service, f.FunctionName), f, rev)
+}
+
+// DeleteFunction deletes a function that has no triggers.
+func (s *JetStream) DeleteFunction(ctx context.Context, service, name string, rev uint64) error {
+	if err := checkNames(bFunctions, service, name); err != nil {
+		return err
+	}
+	key := functionKey(service, name)
+	busy, err := s.hasChildren(ctx, bTriggers, key+".*")
+	if err != nil {
+		return err
+	}
+	if busy {
+		return fmt.Errorf("store: delete function %q: it has triggers: %w", key, fc.ErrNotEmpty)
+	}
+	return s.del(ctx, bFunctions, key, rev)
+}
+
+// ListFunctions returns the service's functions sorted by name. A service
+// without functions, or an unknown one, gives an empty list.
+func (s *JetStream) ListFunctions(ctx context.Context, service string) ([]*fc.Function, error) {
+	if !validName(service) {
+		return []*fc.Function{}, nil
+	}
+	items, err := s.list(ctx, bFunctions, service+".*")
+	if err != nil {
+		return nil, err
+	}
+	return decodeAll[fc.Function](bFunctions, service+".", items)
+}
+
+// CreateTrigger stores a new trigger on an existing function.
+func (s *JetStream) CreateTrigger(ctx context.Context, service, function string, t *fc.Trigger) (uint64, error) {
+	if err := checkNames(bFunctions, service, function); err != nil {
+		return 0, err
+	}
+	if err := checkNewNames(bTriggers, t.TriggerName); err != nil {
+		return 0, err
+	}
+	if _, err := s.currentRev(ctx, bFunctions, functionKey(service, function)); err != nil {
+		return 0, err
+	}
+	return s.create(ctx, bTriggers, triggerKey(service, function, t.TriggerName), t)
+}
+
+// GetTrigger reads a trigger and its revision.
+func (s *JetStream) GetTrigger(ctx context.Context, service, function, name string) (*fc.Trigger, uint64, error) {
+	if err := checkNames(bTriggers, service, function, name); err != nil {
+		return nil, 0, err
+	}
+	v, rev, err := s.get(ctx, bTriggers, triggerKey(service, function, name))
+	if err != nil {
+		return nil, 0, err
+	}
+	return v.(*fc.Trigger), rev, nil
+}
+
+// UpdateTrigger replaces a trigger (rev 0: whatever its revision).
+func (s *JetStream) UpdateTrigger(ctx context.Context, service, function string, t *fc.Trigger, rev uint64) (uint64, error) {
+	if err := checkNames(bTriggers, service, function, t.TriggerName); err != nil {
+		return 0, err
+	}
+	return s.update(ctx, bTriggers, triggerKey(service, function, t.TriggerName), t, rev)
+}
+
+// DeleteTrigger deletes a trigger.
+func (s *JetStream) DeleteTrigger(ctx context.Context, service, function, name string, rev uint64) error {
+	if err := checkNames(bTriggers, service, function, name); err != nil {
+		return err
+	}
+	return s.del(ctx, bTriggers, triggerKey(service, function, name), rev)
+}
+
+// ListTriggers returns the function's triggers sorted by name. An unknown
+// function gives an empty list.
+func (s *JetStream) ListTriggers(ctx context.Context, service, function string) ([]*fc.Trigger, error) {
+	if !validName(service) || !validName(function) {
+		return []*fc.Trigger{}, nil
+	}
+	prefix := triggerKey(service, function, "")
+	items, err := s.list(ctx, bTriggers, prefix+"*")
+	if err != nil {
+		return nil, err
+	}
+	return decodeAll[fc.Trigger](bTriggers, prefix, items)
+}
