@@ -183,7 +183,10 @@ func (a *API) decode(r *http.Request, v any) error {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
+		if errors.As(err, &te) && te.Field == "" {
+			return fc.Errorf(fc.CodeInvalidArgument, "the request body must be a JSON object, got JSON %s", te.Value)
+		}
+		if errors.As(err, &te) {
 			return fc.Errorf(fc.CodeInvalidArgument, "field %s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
 		}
 		return fc.Errorf(fc.CodeInvalidArgument, "the request body is not valid JSON: %v", err)

@@ -75,11 +75,34 @@ func (a *API) prepareCode(ctx context.Context, code *fc.FunctionCode, fn *fc.Fun
 	if existed {
 		return noop, nil
 	}
-	return func() {
-		if err := a.opts.Store.DeleteCode(context.WithoutCancel(ctx), sum); err != nil {
-			a.log.Warn("removing unused code package", "checksum", sum, "err", err)
+	return func() { a.deleteUnusedCode(context.WithoutCancel(ctx), sum) }, nil
+}
+
+// deleteUnusedCode removes a code package that a failed write uploaded,
+// unless some function (e.g. one created concurrently with the same zip)
+// refers to it. A create racing with this check can still lose its
+// package; such a function answers FunctionNotStarted until redeployed.
+func (a *API) deleteUnusedCode(ctx context.Context, sum string) {
+	svcs, err := a.opts.Store.ListServices(ctx)
+	if err != nil {
+		a.log.Warn("keeping code package: listing services failed", "checksum", sum, "err", err)
+		return
+	}
+	for _, s := range svcs {
+		fns, err := a.opts.Store.ListFunctions(ctx, s.ServiceName)
+		if err != nil {
+			a.log.Warn("keeping code package: listing functions failed", "checksum", sum, "err", err)
+			return
 		}
-	}, nil
+		for _, f := range fns {
+			if f.CodeChecksum == sum {
+				return
+			}
+		}
+	}
+	if err := a.opts.Store.DeleteCode(ctx, sum); err != nil {
+		a.log.Warn("removing unused code package", "checksum", sum, "err", err)
+	}
 }
 
 // requireCommand enforces design §6: customRuntimeConfig.command, else an
@@ -250,6 +273,14 @@ func (a *API) deleteFunction(r *http.Request, _ string) (int, any, http.Header, 
 	rev, err := ifMatch(r)
 	if err != nil {
 		return 0, nil, nil, err
+	}
+	if rev != 0 {
+		// Preconditions first: a stale etag is 412 even with triggers left.
+		if _, cur, err := a.opts.Store.GetFunction(r.Context(), service, name); err != nil {
+			return 0, nil, nil, a.functionErr(r.Context(), err, service, name)
+		} else if cur != rev {
+			return 0, nil, nil, fc.Errorf(fc.CodePreconditionFailed, "the resource being modified has been changed")
+		}
 	}
 	if err := a.opts.Store.DeleteFunction(r.Context(), service, name, rev); err != nil {
 		if isNotEmpty(err) {

@@ -98,6 +98,15 @@ func (a *API) deleteService(r *http.Request, _ string) (int, any, http.Header, e
 	if err != nil {
 		return 0, nil, nil, err
 	}
+	if rev != 0 {
+		// Preconditions first: a stale etag is 412 even when the service
+		// still has functions.
+		if _, cur, err := a.opts.Store.GetService(r.Context(), name); err != nil {
+			return 0, nil, nil, storeErr(err, serviceNotFound(name), nil)
+		} else if cur != rev {
+			return 0, nil, nil, fc.Errorf(fc.CodePreconditionFailed, "the resource being modified has been changed")
+		}
+	}
 	err = a.opts.Store.DeleteService(r.Context(), name, rev)
 	if err != nil {
 		if isNotEmpty(err) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/openfc/openfc/internal/fc"
@@ -34,20 +35,11 @@ func (a *API) createTrigger(r *http.Request, _ string) (int, any, http.Header, e
 	if _, _, err := a.opts.Store.GetFunction(ctx, service, function); err != nil {
 		return 0, nil, nil, a.functionErr(ctx, err, service, function)
 	}
-	existing, err := a.opts.Store.ListTriggers(ctx, service, function)
-	if err != nil {
+	if err := a.checkTrigger(ctx, service, function, &t, true); err != nil {
 		return 0, nil, nil, err
 	}
-	for _, e := range existing {
-		if e.TriggerName == t.TriggerName {
-			return 0, nil, nil, fc.Errorf(fc.CodeTriggerAlreadyExists, "trigger '%s' already exists in service '%s' and function '%s'", t.TriggerName, service, function)
-		}
-		if e.TriggerType == "http" && e.Qualifier == t.Qualifier {
-			return 0, nil, nil, fc.Errorf(fc.CodeInvalidArgument, "triggerName %q: function '%s' already has the HTTP trigger '%s' for qualifier %s; a version or alias can have only one HTTP trigger",
-				t.TriggerName, function, e.TriggerName, t.Qualifier)
-		}
-	}
 	t.ServiceName, t.FunctionName = service, function
+	t.URLInternet, t.URLIntranet = "", "" // computed by withURLs, never stored
 	t.TriggerID = newID()
 	t.CreatedTime = a.now()
 	t.LastModifiedTime = t.CreatedTime
@@ -112,6 +104,9 @@ func (a *API) updateTrigger(r *http.Request, _ string) (int, any, http.Header, e
 	if err := fc.ValidateTrigger(&t); err != nil {
 		return 0, nil, nil, err
 	}
+	if err := a.checkTrigger(ctx, service, function, &t, false); err != nil {
+		return 0, nil, nil, err
+	}
 	t.ServiceName, t.FunctionName = service, function
 	t.TriggerID, t.CreatedTime, t.LastModifiedTime = cur.TriggerID, cur.CreatedTime, a.now()
 	t.URLInternet, t.URLIntranet = "", ""
@@ -132,4 +127,30 @@ func (a *API) deleteTrigger(r *http.Request, _ string) (int, any, http.Header, e
 		return 0, nil, nil, storeErr(err, triggerNotFound(service, function, name), nil)
 	}
 	return http.StatusNoContent, nil, nil, nil
+}
+
+// checkTrigger enforces the rules that involve other resources: the
+// qualifier must exist (only LATEST so far), the name is unique (on
+// create), and a version or alias has at most one HTTP trigger.
+func (a *API) checkTrigger(ctx context.Context, service, function string, t *fc.Trigger, creating bool) error {
+	if _, err := splitQualifier(service + "." + t.Qualifier); err != nil {
+		return err
+	}
+	existing, err := a.opts.Store.ListTriggers(ctx, service, function)
+	if err != nil {
+		return err
+	}
+	for _, e := range existing {
+		if e.TriggerName == t.TriggerName {
+			if creating {
+				return fc.Errorf(fc.CodeTriggerAlreadyExists, "trigger '%s' already exists in service '%s' and function '%s'", t.TriggerName, service, function)
+			}
+			continue
+		}
+		if e.TriggerType == "http" && e.Qualifier == t.Qualifier {
+			return fc.Errorf(fc.CodeInvalidArgument, "triggerName %q: function '%s' already has the HTTP trigger '%s' for qualifier %s; a version or alias can have only one HTTP trigger",
+				t.TriggerName, function, e.TriggerName, t.Qualifier)
+		}
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/pkg/client"
 )
 
 // splitRef splits "service/function".
@@ -94,19 +95,8 @@ func newFunctions(e *env) *cobra.Command {
 			}
 			return tw.Flush()
 		},
-	}, &cobra.Command{
-		Use:   "get <service>/<function>",
-		Short: "Show a function's configuration and HTTP triggers",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			service, function, err := splitRef(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
+	}, e.functionCommand("get", "Show a function's configuration and HTTP triggers",
+		func(cmd *cobra.Command, c *client.Client, service, function string) error {
 			var fn fc.Function
 			if _, err := c.Do(cmd.Context(), http.MethodGet, functionPath(service, function), nil, nil, &fn); err != nil {
 				return err
@@ -124,20 +114,8 @@ func newFunctions(e *env) *cobra.Command {
 				fmt.Fprintf(e.stdout, "  trigger %s: %s %s %v %s\n", t.TriggerName, t.TriggerType, t.TriggerConfig.AuthType, t.TriggerConfig.Methods, t.URLInternet)
 			}
 			return nil
-		},
-	}, &cobra.Command{
-		Use:   "delete <service>/<function>",
-		Short: "Delete a function and its triggers",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			service, function, err := splitRef(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
+		}), e.functionCommand("delete", "Delete a function and its triggers",
+		func(cmd *cobra.Command, c *client.Client, service, function string) error {
 			trigs, err := listAll[fc.Trigger](cmd, c, functionPath(service, function)+"/triggers", "triggers")
 			if err != nil {
 				return err
@@ -152,9 +130,29 @@ func newFunctions(e *env) *cobra.Command {
 			}
 			fmt.Fprintf(e.stdout, "deleted %s/%s\n", service, function)
 			return nil
-		},
-	})
+		}))
 	return cmd
+}
+
+// functionCommand builds a subcommand that takes one <service>/<function>
+// argument and an API client.
+func (e *env) functionCommand(verb, short string, run func(cmd *cobra.Command, c *client.Client, service, function string) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   verb + " <service>/<function>",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			service, function, err := splitRef(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			return run(cmd, c, service, function)
+		},
+	}
 }
 
 func newServices(e *env) *cobra.Command {

@@ -39,7 +39,7 @@ func NewRoot(stdout, stderr io.Writer, getenv func(string) string) *cobra.Comman
 		Use:           "openfc",
 		Short:         "openfc: a self-hosted serverless platform compatible with Alibaba Cloud Function Compute HTTP triggers",
 		SilenceUsage:  true,
-		SilenceErrors: false,
+		SilenceErrors: true, // main prints the error once
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)

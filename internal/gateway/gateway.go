@@ -10,7 +10,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -331,4 +330,3 @@ func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
 func (b *bufferPool) Put(p []byte) { b.p.Put(&p) }
 
 var _ httputil.BufferPool = (*bufferPool)(nil)
-var _ io.Writer = (*statusWriter)(nil)

@@ -1,0 +1,41 @@
+# openfc — common tasks. `make demo` builds, serves, deploys the Express
+# example and calls it; `make test` runs every test (unit, race, e2e).
+
+GO      ?= go
+BIN     := bin/openfc
+EXAMPLE := examples/express-hello/code
+
+.PHONY: build deps demo test test-unit test-e2e lint clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/openfc
+
+# npm packages the example and the SDK tests need (from package-lock.json).
+deps: $(EXAMPLE)/node_modules/.package-lock.json test/e2e/sdk/node_modules/.package-lock.json
+
+$(EXAMPLE)/node_modules/.package-lock.json: $(EXAMPLE)/package-lock.json
+	cd $(EXAMPLE) && npm ci --no-audit --no-fund
+
+test/e2e/sdk/node_modules/.package-lock.json: test/e2e/sdk/package-lock.json
+	cd test/e2e/sdk && npm ci --no-audit --no-fund
+
+demo: build deps
+	./scripts/demo.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# OPENFC_FC2_SDK_DIR lets internal/auth compare its string-to-sign with the
+# official Node SDK's.
+test-unit: deps
+	OPENFC_FC2_SDK_DIR=$(CURDIR)/test/e2e/sdk $(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+	$(GO) test -run '^$$' -fuzz FuzzParseProxyPath -fuzztime 5s ./internal/route
+
+test-e2e: deps
+	$(GO) test -count=1 -timeout 20m ./test/e2e/
+
+test: lint test-unit test-e2e
+
+clean:
+	rm -rf bin
