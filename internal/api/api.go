@@ -1,5 +1,6 @@
 // Package api serves FC's 2016-08-15 management REST API (services,
-// functions, HTTP triggers, invocations) over the store, with FC's JSON
+// functions, HTTP triggers, invocations, on-demand and provision configs,
+// instances) over the store, with FC's JSON
 // field names, status codes and error bodies. Every request must carry a
 // valid FC signature made with the admin AccessKey.
 package api
@@ -38,14 +39,25 @@ type Options struct {
 	AccountID string
 	// PublicURL is the base of trigger URLs, e.g. "http://127.0.0.1:8080".
 	PublicURL string
+	// TriggerDomain is the parent domain of trigger subdomains; empty
+	// reports only proxy-form URLs.
+	TriggerDomain string
 	// MaxCodeSize and MaxUnpackedCodeSize cap code zips (bytes).
 	MaxCodeSize, MaxUnpackedCodeSize int64
 	// FunctionChanged is called after a function is updated or deleted
 	// through this API (to retire its instances). May be nil.
 	FunctionChanged func(service, function string)
-	Logger          *slog.Logger
+	// Instances lists running instances, for the instances endpoint and
+	// provision-config's current. May be nil: no instances.
+	Instances InstanceLister
+	// MaxProvisionTarget caps provision-config targets; 0 means
+	// DefaultMaxProvisionTarget.
+	MaxProvisionTarget int
+	Logger             *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Logs serves GET …/functions/{function}/logs; nil answers 503.
+	Logs LogReader
 }
 
 // API is the management API handler.
@@ -94,7 +106,19 @@ func (a *API) routes() {
 	h("PUT "+v+"/services/{service}/functions/{function}/triggers/{trigger}", a.updateTrigger)
 	h("DELETE "+v+"/services/{service}/functions/{function}/triggers/{trigger}", a.deleteTrigger)
 
+	const fnv = v + "/services/{service}/functions/{function}"
+	h("PUT "+fnv+"/on-demand-config", a.putOnDemandConfig)
+	h("GET "+fnv+"/on-demand-config", a.getOnDemandConfig)
+	h("DELETE "+fnv+"/on-demand-config", a.deleteOnDemandConfig)
+	h("GET "+v+"/on-demand-configs", a.listOnDemandConfigs)
+	h("PUT "+fnv+"/provision-config", a.putProvisionConfig)
+	h("GET "+fnv+"/provision-config", a.getProvisionConfig)
+	h("DELETE "+fnv+"/provision-config", a.deleteProvisionConfig)
+	h("GET "+v+"/provision-configs", a.listProvisionConfigs)
+	h("GET "+fnv+"/instances", a.listInstances)
+
 	a.mux.Handle("POST "+v+"/services/{service}/functions/{function}/invocations", a.authenticated(a.invoke))
+	a.mux.Handle("GET "+v+"/services/{service}/functions/{function}/logs", a.authenticated(a.functionLogs))
 	h("/", func(r *http.Request, _ string) (int, any, http.Header, error) {
 		return 0, nil, nil, fc.Errorf(fc.CodePathNotSupported, "'%s' against '%s' is not supported", r.Method, r.URL.Path)
 	})

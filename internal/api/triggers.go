@@ -2,23 +2,36 @@ package api
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/url"
 
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/route"
 )
 
 func triggerNotFound(service, function, name string) *fc.Error {
 	return fc.Errorf(fc.CodeTriggerNotFound, "trigger '%s' does not exist in service '%s' and function '%s'", name, service, function)
 }
 
-// withURLs returns a copy of t with its invocation URLs filled in.
+// withURLs returns a copy of t with its invocation URLs filled in:
+// urlInternet is the trigger subdomain (FC 3.0's meaning), urlIntranet the
+// proxy form on the server's own address. A trigger with
+// disableURLInternet has neither.
 func (a *API) withURLs(t *fc.Trigger) *fc.Trigger {
 	c := *t
-	u := a.opts.PublicURL + "/" + fc.APIVersion + "/proxy/" + t.ServiceName + "/" + t.FunctionName + "/"
-	if t.TriggerConfig == nil || !t.TriggerConfig.DisableURLInternet {
-		c.URLInternet = u
+	if t.TriggerConfig != nil && t.TriggerConfig.DisableURLInternet {
+		return &c
 	}
-	c.URLIntranet = u
+	c.URLIntranet = a.opts.PublicURL + "/" + fc.APIVersion + "/proxy/" + t.ServiceName + "/" + t.FunctionName + "/"
+	c.URLInternet = c.URLIntranet
+	if u, err := url.Parse(a.opts.PublicURL); err == nil && a.opts.TriggerDomain != "" && t.TriggerID != "" {
+		host := route.SubdomainLabel(t.ServiceName, t.FunctionName, t.URLID()) + "." + a.opts.TriggerDomain
+		if p := u.Port(); p != "" {
+			host = net.JoinHostPort(host, p)
+		}
+		c.URLInternet = u.Scheme + "://" + host + "/"
+	}
 	return &c
 }
 

@@ -85,12 +85,13 @@ func (e *env) apply(ctx context.Context, c *client.Client, plan *deploy.Plan) er
 		}
 	}
 	for _, t := range deployed {
-		u := t.URLInternet
-		if u == "" {
-			u = "(internet URL disabled) " + t.URLIntranet
+		fmt.Fprintf(e.stdout, "  %s/%s trigger %s (%s, %v)\n", t.ServiceName, t.FunctionName, t.TriggerName,
+			t.TriggerConfig.AuthType, t.TriggerConfig.Methods)
+		if t.URLInternet == "" && t.URLIntranet == "" {
+			fmt.Fprintln(e.stdout, "    internet URLs disabled (disableURLInternet: true)")
+			continue
 		}
-		fmt.Fprintf(e.stdout, "  %s/%s trigger %s (%s, %v): %s\n", t.ServiceName, t.FunctionName, t.TriggerName,
-			t.TriggerConfig.AuthType, t.TriggerConfig.Methods, u)
+		fmt.Fprintf(e.stdout, "    %s\n    %s\n", t.URLInternet, t.URLIntranet)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -44,8 +45,19 @@ type Options struct {
 	// StartTimeout bounds how long an instance may take to accept
 	// connections on its CAPort (FC: 120 s).
 	StartTimeout time.Duration
-	// MaxInstancesPerFunction caps instances of one function version.
+	// MaxInstances caps instances on this node (FC's regional quota).
+	MaxInstances int
+	// MaxInstancesPerFunction caps instances of one function version that
+	// has no on-demand config.
 	MaxInstancesPerFunction int
+	// QueueDepth and QueueTimeout bound the requests waiting for an
+	// instance of one function; beyond them requests get 429.
+	QueueDepth   int
+	QueueTimeout time.Duration
+	// IdleTimeout: instances idle that long are stopped.
+	IdleTimeout time.Duration
+	// LogBytesPerFunction bounds the instance logs kept per function.
+	LogBytesPerFunction int
 	// MaxCodeSize caps an uploaded code zip (bytes, compressed).
 	MaxCodeSize int64
 	// MaxUnpackedCodeSize caps the unpacked code (bytes).
@@ -54,6 +66,13 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// LogLevel: debug, info, warn, error.
 	LogLevel string
+	// HTTP-trigger limits (FC's defaults): request headers, request path
+	// and query, sync and async request bodies, response headers.
+	MaxRequestHeaderBytes  int
+	MaxRequestPathBytes    int
+	MaxSyncBodyBytes       int64
+	MaxAsyncBodyBytes      int64
+	MaxResponseHeaderBytes int
 }
 
 // Defaults returns the options with every default filled in. home is the
@@ -69,11 +88,21 @@ func Defaults(home string) Options {
 		AccountID:               "1234567890123456",
 		TriggerDomain:           "fcapp.localhost",
 		StartTimeout:            120 * time.Second,
-		MaxInstancesPerFunction: 10,
+		MaxInstances:            100,
+		MaxInstancesPerFunction: 100,
+		QueueDepth:              100,
+		QueueTimeout:            30 * time.Second,
+		IdleTimeout:             5 * time.Minute,
+		LogBytesPerFunction:     4 << 20,
 		MaxCodeSize:             100 << 20,
 		MaxUnpackedCodeSize:     500 << 20,
 		ShutdownTimeout:         30 * time.Second,
 		LogLevel:                "info",
+		MaxRequestHeaderBytes:   8 << 10,
+		MaxRequestPathBytes:     4 << 10,
+		MaxSyncBodyBytes:        32 << 20,
+		MaxAsyncBodyBytes:       128 << 10,
+		MaxResponseHeaderBytes:  8 << 10,
 	}
 }
 
@@ -95,11 +124,21 @@ func FlagSet(o *Options) *pflag.FlagSet {
 	fs.StringVar(&o.AccessKeySecret, "access-key-secret", o.AccessKeySecret, "admin AccessKey secret (env OPENFC_ACCESS_KEY_SECRET)")
 	fs.StringVar(&o.TriggerDomain, "trigger-domain", o.TriggerDomain, "parent domain of trigger subdomains")
 	fs.DurationVar(&o.StartTimeout, "start-timeout", o.StartTimeout, "how long an instance may take to listen on its port")
-	fs.IntVar(&o.MaxInstancesPerFunction, "max-instances-per-function", o.MaxInstancesPerFunction, "instances per function version")
+	fs.IntVar(&o.MaxInstances, "max-instances", o.MaxInstances, "instances on this node, all functions together")
+	fs.IntVar(&o.MaxInstancesPerFunction, "max-instances-per-function", o.MaxInstancesPerFunction, "instances per function version without an on-demand config")
+	fs.IntVar(&o.QueueDepth, "queue-depth", o.QueueDepth, "requests that may wait for an instance of one function (more get 429)")
+	fs.DurationVar(&o.QueueTimeout, "queue-timeout", o.QueueTimeout, "how long a request may wait for an instance (then 429)")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", o.IdleTimeout, "stop instances idle this long")
+	fs.IntVar(&o.LogBytesPerFunction, "log-bytes-per-function", o.LogBytesPerFunction, "instance log kept per function, bytes")
 	fs.Int64Var(&o.MaxCodeSize, "max-code-size", o.MaxCodeSize, "largest accepted code zip, bytes")
 	fs.Int64Var(&o.MaxUnpackedCodeSize, "max-unpacked-code-size", o.MaxUnpackedCodeSize, "largest unpacked code, bytes")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
+	fs.IntVar(&o.MaxRequestHeaderBytes, "max-request-header-bytes", o.MaxRequestHeaderBytes, "HTTP trigger: largest request headers (keys + values)")
+	fs.IntVar(&o.MaxRequestPathBytes, "max-request-path-bytes", o.MaxRequestPathBytes, "HTTP trigger: longest request path + query")
+	fs.Int64Var(&o.MaxSyncBodyBytes, "max-sync-body-bytes", o.MaxSyncBodyBytes, "HTTP trigger: largest synchronous request body")
+	fs.Int64Var(&o.MaxAsyncBodyBytes, "max-async-body-bytes", o.MaxAsyncBodyBytes, "HTTP trigger: largest asynchronous request body")
+	fs.IntVar(&o.MaxResponseHeaderBytes, "max-response-header-bytes", o.MaxResponseHeaderBytes, "HTTP trigger: largest response headers a function may send")
 	return fs
 }
 
@@ -147,8 +186,14 @@ func (o *Options) validate() error {
 		return errors.New("set both the access key id and secret, or neither")
 	case o.StartTimeout <= 0:
 		return errors.New("--start-timeout must be positive")
-	case o.MaxInstancesPerFunction < 1:
-		return errors.New("--max-instances-per-function must be at least 1")
+	case o.MaxInstancesPerFunction < 1, o.MaxInstances < 1:
+		return errors.New("--max-instances and --max-instances-per-function must be at least 1")
+	case o.QueueDepth < 1, o.QueueTimeout <= 0, o.IdleTimeout <= 0, o.LogBytesPerFunction < 1:
+		return errors.New("--queue-depth, --queue-timeout, --idle-timeout and --log-bytes-per-function must be positive")
+	case o.MaxRequestHeaderBytes < 1, o.MaxRequestPathBytes < 1, o.MaxSyncBodyBytes < 1, o.MaxAsyncBodyBytes < 1, o.MaxResponseHeaderBytes < 1:
+		return errors.New("request and response limits must be positive")
+	case o.TriggerDomain == "" || strings.HasPrefix(o.TriggerDomain, ".") || strings.Contains(o.TriggerDomain, ":"):
+		return fmt.Errorf("--trigger-domain %q: give a domain such as fcapp.localhost", o.TriggerDomain)
 	}
 	return nil
 }

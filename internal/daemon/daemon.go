@@ -17,6 +17,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/codezip"
@@ -24,6 +28,7 @@ import (
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/gateway"
 	"github.com/openfc/openfc/internal/instance"
+	"github.com/openfc/openfc/internal/logs"
 	"github.com/openfc/openfc/internal/natsx"
 	"github.com/openfc/openfc/internal/route"
 	"github.com/openfc/openfc/internal/sandbox"
@@ -39,6 +44,7 @@ type Daemon struct {
 	nats      *natsx.Conn
 	store     *store.JetStream
 	instances *instance.Manager
+	logs      *logs.Store
 	transport *http.Transport
 
 	srv, admin   *http.Server
@@ -86,15 +92,30 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("sandbox: %w", err)
 	}
 	lim := codezip.Limits{MaxZipBytes: o.MaxCodeSize, MaxUnpackedBytes: o.MaxUnpackedCodeSize, MaxFiles: 100000}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d.logs = logs.New(logs.Options{MaxBytesPerFunction: o.LogBytesPerFunction})
 	d.instances = instance.New(instance.Options{
-		Sandbox:        sb,
-		Code:           newCodeCache(filepath.Join(o.DataDir, "code"), d.store, lim),
-		Region:         o.Region,
-		AccountID:      o.AccountID,
-		StartTimeout:   o.StartTimeout,
-		MaxPerFunction: o.MaxInstancesPerFunction,
-		Output:         d.instanceOutput(),
-		Logger:         d.log.With("component", "instance"),
+		Sandbox:          sb,
+		Code:             newCodeCache(filepath.Join(o.DataDir, "code"), d.store, lim),
+		Region:           o.Region,
+		AccountID:        o.AccountID,
+		StartTimeout:     o.StartTimeout,
+		MaxInstances:     o.MaxInstances,
+		MaxPerFunction:   o.MaxInstancesPerFunction,
+		QueueDepth:       o.QueueDepth,
+		QueueTimeout:     o.QueueTimeout,
+		IdleTimeout:      o.IdleTimeout,
+		Scaling:          d.store,
+		ProvisionTargets: d.provisionTargets,
+		LookupFunction: func(service, function string) (*fc.Function, bool) {
+			fn, _, _, ok := d.store.LookupFunction(service, function)
+			return fn, ok
+		},
+		Logs:    d.logs,
+		Output:  d.instanceOutput(),
+		Metrics: instance.NewMetrics(reg),
+		Logger:  d.log.With("component", "instance"),
 	})
 	d.transport = &http.Transport{
 		DialContext:           d.instances.DialContext,
@@ -113,13 +134,22 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		return "", false
 	}}
 	gw := gateway.New(gateway.Options{
-		Catalog:   d.store,
-		Instances: instancesAdapter{d.instances},
-		Verifier:  verifier,
-		Transport: d.transport,
-		Region:    o.Region,
-		AccountID: o.AccountID,
-		Logger:    d.log.With("component", "gateway"),
+		Catalog:       d.store,
+		Instances:     instancesAdapter{d.instances},
+		Verifier:      verifier,
+		Transport:     d.transport,
+		Region:        o.Region,
+		AccountID:     o.AccountID,
+		TriggerDomain: o.TriggerDomain,
+		Limits: gateway.Limits{
+			MaxHeaderBytes:         o.MaxRequestHeaderBytes,
+			MaxPathBytes:           o.MaxRequestPathBytes,
+			MaxSyncBody:            o.MaxSyncBodyBytes,
+			MaxAsyncBody:           o.MaxAsyncBodyBytes,
+			MaxResponseHeaderBytes: o.MaxResponseHeaderBytes,
+		},
+		Metrics: gateway.NewMetrics(reg),
+		Logger:  d.log.With("component", "gateway"),
 	})
 
 	d.ln, err = net.Listen("tcp", o.Listen)
@@ -132,9 +162,12 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Invoker:             gw,
 		AccountID:           o.AccountID,
 		PublicURL:           "http://" + d.ln.Addr().String(),
+		TriggerDomain:       o.TriggerDomain,
 		MaxCodeSize:         o.MaxCodeSize,
 		MaxUnpackedCodeSize: o.MaxUnpackedCodeSize,
-		FunctionChanged:     d.instances.Forget,
+		FunctionChanged:     d.functionChanged,
+		Instances:           d.instances,
+		Logs:                d.logs,
 		Logger:              d.log.With("component", "api"),
 	})
 	d.srv = &http.Server{
@@ -143,6 +176,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
 	}
+	d.srv.RegisterOnShutdown(d.logs.Close) // ends `logs --follow` streams
 	d.serve(d.srv, d.ln)
 	if o.AdminListen != "" {
 		d.adminLn, err = net.Listen("tcp", o.AdminListen)
@@ -151,6 +185,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		}
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 		d.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		d.serve(d.admin, d.adminLn)
 	}
@@ -255,10 +290,11 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// frontDoor routes the proxy form to the gateway and the rest to the API.
-func frontDoor(gw, mgmt http.Handler) http.Handler {
+// frontDoor routes trigger subdomains and the proxy form to the gateway
+// and the rest to the management API.
+func frontDoor(gw *gateway.Gateway, mgmt http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, route.ProxyPrefix) {
+		if strings.HasPrefix(r.URL.Path, route.ProxyPrefix) || gw.IsTriggerHost(r.Host) {
 			gw.ServeHTTP(w, r)
 			return
 		}
@@ -269,8 +305,8 @@ func frontDoor(gw, mgmt http.Handler) http.Handler {
 // instancesAdapter gives the gateway its Instances interface.
 type instancesAdapter struct{ m *instance.Manager }
 
-func (a instancesAdapter) Acquire(ctx context.Context, fn *fc.Function) (gateway.Lease, error) {
-	l, err := a.m.Acquire(ctx, fn)
+func (a instancesAdapter) Acquire(ctx context.Context, fn *fc.Function, requestID string) (gateway.Lease, error) {
+	l, err := a.m.Acquire(ctx, fn, requestID)
 	if err != nil {
 		return nil, err
 	}
@@ -284,4 +320,23 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// provisionTargets converts the catalog's provision configs.
+func (d *Daemon) provisionTargets() []instance.Target {
+	ts := d.store.ProvisionTargets()
+	out := make([]instance.Target, len(ts))
+	for i, t := range ts {
+		out[i] = instance.Target{Service: t.Service, Qualifier: t.Qualifier, Function: t.Function, Target: t.Target}
+	}
+	return out
+}
+
+// functionChanged retires the instances of an updated or deleted
+// function; a deleted function's logs go too.
+func (d *Daemon) functionChanged(service, function string) {
+	d.instances.Forget(service, function)
+	if _, _, _, ok := d.store.LookupFunction(service, function); !ok {
+		d.logs.Forget(service + "/" + function)
+	}
 }

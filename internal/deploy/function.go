@@ -173,6 +173,23 @@ func (p *parser) function(o obj, k fnKeys, service string) (fc.Function, string,
 	if err := lifecycleInitializer(o, &f); err != nil {
 		return f, "", err
 	}
+	if f.CustomHealthCheckConfig, err = healthCheck(o, "customHealthCheckConfig"); err != nil {
+		return f, "", err
+	}
+	if lc, ok, err := o.obj("instanceLifecycleConfig"); err != nil {
+		return f, "", err
+	} else if ok {
+		var hooks fc.InstanceLifecycleConfig
+		if hooks.PreStop, err = lifecycleHook(lc, "preStop"); err != nil {
+			return f, "", err
+		}
+		if hooks.PreFreeze, err = lifecycleHook(lc, "preFreeze"); err != nil {
+			return f, "", err
+		}
+		if hooks.PreStop != nil || hooks.PreFreeze != nil {
+			f.InstanceLifecycleConfig = &hooks
+		}
+	}
 	// Required fields are checked once every field has been type-checked,
 	// against the line of the function's mapping.
 	switch {
@@ -249,7 +266,56 @@ func customRuntimeConfig(o obj) (*fc.CustomRuntimeConfig, error) {
 	if out.Port, err = c.integer("port"); err != nil {
 		return nil, err
 	}
+	if out.HealthCheckConfig, err = healthCheck(c, "healthCheckConfig"); err != nil {
+		return nil, err
+	}
 	return &out, nil
+}
+
+// healthCheck parses a health check mapping under key (FC 2.0's
+// customHealthCheckConfig, FC 3.0's customRuntimeConfig.healthCheckConfig);
+// nil when absent.
+func healthCheck(o obj, key string) (*fc.HealthCheckConfig, error) {
+	c, ok, err := o.obj(key)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var h fc.HealthCheckConfig
+	if h.HTTPGetURL, err = c.str("httpGetUrl"); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		key string
+		dst *int
+	}{
+		{"initialDelaySeconds", &h.InitialDelaySeconds},
+		{"periodSeconds", &h.PeriodSeconds},
+		{"timeoutSeconds", &h.TimeoutSeconds},
+		{"failureThreshold", &h.FailureThreshold},
+		{"successThreshold", &h.SuccessThreshold},
+	} {
+		if *f.dst, err = c.integer(f.key); err != nil {
+			return nil, err
+		}
+	}
+	return &h, nil
+}
+
+// lifecycleHook parses instanceLifecycleConfig.<name>{handler, timeout};
+// nil when absent.
+func lifecycleHook(lc obj, name string) (*fc.LifecycleHook, error) {
+	c, ok, err := lc.obj(name)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var h fc.LifecycleHook
+	if h.Handler, err = c.str("handler"); err != nil {
+		return nil, err
+	}
+	if h.Timeout, err = c.integer("timeout"); err != nil {
+		return nil, err
+	}
+	return &h, nil
 }
 
 // lifecycleInitializer reads FC 3.0's instanceLifecycleConfig.initializer

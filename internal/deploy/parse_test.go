@@ -282,6 +282,7 @@ resources:
 					fp.Function.Runtime = "custom.debian10"
 					fp.Function.Initializer = "index.init"
 					fp.Function.InitializationTimeout = 7
+					fp.Function.InstanceLifecycleConfig = &fc.InstanceLifecycleConfig{PreStop: &fc.LifecycleHook{Handler: "index.stop", Timeout: 3}}
 				})},
 			}}},
 		},

@@ -44,6 +44,7 @@ const (
 	CodeConcurrentUpdateError Code = "ConcurrentUpdateError"
 	CodePreconditionFailed    Code = "PreconditionFailed"
 	CodeFunctionNotStarted    Code = "FunctionNotStarted"
+	CodeInitializationError   Code = "InitializationError"
 	CodeClientClosedRequest   Code = "ClientClosedRequest"
 	CodeResourceThrottled     Code = "ResourceThrottled"
 	CodeInternalServerError   Code = "InternalServerError"
@@ -52,6 +53,9 @@ const (
 	CodeFunctionCrashed       Code = "ProcessExited"
 	CodeFunctionTimeout       Code = "FunctionTimeout"
 	CodeFunctionConnection    Code = "FunctionConnectionError"
+
+	// CodeOnDemandConfigNotFound: a function version has no on-demand config.
+	CodeOnDemandConfigNotFound Code = "OnDemandConfigNotFound"
 )
 
 // codeInfo is one row of the error table.
@@ -84,6 +88,7 @@ var codeTable = map[Code]codeInfo{
 	CodeConcurrentUpdateError: {http.StatusConflict, FcCommonError},
 	CodePreconditionFailed:    {http.StatusPreconditionFailed, FcCommonError},
 	CodeFunctionNotStarted:    {http.StatusPreconditionFailed, UnhandledInvocationError},
+	CodeInitializationError:   {http.StatusBadGateway, UnhandledInvocationError},
 	CodeClientClosedRequest:   {499, FcCommonError},
 	CodeResourceThrottled:     {http.StatusTooManyRequests, FcCommonError},
 	CodeInternalServerError:   {http.StatusInternalServerError, FcCommonError},
@@ -92,6 +97,8 @@ var codeTable = map[Code]codeInfo{
 	CodeFunctionCrashed:       {http.StatusBadGateway, UnhandledInvocationError},
 	CodeFunctionTimeout:       {http.StatusBadGateway, UnhandledInvocationError},
 	CodeFunctionConnection:    {http.StatusBadGateway, UnhandledInvocationError},
+
+	CodeOnDemandConfigNotFound: {http.StatusNotFound, FcCommonError},
 }
 
 // Codes returns every error code in the table, for tests that walk it.

@@ -1,6 +1,9 @@
 package fc
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // APIVersion is the FC 2.0 REST API version openfc serves.
 const APIVersion = "2016-08-15"
@@ -32,6 +35,32 @@ type CustomRuntimeConfig struct {
 	Command []string `json:"command,omitempty"`
 	Args    []string `json:"args,omitempty"`
 	Port    int      `json:"port,omitempty"`
+	// HealthCheckConfig is FC 3.0's place for the health check.
+	HealthCheckConfig *HealthCheckConfig `json:"healthCheckConfig,omitempty"`
+}
+
+// HealthCheckConfig is a custom HTTP health check (FC's
+// customHealthCheckConfig). Zero fields take FC's defaults.
+type HealthCheckConfig struct {
+	HTTPGetURL          string `json:"httpGetUrl"`
+	InitialDelaySeconds int    `json:"initialDelaySeconds"`
+	PeriodSeconds       int    `json:"periodSeconds"`
+	TimeoutSeconds      int    `json:"timeoutSeconds"`
+	FailureThreshold    int    `json:"failureThreshold"`
+	SuccessThreshold    int    `json:"successThreshold"`
+}
+
+// LifecycleHook is one instance lifecycle hook; only its timeout matters
+// to a custom runtime (the hook is an HTTP path).
+type LifecycleHook struct {
+	Handler string `json:"handler,omitempty"`
+	Timeout int    `json:"timeout,omitempty"`
+}
+
+// InstanceLifecycleConfig holds the PreFreeze and PreStop hooks.
+type InstanceLifecycleConfig struct {
+	PreFreeze *LifecycleHook `json:"preFreeze,omitempty"`
+	PreStop   *LifecycleHook `json:"preStop,omitempty"`
 }
 
 // FunctionCode is the function code in a create or update request. Only zipFile
@@ -62,8 +91,11 @@ type Function struct {
 	CodeChecksum          string               `json:"codeChecksum"`
 	CodeSize              int64                `json:"codeSize"`
 	InstanceType          string               `json:"instanceType,omitempty"`
-	CreatedTime           string               `json:"createdTime"`
-	LastModifiedTime      string               `json:"lastModifiedTime"`
+	// CustomHealthCheckConfig is FC 2.0's place for the health check.
+	CustomHealthCheckConfig *HealthCheckConfig       `json:"customHealthCheckConfig,omitempty"`
+	InstanceLifecycleConfig *InstanceLifecycleConfig `json:"instanceLifecycleConfig,omitempty"`
+	CreatedTime             string                   `json:"createdTime"`
+	LastModifiedTime        string                   `json:"lastModifiedTime"`
 }
 
 // Port returns the port the function's HTTP server listens on:
@@ -76,6 +108,26 @@ func (f *Function) Port() int {
 		return f.CAPort
 	}
 	return DefaultCAPort
+}
+
+// HealthCheck returns the function's custom health check (FC 2.0 or 3.0
+// placement) or nil.
+func (f *Function) HealthCheck() *HealthCheckConfig {
+	if f.CustomHealthCheckConfig != nil && f.CustomHealthCheckConfig.HTTPGetURL != "" {
+		return f.CustomHealthCheckConfig
+	}
+	if c := f.CustomRuntimeConfig; c != nil && c.HealthCheckConfig != nil && c.HealthCheckConfig.HTTPGetURL != "" {
+		return c.HealthCheckConfig
+	}
+	return nil
+}
+
+// PreStop returns the PreStop hook or nil.
+func (f *Function) PreStop() *LifecycleHook {
+	if c := f.InstanceLifecycleConfig; c != nil && c.PreStop != nil {
+		return c.PreStop
+	}
+	return nil
 }
 
 // Concurrency returns the per-instance concurrency, at least 1.
@@ -124,3 +176,54 @@ type Trigger struct {
 
 // Timestamp formats t as FC does in createdTime/lastModifiedTime.
 func Timestamp(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// URLID is the trigger's id as it appears in its subdomain: the TriggerID
+// lowercased, without dashes.
+func (t *Trigger) URLID() string {
+	return strings.ToLower(strings.ReplaceAll(t.TriggerID, "-", ""))
+}
+
+// OnDemandConfig caps the on-demand instances of a function version
+// (FC's on-demand-config).
+type OnDemandConfig struct {
+	Resource             string `json:"resource"`
+	MaximumInstanceCount int    `json:"maximumInstanceCount"`
+}
+
+// ProvisionConfig keeps Target instances of a function version warm
+// (FC's provision-config). Current is reported on reads.
+type ProvisionConfig struct {
+	Resource string `json:"resource"`
+	Target   int    `json:"target"`
+	Current  int    `json:"current"`
+}
+
+// ScalingResource names a function version in scaling configs.
+func ScalingResource(accountID, service, qualifier, function string) string {
+	return accountID + "#" + service + "#" + qualifier + "#" + function
+}
+
+// Instance states.
+const (
+	InstanceStarting = "Starting"
+	InstanceReady    = "Ready"
+	InstanceStopping = "Stopping"
+)
+
+// InstanceInfo describes one running instance (FC's ListInstances, plus
+// openfc's counters).
+type InstanceInfo struct {
+	InstanceID     string `json:"instanceId"`
+	ServiceName    string `json:"serviceName"`
+	FunctionName   string `json:"functionName"`
+	Qualifier      string `json:"qualifier"`
+	VersionID      string `json:"versionId"`
+	State          string `json:"state"`
+	StartedTime    string `json:"startedTime"`
+	InFlight       int    `json:"inFlight"`
+	RequestsServed int64  `json:"requestsServed"`
+	// Restarts counts the instances of this function that exited
+	// unexpectedly or failed health checks before this one.
+	Restarts    int  `json:"restarts"`
+	Provisioned bool `json:"provisioned"`
+}

@@ -131,6 +131,24 @@ func ValidateFunction(f *Function) error {
 			return invalid("customRuntimeConfig.command is required when customRuntimeConfig.args is set")
 		}
 	}
+	for _, hc := range []*HealthCheckConfig{f.CustomHealthCheckConfig, customRuntimeHealth(f)} {
+		if err := validateHealthCheck(hc); err != nil {
+			return err
+		}
+	}
+	if c := f.InstanceLifecycleConfig; c != nil {
+		for name, h := range map[string]*LifecycleHook{"preStop": c.PreStop, "preFreeze": c.PreFreeze} {
+			if h == nil {
+				continue
+			}
+			if h.Timeout == 0 {
+				h.Timeout = DefaultInitTimeout
+			}
+			if err := checkRange("instanceLifecycleConfig."+name+".timeout", h.Timeout, 1, 900); err != nil {
+				return err
+			}
+		}
+	}
 	size := 0
 	for k, v := range f.EnvironmentVariables {
 		if !envKeyRE.MatchString(k) {
@@ -196,6 +214,44 @@ func ValidateTrigger(t *Trigger) error {
 	}
 	if t.Qualifier == "" {
 		t.Qualifier = LATEST
+	}
+	return nil
+}
+
+func customRuntimeHealth(f *Function) *HealthCheckConfig {
+	if f.CustomRuntimeConfig == nil {
+		return nil
+	}
+	return f.CustomRuntimeConfig.HealthCheckConfig
+}
+
+// validateHealthCheck checks a health check against FC's ranges and fills
+// in FC's defaults (delay 0, period 3 s, timeout 1 s, thresholds 3 and 1).
+func validateHealthCheck(h *HealthCheckConfig) error {
+	if h == nil {
+		return nil
+	}
+	if h.HTTPGetURL == "" || !strings.HasPrefix(h.HTTPGetURL, "/") || len(h.HTTPGetURL) > 2048 {
+		return invalid("customHealthCheckConfig.httpGetUrl %q must be a path starting with '/' (at most 2048 characters)", h.HTTPGetURL)
+	}
+	for _, d := range []struct {
+		field   string
+		v       *int
+		def, lo int
+		hi      int
+	}{
+		{"initialDelaySeconds", &h.InitialDelaySeconds, 0, 0, 120},
+		{"periodSeconds", &h.PeriodSeconds, 3, 1, 120},
+		{"timeoutSeconds", &h.TimeoutSeconds, 1, 1, 3},
+		{"failureThreshold", &h.FailureThreshold, 3, 1, 120},
+		{"successThreshold", &h.SuccessThreshold, 1, 1, 120},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+		if err := checkRange("customHealthCheckConfig."+d.field, *d.v, d.lo, d.hi); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -1,7 +1,13 @@
 // Package gateway is openfc's front door for function invocations: it maps
-// a request to a function (proxy URL form), checks the trigger's methods
-// and authentication, acquires an instance slot and proxies the request to
-// the instance with FC's common headers, streaming both bodies.
+// a request to a function (proxy URL form or trigger subdomain), applies
+// FC's HTTP-trigger rules (limits, methods, authentication, CORS,
+// restricted headers), acquires an instance slot and proxies the request
+// to the instance with FC's common headers, streaming both bodies.
+//
+// The checks run in ServeHTTP in this order, each able to end the request
+// with an FC error: request limits (path, headers) → route → function and
+// trigger lookup → disableURLInternet → CORS preflight → method →
+// authentication → body limit → instance → proxy (response filtering).
 //
 // It declares the small interfaces it needs (Catalog, Instances, Verifier);
 // the daemon supplies the implementations.
@@ -13,10 +19,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/openfc/openfc/internal/fc"
@@ -26,6 +30,7 @@ import (
 // Catalog looks functions up (store.Catalog).
 type Catalog interface {
 	LookupFunction(service, function string) (f *fc.Function, httpTrigger *fc.Trigger, serviceFound, ok bool)
+	LookupTrigger(urlID string) (f *fc.Function, t *fc.Trigger, ok bool)
 }
 
 // Lease is one slot on one instance.
@@ -37,17 +42,59 @@ type Lease interface {
 	Release()
 	// Exited waits up to d for the instance to exit.
 	Exited(d time.Duration) (bool, error)
+	// LogTail returns the last maxBytes of this invocation's log so far.
+	LogTail(maxBytes int) []byte
 }
 
 // Instances hands out instance slots.
 type Instances interface {
-	Acquire(ctx context.Context, fn *fc.Function) (Lease, error)
+	// Acquire returns a slot for the invocation requestID (which the
+	// instance's log markers carry).
+	Acquire(ctx context.Context, fn *fc.Function, requestID string) (Lease, error)
 }
 
 // Verifier checks FC signatures (auth.Verifier).
 type Verifier interface {
 	VerifyHeader(r *http.Request, withQuery bool) error
 	VerifyURL(r *http.Request) error
+}
+
+// Limits are FC's HTTP-trigger request limits. Zero values take FC's
+// defaults.
+type Limits struct {
+	// MaxHeaderBytes bounds the request headers, keys plus values (8 KB).
+	MaxHeaderBytes int
+	// MaxPathBytes bounds the request target, path plus query (4 KB).
+	MaxPathBytes int
+	// MaxSyncBody and MaxAsyncBody bound the request body (32 MB, 128 KB).
+	MaxSyncBody, MaxAsyncBody int64
+	// MaxResponseHeaderBytes bounds the function's response headers (8 KB).
+	MaxResponseHeaderBytes int
+}
+
+// DefaultLimits are FC's documented limits.
+func DefaultLimits() Limits {
+	return Limits{MaxHeaderBytes: 8 << 10, MaxPathBytes: 4 << 10, MaxSyncBody: 32 << 20, MaxAsyncBody: 128 << 10, MaxResponseHeaderBytes: 8 << 10}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = d.MaxHeaderBytes
+	}
+	if l.MaxPathBytes <= 0 {
+		l.MaxPathBytes = d.MaxPathBytes
+	}
+	if l.MaxSyncBody <= 0 {
+		l.MaxSyncBody = d.MaxSyncBody
+	}
+	if l.MaxAsyncBody <= 0 {
+		l.MaxAsyncBody = d.MaxAsyncBody
+	}
+	if l.MaxResponseHeaderBytes <= 0 {
+		l.MaxResponseHeaderBytes = d.MaxResponseHeaderBytes
+	}
+	return l
 }
 
 // Options configure a Gateway.
@@ -59,14 +106,20 @@ type Options struct {
 	Transport http.RoundTripper
 	Region    string
 	AccountID string
-	Logger    *slog.Logger
+	// TriggerDomain is the parent domain of trigger subdomains.
+	TriggerDomain string
+	Limits        Limits
+	// Metrics may be nil (no metrics).
+	Metrics *Metrics
+	Logger  *slog.Logger
 }
 
 // Gateway serves the data plane.
 type Gateway struct {
-	opts  Options
-	log   *slog.Logger
-	proxy *httputil.ReverseProxy
+	opts   Options
+	limits Limits
+	log    *slog.Logger
+	proxy  *httputil.ReverseProxy
 }
 
 // New returns a Gateway.
@@ -75,7 +128,7 @@ func New(o Options) *Gateway {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{opts: o, log: log}
+	g := &Gateway{opts: o, limits: o.Limits.withDefaults(), log: log}
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,
 		Transport:      o.Transport,
@@ -87,17 +140,34 @@ func New(o Options) *Gateway {
 	return g
 }
 
-// invocation is the per-request state shared by the proxy hooks.
+// IsTriggerHost reports whether host names a trigger subdomain; the front
+// door sends such requests here whatever their path.
+func (g *Gateway) IsTriggerHost(host string) bool {
+	_, _, ok := route.ParseTriggerHost(host, g.opts.TriggerDomain)
+	return ok
+}
+
+// invocation is the per-request state shared by the checks, the proxy
+// hooks and the access log.
 type invocation struct {
 	requestID   string
 	fn          *fc.Function
+	trigger     *fc.Trigger
 	qualifier   string
 	lease       Lease
 	path        string // escaped path for the instance
+	rawQuery    string // query for the instance
 	basePath    string // x-fc-base-path, "" for none
 	controlPath string // x-fc-control-path
 	proxyForm   bool   // shared-origin URL: force Content-Disposition
+	origin      string // the request's Origin, for CORS defaults
+	stripAuth   bool   // the Authorization header was openfc's signature
+	body        *limitedBody
 	timedOut    func() bool
+	// fcStatus is the x-fc-status the function reported ("" if none).
+	fcStatus string
+	// logTail: the client asked for X-Fc-Log-Type: Tail.
+	logTail bool
 }
 
 type invocationKey struct{}
@@ -107,81 +177,190 @@ func invocationFrom(ctx context.Context) *invocation {
 	return inv
 }
 
-// ServeHTTP handles /2016-08-15/proxy/… requests.
+// ServeHTTP handles HTTP-trigger requests: the proxy form and trigger
+// subdomains.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	reqID := fc.NewRequestID()
 	start := time.Now()
-	status, errType := g.serveProxy(w, r, reqID)
-	g.log.Info("request", "request_id", reqID, "method", r.Method, "path", r.URL.Path,
-		"status", status, "error_type", errType, "duration", time.Since(start))
+	inv := &invocation{requestID: fc.NewRequestID(), origin: r.Header.Get("Origin"), logTail: wantsLogTail(r)}
+	done := g.opts.Metrics.begin()
+	sw := &statusWriter{ResponseWriter: w}
+	g.serve(sw, r, inv)
+	fn := ""
+	if inv.fn != nil {
+		fn = inv.fn.ServiceName + "/" + inv.fn.FunctionName
+	}
+	status, errType := sw.status, sw.errType()
+	failed := errType != "" || inv.fcStatus != "" && !strings.HasPrefix(inv.fcStatus, "2")
+	done(fn, status, errType, failed)
+	attrs := []slog.Attr{
+		slog.String("request_id", inv.requestID), slog.String("function", fn), slog.String("method", r.Method),
+		slog.String("path", r.URL.Path), slog.Int("status", status), slog.String("error_type", errType),
+		slog.Duration("duration", time.Since(start)),
+	}
+	if inv.fcStatus != "" {
+		attrs = append(attrs, slog.String("fc_status", inv.fcStatus))
+	}
+	if inv.lease != nil {
+		attrs = append(attrs, slog.String("instance", inv.lease.InstanceID()))
+	}
+	if failed {
+		attrs = append(attrs, slog.Bool("failed", true))
+	}
+	g.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 }
 
-func (g *Gateway) fail(w http.ResponseWriter, reqID string, err error) (int, string) {
+// fail writes err as FC's error, with the CORS defaults when the request
+// came from a browser origin.
+func (g *Gateway) fail(w http.ResponseWriter, inv *invocation, err error) {
 	fe := fc.AsError(err)
 	if fe.Code == fc.CodeInternalServerError {
-		g.log.Error("internal error", "request_id", reqID, "err", err)
+		g.log.Error("internal error", "request_id", inv.requestID, "err", err)
 	}
-	fc.WriteError(w, reqID, fe)
-	return fe.Status(), string(fe.Code.Type())
+	if inv.origin != "" {
+		addCORSDefaults(w.Header(), inv.origin)
+	}
+	fc.WriteError(w, inv.requestID, fe)
 }
 
-func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, reqID string) (int, string) {
-	t, ok := route.ParseProxyPath(r.URL.EscapedPath())
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, inv *invocation) {
+	if err := g.checkRequestLimits(r); err != nil {
+		g.fail(w, inv, err)
+		return
+	}
+	if err := g.route(r, inv); err != nil {
+		g.fail(w, inv, err)
+		return
+	}
+	tc := inv.trigger.TriggerConfig
+	if tc.DisableURLInternet {
+		g.fail(w, inv, fc.Errorf(fc.CodeAccessDenied, "access denied due to function internet URL is disabled"))
+		return
+	}
+	if r.Method == http.MethodOptions && !tc.AllowsMethod(http.MethodOptions) && isPreflight(r) {
+		g.preflight(w, r, inv)
+		return
+	}
+	if !tc.AllowsMethod(r.Method) {
+		g.fail(w, inv, fc.Errorf(fc.CodeMethodNotAllowed, "method %s is not allowed by the HTTP trigger '%s' (allowed: %s)",
+			r.Method, inv.trigger.TriggerName, strings.Join(tc.Methods, ", ")))
+		return
+	}
+	if tc.AuthType == fc.AuthFunction {
+		if err := g.authenticate(r, inv); err != nil {
+			g.fail(w, inv, err)
+			return
+		}
+	}
+	limit := g.limits.MaxSyncBody
+	if strings.EqualFold(r.Header.Get("X-Fc-Invocation-Type"), "Async") {
+		limit = g.limits.MaxAsyncBody
+	}
+	if r.ContentLength > limit {
+		g.fail(w, inv, bodyTooLarge(r.ContentLength, limit))
+		return
+	}
+	if r.Header.Get("X-Fc-Invocation-Type") != "" && !strings.EqualFold(r.Header.Get("X-Fc-Invocation-Type"), "Sync") {
+		g.fail(w, inv, fc.Errorf(fc.CodeInvalidArgument, "X-Fc-Invocation-Type %q is not supported by this openfc yet; use Sync", r.Header.Get("X-Fc-Invocation-Type")))
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		inv.body = &limitedBody{rc: r.Body, limit: limit}
+		r.Body = inv.body
+	}
+	g.invoke(w, r, inv)
+}
+
+// route resolves the function and trigger from the Host (trigger
+// subdomain) or the proxy path.
+func (g *Gateway) route(r *http.Request, inv *invocation) error {
+	if label, id, ok := route.ParseTriggerHost(r.Host, g.opts.TriggerDomain); ok {
+		fn, t, found := g.opts.Catalog.LookupTrigger(id)
+		if !found || route.SubdomainLabel(fn.ServiceName, fn.FunctionName, t.URLID()) != label {
+			return fc.Errorf(fc.CodeTriggerNotFound, "no HTTP trigger is bound to the host '%s'", r.Host)
+		}
+		if !strings.EqualFold(t.TriggerType, "http") || t.TriggerConfig == nil {
+			return fc.Errorf(fc.CodeTriggerNotFound, "the trigger of host '%s' is not an HTTP trigger", r.Host)
+		}
+		inv.fn, inv.trigger, inv.qualifier = fn, t, t.Qualifier
+		inv.path, inv.rawQuery = rawPath(r), r.URL.RawQuery
+		inv.controlPath = "/http-invoke"
+		return nil
+	}
+	t, ok := route.ParseProxyPath(rawPath(r))
 	if !ok {
-		return g.fail(w, reqID, fc.Errorf(fc.CodePathNotSupported, "'%s' against '%s' is not supported", r.Method, r.URL.Path))
+		return fc.Errorf(fc.CodePathNotSupported, "'%s' against '%s' is not supported", r.Method, r.URL.Path)
 	}
 	fn, trig, svcFound, ok := g.opts.Catalog.LookupFunction(t.Service, t.Function)
 	switch {
 	case !svcFound:
-		return g.fail(w, reqID, fc.Errorf(fc.CodeServiceNotFound, "service '%s' does not exist", t.Service))
+		return fc.Errorf(fc.CodeServiceNotFound, "service '%s' does not exist", t.Service)
 	case !ok:
-		return g.fail(w, reqID, fc.Errorf(fc.CodeFunctionNotFound, "function '%s' does not exist in service '%s'", t.Function, t.Service))
+		return fc.Errorf(fc.CodeFunctionNotFound, "function '%s' does not exist in service '%s'", t.Function, t.Service)
 	case t.Qualifier != fc.LATEST:
 		if _, err := strconv.Atoi(t.Qualifier); err == nil {
-			return g.fail(w, reqID, fc.Errorf(fc.CodeVersionNotFound, "version '%s' of service '%s' does not exist", t.Qualifier, t.Service))
+			return fc.Errorf(fc.CodeVersionNotFound, "version '%s' of service '%s' does not exist", t.Qualifier, t.Service)
 		}
-		return g.fail(w, reqID, fc.Errorf(fc.CodeAliasNotFound, "alias '%s' of service '%s' does not exist", t.Qualifier, t.Service))
-	case trig == nil:
-		return g.fail(w, reqID, fc.Errorf(fc.CodeTriggerNotFound, "function '%s' of service '%s' has no HTTP trigger", t.Function, t.Service))
-	case !trig.TriggerConfig.AllowsMethod(r.Method):
-		return g.fail(w, reqID, fc.Errorf(fc.CodeMethodNotAllowed, "method %s is not allowed by the HTTP trigger '%s' (allowed: %s)",
-			r.Method, trig.TriggerName, strings.Join(trig.TriggerConfig.Methods, ", ")))
+		return fc.Errorf(fc.CodeAliasNotFound, "alias '%s' of service '%s' does not exist", t.Qualifier, t.Service)
+	case trig == nil || trig.TriggerConfig == nil:
+		return fc.Errorf(fc.CodeTriggerNotFound, "function '%s' of service '%s' has no HTTP trigger", t.Function, t.Service)
 	}
-	if trig.TriggerConfig.AuthType == fc.AuthFunction {
-		var err error
-		if r.URL.Query().Has("x-fc-signature") {
-			err = g.opts.Verifier.VerifyURL(r)
-		} else {
-			err = g.opts.Verifier.VerifyHeader(r, true)
+	inv.fn, inv.trigger, inv.qualifier = fn, trig, t.Qualifier
+	inv.path, inv.rawQuery, inv.basePath = t.Path, r.URL.RawQuery, t.BasePath
+	inv.controlPath, inv.proxyForm = "/http-invoke", true
+	return nil
+}
+
+// authenticate checks an FC signature (header or signed URL) and marks
+// the credentials it consumed so they are not forwarded.
+func (g *Gateway) authenticate(r *http.Request, inv *invocation) error {
+	if r.URL.Query().Has("x-fc-signature") {
+		if err := g.opts.Verifier.VerifyURL(r); err != nil {
+			return err
 		}
-		if err != nil {
-			return g.fail(w, reqID, err)
+		inv.rawQuery = dropFCQuery(inv.rawQuery)
+		return nil
+	}
+	if err := g.opts.Verifier.VerifyHeader(r, true); err != nil {
+		return err
+	}
+	inv.stripAuth = true
+	return nil
+}
+
+// dropFCQuery removes signed-URL parameters (x-fc-*) from a raw query,
+// keeping the others exactly as sent.
+func dropFCQuery(raw string) string {
+	if !strings.Contains(raw, "x-fc-") {
+		return raw
+	}
+	var kept []string
+	for _, kv := range strings.Split(raw, "&") {
+		if !strings.HasPrefix(strings.ToLower(kv), "x-fc-") {
+			kept = append(kept, kv)
 		}
 	}
-	inv := &invocation{requestID: reqID, fn: fn, qualifier: t.Qualifier, path: t.Path, basePath: t.BasePath,
-		controlPath: "/http-invoke", proxyForm: true}
-	return g.invoke(w, r, inv)
+	return strings.Join(kept, "&")
 }
 
 // Invoke runs an event invocation (the InvokeFunction API): the request
 // body is POSTed to the instance's /invoke with x-fc-control-path: /invoke
 // and the instance's answer is returned as is.
 func (g *Gateway) Invoke(w http.ResponseWriter, r *http.Request, requestID string, fn *fc.Function, qualifier string) {
-	inv := &invocation{requestID: requestID, fn: fn, qualifier: qualifier, path: "/invoke", controlPath: "/invoke"}
+	inv := &invocation{requestID: requestID, fn: fn, qualifier: qualifier, path: "/invoke", controlPath: "/invoke", logTail: wantsLogTail(r)}
 	out := r.Clone(r.Context())
 	out.Method = http.MethodPost
-	out.URL.RawQuery = ""
+	out.Header.Del("Authorization")
 	g.invoke(w, out, inv)
 }
 
 // invoke acquires an instance and proxies the request to it, bounded by
 // the function's timeout.
-func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, inv *invocation) (int, string) {
+func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, inv *invocation) {
 	timeout := time.Duration(inv.fn.Timeout) * time.Second
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	inv.timedOut = func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) && r.Context().Err() == nil }
-	lease, err := g.opts.Instances.Acquire(ctx, inv.fn)
+	lease, err := g.opts.Instances.Acquire(ctx, inv.fn, inv.requestID)
 	if err != nil {
 		switch {
 		case inv.timedOut():
@@ -189,144 +368,26 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, inv *invocation
 		case r.Context().Err() != nil:
 			err = fc.Errorf(fc.CodeClientClosedRequest, "client Closed Request")
 		}
-		return g.fail(w, inv.requestID, err)
+		g.fail(w, inv, err)
+		return
 	}
 	defer lease.Release()
 	inv.lease = lease
-	sw := &statusWriter{ResponseWriter: w}
-	g.proxy.ServeHTTP(sw, r.WithContext(context.WithValue(ctx, invocationKey{}, inv)))
-	return sw.status, sw.errType()
+	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, invocationKey{}, inv)))
 }
 
-// rewrite builds the request to the instance.
-func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
-	inv := invocationFrom(pr.In.Context())
-	out := pr.Out
-	out.URL.Scheme = "http"
-	out.URL.Host = inv.lease.Host()
-	out.URL.RawPath = inv.path
-	if p, err := url.PathUnescape(inv.path); err == nil {
-		out.URL.Path = p
-	} else {
-		out.URL.Path, out.URL.RawPath = inv.path, ""
-	}
-	out.URL.RawQuery = pr.In.URL.RawQuery
-	out.Host = pr.In.Host
-	pr.SetXForwarded()
-	h := out.Header
-	for k := range h {
-		if len(k) > 5 && strings.EqualFold(k[:5], "x-fc-") {
-			delete(h, k)
-		}
-	}
-	fn := inv.fn
-	h["X-Fc-Request-Id"] = []string{inv.requestID}
-	h["X-Fc-Function-Name"] = []string{fn.FunctionName}
-	h["X-Fc-Service-Name"] = []string{fn.ServiceName}
-	h["X-Fc-Function-Handler"] = []string{fn.Handler}
-	h["X-Fc-Function-Memory"] = []string{strconv.Itoa(fn.MemorySize)}
-	h["X-Fc-Function-Timeout"] = []string{strconv.Itoa(fn.Timeout)}
-	h["X-Fc-Region"] = []string{g.opts.Region}
-	h["X-Fc-Account-Id"] = []string{g.opts.AccountID}
-	h["X-Fc-Qualifier"] = []string{inv.qualifier}
-	h["X-Fc-Version-Id"] = []string{fc.LATEST}
-	h["X-Fc-Control-Path"] = []string{inv.controlPath}
-	if fn.Initializer != "" {
-		h["X-Fc-Function-Initializer"] = []string{fn.Initializer}
-		h["X-Fc-Initialization-Timeout"] = []string{strconv.Itoa(fn.InitializationTimeout)}
-	}
-	if inv.basePath != "" {
-		h["X-Fc-Base-Path"] = []string{inv.basePath}
-	}
+// wantsLogTail reports whether the client asked for the invocation's log
+// tail in X-Fc-Log-Result.
+func wantsLogTail(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("X-Fc-Log-Type"), "Tail")
 }
 
-// modifyResponse filters the instance's response headers.
-func (g *Gateway) modifyResponse(resp *http.Response) error {
-	inv := invocationFrom(resp.Request.Context())
-	h := resp.Header
-	for k := range h {
-		if len(k) > 5 && strings.EqualFold(k[:5], "x-fc-") {
-			delete(h, k)
-		}
+// rawPath is the path exactly as the client sent it (the request target
+// before '?'), so that the function sees it byte for byte; Go's
+// EscapedPath would re-encode characters such as '|' or '^'.
+func rawPath(r *http.Request) string {
+	if p, _, _ := strings.Cut(r.RequestURI, "?"); strings.HasPrefix(p, "/") {
+		return p
 	}
-	h.Del("Server")
-	h.Del("Date")
-	h["X-Fc-Request-Id"] = []string{inv.requestID}
-	if inv.proxyForm {
-		h["Content-Disposition"] = []string{"attachment"}
-	}
-	return nil
+	return r.URL.EscapedPath()
 }
-
-// proxyError maps a failed proxy attempt to FC's errors.
-func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	inv := invocationFrom(r.Context())
-	var fe *fc.Error
-	switch {
-	case inv.timedOut():
-		fe = fc.Errorf(fc.CodeFunctionTimeout, "Function timed out after %d seconds", inv.fn.Timeout)
-	case errors.Is(err, context.Canceled):
-		// The client went away; nobody reads this answer.
-		fe = fc.Errorf(fc.CodeClientClosedRequest, "client Closed Request")
-	default:
-		if exited, exitErr := inv.lease.Exited(200 * time.Millisecond); exited {
-			fe = fc.Errorf(fc.CodeFunctionCrashed, "Process exited unexpectedly before completing request (instance %s: %v)", inv.lease.InstanceID(), describeExit(exitErr))
-		} else {
-			fe = fc.Errorf(fc.CodeFunctionConnection, "the function's HTTP server failed: %v", err)
-		}
-	}
-	g.log.Warn("invocation failed", "request_id", inv.requestID, "function", inv.fn.ServiceName+"/"+inv.fn.FunctionName,
-		"instance", inv.lease.InstanceID(), "code", fe.Code, "err", err)
-	fc.WriteError(w, inv.requestID, fe)
-}
-
-func describeExit(err error) string {
-	if err == nil {
-		return "exit status 0"
-	}
-	return err.Error()
-}
-
-// statusWriter records the status written, for the access log.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-func (s *statusWriter) errType() string { return s.Header().Get(fc.HeaderErrorType) }
-
-// Unwrap lets http.ResponseController reach Flush and Hijack.
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-// Flush forwards to the underlying writer (ReverseProxy flushes streams).
-func (s *statusWriter) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// bufferPool is the ReverseProxy's copy buffer pool.
-type bufferPool struct{ p sync.Pool }
-
-func newBufferPool() *bufferPool {
-	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}}
-}
-
-func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
-func (b *bufferPool) Put(p []byte) { b.p.Put(&p) }
-
-var _ httputil.BufferPool = (*bufferPool)(nil)

@@ -10,13 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"strconv"
-	"strings"
+	"net/http"
+	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/logs"
 	"github.com/openfc/openfc/internal/sandbox"
 )
 
@@ -33,7 +34,29 @@ type CodeSource interface {
 	CodeDir(ctx context.Context, checksum string) (string, error)
 }
 
-// Options configure a Manager.
+// Scaling answers the per-function scaling settings (store catalog).
+type Scaling interface {
+	// Scaling returns the provisioned target of a function version as its
+	// second result (0: none).
+	Scaling(service, qualifier, function string) (onDemandMax, provisionTarget int)
+	// OnDemandMax returns the on-demand maximumInstanceCount when one is
+	// set; 0 then means only provisioned instances serve.
+	OnDemandMax(service, qualifier, function string) (limit int, set bool)
+}
+
+// Target is one provisioned-instances target.
+type Target struct {
+	Service, Qualifier, Function string
+	Target                       int
+}
+
+// LogSink receives instance output and lifecycle markers (logs.Store).
+type LogSink interface {
+	Append(r logs.Record)
+	Invocation(function, requestID string, maxBytes int) []byte
+}
+
+// Options configure a Manager. Zero values take the documented defaults.
 type Options struct {
 	Sandbox sandbox.Sandbox
 	Code    CodeSource
@@ -42,13 +65,62 @@ type Options struct {
 	// StartTimeout bounds how long a new instance may take to accept a
 	// connection on its CAPort. Default 120 s.
 	StartTimeout time.Duration
-	// MaxPerFunction caps the instances of one function version. Default 10.
+	// MaxInstances caps instances on this node (FC's regional quota).
+	// Default 100.
+	MaxInstances int
+	// MaxPerFunction caps the instances of one function version when it
+	// has no on-demand config. Default MaxInstances.
 	MaxPerFunction int
-	// Output receives every instance's output, line-prefixed with a
+	// QueueDepth bounds the requests waiting for a slot of one function
+	// version; more are throttled (429). Default 100.
+	QueueDepth int
+	// QueueTimeout bounds how long a request waits for a slot before it is
+	// throttled. Default 30 s.
+	QueueTimeout time.Duration
+	// IdleTimeout: an instance idle that long is stopped. Default 5 min.
+	IdleTimeout time.Duration
+	// StopGrace is how long an instance has between SIGTERM and SIGKILL.
+	// Default 10 s.
+	StopGrace time.Duration
+	// Scaling supplies on-demand and provision configs; nil means none.
+	Scaling Scaling
+	// ProvisionTargets lists the provisioned targets; nil means none.
+	ProvisionTargets func() []Target
+	// LookupFunction finds a function for provisioning (store catalog).
+	LookupFunction func(service, function string) (*fc.Function, bool)
+	// Logs receives instance output and markers; nil discards.
+	Logs LogSink
+	// Output also receives every instance's output, line-prefixed with a
 	// timestamp and the instance id. Nil discards.
 	Output io.Writer
+	// Metrics may be nil.
+	Metrics *Metrics
 	// Logger; nil discards.
 	Logger *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = 120 * time.Second
+	}
+	if o.MaxInstances <= 0 {
+		o.MaxInstances = 100
+	}
+	if o.MaxPerFunction <= 0 {
+		o.MaxPerFunction = o.MaxInstances
+	}
+	if o.QueueDepth <= 0 {
+		o.QueueDepth = 100
+	}
+	if o.QueueTimeout <= 0 {
+		o.QueueTimeout = 30 * time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 5 * time.Minute
+	}
+	if o.StopGrace <= 0 {
+		o.StopGrace = 10 * time.Second
+	}
 }
 
 // ErrShuttingDown is returned by Acquire once Shutdown has begun.
@@ -61,7 +133,13 @@ type Manager struct {
 
 	ctx    context.Context // cancelled by Shutdown; parent of instance lifetimes
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // start and watch goroutines
+	wg     sync.WaitGroup // every goroutine the manager starts
+
+	total atomic.Int64 // instances on this node, starting ones included
+
+	// hook is a client for lifecycle hooks and health checks (the shared
+	// dialer, no pooling across instances needed).
+	hook *http.Client
 
 	mu     sync.Mutex
 	closed bool
@@ -69,20 +147,16 @@ type Manager struct {
 	hosts  map[string]*inst // by synthetic host (without port)
 }
 
-// New returns a Manager.
+// New returns a Manager and starts its background loops (idle reclaim,
+// provisioning); Shutdown stops them.
 func New(o Options) *Manager {
-	if o.StartTimeout <= 0 {
-		o.StartTimeout = 120 * time.Second
-	}
-	if o.MaxPerFunction <= 0 {
-		o.MaxPerFunction = 10
-	}
+	o.defaults()
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Manager{
+	m := &Manager{
 		opts:   o,
 		log:    log,
 		ctx:    ctx,
@@ -90,24 +164,38 @@ func New(o Options) *Manager {
 		pools:  map[string]*pool{},
 		hosts:  map[string]*inst{},
 	}
+	m.hook = &http.Client{Transport: &http.Transport{DialContext: m.DialContext, DisableKeepAlives: true}}
+	m.opts.Metrics.observe(m)
+	m.wg.Add(1)
+	go m.loop()
+	return m
+}
+
+func poolKey(service, qualifier, function string) string {
+	return service + "/" + function + "@" + qualifier
 }
 
 // Acquire returns a lease on a slot of a ready instance of fn (the LATEST
-// version for now), starting an instance when every slot is busy and the
-// pool may grow, and waiting (until ctx ends) otherwise. The caller must
-// Release the lease.
-func (m *Manager) Acquire(ctx context.Context, fn *fc.Function) (*Lease, error) {
+// version for now) for the invocation requestID, starting an instance when
+// every slot is busy and the pool may grow, and waiting in the function's
+// bounded queue otherwise. The caller must Release the lease.
+func (m *Manager) Acquire(ctx context.Context, fn *fc.Function, requestID string) (*Lease, error) {
 	p, err := m.poolFor(fn)
 	if err != nil {
 		return nil, err
 	}
-	return p.acquire(ctx)
+	l, err := p.acquire(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	m.marker(l.in, requestID, "FC Invoke Start RequestId: "+requestID)
+	return l, nil
 }
 
 // poolFor returns the current pool of fn, replacing (retiring) the pool of
 // an older configuration.
 func (m *Manager) poolFor(fn *fc.Function) (*pool, error) {
-	key := fn.ServiceName + "/" + fn.FunctionName + "@" + fc.LATEST
+	key := poolKey(fn.ServiceName, fc.LATEST, fn.FunctionName)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -117,18 +205,19 @@ func (m *Manager) poolFor(fn *fc.Function) (*pool, error) {
 	if p != nil && p.sameConfig(fn) {
 		return p, nil
 	}
+	np := &pool{m: m, key: key, service: fn.ServiceName, function: fn.FunctionName, qualifier: fc.LATEST, fn: fn, fingerprint: fingerprint(fn)}
 	if p != nil {
 		m.log.Info("function configuration changed; retiring its instances", "function", key)
+		np.restarts = p.restarts
 		p.retire()
 	}
-	p = &pool{m: m, key: key, fn: fn, fingerprint: fingerprint(fn)}
-	m.pools[key] = p
-	return p, nil
+	m.pools[key] = np
+	return np, nil
 }
 
-// Forget retires the pools of a deleted function.
+// Forget retires the pools of a deleted or changed function.
 func (m *Manager) Forget(service, function string) {
-	key := service + "/" + function + "@" + fc.LATEST
+	key := poolKey(service, fc.LATEST, function)
 	m.mu.Lock()
 	p := m.pools[key]
 	delete(m.pools, key)
@@ -154,8 +243,9 @@ func (m *Manager) DialContext(ctx context.Context, network, addr string) (net.Co
 	return in.sb.DialContext(ctx)
 }
 
-// Shutdown stops accepting work and stops every instance: SIGTERM, then
-// SIGKILL when ctx ends. It returns when all instances have exited.
+// Shutdown stops accepting work and stops every instance: PreStop hooks,
+// then SIGTERM, then SIGKILL when ctx ends. It returns when all instances
+// have exited and the background loops have stopped.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.mu.Lock()
 	m.closed = true
@@ -165,14 +255,14 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	}
 	m.pools = map[string]*pool{}
 	m.mu.Unlock()
-	m.cancel() // aborts cold starts in progress
+	m.cancel() // aborts cold starts in progress and stops the loops
 	var wg sync.WaitGroup
 	for _, p := range pools {
 		for _, in := range p.drainAll() {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				m.stopInstance(ctx, in)
+				m.stopInstance(ctx, in, "shutdown")
 			}()
 		}
 	}
@@ -181,25 +271,27 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// InstanceInfo describes one instance, for the API and tests.
-type InstanceInfo struct {
-	ID       string `json:"instanceId"`
-	Function string `json:"function"`
-	InFlight int    `json:"inFlight"`
-	Served   int64  `json:"requestsServed"`
-	Started  string `json:"startedTime"`
-}
-
-// Instances lists the running instances.
-func (m *Manager) Instances() []InstanceInfo {
+// ListInstances lists the running instances of service/function, or of every
+// function when both are empty, sorted by function and start time.
+func (m *Manager) ListInstances(service, function string) []fc.InstanceInfo {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []InstanceInfo
-	for _, in := range m.hosts {
-		in.p.mu.Lock()
-		out = append(out, InstanceInfo{ID: in.id, Function: in.p.key, InFlight: in.inflight, Served: in.served, Started: fc.Timestamp(in.started)})
-		in.p.mu.Unlock()
+	pools := make([]*pool, 0, len(m.pools))
+	for _, p := range m.pools {
+		if (service == "" && function == "") || (p.service == service && p.function == function) {
+			pools = append(pools, p)
+		}
 	}
+	m.mu.Unlock()
+	var out []fc.InstanceInfo
+	for _, p := range pools {
+		out = append(out, p.info()...)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].ServiceName+"/"+out[i].FunctionName != out[j].ServiceName+"/"+out[j].FunctionName {
+			return out[i].ServiceName+"/"+out[i].FunctionName < out[j].ServiceName+"/"+out[j].FunctionName
+		}
+		return out[i].StartedTime < out[j].StartedTime
+	})
 	return out
 }
 
@@ -209,150 +301,34 @@ func (m *Manager) register(in *inst) {
 	m.mu.Unlock()
 }
 
-func (m *Manager) unregister(in *inst) {
-	m.mu.Lock()
-	delete(m.hosts, in.id+hostSuffix)
-	m.mu.Unlock()
+// reserve takes one of the node's instance slots.
+func (m *Manager) reserve() bool {
+	if m.total.Add(1) > int64(m.opts.MaxInstances) {
+		m.total.Add(-1)
+		return false
+	}
+	return true
 }
 
-// stopInstance stops in and forgets it.
-func (m *Manager) stopInstance(ctx context.Context, in *inst) {
-	if err := in.sb.Stop(ctx); err != nil {
-		m.log.Warn("stopping instance", "instance", in.id, "err", err)
-	}
-	m.unregister(in)
-}
-
-// stopSoon stops in in the background with a grace period.
-func (m *Manager) stopSoon(in *inst) {
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		m.stopInstance(ctx, in)
-	}()
-}
-
-// start launches one instance of p's function and waits until its CAPort
-// accepts connections.
-func (m *Manager) start(p *pool) (*inst, error) {
-	fn := p.fn
-	ctx, cancel := context.WithTimeout(m.ctx, m.opts.StartTimeout)
-	defer cancel()
-	id := newID()
-	dir, err := m.opts.Code.CodeDir(ctx, fn.CodeChecksum)
-	if err != nil {
-		return nil, fc.Errorf(fc.CodeFunctionNotStarted, "The function cannot be started: code package %s: %w", fn.CodeChecksum, err)
-	}
-	argv := command(fn)
-	tail := newTailBuffer(4096, id, m.opts.Output)
-	spec := sandbox.Spec{ID: id, Dir: dir, Command: argv, Env: m.env(fn, id, dir), Port: fn.Port(), Output: tail}
-	began := time.Now()
-	sb, err := m.opts.Sandbox.Start(ctx, spec)
-	if err != nil {
-		return nil, fc.Errorf(fc.CodeFunctionNotStarted, "The CA's http server cannot be started: %v. Logs : %s", err, tail.String())
-	}
-	in := &inst{id: id, sb: sb, p: p, tail: tail, started: began}
-	if err := m.waitReady(ctx, in); err != nil {
-		m.stopSoon(in)
-		return nil, err
-	}
-	m.register(in)
-	m.log.Info("instance started", "function", p.key, "instance", id, "duration", time.Since(began))
-	m.wg.Add(1)
-	go m.watch(in)
-	return in, nil
-}
-
-// waitReady polls the CAPort until it accepts a connection, the process
-// exits, or ctx ends.
-func (m *Manager) waitReady(ctx context.Context, in *inst) error {
-	delay := time.Millisecond
-	var lastErr error
-	for {
-		dctx, cancel := context.WithTimeout(ctx, time.Second)
-		c, err := in.sb.DialContext(dctx)
-		cancel()
-		if err == nil {
-			c.Close()
-			return nil
+// maxFor is the instance cap of a pool: its on-demand maximum, else the
+// per-function default; never below its provisioned target.
+func (m *Manager) maxFor(p *pool) int {
+	max := m.opts.MaxPerFunction
+	if m.opts.Scaling != nil {
+		if limit, set := m.opts.Scaling.OnDemandMax(p.service, p.qualifier, p.function); set {
+			max = limit
 		}
-		lastErr = err
-		t := time.NewTimer(delay)
-		select {
-		case <-in.sb.Done():
-			t.Stop()
-			return fc.Errorf(fc.CodeFunctionNotStarted, "The CA's http server cannot be started: process exited (%v) before listening on port %d. Logs : %s",
-				in.sb.ExitErr(), in.p.fn.Port(), in.tail.String())
-		case <-ctx.Done():
-			t.Stop()
-			return fc.Errorf(fc.CodeFunctionNotStarted, "The CA's http server cannot be started:ContainerStartDuration:%d. Ping CA failed due to: %v Logs : %s",
-				m.opts.StartTimeout.Nanoseconds(), lastErr, in.tail.String())
-		case <-t.C:
-		}
-		if delay < 50*time.Millisecond {
-			delay *= 2
-		}
+		_, target := m.opts.Scaling.Scaling(p.service, p.qualifier, p.function)
+		max = maxInt(max, target)
 	}
+	return max
 }
 
-// watch waits for in's process to exit and takes it out of rotation.
-func (m *Manager) watch(in *inst) {
-	defer m.wg.Done()
-	<-in.sb.Done()
-	if in.p.remove(in) {
-		m.log.Warn("instance exited unexpectedly", "function", in.p.key, "instance", in.id, "exit", in.sb.ExitErr(), "tail", lastLine(in.tail.String()))
+func maxInt(a, b int) int {
+	if a > b {
+		return a
 	}
-	// Release the namespace and process-group resources.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	m.stopInstance(ctx, in)
-}
-
-// env builds the instance environment: a minimal base, the user's
-// variables, then FC's variables (which the user cannot override).
-func (m *Manager) env(fn *fc.Function, id, dir string) []string {
-	vars := map[string]string{
-		"PATH": os.Getenv("PATH"),
-		"HOME": os.TempDir(),
-		"LANG": "C.UTF-8",
-	}
-	for k, v := range fn.EnvironmentVariables {
-		vars[k] = v
-	}
-	port := strconv.Itoa(fn.Port())
-	for k, v := range map[string]string{
-		"FC_FUNCTION_NAME":        fn.FunctionName,
-		"FC_SERVICE_NAME":         fn.ServiceName,
-		"FC_FUNCTION_HANDLER":     fn.Handler,
-		"FC_FUNCTION_MEMORY_SIZE": strconv.Itoa(fn.MemorySize),
-		"FC_FUNC_CODE_PATH":       dir,
-		"FC_SERVER_PORT":          port,
-		"FC_CUSTOM_LISTEN_PORT":   port,
-		"FC_INSTANCE_ID":          id,
-		"FC_REGION":               m.opts.Region,
-		"FC_ACCOUNT_ID":           m.opts.AccountID,
-		"FC_QUALIFIER":            fc.LATEST,
-		"FC_VERSION_ID":           fc.LATEST,
-		"FC_TIMEOUT":              strconv.Itoa(fn.Timeout),
-	} {
-		vars[k] = v
-	}
-	out := make([]string, 0, len(vars))
-	for k, v := range vars {
-		out = append(out, k+"="+v)
-	}
-	return out
-}
-
-// command returns argv: customRuntimeConfig.command + args, else FC's
-// convention, an executable bootstrap at the code root.
-func command(fn *fc.Function) []string {
-	if c := fn.CustomRuntimeConfig; c != nil && len(c.Command) > 0 {
-		return append(append([]string{}, c.Command...), c.Args...)
-	}
-	return []string{"./bootstrap"}
+	return b
 }
 
 // fingerprint identifies a function configuration: two values with the
@@ -366,12 +342,4 @@ func newID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return "c-" + hex.EncodeToString(b[:])
-}
-
-func lastLine(s string) string {
-	s = strings.TrimRight(s, "\n")
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
-	}
-	return s
 }

@@ -86,11 +86,11 @@ func TestSlotsAndScaleOut(t *testing.T) {
 	m := newTestManager(t, sb, 2)
 	fn := testFn(1)
 	ctx := context.Background()
-	l1, err := m.Acquire(ctx, fn)
+	l1, err := m.Acquire(ctx, fn, "req")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l2, err := m.Acquire(ctx, fn)
+	l2, err := m.Acquire(ctx, fn, "req")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,12 +100,12 @@ func TestSlotsAndScaleOut(t *testing.T) {
 	// At the cap: the third waits until a slot frees.
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	if _, err := m.Acquire(short, fn); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := m.Acquire(short, fn, "req"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("third acquire at the cap: %v; want deadline exceeded", err)
 	}
 	got := make(chan *Lease)
 	go func() {
-		l, err := m.Acquire(ctx, fn)
+		l, err := m.Acquire(ctx, fn, "req")
 		if err != nil {
 			t.Error(err)
 		}
@@ -128,7 +128,7 @@ func TestConcurrencyShare(t *testing.T) {
 	fn := testFn(3)
 	var leases []*Lease
 	for i := 0; i < 3; i++ {
-		l, err := m.Acquire(context.Background(), fn)
+		l, err := m.Acquire(context.Background(), fn, "req")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +137,7 @@ func TestConcurrencyShare(t *testing.T) {
 	if sb.count() != 1 {
 		t.Fatalf("3 requests with concurrency 3 started %d instances; want 1", sb.count())
 	}
-	if _, err := m.Acquire(context.Background(), fn); err != nil || sb.count() != 2 {
+	if _, err := m.Acquire(context.Background(), fn, "req"); err != nil || sb.count() != 2 {
 		t.Fatalf("4th request: err %v, %d instances; want a second instance", err, sb.count())
 	}
 }
@@ -152,7 +152,7 @@ func TestColdStartBuffersWaiters(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l, err := m.Acquire(context.Background(), fn)
+			l, err := m.Acquire(context.Background(), fn, "req")
 			if err != nil {
 				t.Error(err)
 				return
@@ -171,7 +171,7 @@ func TestColdStartBuffersWaiters(t *testing.T) {
 func TestStartFailure(t *testing.T) {
 	sb := &fakeSandbox{failStart: errors.New("no such file")}
 	m := newTestManager(t, sb, 2)
-	_, err := m.Acquire(context.Background(), testFn(1))
+	_, err := m.Acquire(context.Background(), testFn(1), "req")
 	var fe *fc.Error
 	if !errors.As(err, &fe) || fe.Code != fc.CodeFunctionNotStarted {
 		t.Fatalf("got %v; want FunctionNotStarted", err)
@@ -182,7 +182,7 @@ func TestCrashedInstanceIsReplaced(t *testing.T) {
 	sb := &fakeSandbox{}
 	m := newTestManager(t, sb, 2)
 	fn := testFn(1)
-	l, err := m.Acquire(context.Background(), fn)
+	l, err := m.Acquire(context.Background(), fn, "req")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,10 +192,10 @@ func TestCrashedInstanceIsReplaced(t *testing.T) {
 	}
 	l.Release()
 	deadline := time.Now().Add(2 * time.Second)
-	for len(m.Instances()) != 0 && time.Now().Before(deadline) {
+	for len(m.ListInstances("", "")) != 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	l2, err := m.Acquire(context.Background(), fn)
+	l2, err := m.Acquire(context.Background(), fn, "req")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,20 +208,20 @@ func TestConfigChangeRetiresInstances(t *testing.T) {
 	sb := &fakeSandbox{}
 	m := newTestManager(t, sb, 2)
 	fn := testFn(1)
-	l, err := m.Acquire(context.Background(), fn)
+	l, err := m.Acquire(context.Background(), fn, "req")
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.Release()
 	same := *fn // same configuration, new pointer: keeps the pool
-	l, err = m.Acquire(context.Background(), &same)
+	l, err = m.Acquire(context.Background(), &same, "req")
 	if err != nil || sb.count() != 1 {
 		t.Fatalf("same config: err %v, %d started; want reuse", err, sb.count())
 	}
 	l.Release()
 	changed := *fn
 	changed.Timeout = 9
-	if _, err := m.Acquire(context.Background(), &changed); err != nil || sb.count() != 2 {
+	if _, err := m.Acquire(context.Background(), &changed, "req"); err != nil || sb.count() != 2 {
 		t.Fatalf("changed config: err %v, %d started; want a new instance", err, sb.count())
 	}
 	deadline := time.Now().Add(2 * time.Second)
@@ -237,7 +237,7 @@ func TestShutdownStopsEverything(t *testing.T) {
 	sb := &fakeSandbox{}
 	m := New(Options{Sandbox: sb, Code: fakeCode{}, MaxPerFunction: 3})
 	for i := 0; i < 3; i++ {
-		if _, err := m.Acquire(context.Background(), testFn(1)); err != nil {
+		if _, err := m.Acquire(context.Background(), testFn(1), "req"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -247,7 +247,7 @@ func TestShutdownStopsEverything(t *testing.T) {
 			t.Fatalf("instance %s still running after Shutdown", in.id)
 		}
 	}
-	if _, err := m.Acquire(context.Background(), testFn(1)); err == nil {
+	if _, err := m.Acquire(context.Background(), testFn(1), "req"); err == nil {
 		t.Fatal("Acquire after Shutdown succeeded")
 	}
 }

@@ -3,6 +3,7 @@ package instance
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openfc/openfc/internal/fc"
@@ -13,27 +14,43 @@ import (
 type pool struct {
 	m           *Manager
 	key         string
+	service     string
+	function    string
+	qualifier   string
 	fn          *fc.Function
 	fingerprint string
 
 	mu        sync.Mutex
-	instances []*inst
-	starting  int
+	instances []*inst      // ready and in rotation
+	starting  int          // cold starts in progress
 	waiters   []chan error // FIFO; nil error = try again
 	retired   bool
+	restarts  int // unexpected exits and failed health checks
+	// Crash-loop backoff: consecutive failed starts, and no new start
+	// before backoffUntil.
+	failures     int
+	backoffUntil time.Time
+	lastErr      error
 }
 
-// inst is one instance in a pool. inflight and served are guarded by p.mu.
+// inst is one instance in a pool. Fields below the line are guarded by
+// p.mu.
 type inst struct {
-	id      string
-	sb      sandbox.Instance
-	p       *pool
-	tail    *tailBuffer
-	started time.Time
+	id          string
+	sb          sandbox.Instance
+	p           *pool
+	tail        *tailBuffer
+	started     time.Time
+	provisioned bool
+	// current is the request id of the only request in flight, for
+	// tagging output lines; nil when none or several.
+	current   atomic.Pointer[string]
+	lastWrite atomic.Int64 // unix nanos of the last output line
 
 	inflight int
 	served   int64
-	gone     bool // left the pool (exited or retired)
+	lastUsed time.Time
+	gone     bool // left the pool (exited, unhealthy, idle, retired)
 }
 
 // sameConfig reports whether fn can use this pool, adopting the new
@@ -49,70 +66,150 @@ func (p *pool) sameConfig(fn *fc.Function) bool {
 	return true
 }
 
-func (p *pool) acquire(ctx context.Context) (*Lease, error) {
+func throttled(format string, args ...any) *fc.Error {
+	return fc.Errorf(fc.CodeResourceThrottled, format, args...)
+}
+
+func (p *pool) acquire(ctx context.Context, requestID string) (*Lease, error) {
 	conc := p.fn.Concurrency()
+	var queued time.Time
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
 		p.mu.Lock()
 		if p.retired {
 			p.mu.Unlock()
 			return nil, fc.Errorf(fc.CodeServiceUnavailable, "the function's configuration changed; retry")
 		}
-		var best *inst
-		for _, in := range p.instances {
-			if in.inflight < conc && (best == nil || in.inflight < best.inflight) {
-				best = in
+		if in := p.freeLocked(conc); in != nil {
+			in.inflight++
+			in.served++
+			if in.inflight == 1 {
+				in.current.Store(&requestID)
+			} else {
+				in.current.Store(nil)
 			}
-		}
-		if best != nil {
-			best.inflight++
-			best.served++
 			p.mu.Unlock()
-			return &Lease{in: best}, nil
+			if !queued.IsZero() {
+				p.m.opts.Metrics.queueWait(time.Since(queued))
+			}
+			return &Lease{in: in, requestID: requestID}, nil
 		}
-		// Every slot is busy: grow when allowed; either way wait for a
-		// slot (the new instance's, or one released meanwhile).
-		if len(p.instances)+p.starting < p.m.opts.MaxPerFunction &&
-			p.starting*conc <= len(p.waiters) {
-			p.starting++
-			p.m.wg.Add(1)
-			go p.startOne()
+		if err := p.maybeStartLocked(); err != nil {
+			p.mu.Unlock()
+			return nil, err
+		}
+		if queued.IsZero() && len(p.waiters) >= p.m.opts.QueueDepth {
+			p.mu.Unlock()
+			p.m.opts.Metrics.throttle(p.key)
+			return nil, throttled("Reserve resource exceeded limit: %d requests are already waiting for an instance of function '%s' (queue depth %d)",
+				len(p.waiters), p.function, p.m.opts.QueueDepth)
 		}
 		ch := make(chan error, 1)
 		p.waiters = append(p.waiters, ch)
 		p.mu.Unlock()
+		if queued.IsZero() {
+			queued = time.Now()
+			timer = time.NewTimer(p.m.opts.QueueTimeout)
+		}
 
 		select {
 		case err := <-ch:
 			if err != nil {
 				return nil, err
 			}
+		case <-timer.C:
+			p.abandon(ch)
+			p.m.opts.Metrics.throttle(p.key)
+			return nil, throttled("Reserve resource exceeded limit: no instance of function '%s' became free within %v", p.function, p.m.opts.QueueTimeout)
 		case <-ctx.Done():
-			p.mu.Lock()
-			p.dropWaiter(ch)
-			p.mu.Unlock()
-			// A wake-up may have raced with cancellation: pass it on.
-			select {
-			case err := <-ch:
-				if err == nil {
-					p.mu.Lock()
-					p.wakeLocked(1)
-					p.mu.Unlock()
-				}
-			default:
-			}
+			p.abandon(ch)
 			return nil, ctx.Err()
 		}
 	}
 }
 
+// abandon removes a waiter that gave up, passing on a wake-up it may have
+// received meanwhile.
+func (p *pool) abandon(ch chan error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, w := range p.waiters {
+		if w == ch {
+			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+			return
+		}
+	}
+	select {
+	case err := <-ch:
+		if err == nil {
+			p.wakeLocked(1)
+		}
+	default:
+	}
+}
+
+// freeLocked returns the least busy instance with a free slot, or nil.
+func (p *pool) freeLocked(conc int) *inst {
+	var best *inst
+	for _, in := range p.instances {
+		if in.inflight < conc && (best == nil || in.inflight < best.inflight) {
+			best = in
+		}
+	}
+	return best
+}
+
+// maybeStartLocked starts one more instance when the waiting requests
+// (the caller included) exceed what the instances being started will
+// serve, within the function's and the node's caps. It fails fast while
+// the function is in crash-loop backoff.
+func (p *pool) maybeStartLocked() error {
+	conc := p.fn.Concurrency()
+	if p.starting*conc > len(p.waiters) {
+		return nil // enough capacity is on its way
+	}
+	if max := p.m.maxFor(p); len(p.instances)+p.starting >= max {
+		if max == 0 {
+			return throttled("function '%s' has maximumInstanceCount 0 and no provisioned instance", p.function)
+		}
+		return nil // at the function's cap: wait in the queue
+	}
+	if wait := time.Until(p.backoffUntil); wait > 0 {
+		if len(p.instances)+p.starting > 0 {
+			return nil
+		}
+		return fc.Errorf(fc.CodeFunctionNotStarted, "the function failed to start %d times in a row; the next attempt is in %v. Last error: %v",
+			p.failures, wait.Round(time.Millisecond), p.lastErr)
+	}
+	if !p.m.reserve() {
+		return nil // at the node's cap: wait in the queue
+	}
+	p.starting++
+	p.m.wg.Add(1)
+	go p.startOne(false)
+	return nil
+}
+
 // startOne runs a cold start and wakes the waiters.
-func (p *pool) startOne() {
+func (p *pool) startOne(provisioned bool) {
 	defer p.m.wg.Done()
-	in, err := p.m.start(p)
+	in, err := p.m.start(p, provisioned)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.starting--
 	if err != nil {
+		p.failures++
+		p.lastErr = err
+		if p.failures >= 3 {
+			d := time.Second << min(p.failures-3, 5) // 1 s … 32 s
+			p.backoffUntil = time.Now().Add(d)
+			p.m.log.Warn("function keeps failing to start; backing off", "function", p.key, "failures", p.failures, "backoff", d)
+		}
 		// Fail the requests that were waiting for this start, unless
 		// other instances can still serve them.
 		if len(p.instances) == 0 && p.starting == 0 {
@@ -123,11 +220,13 @@ func (p *pool) startOne() {
 		}
 		return
 	}
+	p.failures, p.backoffUntil, p.lastErr = 0, time.Time{}, nil
 	if p.retired {
 		in.gone = true
-		p.m.stopSoon(in)
+		p.m.stopSoon(in, "retired")
 		return
 	}
+	in.lastUsed = time.Now()
 	p.instances = append(p.instances, in)
 	p.wakeLocked(p.fn.Concurrency())
 }
@@ -140,34 +239,25 @@ func (p *pool) wakeLocked(n int) {
 	}
 }
 
-func (p *pool) dropWaiter(ch chan error) {
-	for i, w := range p.waiters {
-		if w == ch {
-			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
-			return
-		}
-	}
-}
-
 // release frees one slot of in.
 func (p *pool) release(in *inst) {
 	p.mu.Lock()
 	in.inflight--
-	stop := in.gone && in.inflight == 0 && p.retired
+	in.lastUsed = time.Now()
+	in.current.Store(nil)
+	stop := in.gone && in.inflight == 0
 	if !in.gone {
 		p.wakeLocked(1)
 	}
 	p.mu.Unlock()
 	if stop {
-		p.m.stopSoon(in)
+		p.m.stopSoon(in, "retired")
 	}
 }
 
-// remove takes an exited instance out of the pool; it reports whether the
-// instance was still in rotation (an unexpected exit).
-func (p *pool) remove(in *inst) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+// takeOut removes in from rotation; it reports whether it was still in.
+// Waiters get a chance to start a replacement. p.mu must be held.
+func (p *pool) takeOutLocked(in *inst) bool {
 	if in.gone {
 		return false
 	}
@@ -178,9 +268,84 @@ func (p *pool) remove(in *inst) bool {
 			break
 		}
 	}
-	// Waiters may now need a new instance: let one retry.
 	p.wakeLocked(1)
 	return true
+}
+
+// exited handles an instance whose process ended by itself.
+func (p *pool) exited(in *inst) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.takeOutLocked(in) {
+		return false
+	}
+	p.restarts++
+	return true
+}
+
+// unhealthy takes an instance that failed its health check out of
+// rotation; it is stopped once its requests end.
+func (p *pool) unhealthy(in *inst) {
+	p.mu.Lock()
+	if !p.takeOutLocked(in) {
+		p.mu.Unlock()
+		return
+	}
+	p.restarts++
+	stop := in.inflight == 0
+	p.mu.Unlock()
+	if stop {
+		p.m.stopSoon(in, "unhealthy")
+	}
+}
+
+// reclaimIdle stops instances idle for longer than the idle timeout,
+// keeping the provisioned target.
+func (p *pool) reclaimIdle(now time.Time, keep int) {
+	p.mu.Lock()
+	var idle []*inst
+	for i := 0; i < len(p.instances); {
+		in := p.instances[i]
+		if len(p.instances) > keep && in.inflight == 0 && now.Sub(in.lastUsed) >= p.m.opts.IdleTimeout {
+			in.gone = true
+			p.instances = append(p.instances[:i], p.instances[i+1:]...)
+			idle = append(idle, in)
+			continue
+		}
+		i++
+	}
+	p.mu.Unlock()
+	for _, in := range idle {
+		p.m.log.Info("reclaiming idle instance", "function", p.key, "instance", in.id)
+		p.m.stopSoon(in, "idle")
+	}
+}
+
+// provision starts instances until target are running or starting.
+func (p *pool) provision(target int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.retired {
+		return
+	}
+	for n := 0; n < len(p.instances); n++ {
+		p.instances[n].provisioned = n < target
+	}
+	for len(p.instances)+p.starting < target && time.Now().After(p.backoffUntil) {
+		if !p.m.reserve() {
+			return
+		}
+		p.starting++
+		p.m.wg.Add(1)
+		go p.startOne(true)
+	}
+}
+
+// idleCount is the number of instances in rotation.
+func (p *pool) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.instances) + p.starting
 }
 
 // retire takes the pool out of service: idle instances stop now, busy
@@ -202,7 +367,7 @@ func (p *pool) retire() {
 	p.waiters = nil
 	p.mu.Unlock()
 	for _, in := range idle {
-		p.m.stopSoon(in)
+		p.m.stopSoon(in, "retired")
 	}
 }
 
@@ -223,10 +388,30 @@ func (p *pool) drainAll() []*inst {
 	return out
 }
 
+// info describes the pool's instances.
+func (p *pool) info() []fc.InstanceInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]fc.InstanceInfo, 0, len(p.instances))
+	for _, in := range p.instances {
+		out = append(out, fc.InstanceInfo{
+			InstanceID: in.id, ServiceName: p.service, FunctionName: p.function, Qualifier: p.qualifier, VersionID: p.qualifier,
+			State: fc.InstanceReady, StartedTime: in.started.UTC().Format(time.RFC3339Nano), InFlight: in.inflight,
+			RequestsServed: in.served, Restarts: p.restarts, Provisioned: in.provisioned,
+		})
+	}
+	for i := 0; i < p.starting; i++ {
+		out = append(out, fc.InstanceInfo{ServiceName: p.service, FunctionName: p.function, Qualifier: p.qualifier, VersionID: p.qualifier,
+			State: fc.InstanceStarting, Restarts: p.restarts})
+	}
+	return out
+}
+
 // Lease is one acquired slot on an instance.
 type Lease struct {
-	in       *inst
-	released bool
+	in        *inst
+	requestID string
+	released  atomic.Bool
 }
 
 // Host returns the synthetic host:port that reaches the instance through
@@ -236,12 +421,13 @@ func (l *Lease) Host() string { return l.in.id + hostSuffix + ":80" }
 // InstanceID returns the instance id.
 func (l *Lease) InstanceID() string { return l.in.id }
 
-// Release frees the slot. Calling it twice is a no-op.
+// Release ends the invocation and frees the slot. Calling it twice is a
+// no-op.
 func (l *Lease) Release() {
-	if l.released {
+	if l.released.Swap(true) {
 		return
 	}
-	l.released = true
+	l.in.p.m.marker(l.in, l.requestID, "FC Invoke End RequestId: "+l.requestID)
 	l.in.p.release(l.in)
 }
 
@@ -259,5 +445,8 @@ func (l *Lease) Exited(d time.Duration) (bool, error) {
 	}
 }
 
-// Tail returns the last output of the instance.
-func (l *Lease) Tail() string { return l.in.tail.String() }
+// LogTail returns the last maxBytes of this invocation's log so far,
+// after letting output that is still in the pipe arrive.
+func (l *Lease) LogTail(maxBytes int) []byte {
+	return l.in.p.m.invocationLog(l.in, l.requestID, maxBytes)
+}

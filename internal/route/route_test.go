@@ -51,3 +51,57 @@ func FuzzParseProxyPath(f *testing.F) {
 		}
 	})
 }
+
+func TestSubdomainLabel(t *testing.T) {
+	if got := SubdomainLabel("Svc_1", "My_Fn", "abc123"); got != "my-fn-svc-1-abc123" {
+		t.Fatalf("got %q", got)
+	}
+	long := SubdomainLabel(strings.Repeat("s", 128), strings.Repeat("f", 64), "0123456789abcdef")
+	if len(long) > 63 || !strings.HasSuffix(long, "-0123456789abcdef") {
+		t.Fatalf("label %q (%d chars)", long, len(long))
+	}
+}
+
+func TestParseTriggerHost(t *testing.T) {
+	tests := []struct {
+		host, label, id string
+		ok              bool
+	}{
+		{"fn-svc-abc.fcapp.localhost:8080", "fn-svc-abc", "abc", true},
+		{"FN-SVC-ABC.FCAPP.LOCALHOST.", "fn-svc-abc", "abc", true},
+		{"fn-svc-abc.fcapp.localhost", "fn-svc-abc", "abc", true},
+		{"fcapp.localhost", "", "", false},
+		{"a.b.fcapp.localhost", "", "", false},
+		{"noid.fcapp.localhost", "", "", false},
+		{"fn-.fcapp.localhost", "", "", false},
+		{"fn-svc-abc.example.com", "", "", false},
+		{"127.0.0.1:8080", "", "", false},
+	}
+	for _, tc := range tests {
+		label, id, ok := ParseTriggerHost(tc.host, "fcapp.localhost")
+		if label != tc.label || id != tc.id || ok != tc.ok {
+			t.Errorf("ParseTriggerHost(%q) = %q, %q, %v; want %q, %q, %v", tc.host, label, id, ok, tc.label, tc.id, tc.ok)
+		}
+	}
+}
+
+func FuzzParseTriggerHost(f *testing.F) {
+	for _, s := range []string{"fn-svc-abc.fcapp.localhost:8080", "x.fcapp.localhost", "[::1]:80", "-.fcapp.localhost"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		label, id, ok := ParseTriggerHost(host, "fcapp.localhost")
+		if !ok {
+			return
+		}
+		if id == "" || !strings.HasSuffix(label, "-"+id) || strings.Contains(label, ".") {
+			t.Fatalf("ParseTriggerHost(%q) = %q, %q", host, label, id)
+		}
+		// A label we build routes back to its id.
+		if _, id2, ok2 := ParseTriggerHost(SubdomainLabel("s", "f", id)+".fcapp.localhost", "fcapp.localhost"); !ok2 || id2 != id {
+			if !strings.Contains(id, "-") {
+				t.Fatalf("round trip of id %q failed", id)
+			}
+		}
+	})
+}

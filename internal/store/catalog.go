@@ -13,18 +13,19 @@ import (
 )
 
 // parent identifies the container of a catalog entry: {} for a service,
-// {service} for a function, {service, function} for a trigger. Lookups with
-// a fixed-size key allocate nothing.
-type parent [2]string
+// {service} for a function, {service, function} for a trigger and
+// {service, qualifier, function} for a scaling config. Lookups with a
+// fixed-size key allocate nothing.
+type parent [3]string
 
 // item is one catalog entry. A nil val is a tombstone: the key was deleted
 // through this store and the watcher has not delivered the delete yet.
 type item struct {
 	rev uint64
-	val any // *fc.Service, *fc.Function or *fc.Trigger
+	val any // *fc.Service, *fc.Function, *fc.Trigger, *fc.OnDemandConfig or *fc.ProvisionConfig
 }
 
-// catalog is the in-memory copy of the three metadata buckets.
+// catalog is the in-memory copy of the metadata buckets.
 //
 // Two sources feed it: the bucket watchers, which deliver every change in
 // stream order, and this store's own writes, applied as soon as they
@@ -35,10 +36,18 @@ type catalog struct {
 	mu   sync.RWMutex
 	seen [numBuckets]uint64 // highest revision delivered by each watcher
 	tab  [numBuckets]map[parent]map[string]item
+	// byURLID indexes triggers by fc.Trigger.URLID (their subdomain id).
+	byURLID map[string]trigRef
+}
+
+// trigRef locates a trigger in the catalog.
+type trigRef struct {
+	p    parent
+	name string
 }
 
 func newCatalog() *catalog {
-	c := &catalog{}
+	c := &catalog{byURLID: map[string]trigRef{}}
 	for b := range numBuckets {
 		c.tab[b] = map[parent]map[string]item{}
 	}
@@ -48,7 +57,7 @@ func newCatalog() *catalog {
 // splitKey turns a key into its parent and name.
 func splitKey(b bucket, key string) (parent, string, bool) {
 	parts := strings.Split(key, ".")
-	if len(parts) != int(b)+1 {
+	if len(parts) != b.segments() {
 		return parent{}, "", false
 	}
 	var p parent
@@ -62,6 +71,10 @@ func (c *catalog) lookup(b bucket, p parent, name string) (item, bool) {
 }
 
 func (c *catalog) set(b bucket, p parent, name string, it item) {
+	c.unindex(b, p, name)
+	if t, ok := it.val.(*fc.Trigger); ok && b == bTriggers && t.TriggerID != "" {
+		c.byURLID[t.URLID()] = trigRef{p, name}
+	}
 	m := c.tab[b][p]
 	if m == nil {
 		m = map[string]item{}
@@ -70,7 +83,20 @@ func (c *catalog) set(b bucket, p parent, name string, it item) {
 	m[name] = it
 }
 
+// unindex drops the subdomain index entry of the trigger stored at p/name.
+func (c *catalog) unindex(b bucket, p parent, name string) {
+	if b != bTriggers {
+		return
+	}
+	if old, ok := c.tab[b][p][name].val.(*fc.Trigger); ok {
+		if k, found := c.byURLID[old.URLID()]; found && k == (trigRef{p, name}) {
+			delete(c.byURLID, old.URLID())
+		}
+	}
+}
+
 func (c *catalog) remove(b bucket, p parent, name string) {
+	c.unindex(b, p, name)
 	m := c.tab[b][p]
 	delete(m, name)
 	if len(m) == 0 {
@@ -165,6 +191,25 @@ func (s *JetStream) LookupFunction(service, function string) (f *fc.Function, ht
 		}
 	}
 	return f, httpTrigger, true, true
+}
+
+// LookupTrigger returns the trigger whose URLID is id, with its function,
+// from the catalog.
+func (s *JetStream) LookupTrigger(id string) (f *fc.Function, t *fc.Trigger, ok bool) {
+	c := s.cat
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	k, found := c.byURLID[id]
+	if !found {
+		return nil, nil, false
+	}
+	t, _ = c.tab[bTriggers][k.p][k.name].val.(*fc.Trigger)
+	fit, _ := c.lookup(bFunctions, parent{k.p[0]}, k.p[1])
+	f, _ = fit.val.(*fc.Function)
+	if t == nil || f == nil {
+		return nil, nil, false
+	}
+	return f, t, true
 }
 
 // watch feeds bucket b's changes into the catalog until ctx ends. It reports

@@ -254,3 +254,29 @@ func TestCatalogConcurrentLookups(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+func TestLookupTriggerByURLID(t *testing.T) {
+	c := newCatalog()
+	s := &JetStream{cat: c}
+	fn := &fc.Function{FunctionName: "f"}
+	c.localPut(bServices, "s", 1, &fc.Service{ServiceName: "s"})
+	c.localPut(bFunctions, "s.f", 2, fn)
+	t1 := &fc.Trigger{TriggerName: "t", TriggerType: "http", TriggerID: "AB12-cd34"}
+	c.localPut(bTriggers, "s.f.t", 3, t1)
+	if f, tr, ok := s.LookupTrigger("ab12cd34"); !ok || f != fn || tr != t1 {
+		t.Fatalf("LookupTrigger = %v %v %v", f, tr, ok)
+	}
+	// A new value with another id moves the index entry.
+	t2 := &fc.Trigger{TriggerName: "t", TriggerType: "http", TriggerID: "ffff-0000"}
+	c.localPut(bTriggers, "s.f.t", 4, t2)
+	if _, _, ok := s.LookupTrigger("ab12cd34"); ok {
+		t.Fatal("the old id still resolves")
+	}
+	if _, tr, ok := s.LookupTrigger("ffff0000"); !ok || tr != t2 {
+		t.Fatal("the new id does not resolve")
+	}
+	c.watched(bTriggers, "s.f.t", 5, nil)
+	if _, _, ok := s.LookupTrigger("ffff0000"); ok {
+		t.Fatal("a deleted trigger still resolves")
+	}
+}

@@ -18,6 +18,7 @@ const (
 	servicesBucket  = "openfc_services"
 	functionsBucket = "openfc_functions"
 	triggersBucket  = "openfc_triggers"
+	scalingBucket   = "openfc_scaling"
 	codeBucket      = "openfc_code"
 )
 
@@ -30,13 +31,14 @@ const (
 	codeReadTimeout = 10 * time.Minute
 )
 
-// bucket identifies one of the three metadata KV buckets.
+// bucket identifies one of the metadata KV buckets.
 type bucket int
 
 const (
 	bServices bucket = iota
 	bFunctions
 	bTriggers
+	bScaling
 	numBuckets
 )
 
@@ -47,8 +49,10 @@ func (b bucket) name() string {
 		return servicesBucket
 	case bFunctions:
 		return functionsBucket
-	default:
+	case bTriggers:
 		return triggersBucket
+	default:
+		return scalingBucket
 	}
 }
 
@@ -59,14 +63,26 @@ func (b bucket) kind() string {
 		return "service"
 	case bFunctions:
 		return "function"
-	default:
+	case bTriggers:
 		return "trigger"
+	default:
+		return "scaling config"
 	}
 }
 
-// JetStream is the Store on NATS JetStream: three KV buckets for metadata
-// (keys "svc", "svc.fn", "svc.fn.trig", values JSON) and an object store for
-// code zips named by checksum. Its Catalog is an in-memory copy of the
+// segments is the number of dot-separated segments of the bucket's keys:
+// "svc", "svc.fn", "svc.fn.trig", "svc.qualifier.fn.kind".
+func (b bucket) segments() int {
+	if b == bScaling {
+		return 4
+	}
+	return int(b) + 1
+}
+
+// JetStream is the Store on NATS JetStream: KV buckets for metadata (keys
+// "svc", "svc.fn", "svc.fn.trig" and, for scaling configs,
+// "svc.qualifier.fn.ondemand|provision"; values JSON) and an object store
+// for code zips named by checksum. Its Catalog is an in-memory copy of the
 // buckets kept current by KV watches.
 type JetStream struct {
 	log  *slog.Logger
@@ -83,8 +99,8 @@ var _ Store = (*JetStream)(nil)
 
 // Open creates or binds openfc's KV buckets and object store on js, starts
 // the catalog watchers and returns once the catalog holds every stored
-// service, function and trigger. Close stops the watchers; the NATS
-// connection stays with its owner.
+// service, function, trigger and scaling config. Close stops the watchers;
+// the NATS connection stays with its owner.
 func Open(ctx context.Context, js jetstream.JetStream, logger *slog.Logger) (*JetStream, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -277,7 +293,9 @@ func (s *JetStream) UpdateFunction(ctx context.Context, service string, f *fc.Fu
 	return s.update(ctx, bFunctions, functionKey(service, f.FunctionName), f, rev)
 }
 
-// DeleteFunction deletes a function that has no triggers.
+// DeleteFunction deletes a function that has no triggers, then its scaling
+// configs (every qualifier). When removing a scaling config fails the
+// function is gone all the same and the error says so.
 func (s *JetStream) DeleteFunction(ctx context.Context, service, name string, rev uint64) error {
 	if err := checkNames(bFunctions, service, name); err != nil {
 		return err
@@ -290,7 +308,13 @@ func (s *JetStream) DeleteFunction(ctx context.Context, service, name string, re
 	if busy {
 		return fmt.Errorf("store: delete function %q: it has triggers: %w", key, fc.ErrNotEmpty)
 	}
-	return s.del(ctx, bFunctions, key, rev)
+	if err := s.del(ctx, bFunctions, key, rev); err != nil {
+		return err
+	}
+	if err := s.deleteScalingOf(ctx, service, name); err != nil {
+		return fmt.Errorf("store: function %q deleted, but not its scaling configs: %w", key, err)
+	}
+	return nil
 }
 
 // ListFunctions returns the service's functions sorted by name. A service

@@ -56,11 +56,13 @@ func checkNewNames(b bucket, names ...string) error {
 // does not carry from the key.
 func decode(b bucket, key string, data []byte) (any, error) {
 	parts := strings.Split(key, ".")
-	if len(parts) != int(b)+1 {
+	if len(parts) != b.segments() {
 		return nil, fmt.Errorf("store: malformed %s key %q", b.kind(), key)
 	}
 	var v any
 	switch b {
+	case bScaling:
+		return decodeScaling(key, parts[3], data)
 	case bServices:
 		s := new(fc.Service)
 		if err := json.Unmarshal(data, s); err != nil {
@@ -222,6 +224,7 @@ func (s *JetStream) del(ctx context.Context, b bucket, key string, rev uint64) e
 
 // listed is one live entry found by list.
 type listed struct {
+	key  string
 	name string // the last key segment
 	rev  uint64
 	val  []byte
@@ -259,7 +262,7 @@ func (s *JetStream) list(ctx context.Context, b bucket, filter string) ([]listed
 	}
 	out := make([]listed, 0, len(latest))
 	for k, e := range latest {
-		out = append(out, listed{name: k[strings.LastIndexByte(k, '.')+1:], rev: e.Revision(), val: e.Value()})
+		out = append(out, listed{key: k, name: k[strings.LastIndexByte(k, '.')+1:], rev: e.Revision(), val: e.Value()})
 	}
 	slices.SortFunc(out, func(a, b listed) int { return cmp.Compare(a.name, b.name) })
 	return out, nil

@@ -146,9 +146,14 @@ async function main() {
     triggerConfig: { authType: 'anonymous', methods: ['GET', 'POST'] },
   }));
   eq(trig.data.triggerName, 'http', 'createTrigger triggerName');
+  // urlIntranet is the proxy form on the server's address; urlInternet the
+  // trigger's own subdomain, http://{function}-{service}-{id}.fcapp.localhost:{port}/.
   const wantURL = `${endpoint}/2016-08-15/proxy/${svc}/${fn}/`;
-  eq(trig.data.urlInternet, wantURL, 'createTrigger urlInternet');
-  results.triggerURL = trig.data.urlInternet;
+  eq(trig.data.urlIntranet, wantURL, 'createTrigger urlIntranet');
+  const port = new URL(endpoint).port;
+  const subdomain = new RegExp(`^http://${fn}-${svc}-[0-9a-f]+\\.fcapp\\.localhost:${port}/$`);
+  check(subdomain.test(trig.data.urlInternet), `createTrigger urlInternet ${trig.data.urlInternet} does not match ${subdomain}`);
+  results.triggerURL = trig.data.urlIntranet;
 
   const gotTrig = await run('getTrigger', () => client.getTrigger(svc, fn, 'http'));
   eq(gotTrig.data.triggerType, 'http', 'getTrigger triggerType');

@@ -3,6 +3,11 @@
 Listens on 0.0.0.0:$PORT (default 9000, hard-coded on purpose) and answers
 every request with JSON describing what it received. Special paths:
 /sleep?ms=N waits, /crash exits the process, /print?msg=… prints a line.
+/respond builds the response from the query: status=N (default 200),
+repeated h=Name:Value headers, big=N (an X-Big header of N bytes) and
+body=text; the request body is read and ignored.
+Request bodies are read by Content-Length or, when chunked, to the last
+chunk.
 """
 import json
 import os
@@ -21,11 +26,48 @@ class Handler(BaseHTTPRequestHandler):
         sys.stdout.write("request %s\n" % (fmt % args))
         sys.stdout.flush()
 
+    def read_body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                line = self.rfile.readline()
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def respond(self, q):
+        status = int(q.get("status", ["200"])[0])
+        out = q.get("body", [""])[0].encode()
+        self.send_response(status)
+        own_length = False
+        for h in q.get("h", []):
+            name, _, value = h.partition(":")
+            own_length = own_length or name.lower() == "content-length"
+            self.send_header(name, value)
+        big = int(q.get("big", ["0"])[0])
+        if big > 0:
+            self.send_header("X-Big", "b" * big)
+        bodyless = self.command == "HEAD" or status < 200 or status in (204, 304)
+        if not own_length and not (status < 200 or status in (204, 304)):
+            self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        if not bodyless:
+            self.wfile.write(out)
+
     def answer(self):
         url = urlsplit(self.path)
         q = parse_qs(url.query)
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else b""
+        body = self.read_body()
+        if url.path == "/respond":
+            self.respond(parse_qs(url.query, keep_blank_values=True))
+            return
         if url.path == "/crash":
             sys.stdout.write("crashing on purpose\n")
             sys.stdout.flush()

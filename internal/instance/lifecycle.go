@@ -1,0 +1,404 @@
+package instance
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/sandbox"
+)
+
+// start launches one instance of p's function and returns it once it is
+// ready: the CAPort accepts connections (or the custom health check
+// passes) and the initializer, if any, succeeded. It owns the node slot
+// the caller reserved: on failure the slot is given back (directly, or by
+// stopInstance once the process is gone).
+func (m *Manager) start(p *pool, provisioned bool) (*inst, error) {
+	fn := p.fn
+	ctx, cancel := context.WithTimeout(m.ctx, m.opts.StartTimeout)
+	defer cancel()
+	id := newID()
+	began := time.Now()
+	dir, err := m.opts.Code.CodeDir(ctx, fn.CodeChecksum)
+	if err != nil {
+		m.total.Add(-1)
+		return nil, fc.Errorf(fc.CodeFunctionNotStarted, "The function cannot be started: code package %s: %w", fn.CodeChecksum, err)
+	}
+	in := &inst{id: id, p: p, started: began, provisioned: provisioned}
+	in.tail = newTailBuffer(4096, id, m.opts.Output)
+	spec := sandbox.Spec{ID: id, Dir: dir, Command: command(fn), Env: m.env(fn, id, dir), Port: fn.Port(), Output: &lineWriter{m: m, in: in}}
+	in.sb, err = m.opts.Sandbox.Start(ctx, spec)
+	if err != nil {
+		m.total.Add(-1)
+		return nil, fc.Errorf(fc.CodeFunctionNotStarted, "The CA's http server cannot be started: %v. Logs : %s", err, in.tail.String())
+	}
+	m.register(in)
+	if err := m.waitReady(ctx, in); err != nil {
+		m.stopSoon(in, "not started")
+		return nil, err
+	}
+	if fn.Initializer != "" {
+		if err := m.initialize(ctx, in); err != nil {
+			m.stopSoon(in, "initializer failed")
+			return nil, err
+		}
+	}
+	d := time.Since(began)
+	m.opts.Metrics.coldStart(p.key, d)
+	m.log.Info("instance started", "function", p.key, "instance", id, "duration", d, "provisioned", provisioned)
+	m.wg.Add(1)
+	go m.watch(in)
+	if hc := fn.HealthCheck(); hc != nil {
+		m.wg.Add(1)
+		go m.healthLoop(in, hc)
+	}
+	return in, nil
+}
+
+// waitReady polls the instance until it is ready, the process exits, or
+// ctx ends. Ready means a TCP connection to the CAPort, or, with a custom
+// health check, successThreshold passing probes after initialDelaySeconds.
+func (m *Manager) waitReady(ctx context.Context, in *inst) error {
+	fn := in.p.fn
+	hc := fn.HealthCheck()
+	if hc != nil && hc.InitialDelaySeconds > 0 {
+		t := time.NewTimer(time.Duration(hc.InitialDelaySeconds) * time.Second)
+		select {
+		case <-t.C:
+		case <-in.sb.Done():
+			t.Stop()
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	delay := time.Millisecond
+	var lastErr error
+	successes := 0
+	for {
+		var err error
+		if hc != nil {
+			err = m.probe(ctx, in, hc)
+		} else {
+			dctx, cancel := context.WithTimeout(ctx, time.Second)
+			var c interface{ Close() error }
+			c, err = in.sb.DialContext(dctx)
+			cancel()
+			if err == nil {
+				c.Close()
+			}
+		}
+		if err == nil {
+			successes++
+			if hc == nil || successes >= hc.SuccessThreshold {
+				return nil
+			}
+		} else {
+			successes = 0
+			lastErr = err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-in.sb.Done():
+			t.Stop()
+			return fc.Errorf(fc.CodeFunctionNotStarted, "The CA's http server cannot be started: process exited (%v) before it was ready on port %d. Logs : %s",
+				in.sb.ExitErr(), fn.Port(), in.tail.String())
+		case <-ctx.Done():
+			t.Stop()
+			return fc.Errorf(fc.CodeFunctionNotStarted, "The CA's http server cannot be started:ContainerStartDuration:%d. Ping CA failed due to: %v Logs : %s",
+				m.opts.StartTimeout.Nanoseconds(), lastErr, in.tail.String())
+		case <-t.C:
+		}
+		if delay < 50*time.Millisecond {
+			delay *= 2
+		}
+	}
+}
+
+// probe runs one health check: GET httpGetUrl within timeoutSeconds; any
+// 2xx or 3xx passes.
+func (m *Manager) probe(ctx context.Context, in *inst, hc *fc.HealthCheckConfig) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(hc.TimeoutSeconds)*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+in.id+hostSuffix+hc.HTTPGetURL, nil)
+	if err != nil {
+		return fmt.Errorf("health check request: %w", err)
+	}
+	resp, err := m.hook.Do(req)
+	if err != nil {
+		return fmt.Errorf("health check: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		return fmt.Errorf("health check: GET %s answered %s", hc.HTTPGetURL, resp.Status)
+	}
+	return nil
+}
+
+// healthLoop probes a ready instance every periodSeconds and takes it out
+// of rotation after failureThreshold consecutive failures.
+func (m *Manager) healthLoop(in *inst, hc *fc.HealthCheckConfig) {
+	defer m.wg.Done()
+	tick := time.NewTicker(time.Duration(hc.PeriodSeconds) * time.Second)
+	defer tick.Stop()
+	failures := 0
+	for {
+		select {
+		case <-tick.C:
+		case <-in.sb.Done():
+			return
+		case <-m.ctx.Done():
+			return
+		}
+		in.p.mu.Lock()
+		gone := in.gone
+		in.p.mu.Unlock()
+		if gone {
+			return
+		}
+		if err := m.probe(m.ctx, in, hc); err != nil {
+			failures++
+			m.log.Warn("health check failed", "function", in.p.key, "instance", in.id, "failures", failures, "err", err)
+			if failures >= hc.FailureThreshold {
+				m.appendLog(in, "", fmt.Sprintf("openfc: instance %s failed %d health checks in a row (%v); replacing it", in.id, failures, err))
+				in.p.unhealthy(in)
+				return
+			}
+			continue
+		}
+		failures = 0
+	}
+}
+
+// hook sends a lifecycle request (POST /initialize, GET /pre-stop) with
+// FC's common headers and reports a non-2xx answer as an error.
+func (m *Manager) hookRequest(ctx context.Context, in *inst, method, path, requestID string) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+in.id+hostSuffix+path, nil)
+	if err != nil {
+		return fmt.Errorf("%s request: %w", path, err)
+	}
+	fn := in.p.fn
+	h := req.Header
+	h.Set("X-Fc-Request-Id", requestID)
+	h.Set("X-Fc-Control-Path", path)
+	h.Set("X-Fc-Function-Name", fn.FunctionName)
+	h.Set("X-Fc-Service-Name", fn.ServiceName)
+	h.Set("X-Fc-Function-Handler", fn.Handler)
+	h.Set("X-Fc-Function-Memory", strconv.Itoa(fn.MemorySize))
+	h.Set("X-Fc-Function-Timeout", strconv.Itoa(fn.Timeout))
+	h.Set("X-Fc-Function-Initializer", fn.Initializer)
+	h.Set("X-Fc-Initialization-Timeout", strconv.Itoa(fn.InitializationTimeout))
+	h.Set("X-Fc-Region", m.opts.Region)
+	h.Set("X-Fc-Account-Id", m.opts.AccountID)
+	h.Set("X-Fc-Qualifier", in.p.qualifier)
+	h.Set("X-Fc-Version-Id", in.p.qualifier)
+	resp, err := m.hook.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("%s %s answered %s: %s", method, path, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return nil
+}
+
+// initialize runs the initializer once, before the instance's first
+// request, bounded by initializationTimeout.
+func (m *Manager) initialize(ctx context.Context, in *inst) error {
+	fn := in.p.fn
+	reqID := fc.NewRequestID()
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(fn.InitializationTimeout)*time.Second)
+	defer cancel()
+	in.current.Store(&reqID)
+	m.marker(in, reqID, "FC Initialize Start RequestId: "+reqID)
+	err := m.hookRequest(ctx, in, http.MethodPost, "/initialize", reqID)
+	m.marker(in, reqID, "FC Initialize End RequestId: "+reqID)
+	in.current.Store(nil)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("the initializer did not finish within %d seconds", fn.InitializationTimeout)
+		}
+		return fc.Errorf(fc.CodeInitializationError, "The function's initializer failed on instance %s: %v. Logs : %s", in.id, err, in.tail.String())
+	}
+	return nil
+}
+
+// stopInstance runs the PreStop hook (bounded by its timeout), then stops
+// the process (SIGTERM, SIGKILL when ctx ends) and forgets it.
+func (m *Manager) stopInstance(ctx context.Context, in *inst, reason string) {
+	select {
+	case <-in.sb.Done():
+	default:
+		if h := in.p.fn.PreStop(); h != nil {
+			reqID := fc.NewRequestID()
+			hctx, cancel := context.WithTimeout(ctx, time.Duration(h.Timeout)*time.Second)
+			in.current.Store(&reqID)
+			m.marker(in, reqID, "FC PreStop Start RequestId: "+reqID)
+			if err := m.hookRequest(hctx, in, http.MethodGet, "/pre-stop", reqID); err != nil {
+				m.log.Warn("pre-stop hook failed", "instance", in.id, "err", err)
+			}
+			m.marker(in, reqID, "FC PreStop End RequestId: "+reqID)
+			in.current.Store(nil)
+			cancel()
+		}
+	}
+	if err := in.sb.Stop(ctx); err != nil {
+		m.log.Warn("stopping instance", "instance", in.id, "err", err)
+	}
+	if m.unregisterOnce(in) {
+		m.total.Add(-1)
+		m.opts.Metrics.exit(reason)
+		m.log.Info("instance stopped", "function", in.p.key, "instance", in.id, "reason", reason)
+	}
+}
+
+// unregisterOnce forgets in; it reports whether in was still registered.
+func (m *Manager) unregisterOnce(in *inst) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.hosts[in.id+hostSuffix] != in {
+		return false
+	}
+	delete(m.hosts, in.id+hostSuffix)
+	return true
+}
+
+// stopSoon stops in in the background with the stop grace period.
+func (m *Manager) stopSoon(in *inst, reason string) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(m.ctx), m.opts.StopGrace)
+		defer cancel()
+		m.stopInstance(ctx, in, reason)
+	}()
+}
+
+// watch waits for in's process to exit and takes it out of rotation.
+func (m *Manager) watch(in *inst) {
+	defer m.wg.Done()
+	<-in.sb.Done()
+	if in.p.exited(in) {
+		m.log.Warn("instance exited unexpectedly", "function", in.p.key, "instance", in.id, "exit", in.sb.ExitErr(), "tail", lastLine(in.tail.String()))
+		m.appendLog(in, "", fmt.Sprintf("openfc: instance %s exited unexpectedly (%v)", in.id, describe(in.sb.ExitErr())))
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(m.ctx), 5*time.Second)
+		defer cancel()
+		m.stopInstance(ctx, in, "crashed")
+	}
+}
+
+func describe(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// loop reclaims idle instances and keeps provisioned targets until the
+// manager shuts down.
+func (m *Manager) loop() {
+	defer m.wg.Done()
+	every := min(m.opts.IdleTimeout/4, time.Second)
+	tick := time.NewTicker(max(every, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case now := <-tick.C:
+			m.reconcile(now)
+		}
+	}
+}
+
+// reconcile runs one pass of provisioning and idle reclaim.
+func (m *Manager) reconcile(now time.Time) {
+	targets := map[string]int{}
+	if m.opts.ProvisionTargets != nil && m.opts.LookupFunction != nil {
+		for _, t := range m.opts.ProvisionTargets() {
+			if t.Target <= 0 {
+				continue
+			}
+			fn, ok := m.opts.LookupFunction(t.Service, t.Function)
+			if !ok {
+				continue
+			}
+			p, err := m.poolFor(fn)
+			if err != nil {
+				return
+			}
+			targets[p.key] = t.Target
+			p.provision(t.Target)
+		}
+	}
+	m.mu.Lock()
+	pools := make([]*pool, 0, len(m.pools))
+	for _, p := range m.pools {
+		pools = append(pools, p)
+	}
+	m.mu.Unlock()
+	for _, p := range pools {
+		p.reclaimIdle(now, targets[p.key])
+	}
+}
+
+// env builds the instance environment: a minimal base, the user's
+// variables, then FC's variables (which the user cannot override).
+func (m *Manager) env(fn *fc.Function, id, dir string) []string {
+	vars := map[string]string{
+		"PATH": os.Getenv("PATH"),
+		"HOME": os.TempDir(),
+		"LANG": "C.UTF-8",
+	}
+	for k, v := range fn.EnvironmentVariables {
+		vars[k] = v
+	}
+	port := strconv.Itoa(fn.Port())
+	for k, v := range map[string]string{
+		"FC_FUNCTION_NAME":        fn.FunctionName,
+		"FC_SERVICE_NAME":         fn.ServiceName,
+		"FC_FUNCTION_HANDLER":     fn.Handler,
+		"FC_FUNCTION_MEMORY_SIZE": strconv.Itoa(fn.MemorySize),
+		"FC_FUNC_CODE_PATH":       dir,
+		"FC_SERVER_PORT":          port,
+		"FC_CUSTOM_LISTEN_PORT":   port,
+		"FC_INSTANCE_ID":          id,
+		"FC_REGION":               m.opts.Region,
+		"FC_ACCOUNT_ID":           m.opts.AccountID,
+		"FC_QUALIFIER":            fc.LATEST,
+		"FC_VERSION_ID":           fc.LATEST,
+		"FC_TIMEOUT":              strconv.Itoa(fn.Timeout),
+	} {
+		vars[k] = v
+	}
+	out := make([]string, 0, len(vars))
+	for k, v := range vars {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// command returns argv: customRuntimeConfig.command + args, else FC's
+// convention, an executable bootstrap at the code root.
+func command(fn *fc.Function) []string {
+	if c := fn.CustomRuntimeConfig; c != nil && len(c.Command) > 0 {
+		return append(append([]string{}, c.Command...), c.Args...)
+	}
+	return []string{"./bootstrap"}
+}
+
+func lastLine(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}

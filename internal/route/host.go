@@ -1,0 +1,50 @@
+package route
+
+import (
+	"net"
+	"strings"
+)
+
+// maxLabel is the longest DNS label.
+const maxLabel = 63
+
+// SubdomainLabel returns a trigger's subdomain label,
+// "{function}-{service}-{id}": lowercased, with characters that are not
+// letters, digits or '-' turned into '-', the names cut so that the label
+// stays within 63 characters. id is the trigger's URLID.
+func SubdomainLabel(service, function, id string) string {
+	names := sanitize(function + "-" + service)
+	if room := maxLabel - len(id) - 1; len(names) > room {
+		names = strings.TrimRight(names[:max(room, 0)], "-")
+	}
+	return names + "-" + id
+}
+
+func sanitize(s string) string {
+	b := []byte(strings.ToLower(s))
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+// ParseTriggerHost matches a Host header against "{label}.{domain}" and
+// returns the label and the trigger URLID it ends with. The port, a
+// trailing dot and letter case are ignored. ok is false for other hosts.
+func ParseTriggerHost(host, domain string) (label, id string, ok bool) {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	label, found := strings.CutSuffix(host, "."+strings.ToLower(domain))
+	if !found || label == "" || strings.Contains(label, ".") {
+		return "", "", false
+	}
+	i := strings.LastIndexByte(label, '-')
+	if i <= 0 || i == len(label)-1 {
+		return "", "", false
+	}
+	return label, label[i+1:], true
+}
