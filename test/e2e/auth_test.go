@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -179,30 +178,7 @@ func TestAuthManagementAPI(t *testing.T) {
 // authType function.
 func (s *server) deployAuthEcho(svc, fn string) {
 	s.t.Helper()
-	s.cli("deploy", "-f", writeYAML(s.t, fmt.Sprintf(`edition: 3.0.0
-name: %s
-resources:
-  fn:
-    component: fc3
-    props:
-      region: cn-hangzhou
-      functionName: %s
-      runtime: custom.debian10
-      code: %s
-      timeout: 20
-      customRuntimeConfig:
-        command: [python3]
-        args: [server.py]
-        port: 9000
-      environmentVariables:
-        ECHO_NAME: %s
-      triggers:
-        - triggerName: http
-          triggerType: http
-          triggerConfig:
-            authType: function
-            methods: [GET, POST]
-`, svc, fn, filepath.Join(repoRoot(), "test/e2e/testdata/pyecho"), fn)))
+	s.deployEcho(echoOpts{service: svc, name: fn, auth: "function", methods: "[GET, POST]"})
 }
 
 // echoOf decodes a pyecho reply, failing unless the status is 200.

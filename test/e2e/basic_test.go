@@ -27,6 +27,8 @@ type echoReply struct {
 type echoOpts struct {
 	service, name string
 	methods       string // YAML list, e.g. "[GET, POST]"
+	auth          string // trigger authType; default anonymous
+	disable       bool   // disableURLInternet
 	concurrency   int
 	command       string // YAML list; default [python3, server.py]
 	code          string // default testdata/pyecho
@@ -47,6 +49,9 @@ func (s *server) deployEcho(o echoOpts) string {
 	}
 	if o.code == "" {
 		o.code = filepath.Join(repoRoot(), "test/e2e/testdata/pyecho")
+	}
+	if o.auth == "" {
+		o.auth = "anonymous"
 	}
 	yaml := fmt.Sprintf(`edition: 3.0.0
 name: %s
@@ -69,9 +74,10 @@ resources:
         - triggerName: http
           triggerType: http
           triggerConfig:
-            authType: anonymous
+            authType: %s
             methods: %s
-`, o.service, o.name, o.code, o.concurrency, o.command, o.name, o.methods)
+            disableURLInternet: %v
+`, o.service, o.name, o.code, o.concurrency, o.command, o.name, o.auth, o.methods, o.disable)
 	path := filepath.Join(s.t.TempDir(), "s.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		s.t.Fatal(err)

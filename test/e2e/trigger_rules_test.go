@@ -34,38 +34,7 @@ type rulesFn struct {
 
 func (s *server) rulesDeploy(f rulesFn) string {
 	s.t.Helper()
-	if f.auth == "" {
-		f.auth = "anonymous"
-	}
-	if f.methods == "" {
-		f.methods = "[GET, POST, PUT, DELETE, PATCH, HEAD]"
-	}
-	return s.cli("deploy", "-f", writeYAML(s.t, fmt.Sprintf(`edition: 3.0.0
-name: %s
-resources:
-  fn:
-    component: fc3
-    props:
-      region: cn-hangzhou
-      functionName: %s
-      runtime: custom.debian10
-      code: %s
-      timeout: 20
-      instanceConcurrency: 4
-      customRuntimeConfig:
-        command: [python3]
-        args: [server.py]
-        port: 9000
-      environmentVariables:
-        ECHO_NAME: %s
-      triggers:
-        - triggerName: http
-          triggerType: http
-          triggerConfig:
-            authType: %s
-            methods: %s
-            disableURLInternet: %v
-`, f.svc, f.fn, filepath.Join(repoRoot(), "test/e2e/testdata/pyecho"), f.fn, f.auth, f.methods, f.disable)))
+	return s.deployEcho(echoOpts{service: f.svc, name: f.fn, auth: f.auth, methods: f.methods, disable: f.disable, concurrency: 4})
 }
 
 // rulesTrigger returns the function's HTTP trigger as the CLI shows it.
