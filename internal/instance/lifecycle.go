@@ -27,7 +27,7 @@ func (m *Manager) start(p *pool, provisioned bool) (*inst, error) {
 	began := time.Now()
 	dir, err := m.opts.Code.CodeDir(ctx, fn.CodeChecksum)
 	if err != nil {
-		m.total.Add(-1)
+		m.unreserve()
 		return nil, fc.Errorf(fc.CodeFunctionNotStarted, "The function cannot be started: code package %s: %w", fn.CodeChecksum, err)
 	}
 	in := &inst{id: id, p: p, started: began, provisioned: provisioned}
@@ -35,7 +35,7 @@ func (m *Manager) start(p *pool, provisioned bool) (*inst, error) {
 	spec := sandbox.Spec{ID: id, Dir: dir, Command: command(fn), Env: m.env(fn, id, dir), Port: fn.Port(), Output: &lineWriter{m: m, in: in}}
 	in.sb, err = m.opts.Sandbox.Start(ctx, spec)
 	if err != nil {
-		m.total.Add(-1)
+		m.unreserve()
 		return nil, fc.Errorf(fc.CodeFunctionNotStarted, "The CA's http server cannot be started: %v. Logs : %s", err, in.tail.String())
 	}
 	m.register(in)
@@ -52,11 +52,9 @@ func (m *Manager) start(p *pool, provisioned bool) (*inst, error) {
 	d := time.Since(began)
 	m.opts.Metrics.coldStart(p.key, d)
 	m.log.Info("instance started", "function", p.key, "instance", id, "duration", d, "provisioned", provisioned)
-	m.wg.Add(1)
-	go m.watch(in)
+	m.spawn(func() { m.watch(in) })
 	if hc := fn.HealthCheck(); hc != nil {
-		m.wg.Add(1)
-		go m.healthLoop(in, hc)
+		m.spawn(func() { m.healthLoop(in, hc) })
 	}
 	return in, nil
 }
@@ -144,7 +142,6 @@ func (m *Manager) probe(ctx context.Context, in *inst, hc *fc.HealthCheckConfig)
 // healthLoop probes a ready instance every periodSeconds and takes it out
 // of rotation after failureThreshold consecutive failures.
 func (m *Manager) healthLoop(in *inst, hc *fc.HealthCheckConfig) {
-	defer m.wg.Done()
 	tick := time.NewTicker(time.Duration(hc.PeriodSeconds) * time.Second)
 	defer tick.Stop()
 	failures := 0
@@ -254,7 +251,7 @@ func (m *Manager) stopInstance(ctx context.Context, in *inst, reason string) {
 		m.log.Warn("stopping instance", "instance", in.id, "err", err)
 	}
 	if m.unregisterOnce(in) {
-		m.total.Add(-1)
+		m.unreserve()
 		m.opts.Metrics.exit(reason)
 		m.log.Info("instance stopped", "function", in.p.key, "instance", in.id, "reason", reason)
 	}
@@ -273,18 +270,15 @@ func (m *Manager) unregisterOnce(in *inst) bool {
 
 // stopSoon stops in in the background with the stop grace period.
 func (m *Manager) stopSoon(in *inst, reason string) {
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
+	m.spawn(func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(m.ctx), m.opts.StopGrace)
 		defer cancel()
 		m.stopInstance(ctx, in, reason)
-	}()
+	})
 }
 
 // watch waits for in's process to exit and takes it out of rotation.
 func (m *Manager) watch(in *inst) {
-	defer m.wg.Done()
 	<-in.sb.Done()
 	if in.p.exited(in) {
 		m.log.Warn("instance exited unexpectedly", "function", in.p.key, "instance", in.id, "exit", in.sb.ExitErr(), "tail", lastLine(in.tail.String()))
@@ -305,7 +299,6 @@ func describe(err error) string {
 // loop reclaims idle instances and keeps provisioned targets until the
 // manager shuts down.
 func (m *Manager) loop() {
-	defer m.wg.Done()
 	every := min(m.opts.IdleTimeout/4, time.Second)
 	tick := time.NewTicker(max(every, 10*time.Millisecond))
 	defer tick.Stop()

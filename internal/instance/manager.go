@@ -133,7 +133,10 @@ type Manager struct {
 
 	ctx    context.Context // cancelled by Shutdown; parent of instance lifetimes
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // every goroutine the manager starts
+	// active counts the goroutines the manager started (spawn) and that
+	// have not ended; Shutdown waits for it to reach zero. A counter, not a
+	// WaitGroup: a request released during Shutdown may still start one.
+	active atomic.Int64
 
 	total atomic.Int64 // instances on this node, starting ones included
 
@@ -166,8 +169,7 @@ func New(o Options) *Manager {
 	}
 	m.hook = &http.Client{Transport: &http.Transport{DialContext: m.DialContext, DisableKeepAlives: true}}
 	m.opts.Metrics.observe(m)
-	m.wg.Add(1)
-	go m.loop()
+	m.spawn(m.loop)
 	return m
 }
 
@@ -267,7 +269,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		}
 	}
 	wg.Wait()
-	m.wg.Wait()
+	m.waitGoroutines(m.opts.StopGrace + 5*time.Second)
 	return nil
 }
 
@@ -290,9 +292,18 @@ func (m *Manager) ListInstances(service, function string) []fc.InstanceInfo {
 		if out[i].ServiceName+"/"+out[i].FunctionName != out[j].ServiceName+"/"+out[j].FunctionName {
 			return out[i].ServiceName+"/"+out[i].FunctionName < out[j].ServiceName+"/"+out[j].FunctionName
 		}
-		return out[i].StartedTime < out[j].StartedTime
+		return startedBefore(out[i].StartedTime, out[j].StartedTime)
 	})
 	return out
+}
+
+// startedBefore compares two StartedTime values as times: RFC 3339 with
+// trailing zeros trimmed does not sort as text ("…:05Z" > "…:05.5Z"). An
+// instance still starting has none and sorts first.
+func startedBefore(a, b string) bool {
+	ta, _ := time.Parse(time.RFC3339Nano, a)
+	tb, _ := time.Parse(time.RFC3339Nano, b)
+	return ta.Before(tb)
 }
 
 func (m *Manager) register(in *inst) {
@@ -301,13 +312,41 @@ func (m *Manager) register(in *inst) {
 	m.mu.Unlock()
 }
 
-// reserve takes one of the node's instance slots.
+// reserve takes one of the node's instance slots. (A compare-and-swap:
+// a failed attempt must not count, even briefly, or a concurrent reserve
+// fails spuriously and its request waits for a wake-up that never comes.)
 func (m *Manager) reserve() bool {
-	if m.total.Add(1) > int64(m.opts.MaxInstances) {
-		m.total.Add(-1)
-		return false
+	for {
+		n := m.total.Load()
+		if n >= int64(m.opts.MaxInstances) {
+			return false
+		}
+		if m.total.CompareAndSwap(n, n+1) {
+			return true
+		}
 	}
-	return true
+}
+
+// unreserve gives back one of the node's instance slots. Requests that
+// found the node full wait in their pools' queues and no release of
+// theirs will free a node slot, so each pool whose waiters outnumber what
+// its starts in progress will serve gets one waiter woken to try again.
+// No lock may be held.
+func (m *Manager) unreserve() {
+	m.total.Add(-1)
+	m.mu.Lock()
+	pools := make([]*pool, 0, len(m.pools))
+	for _, p := range m.pools {
+		pools = append(pools, p)
+	}
+	m.mu.Unlock()
+	for _, p := range pools {
+		p.mu.Lock()
+		if p.starting*p.fn.Concurrency() < len(p.waiters) {
+			p.wakeLocked(1)
+		}
+		p.mu.Unlock()
+	}
 }
 
 // maxFor is the instance cap of a pool: its on-demand maximum, else the
@@ -342,4 +381,24 @@ func newID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return "c-" + hex.EncodeToString(b[:])
+}
+
+// spawn runs f in a goroutine owned by the manager.
+func (m *Manager) spawn(f func()) {
+	m.active.Add(1)
+	go func() {
+		defer m.active.Add(-1)
+		f()
+	}()
+}
+
+// waitGoroutines waits (at most d) until every spawned goroutine ended.
+func (m *Manager) waitGoroutines(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for m.active.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	if n := m.active.Load(); n > 0 {
+		m.log.Warn("instance manager goroutines still running after shutdown", "count", n)
+	}
 }

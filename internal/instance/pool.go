@@ -2,6 +2,7 @@ package instance
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,8 +18,11 @@ type pool struct {
 	service     string
 	function    string
 	qualifier   string
-	fn          *fc.Function
+	fn          *fc.Function // never reassigned: read without locks
 	fingerprint string
+	// alias is the last other pointer found to have fn's configuration
+	// (guarded by Manager.mu), so that sameConfig stays cheap.
+	alias *fc.Function
 
 	mu        sync.Mutex
 	instances []*inst      // ready and in rotation
@@ -27,7 +31,10 @@ type pool struct {
 	retired   bool
 	restarts  int // unexpected exits and failed health checks
 	// Crash-loop backoff: consecutive failed starts, and no new start
-	// before backoffUntil.
+	// before backoffUntil. quickExits counts instances in a row that
+	// died within crashLoopWindow of starting (a successful start does
+	// not reset it; an instance that lives longer does).
+	quickExits   int
 	failures     int
 	backoffUntil time.Time
 	lastErr      error
@@ -48,21 +55,22 @@ type inst struct {
 	lastWrite atomic.Int64 // unix nanos of the last output line
 
 	inflight int
+	reqs     []string // ids of the requests in flight
 	served   int64
 	lastUsed time.Time
 	gone     bool // left the pool (exited, unhealthy, idle, retired)
 }
 
-// sameConfig reports whether fn can use this pool, adopting the new
-// pointer when only the pointer changed.
+// sameConfig reports whether fn can use this pool, remembering the new
+// pointer when only the pointer changed. Manager.mu must be held.
 func (p *pool) sameConfig(fn *fc.Function) bool {
-	if p.fn == fn {
+	if p.fn == fn || p.alias == fn {
 		return true
 	}
 	if fingerprint(fn) != p.fingerprint {
 		return false
 	}
-	p.fn = fn
+	p.alias = fn
 	return true
 }
 
@@ -88,11 +96,8 @@ func (p *pool) acquire(ctx context.Context, requestID string) (*Lease, error) {
 		if in := p.freeLocked(conc); in != nil {
 			in.inflight++
 			in.served++
-			if in.inflight == 1 {
-				in.current.Store(&requestID)
-			} else {
-				in.current.Store(nil)
-			}
+			in.reqs = append(in.reqs, requestID)
+			in.tagLocked()
 			p.mu.Unlock()
 			if !queued.IsZero() {
 				p.m.opts.Metrics.queueWait(time.Since(queued))
@@ -190,26 +195,18 @@ func (p *pool) maybeStartLocked() error {
 		return nil // at the node's cap: wait in the queue
 	}
 	p.starting++
-	p.m.wg.Add(1)
-	go p.startOne(false)
+	p.m.spawn(func() { p.startOne(false) })
 	return nil
 }
 
 // startOne runs a cold start and wakes the waiters.
 func (p *pool) startOne(provisioned bool) {
-	defer p.m.wg.Done()
 	in, err := p.m.start(p, provisioned)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.starting--
 	if err != nil {
-		p.failures++
-		p.lastErr = err
-		if p.failures >= 3 {
-			d := time.Second << min(p.failures-3, 5) // 1 s … 32 s
-			p.backoffUntil = time.Now().Add(d)
-			p.m.log.Warn("function keeps failing to start; backing off", "function", p.key, "failures", p.failures, "backoff", d)
-		}
+		p.failedLocked(err)
 		// Fail the requests that were waiting for this start, unless
 		// other instances can still serve them.
 		if len(p.instances) == 0 && p.starting == 0 {
@@ -239,12 +236,29 @@ func (p *pool) wakeLocked(n int) {
 	}
 }
 
-// release frees one slot of in.
-func (p *pool) release(in *inst) {
+// tagLocked points current at the only request in flight, if there is
+// exactly one. p.mu must be held.
+func (in *inst) tagLocked() {
+	if len(in.reqs) == 1 {
+		id := in.reqs[0]
+		in.current.Store(&id)
+	} else {
+		in.current.Store(nil)
+	}
+}
+
+// release frees the slot of in that requestID held.
+func (p *pool) release(in *inst, requestID string) {
 	p.mu.Lock()
 	in.inflight--
 	in.lastUsed = time.Now()
-	in.current.Store(nil)
+	for i, id := range in.reqs {
+		if id == requestID {
+			in.reqs = append(in.reqs[:i], in.reqs[i+1:]...)
+			break
+		}
+	}
+	in.tagLocked()
 	stop := in.gone && in.inflight == 0
 	if !in.gone {
 		p.wakeLocked(1)
@@ -280,7 +294,37 @@ func (p *pool) exited(in *inst) bool {
 		return false
 	}
 	p.restarts++
+	// An instance that dies within seconds of starting counts as a failed
+	// start, so a function that crashes as soon as it runs backs off too.
+	if time.Since(in.started) >= crashLoopWindow {
+		p.quickExits = 0
+		return true
+	}
+	p.quickExits++
+	p.lastErr = fmt.Errorf("instance %s exited %v after it started: %s", in.id, time.Since(in.started).Round(time.Millisecond), describe(in.sb.ExitErr()))
+	if p.quickExits >= 3 {
+		d := time.Second << min(p.quickExits-3, 5)
+		p.failures = max(p.failures, p.quickExits)
+		p.backoffUntil = time.Now().Add(d)
+		p.m.log.Warn("function keeps crashing right after it starts; backing off", "function", p.key, "crashes", p.quickExits, "backoff", d)
+	}
 	return true
+}
+
+// crashLoopWindow: an instance exiting this soon after its start counts
+// towards the crash-loop backoff.
+const crashLoopWindow = 5 * time.Second
+
+// failedLocked records a failed start and, from the third in a row,
+// backs off (1 s, doubling up to 32 s). p.mu must be held.
+func (p *pool) failedLocked(err error) {
+	p.failures++
+	p.lastErr = err
+	if p.failures >= 3 {
+		d := time.Second << min(p.failures-3, 5)
+		p.backoffUntil = time.Now().Add(d)
+		p.m.log.Warn("function keeps failing to start; backing off", "function", p.key, "failures", p.failures, "backoff", d)
+	}
 }
 
 // unhealthy takes an instance that failed its health check out of
@@ -336,8 +380,7 @@ func (p *pool) provision(target int) {
 			return
 		}
 		p.starting++
-		p.m.wg.Add(1)
-		go p.startOne(true)
+		p.m.spawn(func() { p.startOne(true) })
 	}
 }
 
@@ -428,7 +471,7 @@ func (l *Lease) Release() {
 		return
 	}
 	l.in.p.m.marker(l.in, l.requestID, "FC Invoke End RequestId: "+l.requestID)
-	l.in.p.release(l.in)
+	l.in.p.release(l.in, l.requestID)
 }
 
 // Exited waits up to d for the instance's process to exit and reports
