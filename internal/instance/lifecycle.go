@@ -91,12 +91,15 @@ func (m *Manager) waitReady(ctx context.Context, in *inst) error {
 				c.Close()
 			}
 		}
-		if err == nil {
+		switch {
+		case err == nil:
 			successes++
 			if hc == nil || successes >= hc.SuccessThreshold {
 				return nil
 			}
-		} else {
+		case ctx.Err() == nil:
+			// Keep the last complete probe's error: one cut short by the
+			// start deadline says nothing about the function.
 			successes = 0
 			lastErr = err
 		}

@@ -66,7 +66,10 @@ func (m *Manager) invocationLog(in *inst, requestID string, maxBytes int) []byte
 	if m.opts.Logs == nil {
 		return nil
 	}
+	// The function may print just before it answers; give the pipe a
+	// moment even when nothing has arrived yet.
 	deadline := time.Now().Add(100 * time.Millisecond)
+	time.Sleep(10 * time.Millisecond)
 	for time.Now().Before(deadline) && time.Since(time.Unix(0, in.lastWrite.Load())) < 10*time.Millisecond {
 		time.Sleep(2 * time.Millisecond)
 	}

@@ -237,12 +237,17 @@ func (p *pool) wakeLocked(n int) {
 }
 
 // tagLocked points current at the only request in flight, if there is
-// exactly one. p.mu must be held.
+// exactly one. With none in flight it keeps the last request: output
+// travels through a pipe and often arrives just after the response, so
+// lines written before the next request belong to the one that ended.
+// p.mu must be held.
 func (in *inst) tagLocked() {
-	if len(in.reqs) == 1 {
+	switch len(in.reqs) {
+	case 0:
+	case 1:
 		id := in.reqs[0]
 		in.current.Store(&id)
-	} else {
+	default:
 		in.current.Store(nil)
 	}
 }
