@@ -226,6 +226,7 @@ func (m *Manager) initialize(ctx context.Context, in *inst) error {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("the initializer did not finish within %d seconds", fn.InitializationTimeout)
 		}
+		settleOutput(in) // what it printed before answering belongs in the message
 		return fc.Errorf(fc.CodeInitializationError, "The function's initializer failed on instance %s: %v. Logs : %s", in.id, err, in.tail.String())
 	}
 	return nil

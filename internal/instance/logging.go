@@ -66,12 +66,18 @@ func (m *Manager) invocationLog(in *inst, requestID string, maxBytes int) []byte
 	if m.opts.Logs == nil {
 		return nil
 	}
-	// The function may print just before it answers; give the pipe a
-	// moment even when nothing has arrived yet.
+	settleOutput(in)
+	return m.opts.Logs.Invocation(in.p.service+"/"+in.p.function, requestID, maxBytes)
+}
+
+// settleOutput lets output still in the pipe arrive (at most 100 ms): the
+// function may print just before it answers, so it waits a moment even
+// when nothing has arrived yet, then until the instance has been quiet
+// for 10 ms.
+func settleOutput(in *inst) {
 	deadline := time.Now().Add(100 * time.Millisecond)
 	time.Sleep(10 * time.Millisecond)
 	for time.Now().Before(deadline) && time.Since(time.Unix(0, in.lastWrite.Load())) < 10*time.Millisecond {
 		time.Sleep(2 * time.Millisecond)
 	}
-	return m.opts.Logs.Invocation(in.p.service+"/"+in.p.function, requestID, maxBytes)
 }

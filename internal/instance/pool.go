@@ -158,11 +158,24 @@ func (p *pool) abandon(ch chan error) {
 	}
 }
 
+// processExited reports whether in's process has exited.
+func (in *inst) processExited() bool {
+	select {
+	case <-in.sb.Done():
+		return true
+	default:
+		return false
+	}
+}
+
 // freeLocked returns the least busy instance with a free slot, or nil.
 func (p *pool) freeLocked(conc int) *inst {
 	var best *inst
 	for _, in := range p.instances {
-		if in.inflight < conc && (best == nil || in.inflight < best.inflight) {
+		// A process that has exited is skipped even before watch takes
+		// it out of rotation: a request that comes right after a crash
+		// was answered must not be handed the dead instance.
+		if in.inflight < conc && (best == nil || in.inflight < best.inflight) && !in.processExited() {
 			best = in
 		}
 	}
@@ -218,6 +231,12 @@ func (p *pool) startOne(provisioned bool) {
 		return
 	}
 	p.failures, p.backoffUntil, p.lastErr = 0, time.Time{}, nil
+	if in.gone {
+		// Its process exited before it joined the pool and watch has
+		// already stopped it: keep it out, and let the waiters retry.
+		p.wakeLocked(len(p.waiters))
+		return
+	}
 	if p.retired {
 		in.gone = true
 		p.m.stopSoon(in, "retired")
@@ -301,7 +320,10 @@ func (p *pool) exited(in *inst) bool {
 	p.restarts++
 	// An instance that dies within seconds of starting counts as a failed
 	// start, so a function that crashes as soon as it runs backs off too.
-	if time.Since(in.started) >= crashLoopWindow {
+	// Only an instance that died soon after starting, having served at
+	// most the request that started it, counts: a function that crashes
+	// on some requests is not crash-looping.
+	if time.Since(in.started) >= crashLoopWindow || in.served > 1 {
 		p.quickExits = 0
 		return true
 	}

@@ -85,6 +85,9 @@ func (s *syncBuffer) String() string {
 
 func testEnv(extra ...string) []string {
 	env := append(os.Environ(),
+		// The binary is built with -race, whose runtime otherwise pauses
+		// 1 s at every exit (every CLI call).
+		"GORACE=atexit_sleep_ms=0",
 		"OPENFC_ACCESS_KEY_ID="+accessKeyID,
 		"OPENFC_ACCESS_KEY_SECRET="+accessKeySecret,
 	)

@@ -12,7 +12,7 @@ Listens on 0.0.0.0:9000 and keeps its state in files under $ECHO_STATE_DIR
   /sleep?ms=N       waits N ms
   /crash            exits at once with status 3
   /hang             never answers
-  /print?msg=X      prints X on stdout
+  /print?msg=X&n=N  prints the line X on stdout (N times, default 1)
 
 Every answer is JSON {instance, pid, initCount, path}.
 """
@@ -41,6 +41,7 @@ def init_count():
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once
 
     def log_message(self, fmt, *args):
         pass  # keep the instance log to what the tests print
@@ -98,7 +99,8 @@ class Handler(BaseHTTPRequestHandler):
             while True:
                 time.sleep(3600)
         elif p == "/print":
-            sys.stdout.write(q.get("msg", [""])[0] + "\n")
+            line = q.get("msg", [""])[0] + "\n"
+            sys.stdout.write(line * int(q.get("n", ["1"])[0]))
             sys.stdout.flush()
         self.reply(200, p)
 
