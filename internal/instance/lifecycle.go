@@ -336,13 +336,7 @@ func (m *Manager) reconcile(now time.Time) {
 			p.provision(t.Target)
 		}
 	}
-	m.mu.Lock()
-	pools := make([]*pool, 0, len(m.pools))
-	for _, p := range m.pools {
-		pools = append(pools, p)
-	}
-	m.mu.Unlock()
-	for _, p := range pools {
+	for _, p := range m.poolList() {
 		p.reclaimIdle(now, targets[p.key])
 	}
 }

@@ -334,13 +334,7 @@ func (m *Manager) reserve() bool {
 // No lock may be held.
 func (m *Manager) unreserve() {
 	m.total.Add(-1)
-	m.mu.Lock()
-	pools := make([]*pool, 0, len(m.pools))
-	for _, p := range m.pools {
-		pools = append(pools, p)
-	}
-	m.mu.Unlock()
-	for _, p := range pools {
+	for _, p := range m.poolList() {
 		p.mu.Lock()
 		if p.starting*p.fn.Concurrency() < len(p.waiters) {
 			p.wakeLocked(1)
@@ -401,4 +395,15 @@ func (m *Manager) waitGoroutines(d time.Duration) {
 	if n := m.active.Load(); n > 0 {
 		m.log.Warn("instance manager goroutines still running after shutdown", "count", n)
 	}
+}
+
+// poolList returns the current pools (a snapshot).
+func (m *Manager) poolList() []*pool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	pools := make([]*pool, 0, len(m.pools))
+	for _, p := range m.pools {
+		pools = append(pools, p)
+	}
+	return pools
 }
