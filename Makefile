@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin/openfc
 EXAMPLE := examples/express-hello/code
 
-.PHONY: build deps demo test test-unit test-e2e lint clean
+.PHONY: build deps demo test test-unit test-e2e lint clean bench bench-smoke
 
 build:
 	$(GO) build -o $(BIN) ./cmd/openfc
@@ -39,6 +39,15 @@ test-e2e: deps
 	$(GO) test -count=1 -timeout 20m ./test/e2e/
 
 test: lint test-unit test-e2e
+
+# Benchmarks (bench/README.md): direct vs nginx vs httputil.ReverseProxy vs
+# openfc, cold start, scale-out, memory. The full run takes a few minutes;
+# the smoke run (a few seconds per scenario) proves the harness works.
+bench:
+	./bench/install-deps.sh && $(GO) run ./bench
+
+bench-smoke:
+	./bench/install-deps.sh && $(GO) run ./bench -smoke
 
 clean:
 	rm -rf bin
