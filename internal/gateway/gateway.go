@@ -116,10 +116,11 @@ type Options struct {
 
 // Gateway serves the data plane.
 type Gateway struct {
-	opts   Options
-	limits Limits
-	log    *slog.Logger
-	proxy  *httputil.ReverseProxy
+	opts    Options
+	limits  Limits
+	log     *slog.Logger
+	proxy   *httputil.ReverseProxy
+	headers *headerCache
 }
 
 // New returns a Gateway.
@@ -128,7 +129,7 @@ func New(o Options) *Gateway {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{opts: o, limits: o.Limits.withDefaults(), log: log}
+	g := &Gateway{opts: o, limits: o.Limits.withDefaults(), log: log, headers: newHeaderCache(o.Region, o.AccountID)}
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,
 		Transport:      o.Transport,

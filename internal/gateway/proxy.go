@@ -45,21 +45,31 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	if inv.stripAuth {
 		delete(h, "Authorization")
 	}
-	fn := inv.fn
+	// The common headers' values are shared, read-only slices (the
+	// transport only reads them): one allocation per request fewer each.
+	fh := g.headers.of(inv.fn)
 	h["X-Fc-Request-Id"] = []string{inv.requestID}
-	h["X-Fc-Function-Name"] = []string{fn.FunctionName}
-	h["X-Fc-Service-Name"] = []string{fn.ServiceName}
-	h["X-Fc-Function-Handler"] = []string{fn.Handler}
-	h["X-Fc-Function-Memory"] = []string{strconv.Itoa(fn.MemorySize)}
-	h["X-Fc-Function-Timeout"] = []string{strconv.Itoa(fn.Timeout)}
-	h["X-Fc-Region"] = []string{g.opts.Region}
-	h["X-Fc-Account-Id"] = []string{g.opts.AccountID}
-	h["X-Fc-Qualifier"] = []string{inv.qualifier}
-	h["X-Fc-Version-Id"] = []string{fc.LATEST}
-	h["X-Fc-Control-Path"] = []string{inv.controlPath}
-	if fn.Initializer != "" {
-		h["X-Fc-Function-Initializer"] = []string{fn.Initializer}
-		h["X-Fc-Initialization-Timeout"] = []string{strconv.Itoa(fn.InitializationTimeout)}
+	h["X-Fc-Function-Name"] = fh.name
+	h["X-Fc-Service-Name"] = fh.service
+	h["X-Fc-Function-Handler"] = fh.handler
+	h["X-Fc-Function-Memory"] = fh.memory
+	h["X-Fc-Function-Timeout"] = fh.timeout
+	h["X-Fc-Region"] = g.headers.region
+	h["X-Fc-Account-Id"] = g.headers.account
+	if inv.qualifier == fc.LATEST {
+		h["X-Fc-Qualifier"] = g.headers.latest
+	} else {
+		h["X-Fc-Qualifier"] = []string{inv.qualifier}
+	}
+	h["X-Fc-Version-Id"] = g.headers.latest
+	if inv.controlPath == "/http-invoke" {
+		h["X-Fc-Control-Path"] = g.headers.httpInvoke
+	} else {
+		h["X-Fc-Control-Path"] = []string{inv.controlPath}
+	}
+	if fh.initializer != nil {
+		h["X-Fc-Function-Initializer"] = fh.initializer
+		h["X-Fc-Initialization-Timeout"] = fh.initTimeout
 	}
 	if inv.basePath != "" {
 		h["X-Fc-Base-Path"] = []string{inv.basePath}
@@ -207,3 +217,49 @@ func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
 func (b *bufferPool) Put(p []byte) { b.p.Put(&p) }
 
 var _ httputil.BufferPool = (*bufferPool)(nil)
+
+// headerCache holds the values of FC's common request headers, as shared
+// slices: constant ones, and per function (functions are immutable values
+// from the catalog; a changed function is a new pointer).
+type headerCache struct {
+	region, account, latest, httpInvoke []string
+
+	mu    sync.RWMutex
+	byFn  map[*fc.Function]*fnHeaders
+	limit int
+}
+
+type fnHeaders struct {
+	name, service, handler, memory, timeout, initializer, initTimeout []string
+}
+
+func newHeaderCache(region, account string) *headerCache {
+	return &headerCache{region: []string{region}, account: []string{account}, latest: []string{fc.LATEST},
+		httpInvoke: []string{"/http-invoke"}, byFn: map[*fc.Function]*fnHeaders{}, limit: 4096}
+}
+
+// of returns fn's header values, computing them on first use. The cache
+// starts over when it holds limit functions (old versions pile up).
+func (c *headerCache) of(fn *fc.Function) *fnHeaders {
+	c.mu.RLock()
+	fh := c.byFn[fn]
+	c.mu.RUnlock()
+	if fh != nil {
+		return fh
+	}
+	fh = &fnHeaders{
+		name: []string{fn.FunctionName}, service: []string{fn.ServiceName}, handler: []string{fn.Handler},
+		memory: []string{strconv.Itoa(fn.MemorySize)}, timeout: []string{strconv.Itoa(fn.Timeout)},
+	}
+	if fn.Initializer != "" {
+		fh.initializer = []string{fn.Initializer}
+		fh.initTimeout = []string{strconv.Itoa(fn.InitializationTimeout)}
+	}
+	c.mu.Lock()
+	if len(c.byFn) >= c.limit {
+		c.byFn = map[*fc.Function]*fnHeaders{}
+	}
+	c.byFn[fn] = fh
+	c.mu.Unlock()
+	return fh
+}
