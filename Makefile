@@ -32,7 +32,7 @@ test-unit: deps
 	OPENFC_FC2_SDK_DIR=$(CURDIR)/test/e2e/sdk $(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
 	$(GO) test -run '^$$' -fuzz '^FuzzParseProxyPath$$' -fuzztime 4s ./internal/route
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTriggerHost$$' -fuzztime 4s ./internal/route
-	$(GO) test -run '^$$' -fuzz '^FuzzFilterRequestHeaders$$' -fuzztime 4s ./internal/gateway
+	$(GO) test -run '^$$' -fuzz '^FuzzWriteHead$$' -fuzztime 4s ./internal/gateway
 	$(GO) test -run '^$$' -fuzz '^FuzzResponseFilter$$' -fuzztime 4s ./internal/gateway
 
 test-e2e: deps

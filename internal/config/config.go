@@ -18,8 +18,10 @@ import (
 type Options struct {
 	// Listen is the front door and management API address.
 	Listen string
-	// AdminListen serves /healthz (and /metrics later). Empty disables it.
+	// AdminListen serves /healthz and /metrics. Empty disables it.
 	AdminListen string
+	// Pprof also serves Go's profiler at /debug/pprof/ on AdminListen.
+	Pprof bool
 	// DataDir holds the embedded JetStream store, unpacked code, the
 	// generated admin credentials. Default: $OPENFC_DATA, else ~/.openfc.
 	DataDir string
@@ -112,7 +114,8 @@ func FlagSet(o *Options) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	fs.Usage = func() {} // the CLI prints help itself
 	fs.StringVar(&o.Listen, "listen", o.Listen, "front door and management API address")
-	fs.StringVar(&o.AdminListen, "admin-listen", o.AdminListen, "admin address (/healthz); empty disables it")
+	fs.StringVar(&o.AdminListen, "admin-listen", o.AdminListen, "admin address (/healthz, /metrics); empty disables it")
+	fs.BoolVar(&o.Pprof, "pprof", o.Pprof, "serve Go's profiler at /debug/pprof/ on the admin address")
 	fs.StringVar(&o.DataDir, "data", o.DataDir, "data directory (env OPENFC_DATA)")
 	fs.StringVar(&o.NATSURL, "nats", o.NATSURL, "external NATS JetStream URL (default: embedded server)")
 	fs.StringVar(&o.NATSListen, "nats-listen", o.NATSListen, "also expose the embedded NATS server on this address")

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,8 @@ type Daemon struct {
 	store     *store.JetStream
 	instances *instance.Manager
 	logs      *logs.Store
-	transport *http.Transport
+	// stopGateway ends the gateway's idle-connection sweeper.
+	stopGateway context.CancelFunc
 
 	srv, admin   *http.Server
 	ln, adminLn  net.Listener
@@ -117,16 +119,6 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Metrics: instance.NewMetrics(reg),
 		Logger:  d.log.With("component", "instance"),
 	})
-	d.transport = &http.Transport{
-		DialContext:           d.instances.DialContext,
-		MaxIdleConns:          0,
-		MaxIdleConnsPerHost:   1024,
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true,
-		ExpectContinueTimeout: time.Second,
-		WriteBufferSize:       32 << 10,
-		ReadBufferSize:        32 << 10,
-	}
 	verifier := &auth.Verifier{Keys: func(id string) (string, bool) {
 		if id == cred.AccessKeyID {
 			return cred.AccessKeySecret, true
@@ -137,7 +129,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Catalog:       d.store,
 		Instances:     instancesAdapter{d.instances},
 		Verifier:      verifier,
-		Transport:     d.transport,
+		Dial:          d.instances.DialContext,
 		Region:        o.Region,
 		AccountID:     o.AccountID,
 		TriggerDomain: o.TriggerDomain,
@@ -151,6 +143,13 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Metrics: gateway.NewMetrics(reg),
 		Logger:  d.log.With("component", "gateway"),
 	})
+	gctx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
+	d.stopGateway = stopGateway
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		gw.Run(gctx, 10*time.Second)
+	}()
 
 	d.ln, err = net.Listen("tcp", o.Listen)
 	if err != nil {
@@ -186,6 +185,13 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		if o.Pprof {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		}
 		d.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		d.serve(d.admin, d.adminLn)
 	}
@@ -238,6 +244,9 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		if d.admin != nil {
 			_ = d.admin.Close()
 		}
+		if d.stopGateway != nil {
+			d.stopGateway()
+		}
 		d.wg.Wait()
 		d.closeBackends(ctx)
 		d.log.Info("shutdown complete")
@@ -247,14 +256,14 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 
 // closeBackends stops instances, then the store and NATS.
 func (d *Daemon) closeBackends(ctx context.Context) {
+	if d.stopGateway != nil {
+		d.stopGateway() // when Start failed after starting it
+	}
 	if d.instances != nil {
 		// Give instances a bounded grace period even when ctx is spent.
 		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		_ = d.instances.Shutdown(ictx)
 		cancel()
-	}
-	if d.transport != nil {
-		d.transport.CloseIdleConnections()
 	}
 	if d.store != nil {
 		d.store.Close()

@@ -25,23 +25,19 @@ func BenchmarkWarmPath(b *testing.B) {
 	}))
 	defer up.Close()
 	var d net.Dialer
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, "tcp", up.Listener.Addr().String())
-		},
-		MaxIdleConnsPerHost: 64,
-		DisableCompression:  true,
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, "tcp", up.Listener.Addr().String())
 	}
-	defer tr.CloseIdleConnections()
 	fn := &fc.Function{ServiceName: "svc", FunctionName: "fn", Handler: "index.handler", MemorySize: 128, Timeout: 30}
 	cat := &fakeCatalog{fns: map[string]*fc.Function{"svc/fn": fn},
 		trigs: map[string]*fc.Trigger{"svc/fn": trig("aaaa-1111", fc.AuthAnonymous, "GET")}}
 	gw := New(Options{
-		Catalog: cat, Instances: &fakeInstances{}, Verifier: fakeVerifier{}, Transport: tr,
+		Catalog: cat, Instances: &fakeInstances{}, Verifier: fakeVerifier{}, Dial: dial,
 		Region: "cn-hangzhou", AccountID: "1", TriggerDomain: "fcapp.localhost",
 		Metrics: NewMetrics(prometheus.NewRegistry()),
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
+	defer gw.pool.closeIdle()
 	req := httptest.NewRequest(http.MethodGet, "/2016-08-15/proxy/svc/fn/hello?x=1", nil)
 	req.RemoteAddr = "127.0.0.1:1234"
 	b.ReportAllocs()

@@ -17,8 +17,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httputil"
 	"strconv"
 	"strings"
 	"time"
@@ -102,8 +102,8 @@ type Options struct {
 	Catalog   Catalog
 	Instances Instances
 	Verifier  Verifier
-	// Transport is the one shared transport to instances.
-	Transport http.RoundTripper
+	// Dial connects to an instance: addr is a Lease's Host.
+	Dial      func(ctx context.Context, network, addr string) (net.Conn, error)
 	Region    string
 	AccountID string
 	// TriggerDomain is the parent domain of trigger subdomains.
@@ -119,7 +119,8 @@ type Gateway struct {
 	opts    Options
 	limits  Limits
 	log     *slog.Logger
-	proxy   *httputil.ReverseProxy
+	pool    *connPool
+	buffers *bufferPool
 	headers *headerCache
 }
 
@@ -129,16 +130,24 @@ func New(o Options) *Gateway {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{opts: o, limits: o.Limits.withDefaults(), log: log, headers: newHeaderCache(o.Region, o.AccountID)}
-	g.proxy = &httputil.ReverseProxy{
-		Rewrite:        g.rewrite,
-		Transport:      o.Transport,
-		BufferPool:     newBufferPool(),
-		ModifyResponse: g.modifyResponse,
-		ErrorHandler:   g.proxyError,
-		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	return &Gateway{opts: o, limits: o.Limits.withDefaults(), log: log, headers: newHeaderCache(o.Region, o.AccountID),
+		pool: newConnPool(o.Dial), buffers: newBufferPool()}
+}
+
+// Run sweeps idle instance connections (closed by the instance, or idle
+// too long) every interval until ctx ends, then closes them all.
+func (g *Gateway) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			g.pool.closeIdle()
+			return
+		case now := <-t.C:
+			g.pool.sweep(now)
+		}
 	}
-	return g
 }
 
 // IsTriggerHost reports whether host names a trigger subdomain; the front
@@ -169,13 +178,25 @@ type invocation struct {
 	fcStatus string
 	// logTail: the client asked for X-Fc-Log-Type: Tail.
 	logTail bool
+	// abort: the response broke off after its head went out; the client
+	// connection is cut so the body is not taken for a whole one.
+	abort bool
+	// fullDuplex: the request body is read while the answer is written
+	// (set when a body is forwarded).
+	fullDuplex bool
+	// sw wraps the client's ResponseWriter (one allocation with inv).
+	sw statusWriter
 }
 
-type invocationKey struct{}
-
-func invocationFrom(ctx context.Context) *invocation {
-	inv, _ := ctx.Value(invocationKey{}).(*invocation)
-	return inv
+// closeIfBodyUnread marks the answer Connection: close when it goes out
+// before the client's body was read to its end while full duplex is on:
+// net/http then closes the connection after the answer (the rest of the
+// body is never read), and the client must not send its next request on
+// it. (Without full duplex net/http decides this itself.)
+func closeIfBodyUnread(w http.ResponseWriter, inv *invocation) {
+	if inv.fullDuplex && (inv.body == nil || !inv.body.consumed()) {
+		w.Header()["Connection"] = []string{"close"}
+	}
 }
 
 // ServeHTTP handles HTTP-trigger requests: the proxy form and trigger
@@ -183,31 +204,37 @@ func invocationFrom(ctx context.Context) *invocation {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	inv := &invocation{requestID: fc.NewRequestID(), origin: r.Header.Get("Origin"), logTail: wantsLogTail(r)}
-	done := g.opts.Metrics.begin()
-	sw := &statusWriter{ResponseWriter: w}
+	g.opts.Metrics.begin()
+	sw := &inv.sw
+	sw.ResponseWriter = w
 	g.serve(sw, r, inv)
 	fn := ""
 	if inv.fn != nil {
-		fn = inv.fn.ServiceName + "/" + inv.fn.FunctionName
+		fn = g.headers.of(inv.fn).qualified
 	}
 	status, errType := sw.status, sw.errType()
 	failed := errType != "" || inv.fcStatus != "" && !strings.HasPrefix(inv.fcStatus, "2")
-	done(fn, status, errType, failed)
-	attrs := []slog.Attr{
-		slog.String("request_id", inv.requestID), slog.String("function", fn), slog.String("method", r.Method),
-		slog.String("path", r.URL.Path), slog.Int("status", status), slog.String("error_type", errType),
-		slog.Duration("duration", time.Since(start)),
+	g.opts.Metrics.end(start, fn, status, errType, failed)
+	if g.log.Enabled(r.Context(), slog.LevelInfo) {
+		attrs := []slog.Attr{
+			slog.String("request_id", inv.requestID), slog.String("function", fn), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Int("status", status), slog.String("error_type", errType),
+			slog.Duration("duration", time.Since(start)),
+		}
+		if inv.fcStatus != "" {
+			attrs = append(attrs, slog.String("fc_status", inv.fcStatus))
+		}
+		if inv.lease != nil {
+			attrs = append(attrs, slog.String("instance", inv.lease.InstanceID()))
+		}
+		if failed {
+			attrs = append(attrs, slog.Bool("failed", true))
+		}
+		g.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	}
-	if inv.fcStatus != "" {
-		attrs = append(attrs, slog.String("fc_status", inv.fcStatus))
+	if inv.abort {
+		panic(http.ErrAbortHandler) // net/http closes the connection quietly
 	}
-	if inv.lease != nil {
-		attrs = append(attrs, slog.String("instance", inv.lease.InstanceID()))
-	}
-	if failed {
-		attrs = append(attrs, slog.Bool("failed", true))
-	}
-	g.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 }
 
 // fail writes err as FC's error, with the CORS defaults when the request
@@ -220,6 +247,7 @@ func (g *Gateway) fail(w http.ResponseWriter, inv *invocation, err error) {
 	if inv.origin != "" {
 		addCORSDefaults(w.Header(), inv.origin)
 	}
+	closeIfBodyUnread(w, inv)
 	fc.WriteError(w, inv.requestID, fe)
 }
 
@@ -374,7 +402,7 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, inv *invocation
 	}
 	defer lease.Release()
 	inv.lease = lease
-	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, invocationKey{}, inv)))
+	g.forward(ctx, w, r, inv)
 }
 
 // wantsLogTail reports whether the client asked for the invocation's log

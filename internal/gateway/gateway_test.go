@@ -204,23 +204,20 @@ func newTestEnv(t *testing.T, limits Limits) *testEnv {
 	up := httptest.NewServer(http.HandlerFunc(e.serveUpstream))
 	t.Cleanup(up.Close)
 	var d net.Dialer
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if addr != instanceAddr {
-				return nil, fmt.Errorf("transport dialed %q, not the lease's host", addr)
-			}
-			return d.DialContext(ctx, "tcp", up.Listener.Addr().String())
-		},
-		DisableCompression: true,
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr != instanceAddr {
+			return nil, fmt.Errorf("gateway dialed %q, not the lease's host", addr)
+		}
+		return d.DialContext(ctx, "tcp", up.Listener.Addr().String())
 	}
-	t.Cleanup(tr.CloseIdleConnections)
 	e.gw = New(Options{
-		Catalog: cat, Instances: e.inst, Verifier: fakeVerifier{}, Transport: tr,
+		Catalog: cat, Instances: e.inst, Verifier: fakeVerifier{}, Dial: dial,
 		Region: testRegion, AccountID: testAccount, TriggerDomain: testDomain, Limits: limits,
 		Metrics: NewMetrics(e.reg), Logger: slog.New(slog.NewJSONHandler(e.logs, nil)),
 	})
 	e.front = httptest.NewServer(e.gw)
 	t.Cleanup(e.front.Close)
+	t.Cleanup(e.gw.pool.closeIdle)
 	e.setHandler(nil)
 	return e
 }

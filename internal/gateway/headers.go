@@ -46,6 +46,7 @@ type limitedBody struct {
 	limit int64
 	n     int64
 	over  atomic.Bool
+	eof   atomic.Bool // the whole body was read
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
@@ -62,40 +63,41 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 		b.over.Store(true)
 		return n, errBodyTooLarge
 	}
+	if err == io.EOF {
+		b.eof.Store(true)
+	}
 	return n, err
 }
 
 func (b *limitedBody) Close() error   { return b.rc.Close() }
 func (b *limitedBody) exceeded() bool { return b.over.Load() }
+func (b *limitedBody) consumed() bool { return b.eof.Load() }
 
 var errBodyTooLarge = &fc.Error{Code: fc.CodeInvalidArgument, Message: "the request body is too large"}
 
-// filterRequestHeaders removes what a client may not send a function:
-// every x-fc-* header (FC's own, or control headers openfc consumed).
-// ReverseProxy already drops Connection, Keep-Alive and other hop-by-hop
-// headers.
-func filterRequestHeaders(h http.Header) {
-	for k := range h {
-		if isFCHeader(k) {
-			delete(h, k)
-		}
-	}
-}
-
+// isFCHeader: x-fc-* headers are FC's own; a client's never reach a
+// function (writeHead leaves them out), a function's never reach the
+// client (filterResponseHeaders).
 func isFCHeader(k string) bool { return len(k) >= 5 && strings.EqualFold(k[:5], "x-fc-") }
 
 // filterResponseHeaders removes or recomputes the response headers a
-// function may not set: x-fc-*, Connection, Keep-Alive, Server, Date,
-// Upgrade (except on a 101), and Content-Length (set from the framing).
+// function may not set: x-fc-*, the hop-by-hop headers (Connection and
+// the ones it names, Keep-Alive, …), Server, Date, Upgrade (except on a
+// 101), and Content-Length (set from the framing).
 func filterResponseHeaders(resp *http.Response) {
 	h := resp.Header
+	conn := h["Connection"]
 	for k := range h {
-		if isFCHeader(k) {
+		if isFCHeader(k) || len(conn) > 0 && k != "Upgrade" && listedIn(conn, k) {
 			delete(h, k)
 		}
 	}
 	delete(h, "Connection")
+	delete(h, "Proxy-Connection")
 	delete(h, "Keep-Alive")
+	delete(h, "Te")
+	delete(h, "Trailer")
+	delete(h, "Transfer-Encoding")
 	delete(h, "Server")
 	delete(h, "Date")
 	if resp.StatusCode != http.StatusSwitchingProtocols {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +13,9 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+
+	counters  sync.Map // seriesKey → prometheus.Counter
+	latencies sync.Map // function → prometheus.Observer
 }
 
 // NewMetrics registers the gateway's metrics on reg.
@@ -35,21 +39,41 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// begin counts a request in flight; the returned func records its end.
-// A nil *Metrics records nothing.
-func (m *Metrics) begin() func(function string, status int, errType string, failed bool) {
-	if m == nil {
-		return func(string, int, string, bool) {}
+// seriesKey names one openfc_http_requests_total series.
+type seriesKey struct {
+	function, errType string
+	status            int
+	failed            bool
+}
+
+// begin counts a request in flight. A nil *Metrics records nothing.
+func (m *Metrics) begin() {
+	if m != nil {
+		m.inFlight.Inc()
 	}
-	start := time.Now()
-	m.inFlight.Inc()
-	return func(function string, status int, errType string, failed bool) {
-		m.inFlight.Dec()
+}
+
+// end records a request begun at start. The series are looked up once
+// and kept (label hashing and the status's string are then off the
+// request path).
+func (m *Metrics) end(start time.Time, function string, status int, errType string, failed bool) {
+	if m == nil {
+		return
+	}
+	m.inFlight.Dec()
+	key := seriesKey{function: function, errType: errType, status: status, failed: failed}
+	c, ok := m.counters.Load(key)
+	if !ok {
 		result := "success"
 		if failed {
 			result = "failed"
 		}
-		m.requests.WithLabelValues(function, strconv.Itoa(status), errType, result).Inc()
-		m.latency.WithLabelValues(function).Observe(time.Since(start).Seconds())
+		c, _ = m.counters.LoadOrStore(key, m.requests.WithLabelValues(function, strconv.Itoa(status), errType, result))
 	}
+	c.(prometheus.Counter).Inc()
+	o, ok := m.latencies.Load(function)
+	if !ok {
+		o, _ = m.latencies.LoadOrStore(function, m.latency.WithLabelValues(function))
+	}
+	o.(prometheus.Observer).Observe(time.Since(start).Seconds())
 }

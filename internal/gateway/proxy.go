@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,72 +16,14 @@ import (
 	"github.com/openfc/openfc/internal/fc"
 )
 
-// rewrite builds the request to the instance.
-func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
-	inv := invocationFrom(pr.In.Context())
-	out := pr.Out
-	out.URL.Scheme = "http"
-	out.URL.Host = inv.lease.Host()
-	// The path goes out byte for byte as the client sent it: Opaque is
-	// written verbatim as the request target ("//…" would read as a host).
-	if p, err := url.PathUnescape(inv.path); err == nil {
-		out.URL.Path = p
-	} else {
-		out.URL.Path = inv.path
-	}
-	out.URL.RawPath = ""
-	if !strings.HasPrefix(inv.path, "//") {
-		out.URL.Opaque = inv.path
-	} else if out.URL.EscapedPath() != inv.path {
-		out.URL.RawPath = inv.path
-	}
-	out.URL.RawQuery = inv.rawQuery
-	out.Host = pr.In.Host
-	pr.SetXForwarded()
-	h := out.Header
-	filterRequestHeaders(h)
-	if inv.stripAuth {
-		delete(h, "Authorization")
-	}
-	// The common headers' values are shared, read-only slices (the
-	// transport only reads them): one allocation per request fewer each.
-	fh := g.headers.of(inv.fn)
-	h["X-Fc-Request-Id"] = []string{inv.requestID}
-	h["X-Fc-Function-Name"] = fh.name
-	h["X-Fc-Service-Name"] = fh.service
-	h["X-Fc-Function-Handler"] = fh.handler
-	h["X-Fc-Function-Memory"] = fh.memory
-	h["X-Fc-Function-Timeout"] = fh.timeout
-	h["X-Fc-Region"] = g.headers.region
-	h["X-Fc-Account-Id"] = g.headers.account
-	if inv.qualifier == fc.LATEST {
-		h["X-Fc-Qualifier"] = g.headers.latest
-	} else {
-		h["X-Fc-Qualifier"] = []string{inv.qualifier}
-	}
-	h["X-Fc-Version-Id"] = g.headers.latest
-	if inv.controlPath == "/http-invoke" {
-		h["X-Fc-Control-Path"] = g.headers.httpInvoke
-	} else {
-		h["X-Fc-Control-Path"] = []string{inv.controlPath}
-	}
-	if fh.initializer != nil {
-		h["X-Fc-Function-Initializer"] = fh.initializer
-		h["X-Fc-Initialization-Timeout"] = fh.initTimeout
-	}
-	if inv.basePath != "" {
-		h["X-Fc-Base-Path"] = []string{inv.basePath}
-	}
-}
-
 // errBadResponse marks a response the function may not send.
 type errBadResponse struct{ msg string }
 
 func (e *errBadResponse) Error() string { return e.msg }
 
-// modifyResponse applies FC's response rules to the instance's response.
-func (g *Gateway) modifyResponse(resp *http.Response) error {
-	inv := invocationFrom(resp.Request.Context())
+// applyResponseRules applies FC's response rules to the instance's
+// response head (and buffers the body for X-Fc-Log-Type: Tail).
+func (g *Gateway) applyResponseRules(resp *http.Response, inv *invocation) error {
 	if n := headerSize(resp.Header); n > g.limits.MaxResponseHeaderBytes {
 		return &errBadResponse{msg: "the function's response headers are " + strconv.Itoa(n) +
 			" bytes; the limit is " + strconv.Itoa(g.limits.MaxResponseHeaderBytes) + " bytes"}
@@ -139,8 +79,7 @@ func bufferBody(resp *http.Response) error {
 }
 
 // proxyError maps a failed proxy attempt to FC's errors.
-func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	inv := invocationFrom(r.Context())
+func (g *Gateway) proxyError(w http.ResponseWriter, inv *invocation, err error) {
 	var fe *fc.Error
 	var bad *errBadResponse
 	switch {
@@ -181,7 +120,7 @@ type statusWriter struct {
 }
 
 func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
+	if s.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		s.status = code
 	}
 	s.ResponseWriter.WriteHeader(code)
@@ -199,30 +138,31 @@ func (s *statusWriter) errType() string { return s.Header().Get(fc.HeaderErrorTy
 // Unwrap lets http.ResponseController reach Flush and Hijack.
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// Flush forwards to the underlying writer (ReverseProxy flushes streams).
+// Flush forwards to the underlying writer (streamed responses flush).
 func (s *statusWriter) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
 }
 
-// bufferPool is the ReverseProxy's copy buffer pool.
+// bufferPool holds the body copy buffers.
 type bufferPool struct{ p sync.Pool }
 
 func newBufferPool() *bufferPool {
 	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}}
 }
 
-func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
-func (b *bufferPool) Put(p []byte) { b.p.Put(&p) }
+// Get and Put pass the slice's pointer around, so that putting a buffer
+// back allocates nothing.
+func (b *bufferPool) Get() *[]byte  { return b.p.Get().(*[]byte) }
+func (b *bufferPool) Put(p *[]byte) { b.p.Put(p) }
 
-var _ httputil.BufferPool = (*bufferPool)(nil)
-
-// headerCache holds the values of FC's common request headers, as shared
-// slices: constant ones, and per function (functions are immutable values
-// from the catalog; a changed function is a new pointer).
+// headerCache holds FC's common request headers rendered as header
+// lines: the constant ones, and per function (functions are immutable
+// values from the catalog; a changed function is a new pointer).
 type headerCache struct {
-	region, account, latest, httpInvoke []string
+	// fixed: X-Fc-Region, X-Fc-Account-Id, X-Fc-Version-Id.
+	fixed string
 
 	mu    sync.RWMutex
 	byFn  map[*fc.Function]*fnHeaders
@@ -230,16 +170,35 @@ type headerCache struct {
 }
 
 type fnHeaders struct {
-	name, service, handler, memory, timeout, initializer, initTimeout []string
+	// head: X-Fc-Function-Name, -Service-Name, -Function-Handler,
+	// -Function-Memory, -Function-Timeout and, with an initializer,
+	// X-Fc-Function-Initializer and X-Fc-Initialization-Timeout.
+	head string
+	// qualified is "service/function", the access log's and metrics'
+	// name.
+	qualified string
 }
 
 func newHeaderCache(region, account string) *headerCache {
-	return &headerCache{region: []string{region}, account: []string{account}, latest: []string{fc.LATEST},
-		httpInvoke: []string{"/http-invoke"}, byFn: map[*fc.Function]*fnHeaders{}, limit: 4096}
+	return &headerCache{
+		fixed: headerLine("X-Fc-Region", region) + headerLine("X-Fc-Account-Id", account) + headerLine("X-Fc-Version-Id", fc.LATEST),
+		byFn:  map[*fc.Function]*fnHeaders{}, limit: 4096,
+	}
 }
 
-// of returns fn's header values, computing them on first use. The cache
-// starts over when it holds limit functions (old versions pile up).
+// headerLine renders "Key: value\r\n"; CR and LF in the value (which
+// validation does not let into a function's fields) become spaces.
+func headerLine(k, v string) string {
+	return k + ": " + strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, v) + "\r\n"
+}
+
+// of returns fn's rendered headers, computing them on first use. The
+// cache starts over when it holds limit functions (old versions pile up).
 func (c *headerCache) of(fn *fc.Function) *fnHeaders {
 	c.mu.RLock()
 	fh := c.byFn[fn]
@@ -247,14 +206,14 @@ func (c *headerCache) of(fn *fc.Function) *fnHeaders {
 	if fh != nil {
 		return fh
 	}
-	fh = &fnHeaders{
-		name: []string{fn.FunctionName}, service: []string{fn.ServiceName}, handler: []string{fn.Handler},
-		memory: []string{strconv.Itoa(fn.MemorySize)}, timeout: []string{strconv.Itoa(fn.Timeout)},
-	}
+	head := headerLine("X-Fc-Function-Name", fn.FunctionName) + headerLine("X-Fc-Service-Name", fn.ServiceName) +
+		headerLine("X-Fc-Function-Handler", fn.Handler) + headerLine("X-Fc-Function-Memory", strconv.Itoa(fn.MemorySize)) +
+		headerLine("X-Fc-Function-Timeout", strconv.Itoa(fn.Timeout))
 	if fn.Initializer != "" {
-		fh.initializer = []string{fn.Initializer}
-		fh.initTimeout = []string{strconv.Itoa(fn.InitializationTimeout)}
+		head += headerLine("X-Fc-Function-Initializer", fn.Initializer) +
+			headerLine("X-Fc-Initialization-Timeout", strconv.Itoa(fn.InitializationTimeout))
 	}
+	fh = &fnHeaders{head: head, qualified: fn.ServiceName + "/" + fn.FunctionName}
 	c.mu.Lock()
 	if len(c.byFn) >= c.limit {
 		c.byFn = map[*fc.Function]*fnHeaders{}

@@ -53,7 +53,7 @@ func (m *Manager) appendLog(in *inst, requestID, msg string) {
 	if m.opts.Logs == nil {
 		return
 	}
-	m.opts.Logs.Append(logs.Record{Time: time.Now().UTC(), Function: in.p.service + "/" + in.p.function, Instance: in.id, RequestID: requestID, Message: msg})
+	m.opts.Logs.Append(logs.Record{Time: time.Now().UTC(), Function: in.p.qualified, Instance: in.id, RequestID: requestID, Message: msg})
 }
 
 // marker records one of FC's log markers ("FC Invoke Start RequestId: …").
@@ -67,7 +67,7 @@ func (m *Manager) invocationLog(in *inst, requestID string, maxBytes int) []byte
 		return nil
 	}
 	settleOutput(in)
-	return m.opts.Logs.Invocation(in.p.service+"/"+in.p.function, requestID, maxBytes)
+	return m.opts.Logs.Invocation(in.p.qualified, requestID, maxBytes)
 }
 
 // settleOutput lets output still in the pipe arrive (at most 100 ms): the

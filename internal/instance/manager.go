@@ -207,7 +207,7 @@ func (m *Manager) poolFor(fn *fc.Function) (*pool, error) {
 	if p != nil && p.sameConfig(fn) {
 		return p, nil
 	}
-	np := &pool{m: m, key: key, service: fn.ServiceName, function: fn.FunctionName, qualifier: fc.LATEST, fn: fn, fingerprint: fingerprint(fn)}
+	np := &pool{m: m, key: key, service: fn.ServiceName, function: fn.FunctionName, qualified: fn.ServiceName + "/" + fn.FunctionName, qualifier: fc.LATEST, fn: fn, fingerprint: fingerprint(fn)}
 	if p != nil {
 		m.log.Info("function configuration changed; retiring its instances", "function", key)
 		np.restarts = p.restarts

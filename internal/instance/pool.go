@@ -17,6 +17,7 @@ type pool struct {
 	key         string
 	service     string
 	function    string
+	qualified   string // "service/function", the logs' function name
 	qualifier   string
 	fn          *fc.Function // never reassigned: read without locks
 	fingerprint string

@@ -1,0 +1,168 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// connPool keeps idle HTTP/1.1 connections to instances, per instance
+// host. The gateway runs each exchange on the request's own goroutine
+// (write the request, read the response, copy the body), so a pooled
+// connection has no reader or writer goroutine of its own, unlike
+// net/http's Transport, whose per-connection loops cost goroutine
+// hand-offs on every request. An idle connection the instance closed is
+// noticed when it is taken (a non-blocking peek) and by the sweeper.
+type connPool struct {
+	dial           func(ctx context.Context, network, addr string) (net.Conn, error)
+	maxIdlePerHost int
+	idleTimeout    time.Duration
+
+	mu   sync.Mutex
+	idle map[string][]*upConn // LIFO: the most recently used last
+}
+
+// upConn is one connection to an instance.
+type upConn struct {
+	host      string
+	nc        net.Conn
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	reused    bool      // it served a request before
+	idleSince time.Time // when it was put back
+}
+
+const (
+	upReadBufSize  = 16 << 10
+	upWriteBufSize = 4 << 10
+)
+
+func newConnPool(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *connPool {
+	return &connPool{dial: dial, maxIdlePerHost: 1024, idleTimeout: 90 * time.Second, idle: map[string][]*upConn{}}
+}
+
+// get returns an idle connection to host that is still open, or dials a
+// new one.
+func (p *connPool) get(ctx context.Context, host string) (*upConn, error) {
+	for {
+		p.mu.Lock()
+		list := p.idle[host]
+		n := len(list)
+		if n == 0 {
+			p.mu.Unlock()
+			break
+		}
+		c := list[n-1]
+		list[n-1] = nil
+		if n == 1 {
+			delete(p.idle, host)
+		} else {
+			p.idle[host] = list[:n-1]
+		}
+		p.mu.Unlock()
+		if idleConnUsable(c.nc) {
+			c.reused = true
+			return c, nil
+		}
+		_ = c.nc.Close()
+	}
+	nc, err := p.dial(ctx, "tcp", host)
+	if err != nil {
+		return nil, err
+	}
+	return &upConn{host: host, nc: nc, br: bufio.NewReaderSize(nc, upReadBufSize), bw: bufio.NewWriterSize(nc, upWriteBufSize)}, nil
+}
+
+// put returns c to the idle list (or closes it when the list is full).
+func (p *connPool) put(c *upConn) {
+	c.idleSince = time.Now()
+	p.mu.Lock()
+	list := p.idle[c.host]
+	if len(list) >= p.maxIdlePerHost {
+		p.mu.Unlock()
+		_ = c.nc.Close()
+		return
+	}
+	p.idle[c.host] = append(list, c)
+	p.mu.Unlock()
+}
+
+// sweep closes idle connections that the instance closed (it stopped, or
+// its server's keep-alive timeout ran out) or that idled longer than
+// idleTimeout.
+func (p *connPool) sweep(now time.Time) {
+	p.mu.Lock()
+	var stale []*upConn
+	for host, list := range p.idle {
+		kept := list[:0]
+		for _, c := range list {
+			if now.Sub(c.idleSince) > p.idleTimeout || !idleConnUsable(c.nc) {
+				stale = append(stale, c)
+				continue
+			}
+			kept = append(kept, c)
+		}
+		clear(list[len(kept):])
+		if len(kept) == 0 {
+			delete(p.idle, host)
+		} else {
+			p.idle[host] = kept
+		}
+	}
+	p.mu.Unlock()
+	for _, c := range stale {
+		_ = c.nc.Close()
+	}
+}
+
+// closeIdle closes every idle connection.
+func (p *connPool) closeIdle() {
+	p.mu.Lock()
+	all := p.idle
+	p.idle = map[string][]*upConn{}
+	p.mu.Unlock()
+	for _, list := range all {
+		for _, c := range list {
+			_ = c.nc.Close()
+		}
+	}
+}
+
+// idleCount is the number of idle connections (for tests).
+func (p *connPool) idleCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.idle {
+		n += len(l)
+	}
+	return n
+}
+
+// idleConnUsable reports whether an idle connection can carry a request:
+// the peer has not closed it and sent nothing unasked. It peeks without
+// blocking; connections that are not sockets count as usable.
+func idleConnUsable(nc net.Conn) bool {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	usable := false
+	err = rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		// EAGAIN: open and quiet. 0 bytes: closed by the peer. Data: a
+		// response nobody asked for. Any other error: broken.
+		usable = errors.Is(err, syscall.EAGAIN)
+		return true
+	})
+	return err == nil && usable
+}
