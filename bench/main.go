@@ -165,9 +165,11 @@ func (p *procs) stopAll() {
 type wrkResult struct {
 	Target string  `json:"target"`
 	Conns  int     `json:"connections"`
-	RPS    float64 `json:"requests_per_sec"`
-	P50us  float64 `json:"p50_us"`
-	P99us  float64 `json:"p99_us"`
+	RPS    float64 `json:"requests_per_sec"` // median of the rounds
+	P50us  float64 `json:"p50_us"`           // median of the rounds
+	P99us  float64 `json:"p99_us"`           // median of the rounds
+	// RoundsRPS are the rounds' requests/s, in round order.
+	RoundsRPS []float64 `json:"rounds_requests_per_sec,omitempty"`
 }
 
 type coldResult struct {
@@ -206,6 +208,7 @@ type results struct {
 	Machine  map[string]any `json:"machine"`
 	Command  string         `json:"command"`
 	Duration string         `json:"duration_per_scenario"`
+	Rounds   int            `json:"rounds"`
 	Warm     []wrkResult    `json:"warm"`
 	Ratios   map[string]any `json:"ratios"`
 	Cold     *coldResult    `json:"cold_start,omitempty"`
@@ -220,6 +223,7 @@ type config struct {
 	smoke     bool
 	out       string
 	duration  time.Duration
+	rounds    int
 	openfc    string
 	coldRuns  int
 	idleConns int
@@ -229,13 +233,15 @@ func run() int {
 	var cfg config
 	flag.BoolVar(&cfg.smoke, "smoke", false, "short run: 1 s per scenario, 3 cold starts")
 	flag.StringVar(&cfg.out, "out", "bench/out", "output directory for results.json and chart.svg")
-	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "wrk duration per scenario")
+	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "wrk duration per target, connection count and round")
+	flag.IntVar(&cfg.rounds, "rounds", 5, "rounds of the warm-path measurements (each figure is the median)")
 	flag.StringVar(&cfg.openfc, "openfc", "", "path to a built openfc binary (default: go build ./cmd/openfc)")
 	flag.IntVar(&cfg.coldRuns, "cold-runs", 20, "cold-start runs")
 	flag.IntVar(&cfg.idleConns, "idle-conns", 1000, "idle client connections for the memory figure")
 	flag.Parse()
 	if cfg.smoke {
 		cfg.duration = time.Second
+		cfg.rounds = 1
 		cfg.coldRuns = 3
 		cfg.idleConns = 200
 	}
@@ -285,6 +291,7 @@ func bench(cfg config) (*results, error) {
 		Machine:  machine(),
 		Command:  strings.TrimSpace("go run ./bench " + strings.Join(os.Args[1:], " ")),
 		Duration: cfg.duration.String(),
+		Rounds:   cfg.rounds,
 		Ratios:   map[string]any{},
 	}
 	fail := func(format string, a ...any) {
@@ -495,21 +502,47 @@ http {
 	if warmLabel != "" {
 		targets = append(targets, tgt{"openfc-subdomain", subURL, subHost})
 	}
+	// Rounds: every target is measured once per round, targets and
+	// connection counts interleaved (the order rotating), so that drift
+	// in the machine's speed (a shared host) hits every target alike; each
+	// figure is the median of its rounds.
 	warmup := time.Second
 	for _, t := range targets {
 		if _, err := runWrk(t.url, t.host, 32, warmup); err != nil {
 			fail("%s warm-up: %v", t.name, err)
-			continue
 		}
+	}
+	type key struct {
+		name  string
+		conns int
+	}
+	rounds := map[key][]wrkResult{}
+	for round := 0; round < cfg.rounds; round++ {
 		for _, c := range []int{1, 32} {
-			r, err := runWrk(t.url, t.host, c, cfg.duration)
-			if err != nil {
-				fail("%s c=%d: %v", t.name, c, err)
+			for i := range targets {
+				t := targets[(i+round)%len(targets)]
+				r, err := runWrk(t.url, t.host, c, cfg.duration)
+				if err != nil {
+					fail("%s c=%d round %d: %v", t.name, c, round+1, err)
+					continue
+				}
+				logf("round %d/%d %-17s c=%-2d %10.0f req/s  p50 %8.1f µs  p99 %8.1f µs", round+1, cfg.rounds, t.name, c, r.RPS, r.P50us, r.P99us)
+				rounds[key{t.name, c}] = append(rounds[key{t.name, c}], r)
+			}
+		}
+	}
+	for _, t := range targets {
+		for _, c := range []int{1, 32} {
+			rs := rounds[key{t.name, c}]
+			if len(rs) == 0 {
 				continue
 			}
-			r.Target = t.name
-			logf("%-17s c=%-2d %10.0f req/s  p50 %8.1f µs  p99 %8.1f µs", t.name, c, r.RPS, r.P50us, r.P99us)
-			res.Warm = append(res.Warm, r)
+			var rps, p50, p99 []float64
+			for _, r := range rs {
+				rps, p50, p99 = append(rps, r.RPS), append(p50, r.P50us), append(p99, r.P99us)
+			}
+			res.Warm = append(res.Warm, wrkResult{Target: t.name, Conns: c, RPS: round(median(rps), 0),
+				P50us: median(p50), P99us: median(p99), RoundsRPS: rps})
 		}
 	}
 	get := func(name string, c int) *wrkResult {

@@ -3,11 +3,11 @@ package gateway
 import (
 	"bufio"
 	"context"
-	"errors"
 	"net"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // connPool keeps idle HTTP/1.1 connections to instances, per instance
@@ -34,6 +34,47 @@ type upConn struct {
 	bw        *bufio.Writer
 	reused    bool      // it served a request before
 	idleSince time.Time // when it was put back
+
+	// For the liveness peek, made once per connection so that a peek
+	// allocates nothing: the raw socket (nil when nc is not a socket),
+	// the callback and what it found.
+	raw      syscall.RawConn
+	peekFn   func(fd uintptr) bool
+	peekByte [1]byte
+	peekOK   bool
+}
+
+func newUpConn(host string, nc net.Conn) *upConn {
+	c := &upConn{host: host, nc: nc, br: bufio.NewReaderSize(nc, upReadBufSize), bw: bufio.NewWriterSize(nc, upWriteBufSize)}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+			c.peekFn = func(fd uintptr) bool {
+				// recv(MSG_PEEK|MSG_DONTWAIT): EAGAIN means open and
+				// quiet. 0 bytes: closed by the peer. Data: an answer
+				// nobody asked for. Any other error: broken.
+				_, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&c.peekByte[0])), 1,
+					syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+				c.peekOK = errno == syscall.EAGAIN
+				return true
+			}
+		}
+	}
+	return c
+}
+
+// usable reports whether an idle connection can carry a request: the
+// peer has not closed it and sent nothing unasked. It peeks without
+// blocking; connections that are not sockets count as usable.
+func (c *upConn) usable() bool {
+	if c.raw == nil {
+		return true
+	}
+	c.peekOK = false
+	if err := c.raw.Read(c.peekFn); err != nil {
+		return false
+	}
+	return c.peekOK
 }
 
 const (
@@ -58,13 +99,9 @@ func (p *connPool) get(ctx context.Context, host string) (*upConn, error) {
 		}
 		c := list[n-1]
 		list[n-1] = nil
-		if n == 1 {
-			delete(p.idle, host)
-		} else {
-			p.idle[host] = list[:n-1]
-		}
+		p.idle[host] = list[:n-1] // an empty list keeps its array for put; sweep drops it
 		p.mu.Unlock()
-		if idleConnUsable(c.nc) {
+		if c.usable() {
 			c.reused = true
 			return c, nil
 		}
@@ -74,7 +111,7 @@ func (p *connPool) get(ctx context.Context, host string) (*upConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &upConn{host: host, nc: nc, br: bufio.NewReaderSize(nc, upReadBufSize), bw: bufio.NewWriterSize(nc, upWriteBufSize)}, nil
+	return newUpConn(host, nc), nil
 }
 
 // put returns c to the idle list (or closes it when the list is full).
@@ -100,7 +137,7 @@ func (p *connPool) sweep(now time.Time) {
 	for host, list := range p.idle {
 		kept := list[:0]
 		for _, c := range list {
-			if now.Sub(c.idleSince) > p.idleTimeout || !idleConnUsable(c.nc) {
+			if now.Sub(c.idleSince) > p.idleTimeout || !c.usable() {
 				stale = append(stale, c)
 				continue
 			}
@@ -141,28 +178,4 @@ func (p *connPool) idleCount() int {
 		n += len(l)
 	}
 	return n
-}
-
-// idleConnUsable reports whether an idle connection can carry a request:
-// the peer has not closed it and sent nothing unasked. It peeks without
-// blocking; connections that are not sockets count as usable.
-func idleConnUsable(nc net.Conn) bool {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return true
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	usable := false
-	err = rc.Read(func(fd uintptr) bool {
-		var b [1]byte
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		// EAGAIN: open and quiet. 0 bytes: closed by the peer. Data: a
-		// response nobody asked for. Any other error: broken.
-		usable = errors.Is(err, syscall.EAGAIN)
-		return true
-	})
-	return err == nil && usable
 }

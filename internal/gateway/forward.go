@@ -151,11 +151,10 @@ func (g *Gateway) roundTrip(ctx context.Context, w http.ResponseWriter, r *http.
 		// server would otherwise consume the body before the answer).
 		if inv.body == nil { // an event invocation: no limit of the trigger's
 			inv.body = &limitedBody{rc: r.Body, limit: noBodyLimit}
-			r.Body = inv.body
 		}
 		inv.fullDuplex = http.NewResponseController(w).EnableFullDuplex() == nil
 		x.sent = make(chan error, 1)
-		go func() { x.sent <- g.writeBody(c, r) }() // joined in finish
+		go func() { x.sent <- g.writeBody(c, r, inv) }() // joined in finish
 	} else if err := c.bw.Flush(); err != nil {
 		return x, err
 	}
@@ -356,7 +355,7 @@ func upgradeType(h http.Header) string {
 // writeBody sends the request body (after writeHead) and flushes; chunked
 // bodies are flushed chunk by chunk so a streaming upload streams. On
 // failure the connection is closed, which also ends the response read.
-func (g *Gateway) writeBody(c *upConn, r *http.Request) (err error) {
+func (g *Gateway) writeBody(c *upConn, r *http.Request, inv *invocation) (err error) {
 	bp := g.buffers.Get()
 	defer g.buffers.Put(bp)
 	buf := *bp
@@ -374,7 +373,7 @@ func (g *Gateway) writeBody(c *upConn, r *http.Request) (err error) {
 	}
 	var n int64
 	for {
-		m, rerr := r.Body.Read(buf)
+		m, rerr := inv.body.Read(buf)
 		if m > 0 {
 			n += int64(m)
 			if _, err := dst.Write(buf[:m]); err != nil {

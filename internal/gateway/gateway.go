@@ -293,8 +293,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, inv *invocation)
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
+		// r.Body stays net/http's own: it must see it to close the
+		// connection gracefully when the body is left unread.
 		inv.body = &limitedBody{rc: r.Body, limit: limit}
-		r.Body = inv.body
 	}
 	g.invoke(w, r, inv)
 }

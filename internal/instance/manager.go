@@ -144,11 +144,17 @@ type Manager struct {
 	// dialer, no pooling across instances needed).
 	hook *http.Client
 
-	mu     sync.Mutex
+	// mu guards closed, pools and hosts. Acquire only reads them (RLock),
+	// so requests to warm functions do not serialise here.
+	mu     sync.RWMutex
 	closed bool
-	pools  map[string]*pool
+	pools  map[poolID]*pool
 	hosts  map[string]*inst // by synthetic host (without port)
 }
+
+// poolID names a pool: a function version. (A struct key: looking a pool
+// up builds no string.)
+type poolID struct{ service, function, qualifier string }
 
 // New returns a Manager and starts its background loops (idle reclaim,
 // provisioning); Shutdown stops them.
@@ -164,7 +170,7 @@ func New(o Options) *Manager {
 		log:    log,
 		ctx:    ctx,
 		cancel: cancel,
-		pools:  map[string]*pool{},
+		pools:  map[poolID]*pool{},
 		hosts:  map[string]*inst{},
 	}
 	m.hook = &http.Client{Transport: &http.Transport{DialContext: m.DialContext, DisableKeepAlives: true}}
@@ -197,32 +203,38 @@ func (m *Manager) Acquire(ctx context.Context, fn *fc.Function, requestID string
 // poolFor returns the current pool of fn, replacing (retiring) the pool of
 // an older configuration.
 func (m *Manager) poolFor(fn *fc.Function) (*pool, error) {
-	key := poolKey(fn.ServiceName, fc.LATEST, fn.FunctionName)
+	id := poolID{service: fn.ServiceName, function: fn.FunctionName, qualifier: fc.LATEST}
+	m.mu.RLock()
+	p, closed := m.pools[id], m.closed
+	m.mu.RUnlock()
+	if !closed && p != nil && p.knows(fn) {
+		return p, nil // the warm path: the pool of this very configuration
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil, fc.Errorf(fc.CodeServiceUnavailable, "the server is shutting down")
 	}
-	p := m.pools[key]
+	p = m.pools[id]
 	if p != nil && p.sameConfig(fn) {
 		return p, nil
 	}
-	np := &pool{m: m, key: key, service: fn.ServiceName, function: fn.FunctionName, qualified: fn.ServiceName + "/" + fn.FunctionName, qualifier: fc.LATEST, fn: fn, fingerprint: fingerprint(fn)}
+	np := &pool{m: m, key: poolKey(fn.ServiceName, fc.LATEST, fn.FunctionName), service: fn.ServiceName, function: fn.FunctionName, qualified: fn.ServiceName + "/" + fn.FunctionName, qualifier: fc.LATEST, fn: fn, fingerprint: fingerprint(fn)}
 	if p != nil {
-		m.log.Info("function configuration changed; retiring its instances", "function", key)
+		m.log.Info("function configuration changed; retiring its instances", "function", np.key)
 		np.restarts = p.restarts
 		p.retire()
 	}
-	m.pools[key] = np
+	m.pools[id] = np
 	return np, nil
 }
 
 // Forget retires the pools of a deleted or changed function.
 func (m *Manager) Forget(service, function string) {
-	key := poolKey(service, fc.LATEST, function)
+	id := poolID{service: service, function: function, qualifier: fc.LATEST}
 	m.mu.Lock()
-	p := m.pools[key]
-	delete(m.pools, key)
+	p := m.pools[id]
+	delete(m.pools, id)
 	m.mu.Unlock()
 	if p != nil {
 		p.retire()
@@ -236,9 +248,9 @@ func (m *Manager) DialContext(ctx context.Context, network, addr string) (net.Co
 	if err != nil {
 		return nil, fmt.Errorf("instance address %q: %w", addr, err)
 	}
-	m.mu.Lock()
+	m.mu.RLock()
 	in := m.hosts[host]
-	m.mu.Unlock()
+	m.mu.RUnlock()
 	if in == nil {
 		return nil, fmt.Errorf("instance %q is gone: %w", host, net.ErrClosed)
 	}
@@ -255,7 +267,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	for _, p := range m.pools {
 		pools = append(pools, p)
 	}
-	m.pools = map[string]*pool{}
+	m.pools = map[poolID]*pool{}
 	m.mu.Unlock()
 	m.cancel() // aborts cold starts in progress and stops the loops
 	var wg sync.WaitGroup
@@ -276,14 +288,14 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 // ListInstances lists the running instances of service/function, or of every
 // function when both are empty, sorted by function and start time.
 func (m *Manager) ListInstances(service, function string) []fc.InstanceInfo {
-	m.mu.Lock()
+	m.mu.RLock()
 	pools := make([]*pool, 0, len(m.pools))
 	for _, p := range m.pools {
 		if (service == "" && function == "") || (p.service == service && p.function == function) {
 			pools = append(pools, p)
 		}
 	}
-	m.mu.Unlock()
+	m.mu.RUnlock()
 	var out []fc.InstanceInfo
 	for _, p := range pools {
 		out = append(out, p.info()...)
@@ -399,8 +411,8 @@ func (m *Manager) waitGoroutines(d time.Duration) {
 
 // poolList returns the current pools (a snapshot).
 func (m *Manager) poolList() []*pool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	pools := make([]*pool, 0, len(m.pools))
 	for _, p := range m.pools {
 		pools = append(pools, p)

@@ -22,8 +22,8 @@ type pool struct {
 	fn          *fc.Function // never reassigned: read without locks
 	fingerprint string
 	// alias is the last other pointer found to have fn's configuration
-	// (guarded by Manager.mu), so that sameConfig stays cheap.
-	alias *fc.Function
+	// (written under Manager.mu), so that sameConfig stays cheap.
+	alias atomic.Pointer[fc.Function]
 
 	mu        sync.Mutex
 	instances []*inst      // ready and in rotation
@@ -65,15 +65,19 @@ type inst struct {
 // sameConfig reports whether fn can use this pool, remembering the new
 // pointer when only the pointer changed. Manager.mu must be held.
 func (p *pool) sameConfig(fn *fc.Function) bool {
-	if p.fn == fn || p.alias == fn {
+	if p.knows(fn) {
 		return true
 	}
 	if fingerprint(fn) != p.fingerprint {
 		return false
 	}
-	p.alias = fn
+	p.alias.Store(fn)
 	return true
 }
+
+// knows reports whether fn is a pointer already matched to p's
+// configuration (no fingerprint needed; safe without Manager.mu).
+func (p *pool) knows(fn *fc.Function) bool { return p.fn == fn || p.alias.Load() == fn }
 
 func throttled(format string, args ...any) *fc.Error {
 	return fc.Errorf(fc.CodeResourceThrottled, format, args...)
