@@ -314,6 +314,14 @@ func frontDoor(gw *gateway.Gateway, mgmt http.Handler) http.Handler {
 // instancesAdapter gives the gateway its Instances interface.
 type instancesAdapter struct{ m *instance.Manager }
 
+func (a instancesAdapter) TryAcquire(fn *fc.Function, requestID string) (gateway.Lease, bool) {
+	l, ok := a.m.TryAcquire(fn, requestID)
+	if !ok {
+		return nil, false
+	}
+	return l, true
+}
+
 func (a instancesAdapter) Acquire(ctx context.Context, fn *fc.Function, requestID string) (gateway.Lease, error) {
 	l, err := a.m.Acquire(ctx, fn, requestID)
 	if err != nil {

@@ -46,8 +46,9 @@ type exchange struct {
 }
 
 // forward proxies r to the leased instance and writes the answer, after
-// FC's response rules, to w. ctx bounds the invocation (function timeout,
-// client gone).
+// FC's response rules, to w. ctx is the client's: when it ends the
+// exchange is cut; inv.deadline (the function's timeout) bounds it as the
+// connection's deadline.
 func (g *Gateway) forward(ctx context.Context, w http.ResponseWriter, r *http.Request, inv *invocation) {
 	hasBody := r.Body != nil && r.Body != http.NoBody
 	x, err := g.roundTrip(ctx, w, r, inv, hasBody)
@@ -102,7 +103,7 @@ func (g *Gateway) forward(ctx context.Context, w http.ResponseWriter, r *http.Re
 			// and then a cut connection, never a short body that looks
 			// whole.
 			_ = http.NewResponseController(w).Flush()
-			if ctx.Err() == nil {
+			if ctx.Err() == nil && !inv.timedOut() {
 				g.log.Warn("instance response broke off", "request_id", inv.requestID, "instance", inv.lease.InstanceID(), "err", bodyErr)
 			}
 		}
@@ -136,6 +137,7 @@ func (g *Gateway) roundTrip(ctx context.Context, w http.ResponseWriter, r *http.
 		return nil, err
 	}
 	x := &exchange{c: c}
+	_ = c.nc.SetDeadline(inv.deadline) // the function's timeout; cleared in finish
 	x.stop = context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(aLongTimeAgo) })
 	g.writeHead(c.bw, r, inv, hasBody)
 	if hasBody && r.ContentLength < 0 {
@@ -215,14 +217,16 @@ func (g *Gateway) finish(w http.ResponseWriter, x *exchange, reuse, answered boo
 			}
 		}
 	}
-	if reuse && !hooked {
+	if reuse && !hooked && x.c.nc.SetDeadline(time.Time{}) == nil {
 		g.pool.put(x.c)
 		return
 	}
 	_ = x.c.nc.Close()
 }
 
-// ctxErr prefers the context's reason over the I/O error it caused.
+// ctxErr prefers the reason the exchange was cut (the client left: ctx
+// is done; the function's timeout: the connection's deadline passed) over
+// the I/O error it caused.
 func ctxErr(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("%w (%v)", cerr, err)
@@ -481,9 +485,9 @@ func (g *Gateway) switchProtocols(ctx context.Context, w http.ResponseWriter, r 
 		g.finish(w, x, false, false)
 		return
 	}
-	// The context hook now breaks the tunnel when the invocation ends.
-	stopClient := context.AfterFunc(ctx, func() { _ = client.SetDeadline(aLongTimeAgo) })
-	defer stopClient()
+	// The tunnel ends with the invocation's timeout (the instance side
+	// has the same deadline already).
+	_ = client.SetDeadline(inv.deadline)
 	up := x.c
 	done := make(chan struct{})
 	go func() { // client → instance; joined below

@@ -539,3 +539,65 @@ func TestEventInvokeBody(t *testing.T) {
 	}
 	e.released(t)
 }
+
+// TestSlowPathAndTimeouts: without a free slot the request waits for one
+// under the function's timeout (FunctionTimeout "while waiting"); with a
+// slot, the timeout cuts a hung function (the connection's deadline) and
+// a client that leaves cuts the exchange (499 in the access log); every
+// lease is released.
+func TestSlowPathAndTimeouts(t *testing.T) {
+	hang := make(chan struct{})
+	defer close(hang)
+	e := newProxyEnv(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hang" {
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		io.WriteString(w, "ok")
+	}), nil)
+	fn, _, _, _ := e.gw.opts.Catalog.LookupFunction("svc", "fn")
+	fn.Timeout = 1
+
+	e.inst.mu.Lock()
+	e.inst.noFastPath = true
+	e.inst.mu.Unlock()
+	if resp, body := get(t, e.front.Client(), "GET", e.url(), nil); resp.StatusCode != 200 || body != "ok" {
+		t.Fatalf("through Acquire: %d %q", resp.StatusCode, body)
+	}
+	e.inst.mu.Lock()
+	e.inst.blockAcquire = true
+	e.inst.mu.Unlock()
+	start := time.Now()
+	resp, body := get(t, e.front.Client(), "GET", e.url(), nil)
+	eb := checkFCError(t, resp, body, http.StatusBadGateway, fc.CodeFunctionTimeout)
+	if !strings.Contains(eb.ErrorMessage, "while waiting for an instance") || time.Since(start) < 900*time.Millisecond {
+		t.Errorf("after %v: %q; want the 1 s timeout while waiting", time.Since(start), eb.ErrorMessage)
+	}
+	e.inst.mu.Lock()
+	e.inst.noFastPath, e.inst.blockAcquire = false, false
+	e.inst.mu.Unlock()
+
+	start = time.Now()
+	resp, body = get(t, e.front.Client(), "GET", e.url()+"hang", nil)
+	checkFCError(t, resp, body, http.StatusBadGateway, fc.CodeFunctionTimeout)
+	if d := time.Since(start); d < 900*time.Millisecond || d > 3*time.Second {
+		t.Errorf("FunctionTimeout after %v; want about 1 s", d)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.url()+"hang", nil)
+	go func() { time.Sleep(200 * time.Millisecond); cancel() }()
+	if _, err := e.front.Client().Do(req); err == nil {
+		t.Fatal("the cancelled request got an answer")
+	}
+	e.released(t)
+	waitUntil(t, func() bool { return strings.Contains(e.logs.String(), `"status":499`) }, "a 499 in the access log")
+	// The connection the timeout or the client cut is not reused: the
+	// next request still works.
+	if resp, body := get(t, e.front.Client(), "GET", e.url(), nil); resp.StatusCode != 200 || body != "ok" {
+		t.Fatalf("after the cut exchanges: %d %q", resp.StatusCode, body)
+	}
+}

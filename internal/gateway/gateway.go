@@ -15,7 +15,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -48,6 +47,9 @@ type Lease interface {
 
 // Instances hands out instance slots.
 type Instances interface {
+	// TryAcquire returns a slot at once when a ready instance has one
+	// free and nobody is queued for the function; else false.
+	TryAcquire(fn *fc.Function, requestID string) (Lease, bool)
 	// Acquire returns a slot for the invocation requestID (which the
 	// instance's log markers carry).
 	Acquire(ctx context.Context, fn *fc.Function, requestID string) (Lease, error)
@@ -173,7 +175,10 @@ type invocation struct {
 	origin      string // the request's Origin, for CORS defaults
 	stripAuth   bool   // the Authorization header was openfc's signature
 	body        *limitedBody
-	timedOut    func() bool
+	// deadline ends the invocation (the function's timeout); client is
+	// the client request's context (done when the client left).
+	deadline time.Time
+	client   context.Context
 	// fcStatus is the x-fc-status the function reported ("" if none).
 	fcStatus string
 	// logTail: the client asked for X-Fc-Log-Type: Tail.
@@ -384,26 +389,39 @@ func (g *Gateway) Invoke(w http.ResponseWriter, r *http.Request, requestID strin
 }
 
 // invoke acquires an instance and proxies the request to it, bounded by
-// the function's timeout.
+// the function's timeout. A warm slot is taken without a context; only a
+// request that must wait for an instance gets one (with the deadline).
+// The exchange itself is bounded by a deadline on the instance
+// connection, and cut when the client goes away (forward).
 func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, inv *invocation) {
-	timeout := time.Duration(inv.fn.Timeout) * time.Second
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
-	inv.timedOut = func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) && r.Context().Err() == nil }
-	lease, err := g.opts.Instances.Acquire(ctx, inv.fn, inv.requestID)
-	if err != nil {
-		switch {
-		case inv.timedOut():
-			err = fc.Errorf(fc.CodeFunctionTimeout, "Function timed out after %d seconds while waiting for an instance", inv.fn.Timeout)
-		case r.Context().Err() != nil:
-			err = fc.Errorf(fc.CodeClientClosedRequest, "client Closed Request")
+	inv.client = r.Context()
+	inv.deadline = time.Now().Add(time.Duration(inv.fn.Timeout) * time.Second)
+	lease, ok := g.opts.Instances.TryAcquire(inv.fn, inv.requestID)
+	if !ok {
+		ctx, cancel := context.WithDeadline(r.Context(), inv.deadline)
+		var err error
+		lease, err = g.opts.Instances.Acquire(ctx, inv.fn, inv.requestID)
+		cancel()
+		if err != nil {
+			switch {
+			case inv.timedOut():
+				err = fc.Errorf(fc.CodeFunctionTimeout, "Function timed out after %d seconds while waiting for an instance", inv.fn.Timeout)
+			case r.Context().Err() != nil:
+				err = fc.Errorf(fc.CodeClientClosedRequest, "client Closed Request")
+			}
+			g.fail(w, inv, err)
+			return
 		}
-		g.fail(w, inv, err)
-		return
 	}
 	defer lease.Release()
 	inv.lease = lease
-	g.forward(ctx, w, r, inv)
+	g.forward(r.Context(), w, r, inv)
+}
+
+// timedOut reports whether the invocation ran out of its function's
+// timeout (and not because the client left).
+func (inv *invocation) timedOut() bool {
+	return !inv.deadline.IsZero() && !time.Now().Before(inv.deadline) && inv.client.Err() == nil
 }
 
 // wantsLogTail reports whether the client asked for the invocation's log

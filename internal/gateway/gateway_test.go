@@ -72,16 +72,38 @@ type fakeInstances struct {
 	released int
 	errs     map[string]error // by function name: Acquire fails
 	exited   bool             // Exited reports an exited instance
+	// noFastPath makes TryAcquire fail, so that Acquire (with its
+	// deadline context) is used; blockAcquire makes Acquire wait until
+	// its context ends.
+	noFastPath, blockAcquire bool
 }
 
-func (f *fakeInstances) Acquire(_ context.Context, fn *fc.Function, _ string) (Lease, error) {
+func (f *fakeInstances) Acquire(ctx context.Context, fn *fc.Function, _ string) (Lease, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.blockAcquire {
+		f.mu.Unlock()
+		<-ctx.Done() // no instance ever frees up
+		f.mu.Lock()
+		return nil, ctx.Err()
+	}
 	f.acquired++
 	if err := f.errs[fn.FunctionName]; err != nil {
 		return nil, err
 	}
 	return &fakeLease{f: f}, nil
+}
+
+// TryAcquire succeeds unless the function is set to fail (then Acquire
+// reports the error).
+func (f *fakeInstances) TryAcquire(fn *fc.Function, requestID string) (Lease, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.errs[fn.FunctionName] != nil || f.noFastPath {
+		return nil, false
+	}
+	f.acquired++
+	return &fakeLease{f: f}, true
 }
 
 func (f *fakeInstances) counts() (acquired, released int) {

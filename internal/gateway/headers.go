@@ -107,7 +107,11 @@ func filterResponseHeaders(resp *http.Response) {
 	case resp.Request.Method == http.MethodHead, !bodyAllowed(resp.StatusCode):
 		// Content-Length describes a body that is not sent; keep it as is.
 	case resp.ContentLength >= 0:
-		h["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
+		var nb [20]byte
+		cl := strconv.AppendInt(nb[:0], resp.ContentLength, 10)
+		if v := h["Content-Length"]; len(v) != 1 || v[0] != string(cl) { // (the comparison allocates nothing)
+			h["Content-Length"] = []string{string(cl)}
+		}
 	default:
 		delete(h, "Content-Length")
 	}

@@ -46,3 +46,28 @@ func BenchmarkAcquireRelease(b *testing.B) {
 		b.Fatalf("%d instances for a warm function with concurrency 1000; want 1", n)
 	}
 }
+
+// BenchmarkTryAcquireRelease is the same on the gateway's fast path
+// (TryAcquire: no context, no waiting).
+func BenchmarkTryAcquireRelease(b *testing.B) {
+	m := New(Options{Sandbox: &fakeSandbox{}, Code: fakeCode{}, StartTimeout: 2 * time.Second, Logs: logs.New(logs.Options{})})
+	b.Cleanup(func() { m.Shutdown(context.Background()) })
+	fn := testFn(1000)
+	warm, err := m.Acquire(context.Background(), fn, "warm-up")
+	if err != nil {
+		b.Fatal(err)
+	}
+	warm.Release()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			l, ok := m.TryAcquire(fn, "req")
+			if !ok {
+				b.Error("no free slot on a warm instance with concurrency 1000")
+				return
+			}
+			l.Release()
+		}
+	})
+}

@@ -200,6 +200,26 @@ func (m *Manager) Acquire(ctx context.Context, fn *fc.Function, requestID string
 	return l, nil
 }
 
+// TryAcquire returns a lease on a free slot of a ready instance of fn at
+// once, or false when none is free, requests are already queued for fn (a
+// newcomer does not overtake them) or fn's pool must first be created.
+// It takes no context: nothing waits.
+func (m *Manager) TryAcquire(fn *fc.Function, requestID string) (*Lease, bool) {
+	id := poolID{service: fn.ServiceName, function: fn.FunctionName, qualifier: fc.LATEST}
+	m.mu.RLock()
+	p, closed := m.pools[id], m.closed
+	m.mu.RUnlock()
+	if closed || p == nil || !p.knows(fn) {
+		return nil, false
+	}
+	l := p.tryAcquire(requestID)
+	if l == nil {
+		return nil, false
+	}
+	m.marker(l.in, requestID, "FC Invoke Start RequestId: "+requestID)
+	return l, true
+}
+
 // poolFor returns the current pool of fn, replacing (retiring) the pool of
 // an older configuration.
 func (m *Manager) poolFor(fn *fc.Function) (*pool, error) {

@@ -251,3 +251,54 @@ func TestShutdownStopsEverything(t *testing.T) {
 		t.Fatal("Acquire after Shutdown succeeded")
 	}
 }
+
+// TestTryAcquire: the no-wait fast path takes a free slot of a ready
+// instance and nothing else: not before the pool exists, not when every
+// slot is busy, not ahead of queued requests, not on a changed
+// configuration; its leases are ordinary (markers, release).
+func TestTryAcquire(t *testing.T) {
+	sink := &fakeSink{}
+	m, _ := newMgr(t, Options{MaxPerFunction: 1, Logs: sink})
+	fn := testFn(1)
+	if _, ok := m.TryAcquire(fn, "r0"); ok {
+		t.Fatal("TryAcquire started or found an instance before any Acquire")
+	}
+	l1 := mustAcquire(t, m, fn, "r1") // starts the instance
+	if _, ok := m.TryAcquire(fn, "r2"); ok {
+		t.Fatal("TryAcquire took a busy slot (concurrency 1)")
+	}
+	l1.Release()
+	l2, ok := m.TryAcquire(fn, "r2")
+	if !ok {
+		t.Fatal("TryAcquire missed the free slot")
+	}
+	if len(sink.find("FC Invoke Start RequestId: r2")) != 1 {
+		t.Error("no FC Invoke Start marker for the fast-path lease")
+	}
+	// A request queues behind l2; a free slot then belongs to it, not to
+	// a newcomer on the fast path.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	waiting := acquireAsync(m, ctx, fn, "r3")
+	waitFor(t, "r3 queued", func() bool { return queued(m, fn) == 1 })
+	if _, ok := m.TryAcquire(fn, "r4"); ok {
+		t.Fatal("TryAcquire overtook a queued request")
+	}
+	l2.Release()
+	got := recv(t, waiting, "r3 after the release")
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	got.l.Release()
+	// A changed configuration is a new pool: the fast path declines it.
+	changed := testFn(1)
+	changed.MemorySize = 256
+	if _, ok := m.TryAcquire(changed, "r5"); ok {
+		t.Fatal("TryAcquire served a changed configuration from the old pool")
+	}
+	if l, ok := m.TryAcquire(fn, "r6"); !ok {
+		t.Fatal("TryAcquire declined the warm, free instance")
+	} else {
+		l.Release()
+	}
+}

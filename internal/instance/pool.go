@@ -83,6 +83,24 @@ func throttled(format string, args ...any) *fc.Error {
 	return fc.Errorf(fc.CodeResourceThrottled, format, args...)
 }
 
+// tryAcquire takes a free slot when there is one and nobody is waiting.
+func (p *pool) tryAcquire(requestID string) *Lease {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.retired || len(p.waiters) > 0 {
+		return nil
+	}
+	in := p.freeLocked(p.fn.Concurrency())
+	if in == nil {
+		return nil
+	}
+	in.inflight++
+	in.served++
+	in.reqs = append(in.reqs, requestID)
+	in.tagLocked()
+	return &Lease{in: in, requestID: requestID}
+}
+
 func (p *pool) acquire(ctx context.Context, requestID string) (*Lease, error) {
 	conc := p.fn.Concurrency()
 	var queued time.Time

@@ -33,13 +33,23 @@ func sanitize(s string) string {
 // ParseTriggerHost matches a Host header against "{label}.{domain}" and
 // returns the label and the trigger URLID it ends with. The port, a
 // trailing dot and letter case are ignored. ok is false for other hosts.
+//
+// It runs for every request at the front door, so the common case (a
+// lower-case host) allocates nothing.
 func ParseTriggerHost(host, domain string) (label, id string, ok bool) {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+	if strings.IndexByte(host, ':') >= 0 {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
 	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	label, found := strings.CutSuffix(host, "."+strings.ToLower(domain))
-	if !found || label == "" || strings.Contains(label, ".") {
+	host = strings.TrimSuffix(host, ".")
+	// host = label + "." + domain, the domain in any letter case.
+	n := len(host) - len(domain) - 1
+	if n <= 0 || host[n] != '.' || !strings.EqualFold(host[n+1:], domain) {
+		return "", "", false
+	}
+	label = strings.ToLower(host[:n])
+	if strings.Contains(label, ".") {
 		return "", "", false
 	}
 	i := strings.LastIndexByte(label, '-')

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"net"
 	"strings"
 	"testing"
 )
@@ -91,6 +92,12 @@ func FuzzParseTriggerHost(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, host string) {
 		label, id, ok := ParseTriggerHost(host, "fcapp.localhost")
+		if isASCII(host) {
+			// The allocation-free matcher agrees with the plain one.
+			if l2, id2, ok2 := parseTriggerHostPlain(host, "FCAPP.localhost"); l2 != label || id2 != id || ok2 != ok {
+				t.Fatalf("ParseTriggerHost(%q) = %q, %q, %v; the plain matcher says %q, %q, %v", host, label, id, ok, l2, id2, ok2)
+			}
+		}
 		if !ok {
 			return
 		}
@@ -104,4 +111,42 @@ func FuzzParseTriggerHost(f *testing.F) {
 			}
 		}
 	})
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// parseTriggerHostPlain is ParseTriggerHost written the obvious way
+// (lower-case everything, cut the suffix), the reference for the fuzzer.
+func parseTriggerHostPlain(host, domain string) (label, id string, ok bool) {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	label, found := strings.CutSuffix(host, "."+strings.ToLower(domain))
+	if !found || label == "" || strings.Contains(label, ".") {
+		return "", "", false
+	}
+	i := strings.LastIndexByte(label, '-')
+	if i <= 0 || i == len(label)-1 {
+		return "", "", false
+	}
+	return label, label[i+1:], true
+}
+
+// TestParseTriggerHostAllocs: every front-door request goes through
+// ParseTriggerHost; a lower-case host, with or without a port, costs no
+// allocation (neither for a trigger host nor for any other).
+func TestParseTriggerHostAllocs(t *testing.T) {
+	for _, host := range []string{"fn-svc-abc.fcapp.localhost:8080", "fn-svc-abc.fcapp.localhost", "127.0.0.1:8080", "example.com"} {
+		if n := testing.AllocsPerRun(100, func() { ParseTriggerHost(host, "fcapp.localhost") }); n != 0 {
+			t.Errorf("ParseTriggerHost(%q) allocates %.0f times; want 0", host, n)
+		}
+	}
 }
