@@ -159,6 +159,15 @@ func TestExpressExample(t *testing.T) {
 		t.Errorf("app received %v; want %s", posted.Received, payload)
 	}
 
+	// Node closes a kept-alive connection after 5 s idle (keepAliveTimeout);
+	// the next POST must not be sent on the connection openfc pooled and
+	// fail (a body is never replayed): openfc notices the close first.
+	time.Sleep(7 * time.Second) // Node closes it at 5-6 s
+	resp, body = s.do("POST", "/2016-08-15/proxy/demo/express-hello/items", strings.NewReader(payload), http.Header{"Content-Type": {"application/json"}})
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"hello":"world"`) {
+		t.Fatalf("POST after Node closed the idle connection: %d %s", resp.StatusCode, body)
+	}
+
 	// PUT is not among the trigger's methods.
 	resp, body = s.do("PUT", "/2016-08-15/proxy/demo/express-hello/", nil, nil)
 	if resp.StatusCode != 403 || resp.Header.Get("X-Fc-Error-Type") != "FcCommonError" {
