@@ -1066,3 +1066,39 @@ func TestInstanceNodeCap(t *testing.T) {
 		t.Errorf("a's instance %s is still listed while b's runs (node cap 1): %v", a.Instance, lcIDs(list))
 	}
 }
+
+// Server-sent events reach the client as the function writes them: each
+// event arrives about when it was sent, not all at the end.
+func TestStreamingResponse(t *testing.T) {
+	s := startServer(t, "")
+	s.lcDeploy(lcFunc{svc: "sse", fn: "fn"})
+	s.lcMust(t, "sse", "fn", "/") // warm
+	start := time.Now()
+	resp, err := http.Get(s.URL + "/2016-08-15/proxy/sse/fn/stream?n=3&ms=700")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("got %d %v", resp.StatusCode, resp.Header)
+	}
+	br := bufio.NewReader(resp.Body)
+	for i := range 3 {
+		line, err := br.ReadString('\n')
+		if err != nil || line != fmt.Sprintf("data: %d\n", i) {
+			t.Fatalf("event %d: %q, %v", i, line, err)
+		}
+		at := time.Since(start)
+		// Event i is sent at i*700 ms; it must not wait for the end
+		// (1.4 s) of the stream.
+		if lo, hi := time.Duration(i)*700*time.Millisecond, time.Duration(i)*700*time.Millisecond+600*time.Millisecond; at < lo-100*time.Millisecond || at > hi {
+			t.Errorf("event %d arrived after %v; want within [%v, %v]", i, at.Round(time.Millisecond), lo, hi)
+		}
+		if _, err := br.ReadString('\n'); err != nil { // the blank line
+			t.Fatal(err)
+		}
+	}
+	if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
+		t.Errorf("after the last event: %q, %v", rest, err)
+	}
+}

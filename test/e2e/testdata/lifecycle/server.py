@@ -13,6 +13,8 @@ Listens on 0.0.0.0:9000 and keeps its state in files under $ECHO_STATE_DIR
   /crash            exits at once with status 3
   /hang             never answers
   /print?msg=X&n=N  prints the line X on stdout (N times, default 1)
+  /stream?n=N&ms=M  server-sent events: N events "data: <i>", M ms apart,
+                    each as its own chunk (not JSON)
 
 Every answer is JSON {instance, pid, initCount, path}.
 """
@@ -88,6 +90,20 @@ class Handler(BaseHTTPRequestHandler):
         if p == "/healthz":
             bad = os.path.exists(state("unhealthy-" + INSTANCE)) or os.path.exists(state("unhealthy-all"))
             self.reply(503 if bad else 200, p)
+            return
+        if p == "/stream":
+            n, ms = int(q.get("n", ["3"])[0]), int(q.get("ms", ["500"])[0])
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(n):
+                if i:
+                    time.sleep(ms / 1000.0)
+                ev = ("data: %d\n\n" % i).encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(ev), ev))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
             return
         if p == "/sleep":
             time.sleep(int(q.get("ms", ["100"])[0]) / 1000.0)
