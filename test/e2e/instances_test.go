@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -1101,4 +1102,58 @@ func TestStreamingResponse(t *testing.T) {
 	if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
 		t.Errorf("after the last event: %q, %v", rest, err)
 	}
+}
+
+// An upgrade the function accepts (101) becomes a two-way tunnel to the
+// instance, held (and counted as busy) until the client closes it.
+func TestUpgradeTunnel(t *testing.T) {
+	s := startServer(t, "")
+	s.lcDeploy(lcFunc{svc: "up", fn: "fn"})
+	s.lcMust(t, "up", "fn", "/") // warm
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "GET /2016-08-15/proxy/up/fn/upgrade HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n", strings.TrimPrefix(s.URL, "http://"))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 101 || resp.Header.Get("Upgrade") != "echo" || resp.Header.Get("X-Fc-Request-Id") == "" {
+		t.Fatalf("got %d %v; want 101, Upgrade: echo, X-Fc-Request-Id", resp.StatusCode, resp.Header)
+	}
+	for _, msg := range []string{"hello\n", "through the tunnel\n"} {
+		io.WriteString(c, msg)
+		got, err := br.ReadString('\n')
+		if err != nil || got != strings.ToUpper(msg) {
+			t.Fatalf("sent %q, got %q, %v", msg, got, err)
+		}
+	}
+	list := s.lcMustInstances(t, "up/fn")
+	busy := 0
+	for _, in := range list {
+		busy += in.InFlight
+	}
+	if busy != 1 {
+		t.Errorf("instances while the tunnel is open: %+v; want one request in flight", list)
+	}
+	c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		busy = 0
+		for _, in := range s.lcMustInstances(t, "up/fn") {
+			busy += in.InFlight
+		}
+		if busy == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the tunnel's slot was not released after the client closed")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.lcMust(t, "up", "fn", "/") // and the function still answers
 }

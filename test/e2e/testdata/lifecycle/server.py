@@ -15,6 +15,8 @@ Listens on 0.0.0.0:9000 and keeps its state in files under $ECHO_STATE_DIR
   /print?msg=X&n=N  prints the line X on stdout (N times, default 1)
   /stream?n=N&ms=M  server-sent events: N events "data: <i>", M ms apart,
                     each as its own chunk (not JSON)
+  /upgrade          with "Upgrade: echo": 101, then echoes every line it
+                    reads in upper case until the client closes
 
 Every answer is JSON {instance, pid, initCount, path}.
 """
@@ -90,6 +92,17 @@ class Handler(BaseHTTPRequestHandler):
         if p == "/healthz":
             bad = os.path.exists(state("unhealthy-" + INSTANCE)) or os.path.exists(state("unhealthy-all"))
             self.reply(503 if bad else 200, p)
+            return
+        if p == "/upgrade" and self.headers.get("Upgrade", "").lower() == "echo":
+            self.send_response(101)
+            self.send_header("Connection", "Upgrade")
+            self.send_header("Upgrade", "echo")
+            self.end_headers()
+            self.wfile.flush()
+            for line in self.rfile:
+                self.wfile.write(line.upper())
+                self.wfile.flush()
+            self.close_connection = True
             return
         if p == "/stream":
             n, ms = int(q.get("n", ["3"])[0]), int(q.get("ms", ["500"])[0])
