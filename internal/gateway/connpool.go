@@ -169,13 +169,3 @@ func (p *connPool) closeIdle() {
 	}
 }
 
-// idleCount is the number of idle connections (for tests).
-func (p *connPool) idleCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for _, l := range p.idle {
-		n += len(l)
-	}
-	return n
-}

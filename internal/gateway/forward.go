@@ -456,9 +456,8 @@ func (g *Gateway) switchProtocols(ctx context.Context, w http.ResponseWriter, r 
 		g.finish(w, x, false, true)
 		return
 	}
-	if n := headerSize(resp.Header); n > g.limits.MaxResponseHeaderBytes {
-		g.proxyError(w, inv, &errBadResponse{msg: "the function's response headers are " + strconv.Itoa(n) +
-			" bytes; the limit is " + strconv.Itoa(g.limits.MaxResponseHeaderBytes) + " bytes"})
+	if err := g.checkResponseHeaderSize(resp.Header); err != nil {
+		g.proxyError(w, inv, err)
 		g.finish(w, x, false, true)
 		return
 	}

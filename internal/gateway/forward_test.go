@@ -601,3 +601,14 @@ func TestSlowPathAndTimeouts(t *testing.T) {
 		t.Fatalf("after the cut exchanges: %d %q", resp.StatusCode, body)
 	}
 }
+
+// idleCount is the number of idle connections (for tests).
+func (p *connPool) idleCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.idle {
+		n += len(l)
+	}
+	return n
+}

@@ -16,6 +16,16 @@ import (
 	"github.com/openfc/openfc/internal/fc"
 )
 
+// checkResponseHeaderSize applies FC's limit on the function's response
+// headers.
+func (g *Gateway) checkResponseHeaderSize(h http.Header) error {
+	if n := headerSize(h); n > g.limits.MaxResponseHeaderBytes {
+		return &errBadResponse{msg: "the function's response headers are " + strconv.Itoa(n) +
+			" bytes; the limit is " + strconv.Itoa(g.limits.MaxResponseHeaderBytes) + " bytes"}
+	}
+	return nil
+}
+
 // errBadResponse marks a response the function may not send.
 type errBadResponse struct{ msg string }
 
@@ -24,9 +34,8 @@ func (e *errBadResponse) Error() string { return e.msg }
 // applyResponseRules applies FC's response rules to the instance's
 // response head (and buffers the body for X-Fc-Log-Type: Tail).
 func (g *Gateway) applyResponseRules(resp *http.Response, inv *invocation) error {
-	if n := headerSize(resp.Header); n > g.limits.MaxResponseHeaderBytes {
-		return &errBadResponse{msg: "the function's response headers are " + strconv.Itoa(n) +
-			" bytes; the limit is " + strconv.Itoa(g.limits.MaxResponseHeaderBytes) + " bytes"}
+	if err := g.checkResponseHeaderSize(resp.Header); err != nil {
+		return err
 	}
 	inv.fcStatus = resp.Header.Get("X-Fc-Status")
 	if inv.logTail {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/logs"
 )
 
@@ -14,15 +15,8 @@ import (
 // request takes (the Manager's pool lookup under its read lock, the
 // pool's mutex, the log markers). Run with -benchmem -cpu 1,2,4.
 func BenchmarkAcquireRelease(b *testing.B) {
-	m := New(Options{Sandbox: &fakeSandbox{}, Code: fakeCode{}, StartTimeout: 2 * time.Second, Logs: logs.New(logs.Options{})})
-	b.Cleanup(func() { m.Shutdown(context.Background()) })
-	fn := testFn(1000)
+	m, fn := warmManager(b)
 	ctx := context.Background()
-	warm, err := m.Acquire(ctx, fn, "warm-up") // starts the one instance
-	if err != nil {
-		b.Fatal(err)
-	}
-	warm.Release()
 	ids := make([]string, 64)
 	for i := range ids {
 		ids[i] = "req-" + strconv.Itoa(i)
@@ -50,14 +44,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 // BenchmarkTryAcquireRelease is the same on the gateway's fast path
 // (TryAcquire: no context, no waiting).
 func BenchmarkTryAcquireRelease(b *testing.B) {
-	m := New(Options{Sandbox: &fakeSandbox{}, Code: fakeCode{}, StartTimeout: 2 * time.Second, Logs: logs.New(logs.Options{})})
-	b.Cleanup(func() { m.Shutdown(context.Background()) })
-	fn := testFn(1000)
-	warm, err := m.Acquire(context.Background(), fn, "warm-up")
-	if err != nil {
-		b.Fatal(err)
-	}
-	warm.Release()
+	m, fn := warmManager(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -70,4 +57,18 @@ func BenchmarkTryAcquireRelease(b *testing.B) {
 			l.Release()
 		}
 	})
+}
+
+// warmManager returns a manager with one warm instance of a function of
+// concurrency 1000 (fake sandbox, real log store).
+func warmManager(b *testing.B) (*Manager, *fc.Function) {
+	m := New(Options{Sandbox: &fakeSandbox{}, Code: fakeCode{}, StartTimeout: 2 * time.Second, Logs: logs.New(logs.Options{})})
+	b.Cleanup(func() { m.Shutdown(context.Background()) })
+	fn := testFn(1000)
+	warm, err := m.Acquire(context.Background(), fn, "warm-up") // starts the one instance
+	if err != nil {
+		b.Fatal(err)
+	}
+	warm.Release()
+	return m, fn
 }

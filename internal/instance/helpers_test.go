@@ -129,7 +129,7 @@ func fcErr(t *testing.T, err error, code fc.Code) *fc.Error {
 func poolOf(m *Manager, fn *fc.Function) *pool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.pools[poolID{service: fn.ServiceName, function: fn.FunctionName, qualifier: fc.LATEST}]
+	return m.pools[poolIDOf(fn)]
 }
 
 // queued is the number of requests waiting in fn's queue.

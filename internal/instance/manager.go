@@ -200,16 +200,30 @@ func (m *Manager) Acquire(ctx context.Context, fn *fc.Function, requestID string
 	return l, nil
 }
 
+func poolIDOf(fn *fc.Function) poolID {
+	return poolID{service: fn.ServiceName, function: fn.FunctionName, qualifier: fc.LATEST}
+}
+
+// knownPool returns fn's pool if it exists and already knows this very
+// *fc.Function (no fingerprint needed), under the read lock only; nil
+// otherwise, or when the manager is closed.
+func (m *Manager) knownPool(fn *fc.Function) *pool {
+	m.mu.RLock()
+	p, closed := m.pools[poolIDOf(fn)], m.closed
+	m.mu.RUnlock()
+	if closed || p == nil || !p.knows(fn) {
+		return nil
+	}
+	return p
+}
+
 // TryAcquire returns a lease on a free slot of a ready instance of fn at
 // once, or false when none is free, requests are already queued for fn (a
 // newcomer does not overtake them) or fn's pool must first be created.
 // It takes no context: nothing waits.
 func (m *Manager) TryAcquire(fn *fc.Function, requestID string) (*Lease, bool) {
-	id := poolID{service: fn.ServiceName, function: fn.FunctionName, qualifier: fc.LATEST}
-	m.mu.RLock()
-	p, closed := m.pools[id], m.closed
-	m.mu.RUnlock()
-	if closed || p == nil || !p.knows(fn) {
+	p := m.knownPool(fn)
+	if p == nil {
 		return nil, false
 	}
 	l := p.tryAcquire(requestID)
@@ -223,19 +237,16 @@ func (m *Manager) TryAcquire(fn *fc.Function, requestID string) (*Lease, bool) {
 // poolFor returns the current pool of fn, replacing (retiring) the pool of
 // an older configuration.
 func (m *Manager) poolFor(fn *fc.Function) (*pool, error) {
-	id := poolID{service: fn.ServiceName, function: fn.FunctionName, qualifier: fc.LATEST}
-	m.mu.RLock()
-	p, closed := m.pools[id], m.closed
-	m.mu.RUnlock()
-	if !closed && p != nil && p.knows(fn) {
+	if p := m.knownPool(fn); p != nil {
 		return p, nil // the warm path: the pool of this very configuration
 	}
+	id := poolIDOf(fn)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil, fc.Errorf(fc.CodeServiceUnavailable, "the server is shutting down")
 	}
-	p = m.pools[id]
+	p := m.pools[id]
 	if p != nil && p.sameConfig(fn) {
 		return p, nil
 	}

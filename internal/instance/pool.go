@@ -94,6 +94,11 @@ func (p *pool) tryAcquire(requestID string) *Lease {
 	if in == nil {
 		return nil
 	}
+	return p.takeLocked(in, requestID)
+}
+
+// takeLocked gives requestID a slot on in. p.mu must be held.
+func (p *pool) takeLocked(in *inst, requestID string) *Lease {
 	in.inflight++
 	in.served++
 	in.reqs = append(in.reqs, requestID)
@@ -117,15 +122,12 @@ func (p *pool) acquire(ctx context.Context, requestID string) (*Lease, error) {
 			return nil, fc.Errorf(fc.CodeServiceUnavailable, "the function's configuration changed; retry")
 		}
 		if in := p.freeLocked(conc); in != nil {
-			in.inflight++
-			in.served++
-			in.reqs = append(in.reqs, requestID)
-			in.tagLocked()
+			l := p.takeLocked(in, requestID)
 			p.mu.Unlock()
 			if !queued.IsZero() {
 				p.m.opts.Metrics.queueWait(time.Since(queued))
 			}
-			return &Lease{in: in, requestID: requestID}, nil
+			return l, nil
 		}
 		if err := p.maybeStartLocked(); err != nil {
 			p.mu.Unlock()
