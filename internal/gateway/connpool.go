@@ -168,4 +168,3 @@ func (p *connPool) closeIdle() {
 		}
 	}
 }
-
