@@ -136,7 +136,7 @@ func FuzzWriteHead(f *testing.F) {
 		upgrade := upgradeType(h)
 		for k, vs := range h {
 			dropped := hasFCPrefix(k) || isHopHeader(k) || k == "Authorization" || k == "Expect" || k == "Content-Length" ||
-				strings.HasPrefix(k, "X-Forwarded-") || listedIn(h["Connection"], k)
+				k == "X-Forwarded-For" || k == "X-Forwarded-Host" || k == "X-Forwarded-Proto" || listedIn(h["Connection"], k)
 			switch {
 			case k == "Te" && len(vs) == 1 && strings.EqualFold(vs[0], "trailers"):
 				dropped = false
