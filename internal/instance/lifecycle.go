@@ -220,13 +220,13 @@ func (m *Manager) initialize(ctx context.Context, in *inst) error {
 	in.current.Store(&reqID)
 	m.marker(in, reqID, "FC Initialize Start RequestId: "+reqID)
 	err := m.hookRequest(ctx, in, http.MethodPost, "/initialize", reqID)
+	syncOutput(in) // what it printed belongs to the hook, and in the error message
 	m.marker(in, reqID, "FC Initialize End RequestId: "+reqID)
 	in.current.Store(nil)
 	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("the initializer did not finish within %d seconds", fn.InitializationTimeout)
 		}
-		settleOutput(in) // what it printed before answering belongs in the message
 		return fc.Errorf(fc.CodeInitializationError, "The function's initializer failed on instance %s: %v. Logs : %s", in.id, err, in.tail.String())
 	}
 	return nil
@@ -246,6 +246,7 @@ func (m *Manager) stopInstance(ctx context.Context, in *inst, reason string) {
 			if err := m.hookRequest(hctx, in, http.MethodGet, "/pre-stop", reqID); err != nil {
 				m.log.Warn("pre-stop hook failed", "instance", in.id, "err", err)
 			}
+			syncOutput(in)
 			m.marker(in, reqID, "FC PreStop End RequestId: "+reqID)
 			in.current.Store(nil)
 			cancel()

@@ -18,7 +18,6 @@ type lineWriter struct {
 
 func (w *lineWriter) Write(p []byte) (int, error) {
 	w.in.tail.Write(p)
-	w.in.lastWrite.Store(time.Now().UnixNano())
 	data := p
 	for {
 		i := bytes.IndexByte(data, '\n')
@@ -59,25 +58,22 @@ func (m *Manager) appendLog(in *inst, requestID, msg string) {
 // marker records one of FC's log markers ("FC Invoke Start RequestId: …").
 func (m *Manager) marker(in *inst, requestID, msg string) { m.appendLog(in, requestID, msg) }
 
-// invocationLog returns the last maxBytes of an invocation's log, waiting
-// briefly (at most 100 ms) for output still in the pipe: until the
-// instance has been quiet for 10 ms.
+// outputSyncTimeout bounds how long the end of an invocation (or hook)
+// waits for what the instance printed before it answered to be read from
+// its output pipe.
+const outputSyncTimeout = 100 * time.Millisecond
+
+// syncOutput lets what the instance wrote so far arrive in the log, so
+// that a line printed just before the function answered is recorded
+// (with its request id) before the end marker.
+func syncOutput(in *inst) { in.sb.SyncOutput(outputSyncTimeout) }
+
+// invocationLog returns the last maxBytes of an invocation's log,
+// including what the instance printed before it answered.
 func (m *Manager) invocationLog(in *inst, requestID string, maxBytes int) []byte {
 	if m.opts.Logs == nil {
 		return nil
 	}
-	settleOutput(in)
+	syncOutput(in)
 	return m.opts.Logs.Invocation(in.p.qualified, requestID, maxBytes)
-}
-
-// settleOutput lets output still in the pipe arrive (at most 100 ms): the
-// function may print just before it answers, so it waits a moment even
-// when nothing has arrived yet, then until the instance has been quiet
-// for 10 ms.
-func settleOutput(in *inst) {
-	deadline := time.Now().Add(100 * time.Millisecond)
-	time.Sleep(10 * time.Millisecond)
-	for time.Now().Before(deadline) && time.Since(time.Unix(0, in.lastWrite.Load())) < 10*time.Millisecond {
-		time.Sleep(2 * time.Millisecond)
-	}
 }

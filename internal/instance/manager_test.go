@@ -56,9 +56,10 @@ func (i *fakeInstance) DialContext(ctx context.Context) (net.Conn, error) {
 	b.Close()
 	return a, nil
 }
-func (i *fakeInstance) Done() <-chan struct{} { return i.done }
-func (i *fakeInstance) ExitErr() error        { return errors.New("exit status 3") }
-func (i *fakeInstance) exit()                 { i.once.Do(func() { close(i.done) }) }
+func (i *fakeInstance) Done() <-chan struct{}         { return i.done }
+func (i *fakeInstance) ExitErr() error                { return errors.New("exit status 3") }
+func (i *fakeInstance) SyncOutput(time.Duration) bool { return true }
+func (i *fakeInstance) exit()                         { i.once.Do(func() { close(i.done) }) }
 func (i *fakeInstance) Stop(ctx context.Context) error {
 	i.stopped.Store(true)
 	i.exit()

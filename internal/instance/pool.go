@@ -52,8 +52,7 @@ type inst struct {
 	provisioned bool
 	// current is the request id of the only request in flight, for
 	// tagging output lines; nil when none or several.
-	current   atomic.Pointer[string]
-	lastWrite atomic.Int64 // unix nanos of the last output line
+	current atomic.Pointer[string]
 
 	inflight int
 	reqs     []string // ids of the requests in flight
@@ -522,6 +521,7 @@ func (l *Lease) Release() {
 	if l.released.Swap(true) {
 		return
 	}
+	syncOutput(l.in)
 	l.in.p.m.marker(l.in, l.requestID, "FC Invoke End RequestId: "+l.requestID)
 	l.in.p.release(l.in, l.requestID)
 }

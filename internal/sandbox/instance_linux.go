@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,6 +24,7 @@ type instance struct {
 	// closes it once the instance has exited, which fails later dials.
 	pid int
 	ns  *os.File
+	out *output // nil when Spec.Output needs no copier
 
 	done    chan struct{} // closed by run after the process has exited
 	exitErr error         // written by run before done is closed
@@ -51,6 +53,10 @@ func (in *instance) ExitErr() error {
 		return nil
 	}
 }
+
+// SyncOutput waits until what the process wrote to stdout and stderr
+// before the call has reached Spec.Output, or at most timeout.
+func (in *instance) SyncOutput(timeout time.Duration) bool { return in.out.sync(timeout) }
 
 // DialContext connects to 127.0.0.1:Spec.Port inside the instance's
 // network namespace, or in the host network without one.

@@ -148,6 +148,7 @@ func (in *instance) run(ctx context.Context, cmd *exec.Cmd, output io.Writer, st
 		return
 	}
 	in.pid = cmd.Process.Pid
+	in.out = out
 	out.started(in.log)
 	started <- nil
 	in.wait(cmd, out)

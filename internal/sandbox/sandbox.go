@@ -8,6 +8,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"time"
 )
 
 // Spec says what to run.
@@ -42,6 +43,11 @@ type Instance interface {
 	// DialContext opens a TCP connection to the instance's CAPort (inside
 	// its network namespace when it has one).
 	DialContext(ctx context.Context) (net.Conn, error)
+	// SyncOutput waits until everything the process wrote to its stdout
+	// and stderr before the call has been written to Spec.Output, or at
+	// most timeout, and reports whether it got there. It is cheap when
+	// nothing is pending.
+	SyncOutput(timeout time.Duration) bool
 	// Done is closed when the process has exited.
 	Done() <-chan struct{}
 	// ExitErr describes how the process exited ("exit status 3", "signal:
