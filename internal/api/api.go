@@ -6,6 +6,7 @@
 package api
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,6 +48,10 @@ type Options struct {
 	// FunctionChanged is called after a function is updated or deleted
 	// through this API (to retire its instances). May be nil.
 	FunctionChanged func(service, function string)
+	// CodeReceived is called after a create or update that carried a code
+	// package has been handled, whatever the outcome: such a request
+	// allocates a few times the size of its zip. May be nil.
+	CodeReceived func()
 	// Instances lists running instances, for the instances endpoint and
 	// provision-config's current. May be nil: no instances.
 	Instances InstanceLister
@@ -194,7 +199,7 @@ func (a *API) maxBody() int64 { return a.opts.MaxCodeSize/3*4 + 1<<20 }
 // decode reads a JSON body into v, strictly typed, with FC's errors.
 func (a *API) decode(r *http.Request, v any) error {
 	body := http.MaxBytesReader(nil, r.Body, a.maxBody())
-	b, err := io.ReadAll(body)
+	b, err := readBody(body, r.ContentLength, a.maxBody())
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -205,17 +210,53 @@ func (a *API) decode(r *http.Request, v any) error {
 	if len(b) == 0 {
 		return fc.Errorf(fc.CodeInvalidArgument, "the request body is empty; a JSON object is required")
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field == "" {
-			return fc.Errorf(fc.CodeInvalidArgument, "the request body must be a JSON object, got JSON %s", te.Value)
-		}
-		if errors.As(err, &te) {
-			return fc.Errorf(fc.CodeInvalidArgument, "field %s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
-		}
-		return fc.Errorf(fc.CodeInvalidArgument, "the request body is not valid JSON: %v", err)
+	return unmarshalBody(b, v)
+}
+
+// unmarshalBody decodes a request body (or part of one) into v, with FC's
+// errors.
+func unmarshalBody(b []byte, v any) error {
+	err := json.Unmarshal(b, v)
+	if err == nil {
+		return nil
 	}
-	return nil
+	var ce base64.CorruptInputError
+	if errors.As(err, &ce) { // the one []byte field: fc.FunctionCode.ZipFile
+		return fc.Errorf(fc.CodeInvalidArgument, "code.zipFile is not valid base64: %v", err)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field == "" {
+		return fc.Errorf(fc.CodeInvalidArgument, "the request body must be a JSON object, got JSON %s", te.Value)
+	}
+	if errors.As(err, &te) {
+		return fc.Errorf(fc.CodeInvalidArgument, "field %s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+	}
+	return fc.Errorf(fc.CodeInvalidArgument, "the request body is not valid JSON: %v", err)
+}
+
+// readBody reads body whole. With a Content-Length (within limit) it reads
+// into one buffer of that size, instead of growing one by doubling: a code
+// upload is the largest thing the server reads, and ReadAll's growth would
+// allocate about twice its size.
+func readBody(body io.Reader, contentLength, limit int64) ([]byte, error) {
+	if contentLength <= 0 || contentLength > limit {
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, 0, contentLength+1) // +1: room to see EOF
+	for {
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) { // longer than announced
+			rest, err := io.ReadAll(body)
+			return append(buf, rest...), err
+		}
+	}
 }
 
 // etag renders a store revision as an ETag.

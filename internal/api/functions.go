@@ -3,7 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,18 +33,15 @@ func (a *API) codeLimits() codezip.Limits {
 // fails) — a no-op when the package was already stored.
 func (a *API) prepareCode(ctx context.Context, code *fc.FunctionCode, fn *fc.Function) (cleanup func(), err error) {
 	noop := func() {}
+	if a.opts.CodeReceived != nil {
+		defer a.opts.CodeReceived()
+	}
 	if code.OSSBucketName != "" || code.OSSObjectName != "" {
 		return noop, fc.Errorf(fc.CodeInvalidArgument, "code.ossBucketName/code.ossObjectName are not supported by openfc; send code.zipFile")
 	}
-	if code.ZipFile == "" {
+	zipBytes := code.ZipFile // decoded from base64 by decode
+	if len(zipBytes) == 0 {
 		return noop, fc.Errorf(fc.CodeInvalidArgument, "code.zipFile is required")
-	}
-	if max := a.opts.MaxCodeSize; int64(base64.StdEncoding.DecodedLen(len(code.ZipFile))) > max+2 {
-		return noop, fc.Errorf(fc.CodeInvalidArgument, "code.zipFile is about %d bytes; the limit is %d bytes", base64.StdEncoding.DecodedLen(len(code.ZipFile)), max)
-	}
-	zipBytes, err := base64.StdEncoding.DecodeString(code.ZipFile)
-	if err != nil {
-		return noop, fc.Errorf(fc.CodeInvalidArgument, "code.zipFile is not valid base64: %v", err)
 	}
 	if int64(len(zipBytes)) > a.opts.MaxCodeSize {
 		return noop, fc.Errorf(fc.CodeInvalidArgument, "code.zipFile is %d bytes; the limit is %d bytes", len(zipBytes), a.opts.MaxCodeSize)
@@ -213,9 +210,23 @@ func (a *API) updateFunction(r *http.Request, _ string) (int, any, http.Header, 
 	if rev != 0 && rev != curRev {
 		return 0, nil, nil, fc.Errorf(fc.CodePreconditionFailed, "the resource being modified has been changed")
 	}
-	var in functionInput
-	if err := a.mergeBody(r, &functionInput{Function: *cur}, &in); err != nil {
+	// The code (up to MaxCodeSize in base64) is taken out of the patch and
+	// decoded on its own, rather than copied through mergePatch's
+	// re-encoding of the whole body.
+	var patch map[string]json.RawMessage
+	if err := a.decode(r, &patch); err != nil {
 		return 0, nil, nil, err
+	}
+	code := patch["code"]
+	delete(patch, "code")
+	var in functionInput
+	if err := mergePatch(patch, &functionInput{Function: *cur}, &in); err != nil {
+		return 0, nil, nil, err
+	}
+	if code != nil {
+		if err := unmarshalBody(code, &in.Code); err != nil {
+			return 0, nil, nil, err
+		}
 	}
 	fn := in.Function
 	if fn.FunctionName != name {

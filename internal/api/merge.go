@@ -18,6 +18,11 @@ func (a *API) mergeBody(r *http.Request, cur, out any) error {
 	if err := a.decode(r, &patch); err != nil {
 		return err
 	}
+	return mergePatch(patch, cur, out)
+}
+
+// mergePatch applies a decoded partial update (see mergeBody).
+func mergePatch(patch map[string]json.RawMessage, cur, out any) error {
 	b, err := json.Marshal(cur)
 	if err != nil {
 		return fmt.Errorf("encoding current value: %w", err)
@@ -33,14 +38,7 @@ func (a *API) mergeBody(r *http.Request, cur, out any) error {
 	if err != nil {
 		return fmt.Errorf("encoding merged value: %w", err)
 	}
-	if err := json.Unmarshal(b, out); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return fc.Errorf(fc.CodeInvalidArgument, "field %s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
-		}
-		return fc.Errorf(fc.CodeInvalidArgument, "invalid request body: %v", err)
-	}
-	return nil
+	return unmarshalBody(b, out)
 }
 
 func isNotEmpty(err error) bool { return errors.Is(err, fc.ErrNotEmpty) }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -67,7 +66,7 @@ func (e *env) apply(ctx context.Context, c *client.Client, plan *deploy.Plan) er
 			if err != nil {
 				return fmt.Errorf("function %s: zipping %s: %w", fn.FunctionName, fp.CodeDir, err)
 			}
-			body := functionBody{Function: &fn, Code: &fc.FunctionCode{ZipFile: base64.StdEncoding.EncodeToString(zipped)}}
+			body := functionBody{Function: &fn, Code: &fc.FunctionCode{ZipFile: zipped}}
 			if err := upsert(ctx, c, base+"/"+url.PathEscape(fn.FunctionName), base, &body); err != nil {
 				return fmt.Errorf("function %s/%s: %w", svc.ServiceName, fn.FunctionName, err)
 			}

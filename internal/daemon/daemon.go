@@ -48,6 +48,8 @@ type Daemon struct {
 	logs      *logs.Store
 	// stopGateway ends the gateway's idle-connection sweeper.
 	stopGateway context.CancelFunc
+	// trim returns memory to the OS after code uploads.
+	trim *memTrimmer
 
 	srv, admin   *http.Server
 	ln, adminLn  net.Listener
@@ -62,7 +64,7 @@ func New(opts *config.Options, log *slog.Logger, getenv func(string) string) *Da
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Daemon{opts: opts, log: log, getenv: getenv, serveErr: make(chan error, 2)}
+	return &Daemon{opts: opts, log: log, getenv: getenv, serveErr: make(chan error, 2), trim: newMemTrimmer(memTrimQuiet, nil)}
 }
 
 // Start brings every component up and starts listening. On error it tears
@@ -165,6 +167,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		MaxCodeSize:         o.MaxCodeSize,
 		MaxUnpackedCodeSize: o.MaxUnpackedCodeSize,
 		FunctionChanged:     d.functionChanged,
+		CodeReceived:        d.trim.poke,
 		Instances:           d.instances,
 		Logs:                d.logs,
 		Logger:              d.log.With("component", "api"),
@@ -248,6 +251,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 			d.stopGateway()
 		}
 		d.wg.Wait()
+		d.trim.stop()
 		d.closeBackends(ctx)
 		d.log.Info("shutdown complete")
 	})

@@ -65,8 +65,11 @@ type InstanceLifecycleConfig struct {
 
 // FunctionCode is the function code in a create or update request. Only zipFile
 // (base64 of a zip archive) is supported; OSS locations are refused.
+// ZipFile holds the zip itself: encoding/json turns it into base64 and
+// back without an intermediate string, so that a 100 MB package is not
+// held in memory three times over.
 type FunctionCode struct {
-	ZipFile       string `json:"zipFile,omitempty"`
+	ZipFile       []byte `json:"zipFile,omitempty"`
 	OSSBucketName string `json:"ossBucketName,omitempty"`
 	OSSObjectName string `json:"ossObjectName,omitempty"`
 }
