@@ -127,16 +127,28 @@ func TestConnPoolAllocs(t *testing.T) {
 	}
 }
 
+// BenchmarkConnPool takes and returns a pooled connection: "peek" as after
+// an answer the framing does not end (or a pause), "recent" as under load
+// (no liveness syscall).
 func BenchmarkConnPool(b *testing.B) {
-	p := poolPair(b)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		c, err := p.get(ctx, "instance:80")
-		if err != nil {
-			b.Fatal(err)
+	for _, framed := range []bool{false, true} {
+		name := "peek"
+		if framed {
+			name = "recent"
 		}
-		p.put(c)
+		b.Run(name, func(b *testing.B) {
+			p := poolPair(b)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				c, err := p.get(ctx, "instance:80")
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.framed = framed
+				p.put(c)
+			}
+		})
 	}
 }
 

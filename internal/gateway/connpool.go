@@ -34,6 +34,11 @@ type upConn struct {
 	bw        *bufio.Writer
 	reused    bool      // it served a request before
 	idleSince time.Time // when it was put back
+	// framed: the last answer's end was fixed by its framing (a body of
+	// a known length or chunked, not a HEAD or 204/304 answer, where a
+	// careless server may still write a body), so no unasked bytes are
+	// expected after it.
+	framed bool
 
 	// For the liveness peek, made once per connection so that a peek
 	// allocates nothing: the raw socket (nil when nc is not a socket),
@@ -63,11 +68,19 @@ func newUpConn(host string, nc net.Conn) *upConn {
 	return c
 }
 
+// recentlyUsed is how long after its last answer a connection is taken
+// without the liveness peek. No HTTP server's keep-alive timer is that
+// short (Node's is 5 s, gunicorn's 2 s), so a connection the instance
+// closed by its timer is still noticed; under load, most requests skip
+// the syscall.
+const recentlyUsed = 100 * time.Millisecond
+
 // usable reports whether an idle connection can carry a request: the
 // peer has not closed it and sent nothing unasked. It peeks without
-// blocking; connections that are not sockets count as usable.
+// blocking, unless the connection answered a moment ago with a framed
+// answer; connections that are not sockets count as usable.
 func (c *upConn) usable() bool {
-	if c.raw == nil {
+	if c.raw == nil || (c.framed && time.Since(c.idleSince) < recentlyUsed) {
 		return true
 	}
 	c.peekOK = false

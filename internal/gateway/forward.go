@@ -124,6 +124,7 @@ func (g *Gateway) forward(ctx context.Context, w http.ResponseWriter, r *http.Re
 			}
 		}
 	}
+	x.c.framed = r.Method != http.MethodHead && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
 	g.finish(w, x, !resp.Close && x.c.br.Buffered() == 0, true)
 }
 

@@ -193,16 +193,7 @@ func TestRetryOnClosedConnection(t *testing.T) {
 			}()
 		}
 	}()
-	e := &proxyEnv{inst: &fakeInstances{}, logs: &syncBuf{}}
-	fn := &fc.Function{ServiceName: "svc", FunctionName: "fn", Handler: "h", MemorySize: 128, Timeout: 5}
-	cat := &fakeCatalog{fns: map[string]*fc.Function{"svc/fn": fn},
-		trigs: map[string]*fc.Trigger{"svc/fn": trig("aaaa-1111", fc.AuthAnonymous, "GET", "POST")}}
-	var d net.Dialer
-	e.gw = New(Options{Catalog: cat, Instances: e.inst, Verifier: fakeVerifier{}, TriggerDomain: testDomain,
-		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, "tcp", ln.Addr().String())
-		}})
-	e.front = httptest.NewServer(e.gw)
+	e := newRawProxyEnv(t, ln)
 	defer e.front.Close()
 	defer e.gw.pool.closeIdle()
 	c := e.front.Client()
@@ -216,6 +207,87 @@ func TestRetryOnClosedConnection(t *testing.T) {
 		t.Fatalf("POST on a dropped connection: %d %q; want 502 (not replayed)", resp.StatusCode, body)
 	}
 	checkFCError(t, resp, body, http.StatusBadGateway, fc.CodeFunctionConnection)
+	e.released(t)
+}
+
+// newRawProxyEnv is a gateway whose instance is whatever answers on ln
+// (a hand-written server, for answers net/http would not send). The
+// caller closes front and the pool (before waiting for its server).
+func newRawProxyEnv(t *testing.T, ln net.Listener) *proxyEnv {
+	e := &proxyEnv{inst: &fakeInstances{}, logs: &syncBuf{}}
+	fn := &fc.Function{ServiceName: "svc", FunctionName: "fn", Handler: "h", MemorySize: 128, Timeout: 5}
+	cat := &fakeCatalog{fns: map[string]*fc.Function{"svc/fn": fn},
+		trigs: map[string]*fc.Trigger{"svc/fn": trig("aaaa-1111", fc.AuthAnonymous, "GET", "POST", "HEAD")}}
+	var d net.Dialer
+	e.gw = New(Options{Catalog: cat, Instances: e.inst, Verifier: fakeVerifier{}, TriggerDomain: testDomain,
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "tcp", ln.Addr().String())
+		}})
+	e.front = httptest.NewServer(e.gw)
+	return e
+}
+
+// TestUnframedAnswerIsPeeked: a connection used a moment ago is taken
+// without the liveness peek, except after an answer whose end its framing
+// does not fix: an instance that wrongly sends a body after its answer to
+// HEAD must not have those bytes read as the next request's answer.
+func TestUnframedAnswerIsPeeked(t *testing.T) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns atomic.Int32
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					c.SetReadDeadline(time.Now().Add(5 * time.Second))
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+					if req.Method == http.MethodHead {
+						time.Sleep(10 * time.Millisecond) // apart, so that it is not read with the head
+					}
+					io.WriteString(c, "body!") // after HEAD: bytes nobody asked for
+				}
+			}()
+		}
+	}()
+	e := newRawProxyEnv(t, ln)
+	defer e.front.Close()
+	defer e.gw.pool.closeIdle()
+	c := e.front.Client()
+	for i, method := range []string{"GET", "GET", "HEAD", "GET", "POST", "GET"} {
+		resp, got := get(t, c, method, e.url(), nil)
+		want := "body!"
+		if method == http.MethodHead {
+			want = ""
+			time.Sleep(50 * time.Millisecond) // the stray body arrives
+		}
+		if resp.StatusCode != 200 || got != want {
+			t.Fatalf("request %d (%s): %d %q; want 200 %q", i, method, resp.StatusCode, got, want)
+		}
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("the instance saw %d connections; want 2 (one dropped after the HEAD)", n)
+	}
 	e.released(t)
 }
 
