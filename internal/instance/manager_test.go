@@ -45,6 +45,7 @@ type fakeInstance struct {
 	done    chan struct{}
 	once    sync.Once
 	stopped atomic.Bool
+	syncs   atomic.Int32 // SyncOutput calls
 }
 
 func (i *fakeInstance) ID() string { return i.id }
@@ -58,7 +59,7 @@ func (i *fakeInstance) DialContext(ctx context.Context) (net.Conn, error) {
 }
 func (i *fakeInstance) Done() <-chan struct{}         { return i.done }
 func (i *fakeInstance) ExitErr() error                { return errors.New("exit status 3") }
-func (i *fakeInstance) SyncOutput(time.Duration) bool { return true }
+func (i *fakeInstance) SyncOutput(time.Duration) bool { i.syncs.Add(1); return true }
 func (i *fakeInstance) exit()                         { i.once.Do(func() { close(i.done) }) }
 func (i *fakeInstance) Stop(ctx context.Context) error {
 	i.stopped.Store(true)

@@ -521,7 +521,13 @@ func (l *Lease) Release() {
 	if l.released.Swap(true) {
 		return
 	}
-	syncOutput(l.in)
+	if l.in.current.Load() != nil {
+		// The only request in flight, so the instance's output is being
+		// tagged with its id: what it printed before answering must be
+		// read before the tagging stops. With several in flight nothing
+		// is tagged, and the check (a syscall) is skipped.
+		syncOutput(l.in)
+	}
 	l.in.p.m.marker(l.in, l.requestID, "FC Invoke End RequestId: "+l.requestID)
 	l.in.p.release(l.in, l.requestID)
 }
