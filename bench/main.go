@@ -195,9 +195,11 @@ type scaleResult struct {
 type memResult struct {
 	IdleServerMB        float64 `json:"idle_server_rss_mb"`
 	AfterWarmMB         float64 `json:"after_warm_rss_mb"`
-	PerIdleInstanceKB   float64 `json:"per_idle_instance_kb"`
+	PerIdleInstanceKB   float64 `json:"per_idle_instance_kb"` // Go heap + stacks in use after a GC
+	PerIdleInstanceRSS  float64 `json:"per_idle_instance_rss_kb"`
 	IdleInstances       int     `json:"idle_instances"`
-	Per1000ConnsKB      float64 `json:"per_1000_idle_conns_kb"`
+	Per1000ConnsKB      float64 `json:"per_1000_idle_conns_kb"` // Go heap + stacks in use after a GC
+	Per1000ConnsRSS     float64 `json:"per_1000_idle_conns_rss_kb"`
 	IdleConnsOpened     int     `json:"idle_conns_opened"`
 	ServerRSSAfterMB    float64 `json:"server_rss_at_end_mb"`
 	ServerRSSBeforeColl float64 `json:"server_rss_before_cold_mb"`
@@ -394,7 +396,10 @@ http {
 		"OPENFC_ENDPOINT=http://"+ofAddr,
 		"OPENFC_DATA="+filepath.Join(tmp, "data"),
 	)
-	srv := exec.Command(openfc, "serve", "--listen", ofAddr, "--admin-listen", "", "--data", filepath.Join(tmp, "data"), "--log-level", "warn")
+	// The admin listener's pprof endpoint lets the memory figures be read
+	// after a garbage collection in the server (goMemKB).
+	adminAddr := fmt.Sprintf("127.0.0.1:%d", freePort())
+	srv := exec.Command(openfc, "serve", "--listen", ofAddr, "--admin-listen", adminAddr, "--pprof", "--data", filepath.Join(tmp, "data"), "--log-level", "warn")
 	srv.Env = ofEnv
 	srvLog, _ := os.Create(filepath.Join(tmp, "serve.log"))
 	srv.Stdout, srv.Stderr = srvLog, srvLog
@@ -586,8 +591,10 @@ http {
 	}
 
 	// Cold start through openfc: each run calls a function never called.
-	runtime.GC()
-	time.Sleep(500 * time.Millisecond)
+	goBeforeCold, err := goMemKB(adminAddr)
+	if err != nil {
+		fail("memory: %v", err)
+	}
 	rssBeforeCold := rssKB(pid)
 	mem.ServerRSSBeforeColl = rssBeforeCold / 1024
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -628,22 +635,33 @@ http {
 	}
 
 	// Memory per idle instance: the cold functions' instances now sit idle.
-	runtime.GC()
-	time.Sleep(time.Second)
 	if n := len(cold.FirstResponseMs); n > 0 {
+		goNow, err := goMemKB(adminAddr)
+		if err != nil {
+			fail("memory: %v", err)
+		}
 		mem.IdleInstances = n
-		mem.PerIdleInstanceKB = round((rssKB(pid)-rssBeforeCold)/float64(n), 1)
+		mem.PerIdleInstanceKB = round((goNow-goBeforeCold)/float64(n), 1)
+		mem.PerIdleInstanceRSS = round((rssKB(pid)-rssBeforeCold)/float64(n), 1)
 	}
 
 	// Memory per 1,000 idle client connections.
+	goBefore, err := goMemKB(adminAddr)
+	if err != nil {
+		fail("memory: %v", err)
+	}
 	before := rssKB(pid)
 	conns, err := openIdleConns(ofAddr, "/2016-08-15/proxy/bench/warm/", cfg.idleConns)
 	if err != nil {
 		fail("idle connections: %v", err)
 	} else {
-		time.Sleep(time.Second)
+		goNow, err := goMemKB(adminAddr)
+		if err != nil {
+			fail("memory: %v", err)
+		}
 		mem.IdleConnsOpened = len(conns)
-		mem.Per1000ConnsKB = round((rssKB(pid)-before)/float64(len(conns))*1000, 0)
+		mem.Per1000ConnsKB = round((goNow-goBefore)/float64(len(conns))*1000, 0)
+		mem.Per1000ConnsRSS = round((rssKB(pid)-before)/float64(len(conns))*1000, 0)
 	}
 	for _, c := range conns {
 		c.Close()
@@ -878,6 +896,46 @@ func openIdleConns(addr, path string, n int) ([]net.Conn, error) {
 	return conns, nil
 }
 
+// goMemKB has the server collect its garbage (pprof's heap endpoint with
+// gc=1) and returns the Go heap and goroutine stacks it then has in use,
+// in KB: a figure that, unlike RSS, does not move with garbage not yet
+// collected or pages not yet returned to the OS.
+func goMemKB(admin string) (float64, error) {
+	var b []byte
+	// Twice: what sync.Pools hold survives one collection.
+	for range 2 {
+		resp, err := http.Get("http://" + admin + "/debug/pprof/heap?gc=1&debug=1")
+		if err != nil {
+			return 0, fmt.Errorf("heap profile: %w", err)
+		}
+		b, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			return 0, fmt.Errorf("heap profile: %d %v", resp.StatusCode, err)
+		}
+	}
+	var err error
+	var heap, stack float64
+	var found int
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "# HeapInuse = "); ok {
+			heap, err = strconv.ParseFloat(v, 64)
+			found++
+		} else if v, ok := strings.CutPrefix(l, "# Stack = "); ok { // "inuse / sys"
+			inuse, _, _ := strings.Cut(v, " ")
+			stack, err = strconv.ParseFloat(inuse, 64)
+			found++
+		}
+		if err != nil {
+			return 0, fmt.Errorf("heap profile line %q: %w", l, err)
+		}
+	}
+	if found != 2 {
+		return 0, fmt.Errorf("heap profile without HeapInuse and Stack lines")
+	}
+	return (heap + stack) / 1024, nil
+}
+
 func rssKB(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -979,8 +1037,9 @@ func printTable(res *results) {
 			s.Requests, s.MaxInstances, s.AllAnsweredMs, s.Instances, s.LastInstanceMs, s.Statuses)
 	}
 	if m := res.Memory; m != nil {
-		fmt.Printf("memory: idle server RSS %.1f MB (after warm runs %.1f MB, at end %.1f MB); %.1f KB per idle instance (%d instances); %.0f KB per 1,000 idle client connections (%d opened)\n",
+		fmt.Printf("memory: idle server RSS %.1f MB (after warm runs %.1f MB, at end %.1f MB); Go heap+stacks after GC: %.1f KB per idle instance (%d instances), %.0f KB per 1,000 idle client connections (%d opened)\n",
 			m.IdleServerMB, m.AfterWarmMB, m.ServerRSSAfterMB, m.PerIdleInstanceKB, m.IdleInstances, m.Per1000ConnsKB, m.IdleConnsOpened)
+		fmt.Printf("        (RSS deltas, which move with the GC: %.1f KB per idle instance, %.0f KB per 1,000 connections)\n", m.PerIdleInstanceRSS, m.Per1000ConnsRSS)
 	}
 }
 

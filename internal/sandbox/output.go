@@ -85,14 +85,14 @@ func (o *output) abort() {
 // started closes the parent's copy of the write end and starts the copier.
 // The copier is owned by the instance's run goroutine, which waits for it
 // in drain.
-func (o *output) started(log *slog.Logger) {
+func (o *output) started(log *slog.Logger, bufs *sync.Pool) {
 	if o == nil {
 		return
 	}
 	o.w.Close()
 	go func() {
 		defer close(o.done)
-		o.copy(log)
+		o.copy(log, bufs)
 	}()
 }
 
@@ -133,19 +133,37 @@ func (o *output) sync(timeout time.Duration) bool {
 	return true
 }
 
+// outputBufSize is the copier's read size.
+const outputBufSize = 32 << 10
+
 // copy copies the pipe to dst until the pipe ends or is closed. After a
 // write error it keeps reading and discarding so that the instance never
-// blocks on a full pipe.
-func (o *output) copy(log *slog.Logger) {
-	buf := make([]byte, 32<<10)
+// blocks on a full pipe. Its buffer comes from bufs while the pipe has
+// data and goes back while it waits, so that an idle instance holds none.
+func (o *output) copy(log *slog.Logger, bufs *sync.Pool) {
+	var buf *[]byte
+	defer func() {
+		if buf != nil {
+			bufs.Put(buf)
+		}
+	}()
 	failed := false
 	var n int
 	var rerr error
 	read := func(fd uintptr) bool {
+		if buf == nil {
+			buf, _ = bufs.Get().(*[]byte)
+			if buf == nil {
+				b := make([]byte, outputBufSize)
+				buf = &b
+			}
+		}
 		o.mu.Lock()
 		defer o.mu.Unlock()
-		n, rerr = unix.Read(int(fd), buf)
+		n, rerr = unix.Read(int(fd), *buf)
 		if errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EINTR) {
+			bufs.Put(buf)
+			buf = nil
 			return false // wait until the pipe is readable
 		}
 		if n > 0 {
@@ -158,7 +176,7 @@ func (o *output) copy(log *slog.Logger) {
 		err := o.rc.Read(read)
 		if n > 0 {
 			if !failed {
-				if _, werr := o.dst.Write(buf[:n]); werr != nil {
+				if _, werr := o.dst.Write((*buf)[:n]); werr != nil {
 					failed = true
 					log.Warn("instance output dropped: writer failed", "err", werr)
 				}

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,6 +89,25 @@ func BenchmarkSyncOutput(b *testing.B) {
 	for b.Loop() {
 		if !in.SyncOutput(time.Second) {
 			b.Fatal("SyncOutput = false")
+		}
+	}
+}
+
+// Output larger than the copier's buffer, in bursts with pauses (the
+// buffer goes back to the pool in between), arrives whole and in order.
+func TestOutputWholeAndInOrder(t *testing.T) {
+	p := newProcess(t, NetNSOff)
+	out := &syncBuffer{}
+	script := `for i in 1 2 3; do seq -f "$i-%06g" 1 20000; sleep 0.05; done`
+	in := start(t, p, Spec{ID: "big", Dir: t.TempDir(), Command: []string{"/bin/sh", "-c", script}, Output: out})
+	waitDone(t, in, 10*time.Second)
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 60000 {
+		t.Fatalf("%d lines of output; want 60000", len(lines))
+	}
+	for i, l := range lines {
+		if want := fmt.Sprintf("%d-%06d", i/20000+1, i%20000+1); l != want {
+			t.Fatalf("line %d = %q; want %q", i, l, want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,6 +49,9 @@ type Process struct {
 	// hostNS is the server's network namespace, used to move a thread back
 	// after dialing into an instance's namespace. Nil without netns.
 	hostNS *os.File
+	// outputBufs holds the output copiers' read buffers (*[]byte) while
+	// their instances are quiet.
+	outputBufs sync.Pool
 }
 
 var _ Sandbox = (*Process)(nil)

@@ -149,7 +149,7 @@ func (in *instance) run(ctx context.Context, cmd *exec.Cmd, output io.Writer, st
 	}
 	in.pid = cmd.Process.Pid
 	in.out = out
-	out.started(in.log)
+	out.started(in.log, &in.p.outputBufs)
 	started <- nil
 	in.wait(cmd, out)
 }
