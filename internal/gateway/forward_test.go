@@ -160,39 +160,18 @@ func TestInstanceClosesIdleConnections(t *testing.T) {
 // replayed and fails as FC's FunctionConnectionError... unless it went on
 // a fresh connection.
 func TestRetryOnClosedConnection(t *testing.T) {
-	var wg sync.WaitGroup
-	defer wg.Wait() // last: after the listener and every connection closed
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var conns atomic.Int32
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			wg.Add(1)
-			go func() { // answer one request per connection, then drop the next unanswered
-				defer wg.Done()
-				defer c.Close()
-				br := bufio.NewReader(c)
-				req, err := http.ReadRequest(br)
-				if err != nil {
-					return
-				}
-				io.Copy(io.Discard, req.Body)
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				c.SetReadDeadline(time.Now().Add(5 * time.Second))
-				_, _ = http.ReadRequest(br)
-			}()
+	// Answer one request per connection, then drop the next unanswered.
+	ln, _ := serveRaw(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
 		}
-	}()
+		io.Copy(io.Discard, req.Body)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, _ = http.ReadRequest(br)
+	})
 	e := newRawProxyEnv(t, ln)
 	defer e.front.Close()
 	defer e.gw.pool.closeIdle()
@@ -208,6 +187,40 @@ func TestRetryOnClosedConnection(t *testing.T) {
 	}
 	checkFCError(t, resp, body, http.StatusBadGateway, fc.CodeFunctionConnection)
 	e.released(t)
+}
+
+// serveRaw runs a hand-written server (for answers net/http would not
+// send): serve handles each connection, which is closed after it. It
+// counts the connections; at the end of the test the listener is closed
+// and every handler waited for (after the test's deferred closes).
+func serveRaw(t *testing.T, serve func(c net.Conn)) (net.Listener, *atomic.Int32) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var conns atomic.Int32
+	t.Cleanup(wg.Wait) // last: after the listener and every connection closed
+	t.Cleanup(func() { ln.Close() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
+	return ln, &conns
 }
 
 // newRawProxyEnv is a gateway whose instance is whatever answers on ln
@@ -232,44 +245,22 @@ func newRawProxyEnv(t *testing.T, ln net.Listener) *proxyEnv {
 // does not fix: an instance that wrongly sends a body after its answer to
 // HEAD must not have those bytes read as the next request's answer.
 func TestUnframedAnswerIsPeeked(t *testing.T) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var conns atomic.Int32
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	ln, conns := serveRaw(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			conns.Add(1)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					c.SetReadDeadline(time.Now().Add(5 * time.Second))
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, req.Body)
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
-					if req.Method == http.MethodHead {
-						time.Sleep(10 * time.Millisecond) // apart, so that it is not read with the head
-					}
-					io.WriteString(c, "body!") // after HEAD: bytes nobody asked for
-				}
-			}()
+			io.Copy(io.Discard, req.Body)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+			if req.Method == http.MethodHead {
+				time.Sleep(10 * time.Millisecond) // apart, so that it is not read with the head
+			}
+			io.WriteString(c, "body!") // after HEAD: bytes nobody asked for
 		}
-	}()
+	})
 	e := newRawProxyEnv(t, ln)
 	defer e.front.Close()
 	defer e.gw.pool.closeIdle()
