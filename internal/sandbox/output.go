@@ -160,8 +160,13 @@ func (o *output) copy(log *slog.Logger, bufs *sync.Pool) {
 		}
 		o.mu.Lock()
 		defer o.mu.Unlock()
-		n, rerr = unix.Read(int(fd), *buf)
-		if errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EINTR) {
+		for {
+			n, rerr = unix.Read(int(fd), *buf)
+			if !errors.Is(rerr, syscall.EINTR) {
+				break
+			}
+		}
+		if errors.Is(rerr, syscall.EAGAIN) {
 			bufs.Put(buf)
 			buf = nil
 			return false // wait until the pipe is readable
