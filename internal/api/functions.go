@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -196,6 +195,25 @@ func (a *API) listFunctions(r *http.Request, _ string) (int, any, http.Header, e
 	return http.StatusOK, map[string]any{"functions": items, "nextToken": next}, nil, nil
 }
 
+// decodeFunctionPatch reads an update body: the partial update of the
+// function, and its code when present. The code (up to MaxCodeSize in
+// base64) is decoded on its own, straight from the body, rather than
+// copied and re-encoded through mergePatch with the rest.
+func (a *API) decodeFunctionPatch(r *http.Request) (map[string]rawRef, *fc.FunctionCode, error) {
+	var patch map[string]rawRef
+	if err := a.decode(r, &patch); err != nil {
+		return nil, nil, err
+	}
+	var code *fc.FunctionCode
+	if raw, ok := patch["code"]; ok {
+		delete(patch, "code")
+		if err := unmarshalBody(raw, &code); err != nil {
+			return nil, nil, err
+		}
+	}
+	return patch, code, nil
+}
+
 func (a *API) updateFunction(r *http.Request, _ string) (int, any, http.Header, error) {
 	service, name := r.PathValue("service"), r.PathValue("function")
 	ctx := r.Context()
@@ -210,24 +228,15 @@ func (a *API) updateFunction(r *http.Request, _ string) (int, any, http.Header, 
 	if rev != 0 && rev != curRev {
 		return 0, nil, nil, fc.Errorf(fc.CodePreconditionFailed, "the resource being modified has been changed")
 	}
-	// The code (up to MaxCodeSize in base64) is taken out of the patch and
-	// decoded on its own, rather than copied through mergePatch's
-	// re-encoding of the whole body.
-	var patch map[string]json.RawMessage
-	if err := a.decode(r, &patch); err != nil {
+	patch, code, err := a.decodeFunctionPatch(r)
+	if err != nil {
 		return 0, nil, nil, err
 	}
-	code := patch["code"]
-	delete(patch, "code")
 	var in functionInput
 	if err := mergePatch(patch, &functionInput{Function: *cur}, &in); err != nil {
 		return 0, nil, nil, err
 	}
-	if code != nil {
-		if err := unmarshalBody(code, &in.Code); err != nil {
-			return 0, nil, nil, err
-		}
-	}
+	in.Code = code
 	fn := in.Function
 	if fn.FunctionName != name {
 		return 0, nil, nil, fc.Errorf(fc.CodeInvalidArgument, "functionName %q in the body does not match the path's %q", fn.FunctionName, name)
