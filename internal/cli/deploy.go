@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -46,9 +48,27 @@ ${env(NAME)} variables are expanded. Re-deploying updates in place.`,
 	return cmd
 }
 
-type functionBody struct {
-	*fc.Function
-	Code *fc.FunctionCode `json:"code,omitempty"`
+// functionBody renders a create or update body: the function's fields and
+// its code (zipFile, base64). The code is encoded straight into a buffer
+// of the final size: json.Marshal's growing buffer and final copy held a
+// large package about four times over.
+func functionBody(fn *fc.Function, zip []byte) (json.RawMessage, error) {
+	b, err := json.Marshal(fn)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return nil, fmt.Errorf("function JSON %q is not an object", b)
+	}
+	const pre, post = `"code":{"zipFile":"`, `"}}`
+	out := make([]byte, 0, len(b)+1+len(pre)+base64.StdEncoding.EncodedLen(len(zip))+len(post))
+	out = append(out, b[:len(b)-1]...)
+	if len(b) > 2 {
+		out = append(out, ',')
+	}
+	out = append(out, pre...)
+	out = base64.StdEncoding.AppendEncode(out, zip)
+	return append(out, post...), nil
 }
 
 // apply creates or updates everything in the plan.
@@ -66,11 +86,15 @@ func (e *env) apply(ctx context.Context, c *client.Client, plan *deploy.Plan) er
 			if err != nil {
 				return fmt.Errorf("function %s: zipping %s: %w", fn.FunctionName, fp.CodeDir, err)
 			}
-			body := functionBody{Function: &fn, Code: &fc.FunctionCode{ZipFile: zipped}}
-			if err := upsert(ctx, c, base+"/"+url.PathEscape(fn.FunctionName), base, &body); err != nil {
+			size := len(zipped) // the zip itself is not needed once in the body
+			body, err := functionBody(&fn, zipped)
+			if err != nil {
 				return fmt.Errorf("function %s/%s: %w", svc.ServiceName, fn.FunctionName, err)
 			}
-			fmt.Fprintf(e.stdout, "deployed %s/%s (%s, code %d bytes)\n", svc.ServiceName, fn.FunctionName, fn.Runtime, len(zipped))
+			if err := upsert(ctx, c, base+"/"+url.PathEscape(fn.FunctionName), base, body); err != nil {
+				return fmt.Errorf("function %s/%s: %w", svc.ServiceName, fn.FunctionName, err)
+			}
+			fmt.Fprintf(e.stdout, "deployed %s/%s (%s, code %d bytes)\n", svc.ServiceName, fn.FunctionName, fn.Runtime, size)
 			tbase := base + "/" + url.PathEscape(fn.FunctionName) + "/triggers"
 			for _, t := range fp.Triggers {
 				t := t
