@@ -54,12 +54,16 @@ func TestLogMarkersAndTagging(t *testing.T) {
 	write("two in flight\n")
 	check("two in flight", "") // ambiguous: not tagged
 
-	syncs := sb.byID(id).syncs.Load()
-	b.Release()
-	check("FC Invoke End RequestId: req-B", "req-B")
-	if n := sb.byID(id).syncs.Load() - syncs; n != 0 {
+	// syncsDuring counts the output syncs f causes.
+	syncsDuring := func(f func()) int32 {
+		before := sb.byID(id).syncs.Load()
+		f()
+		return sb.byID(id).syncs.Load() - before
+	}
+	if n := syncsDuring(b.Release); n != 0 {
 		t.Errorf("releasing one of two requests in flight synced the output %d times; want 0 (nothing is tagged)", n)
 	}
+	check("FC Invoke End RequestId: req-B", "req-B")
 	write("A alone again\n")
 	check("A alone again", "req-A")
 
@@ -73,12 +77,10 @@ func TestLogMarkersAndTagging(t *testing.T) {
 		t.Errorf("Invocation asked for %q; want %q", asked, function+"|req-A|123")
 	}
 
-	syncs = sb.byID(id).syncs.Load()
-	a.Release()
-	check("FC Invoke End RequestId: req-A", "req-A")
-	if n := sb.byID(id).syncs.Load() - syncs; n != 1 {
+	if n := syncsDuring(a.Release); n != 1 {
 		t.Errorf("releasing the only request in flight synced the output %d times; want 1", n)
 	}
+	check("FC Invoke End RequestId: req-A", "req-A")
 	// Output arriving after the response, before the next request,
 	// belongs to the request that just ended (it crossed the pipe late).
 	write("idle output\n")

@@ -257,15 +257,29 @@ func (fl *funcLog) selectLocked(f Filter) []Record {
 
 // Query returns the function's kept records that match f, oldest first.
 func (s *Store) Query(function string, f Filter) []Record {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	fl := s.fns[function]
+	fl, unlock := s.lockLog(function)
 	if fl == nil {
 		return nil
 	}
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
+	defer unlock()
 	return fl.selectLocked(f)
+}
+
+// lockLog returns the function's log locked for reading (the store
+// shared, the log exclusively) and the function that unlocks both; nil
+// when the function has no log.
+func (s *Store) lockLog(function string) (*funcLog, func()) {
+	s.mu.RLock()
+	fl := s.fns[function]
+	if fl == nil {
+		s.mu.RUnlock()
+		return nil, nil
+	}
+	fl.mu.Lock()
+	return fl, func() {
+		fl.mu.Unlock()
+		s.mu.RUnlock()
+	}
 }
 
 // Follow streams the function's kept records that match f (f.Tail
@@ -374,14 +388,11 @@ func (s *Store) Invocation(function, requestID string, maxBytes int) []byte {
 	if requestID == "" {
 		return nil
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	fl := s.fns[function]
+	fl, unlock := s.lockLog(function)
 	if fl == nil {
 		return nil
 	}
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
+	defer unlock()
 	kept := fl.kept()
 	// Walk back to the first record needed, then write forwards.
 	total, first := 0, len(kept)
