@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type wrkResult struct {
+	Target string  `json:"target"`
+	Conns  int     `json:"connections"`
+	RPS    float64 `json:"requests_per_sec"` // median of the rounds
+	P50us  float64 `json:"p50_us"`           // median of the rounds
+	P99us  float64 `json:"p99_us"`           // median of the rounds
+	// RoundsRPS are the rounds' requests/s, in round order.
+	RoundsRPS []float64 `json:"rounds_requests_per_sec,omitempty"`
+}
+
+// Lines of wrk's --latency output; compiled once, never changed.
+var (
+	reRPS = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	reP   = regexp.MustCompile(`(?m)^\s+(50|99)(?:\.000)?%\s+([0-9.]+)(us|ms|s)\s*$`)
+	reBad = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
+	reErr = regexp.MustCompile(`Socket errors: .*`)
+)
+
+// runWrk runs wrk for d (whole seconds, at least 1) at conns connections,
+// two threads unless there is one connection, and returns its requests/s
+// and p50/p99; any non-2xx answer or socket error is an error, since the
+// figures would then not be those of the path being measured.
+func runWrk(ctx context.Context, u, host string, conns int, d time.Duration) (wrkResult, error) {
+	threads := 1
+	if conns > 1 {
+		threads = 2
+	}
+	secs := int(math.Max(1, math.Round(d.Seconds())))
+	args := []string{"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(conns), "-d" + strconv.Itoa(secs) + "s", "--timeout", "5s", "--latency"}
+	if host != "" {
+		args = append(args, "-H", "Host: "+host)
+	}
+	args = append(args, u)
+	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "wrk", args...).CombinedOutput()
+	if err != nil {
+		return wrkResult{}, fmt.Errorf("wrk %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return parseWrk(string(out), conns)
+}
+
+func parseWrk(s string, conns int) (wrkResult, error) {
+	r := wrkResult{Conns: conns}
+	if m := reBad.FindStringSubmatch(s); m != nil {
+		return r, fmt.Errorf("wrk: %s non-2xx responses\n%s", m[1], s)
+	}
+	if m := reErr.FindString(s); m != "" {
+		return r, fmt.Errorf("wrk: %s\n%s", m, s)
+	}
+	m := reRPS.FindStringSubmatch(s)
+	if m == nil {
+		return r, fmt.Errorf("wrk: no Requests/sec\n%s", s)
+	}
+	r.RPS, _ = strconv.ParseFloat(m[1], 64)
+	for _, pm := range reP.FindAllStringSubmatch(s, -1) {
+		v, _ := strconv.ParseFloat(pm[2], 64)
+		switch pm[3] {
+		case "ms":
+			v *= 1e3
+		case "s":
+			v *= 1e6
+		}
+		if pm[1] == "50" {
+			r.P50us = v
+		} else {
+			r.P99us = v
+		}
+	}
+	if r.RPS <= 0 || r.P50us <= 0 || r.P99us <= 0 {
+		return r, fmt.Errorf("wrk: incomplete numbers\n%s", s)
+	}
+	return r, nil
+}
