@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/openfc/openfc/internal/fc"
-	"github.com/openfc/openfc/internal/store"
 )
 
 // Verifier checks the FC signature of a management request.
@@ -33,7 +32,7 @@ type Invoker interface {
 
 // Options configure the API.
 type Options struct {
-	Store    store.Store
+	Store    Store
 	Verifier Verifier
 	Invoker  Invoker
 	// AccountID: requests naming another account are refused.

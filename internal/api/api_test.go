@@ -104,7 +104,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // newEnvWith is newEnv with the API's store wrapped by wrap (nil: none).
-func newEnvWith(t *testing.T, wrap func(store.Store) store.Store) *env {
+func newEnvWith(t *testing.T, wrap func(api.Store) api.Store) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -124,7 +124,7 @@ func newEnvWith(t *testing.T, wrap func(store.Store) store.Store) *env {
 	}
 	e := &env{t: t, ctx: ctx, st: st, code: code, inv: &fakeInvoker{}, inst: &fakeLister{}}
 	clk := &clock{t: time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)}
-	var apiStore store.Store = st
+	var apiStore api.Store = st
 	if wrap != nil {
 		apiStore = wrap(st)
 	}

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/codezip"
 	"github.com/openfc/openfc/internal/fc"
-	"github.com/openfc/openfc/internal/store"
 )
 
 // badCase is a request the API must refuse without leaving anything behind.
@@ -467,7 +467,7 @@ func TestBadTriggerInput(t *testing.T) {
 
 // failingStore makes function writes fail as if another writer won a race.
 type failingStore struct {
-	store.Store
+	api.Store
 }
 
 func (failingStore) CreateFunction(context.Context, string, *fc.Function) (uint64, error) {
@@ -481,8 +481,8 @@ func (failingStore) UpdateFunction(context.Context, string, *fc.Function, uint64
 // When the metadata write fails after the code was uploaded, the upload
 // is removed again.
 func TestStoreFailureRemovesUploadedCode(t *testing.T) {
-	var st store.Store
-	e := newEnvWith(t, func(s store.Store) store.Store { st = s; return failingStore{s} })
+	var st api.Store
+	e := newEnvWith(t, func(s api.Store) api.Store { st = s; return failingStore{s} })
 	e.createService("svc")
 	// Seed a function directly in the store (the API cannot create one).
 	seedZip := appZip(t, "seed")

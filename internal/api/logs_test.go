@@ -18,14 +18,13 @@ import (
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/logs"
-	"github.com/openfc/openfc/internal/store"
 	"github.com/openfc/openfc/pkg/client"
 )
 
 // logsCatalog is a store holding one service "svc" with one function
 // "fn"; only the lookups the logs endpoint makes are implemented.
 type logsCatalog struct {
-	store.Store
+	api.Store
 }
 
 func (logsCatalog) GetService(_ context.Context, name string) (*fc.Service, uint64, error) {

@@ -10,21 +10,27 @@ import (
 	"sync"
 
 	"github.com/openfc/openfc/internal/codezip"
-	"github.com/openfc/openfc/internal/store"
 )
+
+// codeStore is what the code cache needs of the store (store.JetStream).
+type codeStore interface {
+	// GetCode opens the zip stored under checksum; fc.ErrNotFound when
+	// absent.
+	GetCode(ctx context.Context, checksum string) (io.ReadCloser, error)
+}
 
 // codeCache unpacks code packages from the store into dir/<checksum>, once
 // per checksum, and serves the directories to the instance manager.
 type codeCache struct {
 	dir   string
-	store store.Store
+	store codeStore
 	lim   codezip.Limits
 
 	mu       sync.Mutex
 	inflight map[string]*sync.Mutex
 }
 
-func newCodeCache(dir string, st store.Store, lim codezip.Limits) *codeCache {
+func newCodeCache(dir string, st codeStore, lim codezip.Limits) *codeCache {
 	return &codeCache{dir: dir, store: st, lim: lim, inflight: map[string]*sync.Mutex{}}
 }
 

@@ -36,6 +36,15 @@ import (
 	"github.com/openfc/openfc/internal/store"
 )
 
+// The store's consumers declare what they need of it; *store.JetStream
+// provides all of it.
+var (
+	_ api.Store        = (*store.JetStream)(nil)
+	_ gateway.Catalog  = (*store.JetStream)(nil)
+	_ instance.Scaling = (*store.JetStream)(nil)
+	_ codeStore        = (*store.JetStream)(nil)
+)
+
 // Daemon is a running openfc server.
 type Daemon struct {
 	opts   *config.Options

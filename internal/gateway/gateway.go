@@ -26,7 +26,7 @@ import (
 	"github.com/openfc/openfc/internal/route"
 )
 
-// Catalog looks functions up (store.Catalog).
+// Catalog looks functions up (store.JetStream).
 type Catalog interface {
 	LookupFunction(service, function string) (f *fc.Function, httpTrigger *fc.Trigger, serviceFound, ok bool)
 	LookupTrigger(urlID string) (f *fc.Function, t *fc.Trigger, ok bool)

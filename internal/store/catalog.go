@@ -166,8 +166,11 @@ func (c *catalog) localDelete(b bucket, key string, prev uint64) {
 	c.set(b, p, name, item{rev: prev + 1})
 }
 
-// LookupFunction returns the function and its HTTP trigger (the one with
-// the smallest name when there are several) from the catalog.
+// LookupFunction returns, from the catalog, the function and, when it has
+// one, its HTTP trigger (the one with the smallest name when there are
+// several; nil when there is none). ok is false when the service or
+// function is unknown (serviceFound tells which). The values are shared:
+// callers must not modify them.
 func (s *JetStream) LookupFunction(service, function string) (f *fc.Function, httpTrigger *fc.Trigger, serviceFound, ok bool) {
 	c := s.cat
 	c.mu.RLock()
@@ -193,8 +196,9 @@ func (s *JetStream) LookupFunction(service, function string) (f *fc.Function, ht
 	return f, httpTrigger, true, true
 }
 
-// LookupTrigger returns the trigger whose URLID is id, with its function,
-// from the catalog.
+// LookupTrigger returns, from the catalog, the trigger whose URLID (the id
+// in its subdomain) is id, with its function. The values are shared:
+// callers must not modify them.
 func (s *JetStream) LookupTrigger(id string) (f *fc.Function, t *fc.Trigger, ok bool) {
 	c := s.cat
 	c.mu.RLock()

@@ -12,7 +12,7 @@ import (
 )
 
 // PutCode stores the zip read from r under checksum unless it is stored
-// already.
+// already (storing the same checksum twice is a no-op).
 func (s *JetStream) PutCode(ctx context.Context, checksum string, r io.Reader) error {
 	if checksum == "" {
 		return fc.Errorf(fc.CodeInvalidArgument, "code checksum is empty")
@@ -30,8 +30,9 @@ func (s *JetStream) PutCode(ctx context.Context, checksum string, r io.Reader) e
 	return nil
 }
 
-// GetCode opens the zip stored under checksum. The stream is bound to ctx;
-// when ctx has no deadline it gets codeReadTimeout. Close releases it.
+// GetCode opens the zip stored under checksum; fc.ErrNotFound when it is
+// absent. The stream is bound to ctx; when ctx has no deadline it gets
+// codeReadTimeout. Close releases it.
 func (s *JetStream) GetCode(ctx context.Context, checksum string) (io.ReadCloser, error) {
 	if checksum == "" {
 		return nil, fmt.Errorf("store: code with empty checksum: %w", fc.ErrNotFound)

@@ -79,11 +79,23 @@ func (b bucket) segments() int {
 	return int(b) + 1
 }
 
-// JetStream is the Store on NATS JetStream: KV buckets for metadata (keys
-// "svc", "svc.fn", "svc.fn.trig" and, for scaling configs,
-// "svc.qualifier.fn.ondemand|provision"; values JSON) and an object store
-// for code zips named by checksum. Its Catalog is an in-memory copy of the
-// buckets kept current by KV watches.
+// JetStream is the metadata and code store on NATS JetStream: KV buckets
+// for metadata (keys "svc", "svc.fn", "svc.fn.trig" and, for scaling
+// configs, "svc.qualifier.fn.ondemand|provision"; values JSON) and an
+// object store for code zips named by checksum.
+//
+// Errors: fc.ErrNotFound, fc.ErrAlreadyExists, fc.ErrConflict (the revision
+// passed to an update or delete is not the current one) and fc.ErrNotEmpty
+// (deleting a service that has functions, or a function that has triggers),
+// wrapped with %w. A revision of 0 means "unconditional". Deleting a
+// function also deletes its scaling configs.
+//
+// Reads through Get*/List* go to JetStream. The catalog methods
+// (LookupFunction, LookupTrigger, Scaling, OnDemandMax, ProvisionTargets)
+// answer from an in-memory copy of the buckets kept current by KV watches
+// (this node's writes are visible in it as soon as the write returns), for
+// the request hot path. The values they return are shared: callers must
+// not modify them.
 type JetStream struct {
 	log  *slog.Logger
 	kv   [numBuckets]jetstream.KeyValue
@@ -94,8 +106,6 @@ type JetStream struct {
 	wg        sync.WaitGroup     // the watcher goroutines
 	closeOnce sync.Once
 }
-
-var _ Store = (*JetStream)(nil)
 
 // Open creates or binds openfc's KV buckets and object store on js, starts
 // the catalog watchers and returns once the catalog holds every stored
@@ -207,7 +217,8 @@ func triggerKey(service, function, trigger string) string {
 	return service + "." + function + "." + trigger
 }
 
-// CreateService stores a new service.
+// CreateService stores a new service and returns its revision.
+// fc.ErrAlreadyExists when it exists.
 func (s *JetStream) CreateService(ctx context.Context, svc *fc.Service) (uint64, error) {
 	if err := checkNewNames(bServices, svc.ServiceName); err != nil {
 		return 0, err
@@ -215,7 +226,8 @@ func (s *JetStream) CreateService(ctx context.Context, svc *fc.Service) (uint64,
 	return s.create(ctx, bServices, svc.ServiceName, svc)
 }
 
-// GetService reads a service and its revision.
+// GetService reads a service and its revision. fc.ErrNotFound when it
+// does not exist.
 func (s *JetStream) GetService(ctx context.Context, name string) (*fc.Service, uint64, error) {
 	if err := checkNames(bServices, name); err != nil {
 		return nil, 0, err
@@ -227,7 +239,9 @@ func (s *JetStream) GetService(ctx context.Context, name string) (*fc.Service, u
 	return v.(*fc.Service), rev, nil
 }
 
-// UpdateService replaces a service (rev 0: whatever its revision).
+// UpdateService replaces a service and returns its new revision (rev 0:
+// whatever its revision). fc.ErrNotFound when it does not exist,
+// fc.ErrConflict when rev is not its current revision.
 func (s *JetStream) UpdateService(ctx context.Context, svc *fc.Service, rev uint64) (uint64, error) {
 	if err := checkNames(bServices, svc.ServiceName); err != nil {
 		return 0, err
@@ -235,7 +249,9 @@ func (s *JetStream) UpdateService(ctx context.Context, svc *fc.Service, rev uint
 	return s.update(ctx, bServices, svc.ServiceName, svc, rev)
 }
 
-// DeleteService deletes a service that has no functions.
+// DeleteService deletes a service that has no functions (rev 0: whatever
+// its revision). fc.ErrNotEmpty when it has functions, fc.ErrNotFound when
+// it does not exist, fc.ErrConflict when rev is not its current revision.
 func (s *JetStream) DeleteService(ctx context.Context, name string, rev uint64) error {
 	if err := checkNames(bServices, name); err != nil {
 		return err
@@ -259,7 +275,9 @@ func (s *JetStream) ListServices(ctx context.Context) ([]*fc.Service, error) {
 	return decodeAll[fc.Service](bServices, "", items)
 }
 
-// CreateFunction stores a new function in an existing service.
+// CreateFunction stores a new function in an existing service and returns
+// its revision. fc.ErrNotFound when the service does not exist,
+// fc.ErrAlreadyExists when the function does.
 func (s *JetStream) CreateFunction(ctx context.Context, service string, f *fc.Function) (uint64, error) {
 	if err := checkNames(bServices, service); err != nil {
 		return 0, err
@@ -273,7 +291,8 @@ func (s *JetStream) CreateFunction(ctx context.Context, service string, f *fc.Fu
 	return s.create(ctx, bFunctions, functionKey(service, f.FunctionName), f)
 }
 
-// GetFunction reads a function and its revision.
+// GetFunction reads a function and its revision. fc.ErrNotFound when it
+// does not exist.
 func (s *JetStream) GetFunction(ctx context.Context, service, name string) (*fc.Function, uint64, error) {
 	if err := checkNames(bFunctions, service, name); err != nil {
 		return nil, 0, err
@@ -285,7 +304,9 @@ func (s *JetStream) GetFunction(ctx context.Context, service, name string) (*fc.
 	return v.(*fc.Function), rev, nil
 }
 
-// UpdateFunction replaces a function (rev 0: whatever its revision).
+// UpdateFunction replaces a function and returns its new revision (rev 0:
+// whatever its revision). fc.ErrNotFound when it does not exist,
+// fc.ErrConflict when rev is not its current revision.
 func (s *JetStream) UpdateFunction(ctx context.Context, service string, f *fc.Function, rev uint64) (uint64, error) {
 	if err := checkNames(bFunctions, service, f.FunctionName); err != nil {
 		return 0, err
@@ -293,9 +314,12 @@ func (s *JetStream) UpdateFunction(ctx context.Context, service string, f *fc.Fu
 	return s.update(ctx, bFunctions, functionKey(service, f.FunctionName), f, rev)
 }
 
-// DeleteFunction deletes a function that has no triggers, then its scaling
-// configs (every qualifier). When removing a scaling config fails the
-// function is gone all the same and the error says so.
+// DeleteFunction deletes a function that has no triggers (rev 0: whatever
+// its revision), then its scaling configs (every qualifier). fc.ErrNotEmpty
+// when it has triggers, fc.ErrNotFound when it does not exist,
+// fc.ErrConflict when rev is not its current revision. When removing a
+// scaling config fails the function is gone all the same and the error
+// says so.
 func (s *JetStream) DeleteFunction(ctx context.Context, service, name string, rev uint64) error {
 	if err := checkNames(bFunctions, service, name); err != nil {
 		return err
@@ -330,7 +354,9 @@ func (s *JetStream) ListFunctions(ctx context.Context, service string) ([]*fc.Fu
 	return decodeAll[fc.Function](bFunctions, service+".", items)
 }
 
-// CreateTrigger stores a new trigger on an existing function.
+// CreateTrigger stores a new trigger on an existing function and returns
+// its revision. fc.ErrNotFound when the function does not exist,
+// fc.ErrAlreadyExists when the trigger does.
 func (s *JetStream) CreateTrigger(ctx context.Context, service, function string, t *fc.Trigger) (uint64, error) {
 	if err := checkNames(bFunctions, service, function); err != nil {
 		return 0, err
@@ -344,7 +370,8 @@ func (s *JetStream) CreateTrigger(ctx context.Context, service, function string,
 	return s.create(ctx, bTriggers, triggerKey(service, function, t.TriggerName), t)
 }
 
-// GetTrigger reads a trigger and its revision.
+// GetTrigger reads a trigger and its revision. fc.ErrNotFound when it does
+// not exist.
 func (s *JetStream) GetTrigger(ctx context.Context, service, function, name string) (*fc.Trigger, uint64, error) {
 	if err := checkNames(bTriggers, service, function, name); err != nil {
 		return nil, 0, err
@@ -356,7 +383,9 @@ func (s *JetStream) GetTrigger(ctx context.Context, service, function, name stri
 	return v.(*fc.Trigger), rev, nil
 }
 
-// UpdateTrigger replaces a trigger (rev 0: whatever its revision).
+// UpdateTrigger replaces a trigger and returns its new revision (rev 0:
+// whatever its revision). fc.ErrNotFound when it does not exist,
+// fc.ErrConflict when rev is not its current revision.
 func (s *JetStream) UpdateTrigger(ctx context.Context, service, function string, t *fc.Trigger, rev uint64) (uint64, error) {
 	if err := checkNames(bTriggers, service, function, t.TriggerName); err != nil {
 		return 0, err
@@ -364,7 +393,9 @@ func (s *JetStream) UpdateTrigger(ctx context.Context, service, function string,
 	return s.update(ctx, bTriggers, triggerKey(service, function, t.TriggerName), t, rev)
 }
 
-// DeleteTrigger deletes a trigger.
+// DeleteTrigger deletes a trigger (rev 0: whatever its revision).
+// fc.ErrNotFound when it does not exist, fc.ErrConflict when rev is not
+// its current revision.
 func (s *JetStream) DeleteTrigger(ctx context.Context, service, function, name string, rev uint64) error {
 	if err := checkNames(bTriggers, service, function, name); err != nil {
 		return err

@@ -160,7 +160,7 @@ func (s *JetStream) deleteScalingOf(ctx context.Context, service, function strin
 
 // PutOnDemandConfig stores the on-demand config of an existing function
 // version, replacing any previous one. fc.ErrNotFound when the function
-// does not exist.
+// does not exist. Key: "{service}.{qualifier}.{function}.ondemand".
 func (s *JetStream) PutOnDemandConfig(ctx context.Context, service, qualifier, function string, c *fc.OnDemandConfig) error {
 	if c.MaximumInstanceCount < 0 {
 		return fc.Errorf(fc.CodeInvalidArgument, "maximumInstanceCount %d is negative", c.MaximumInstanceCount)
@@ -201,7 +201,8 @@ func (s *JetStream) ListOnDemandConfigs(ctx context.Context) ([]OnDemandEntry, e
 // PutProvisionConfig stores the provision config of an existing function
 // version, replacing any previous one. Current is not stored. A Target of
 // 0 is stored as such (the API deletes the config instead).
-// fc.ErrNotFound when the function does not exist.
+// fc.ErrNotFound when the function does not exist. Key:
+// "{service}.{qualifier}.{function}.provision".
 func (s *JetStream) PutProvisionConfig(ctx context.Context, service, qualifier, function string, c *fc.ProvisionConfig) error {
 	if c.Target < 0 {
 		return fc.Errorf(fc.CodeInvalidArgument, "target %d is negative", c.Target)
@@ -261,7 +262,8 @@ func (s *JetStream) Scaling(service, qualifier, function string) (onDemandMax, p
 
 // OnDemandMax returns a function version's on-demand instance cap from the
 // catalog; set is false when it has no on-demand config (no cap). A cap
-// of 0 means that only provisioned instances may serve.
+// of 0 allows no on-demand instances (FC's meaning): only provisioned
+// instances may serve.
 func (s *JetStream) OnDemandMax(service, qualifier, function string) (limit int, set bool) {
 	c := s.cat
 	c.mu.RLock()
