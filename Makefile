@@ -30,7 +30,7 @@ lint:
 # here), not by time: with a duration, Go 1.26's fuzz coordinator can
 # report "context deadline exceeded" as a failure at the deadline
 # (golang/go#75804, fixed in Go 1.27).
-# OPENFC_FC2_SDK_DIR lets internal/auth compare its string-to-sign with the
+# OPENFC_FC2_SDK_DIR lets pkg/fcsign compare its string-to-sign with the
 # official Node SDK's.
 test-unit: deps
 	OPENFC_FC2_SDK_DIR=$(CURDIR)/test/e2e/sdk $(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)

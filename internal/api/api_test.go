@@ -28,6 +28,7 @@ import (
 	"github.com/openfc/openfc/internal/natsx"
 	"github.com/openfc/openfc/internal/store"
 	"github.com/openfc/openfc/pkg/client"
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 const (
@@ -205,7 +206,7 @@ func (e *env) raw(method, path string, header http.Header, body []byte, sign boo
 		req.Header[http.CanonicalHeaderKey(k)] = vs
 	}
 	if sign {
-		auth.Sign(auth.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testKeySecret}, req)
+		fcsign.Sign(fcsign.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testKeySecret}, req)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

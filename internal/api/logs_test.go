@@ -19,6 +19,7 @@ import (
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/logs"
 	"github.com/openfc/openfc/pkg/client"
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // logsCatalog is a store holding one service "svc" with one function
@@ -178,7 +179,7 @@ func TestFunctionLogsWireFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-	auth.Sign(auth.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testKeySecret}, req)
+	fcsign.Sign(fcsign.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testKeySecret}, req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // Environment variables that set the admin access key.
@@ -38,21 +40,21 @@ var ErrNoAdmin = errors.New("no admin credentials")
 // crypto/rand, written to dataDir/credentials.json with mode 0600 and
 // returned. Setting only one of the two variables is an error. Concurrent
 // callers sharing dataDir all end up with the same key.
-func LoadOrCreateAdmin(dataDir string, getenv func(string) string) (Credentials, error) {
+func LoadOrCreateAdmin(dataDir string, getenv func(string) string) (fcsign.Credentials, error) {
 	c, err := LoadAdmin(dataDir, getenv)
 	if !errors.Is(err, ErrNoAdmin) {
 		return c, err
 	}
 	c, err = generate()
 	if err != nil {
-		return Credentials{}, err
+		return fcsign.Credentials{}, err
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return Credentials{}, fmt.Errorf("create data dir for admin credentials: %w", err)
+		return fcsign.Credentials{}, fmt.Errorf("create data dir for admin credentials: %w", err)
 	}
 	created, err := writeNew(filepath.Join(dataDir, CredentialsFile), c)
 	if err != nil {
-		return Credentials{}, err
+		return fcsign.Credentials{}, err
 	}
 	if !created {
 		// Another process created the file first: use its key.
@@ -64,40 +66,40 @@ func LoadOrCreateAdmin(dataDir string, getenv func(string) string) (Credentials,
 // LoadAdmin is LoadOrCreateAdmin without the creation step, for the CLI:
 // when neither the environment nor dataDir/credentials.json has a key, the
 // error wraps ErrNoAdmin and says how to provide one.
-func LoadAdmin(dataDir string, getenv func(string) string) (Credentials, error) {
+func LoadAdmin(dataDir string, getenv func(string) string) (fcsign.Credentials, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	id, secret := getenv(EnvAccessKeyID), getenv(EnvAccessKeySecret)
 	switch {
 	case id != "" && secret != "":
-		return Credentials{AccessKeyID: id, AccessKeySecret: secret}, nil
+		return fcsign.Credentials{AccessKeyID: id, AccessKeySecret: secret}, nil
 	case id != "":
-		return Credentials{}, fmt.Errorf("%s is set but %s is not: set both or neither", EnvAccessKeyID, EnvAccessKeySecret)
+		return fcsign.Credentials{}, fmt.Errorf("%s is set but %s is not: set both or neither", EnvAccessKeyID, EnvAccessKeySecret)
 	case secret != "":
-		return Credentials{}, fmt.Errorf("%s is set but %s is not: set both or neither", EnvAccessKeySecret, EnvAccessKeyID)
+		return fcsign.Credentials{}, fmt.Errorf("%s is set but %s is not: set both or neither", EnvAccessKeySecret, EnvAccessKeyID)
 	}
 	path := filepath.Join(dataDir, CredentialsFile)
 	c, err := readFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Credentials{}, fmt.Errorf("%w: %s does not exist and %s/%s are not set; start the openfc daemon once with this data dir to create it, or set both variables",
+		return fcsign.Credentials{}, fmt.Errorf("%w: %s does not exist and %s/%s are not set; start the openfc daemon once with this data dir to create it, or set both variables",
 			ErrNoAdmin, path, EnvAccessKeyID, EnvAccessKeySecret)
 	}
 	return c, err
 }
 
 // readFile reads and checks a credentials file.
-func readFile(path string) (Credentials, error) {
+func readFile(path string) (fcsign.Credentials, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return Credentials{}, fmt.Errorf("read admin credentials: %w", err)
+		return fcsign.Credentials{}, fmt.Errorf("read admin credentials: %w", err)
 	}
-	var c Credentials
+	var c fcsign.Credentials
 	if err := json.Unmarshal(b, &c); err != nil {
-		return Credentials{}, fmt.Errorf("parse admin credentials %s: %w", path, err)
+		return fcsign.Credentials{}, fmt.Errorf("parse admin credentials %s: %w", path, err)
 	}
 	if c.AccessKeyID == "" || c.AccessKeySecret == "" {
-		return Credentials{}, fmt.Errorf("admin credentials %s: accessKeyId and accessKeySecret are required", path)
+		return fcsign.Credentials{}, fmt.Errorf("admin credentials %s: accessKeyId and accessKeySecret are required", path)
 	}
 	return c, nil
 }
@@ -105,7 +107,7 @@ func readFile(path string) (Credentials, error) {
 // writeNew writes c to path unless path exists, atomically: the key is
 // written to a temporary file that is then hard-linked to path, so readers
 // never see a partial file. created is false when path existed already.
-func writeNew(path string, c Credentials) (created bool, err error) {
+func writeNew(path string, c fcsign.Credentials) (created bool, err error) {
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return false, fmt.Errorf("encode admin credentials: %w", err)
@@ -142,16 +144,16 @@ func writeNew(path string, c Credentials) (created bool, err error) {
 }
 
 // generate returns a new random access key.
-func generate() (Credentials, error) {
+func generate() (fcsign.Credentials, error) {
 	id, err := randomAlnum(accessKeyIDRandom)
 	if err != nil {
-		return Credentials{}, err
+		return fcsign.Credentials{}, err
 	}
 	secret, err := randomAlnum(accessKeySecretN)
 	if err != nil {
-		return Credentials{}, err
+		return fcsign.Credentials{}, err
 	}
-	return Credentials{AccessKeyID: accessKeyIDPrefix + id, AccessKeySecret: secret}, nil
+	return fcsign.Credentials{AccessKeyID: accessKeyIDPrefix + id, AccessKeySecret: secret}, nil
 }
 
 // randomAlnum returns n uniformly random alphanumeric characters drawn

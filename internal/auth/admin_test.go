@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"sync"
 	"testing"
+
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -17,7 +19,7 @@ func TestLoadOrCreateAdmin(t *testing.T) {
 	t.Run("environment wins", func(t *testing.T) {
 		dir := t.TempDir()
 		c, err := LoadOrCreateAdmin(dir, envOf(map[string]string{EnvAccessKeyID: "id", EnvAccessKeySecret: "sec"}))
-		if err != nil || c != (Credentials{AccessKeyID: "id", AccessKeySecret: "sec"}) {
+		if err != nil || c != (fcsign.Credentials{AccessKeyID: "id", AccessKeySecret: "sec"}) {
 			t.Fatalf("got %v, %v", c, err)
 		}
 		if _, err := os.Stat(filepath.Join(dir, CredentialsFile)); !errors.Is(err, os.ErrNotExist) {
@@ -64,7 +66,7 @@ func TestLoadOrCreateAdmin(t *testing.T) {
 	t.Run("concurrent creators agree", func(t *testing.T) {
 		dir := t.TempDir()
 		const n = 8
-		got := make([]Credentials, n)
+		got := make([]fcsign.Credentials, n)
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		for i := range n {

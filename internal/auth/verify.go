@@ -1,3 +1,14 @@
+// Package auth is the server side of Function Compute 2.0 request
+// signatures: the Verifier that checks the header form ("Authorization: FC
+// <accessKeyId>:<signature>", used by the management API and by HTTP
+// triggers with authType "function") and the signed-URL form of HTTP
+// triggers, and the admin access key of an openfc installation.
+//
+// The signature algorithm itself lives in pkg/fcsign, which clients use to
+// sign: the Verifier computes the signature it expects with the same code,
+// so the two sides cannot disagree. What is here is what only a server
+// needs: clock skew and expiry checks, key lookup, FC's error codes and
+// messages, and where the admin key comes from.
 package auth
 
 import (
@@ -8,6 +19,7 @@ import (
 	"time"
 
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // DefaultMaxSkew is how far the Date of a signed request may be from the
@@ -55,20 +67,21 @@ func (v *Verifier) secret(accessKeyID string) (string, error) {
 }
 
 // VerifyHeader checks the header form: "Authorization: FC id:signature"
-// plus a Date within MaxSkew of now. The signed path is r.URL.Path and,
+// plus a Date within MaxSkew of now. The signature is checked against
+// fcsign.StringToSign of the request: the signed path is r.URL.Path and,
 // when withQuery is true (HTTP-trigger requests), the whole query is
 // signed as well. Errors are *fc.Error values: MissingRequiredHeader,
 // InvalidArgument, AccessDenied, InvalidAccessKeyID or SignatureNotMatch.
 func (v *Verifier) VerifyHeader(r *http.Request, withQuery bool) error {
-	authz := headerValue(r.Header, HeaderAuthorization)
+	authz := fcsign.HeaderValue(r.Header, fcsign.HeaderAuthorization)
 	if authz == "" {
-		return missingHeader(HeaderAuthorization)
+		return missingHeader(fcsign.HeaderAuthorization)
 	}
-	date := headerValue(r.Header, HeaderDate)
+	date := fcsign.HeaderValue(r.Header, fcsign.HeaderDate)
 	if date == "" {
-		return missingHeader(HeaderDate)
+		return missingHeader(fcsign.HeaderDate)
 	}
-	id, sig, err := parseAuthorization(authz)
+	id, sig, err := fcsign.ParseAuthorization(authz)
 	if err != nil {
 		return fc.Errorf(fc.CodeInvalidArgument, "invalid Authorization header %q: %w", authz, err)
 	}
@@ -79,17 +92,17 @@ func (v *Verifier) VerifyHeader(r *http.Request, withQuery bool) error {
 	if err != nil {
 		return err
 	}
-	sts := StringToSign(r.Method, requestPath(r.URL), r.Header, r.URL.Query(), withQuery)
+	sts := fcsign.StringToSign(r.Method, fcsign.SignedPath(r.URL), r.Header, r.URL.Query(), withQuery)
 	return checkSignature(secret, sts, sig)
 }
 
 // VerifyURL checks the signed-URL form: x-fc-access-key-id, x-fc-expires
-// (Unix seconds, not in the past) and x-fc-signature in the query. The
-// string to sign has x-fc-expires in place of the Date line and signs the
-// path and every query parameter except x-fc-signature.
+// (Unix seconds, not in the past) and x-fc-signature in the query, each
+// exactly once. The signature is checked against
+// fcsign.PresignedStringToSign of the request.
 func (v *Verifier) VerifyURL(r *http.Request) error {
 	q := r.URL.Query()
-	for _, name := range []string{QueryAccessKeyID, QueryExpires, QuerySignature} {
+	for _, name := range []string{fcsign.QueryAccessKeyID, fcsign.QueryExpires, fcsign.QuerySignature} {
 		switch n := len(q[name]); {
 		case n == 0 || q.Get(name) == "":
 			return fc.Errorf(fc.CodeMissingRequiredHeader, "required query parameter %s was not specified", name)
@@ -97,10 +110,10 @@ func (v *Verifier) VerifyURL(r *http.Request) error {
 			return fc.Errorf(fc.CodeInvalidArgument, "query parameter %s is given %d times", name, n)
 		}
 	}
-	id, exp, sig := q.Get(QueryAccessKeyID), q.Get(QueryExpires), q.Get(QuerySignature)
+	id, exp, sig := q.Get(fcsign.QueryAccessKeyID), q.Get(fcsign.QueryExpires), q.Get(fcsign.QuerySignature)
 	expires, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil {
-		return fc.Errorf(fc.CodeAccessDenied, "the value %q of %s is not a Unix time: %w", exp, QueryExpires, err)
+		return fc.Errorf(fc.CodeAccessDenied, "the value %q of %s is not a Unix time: %w", exp, fcsign.QueryExpires, err)
 	}
 	if now := v.now(); now.Unix() > expires {
 		return fc.Errorf(fc.CodeAccessDenied, "the signed URL expired at %s (server time %s)",
@@ -110,8 +123,7 @@ func (v *Verifier) VerifyURL(r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q.Del(QuerySignature)
-	sts := stringToSign(r.Method, requestPath(r.URL), r.Header, exp, q, true)
+	sts := fcsign.PresignedStringToSign(r.Method, fcsign.SignedPath(r.URL), r.Header, q)
 	return checkSignature(secret, sts, sig)
 }
 
@@ -133,7 +145,7 @@ func (v *Verifier) checkDate(date string) error {
 // in constant time. The server's string to sign is kept as the cause of
 // the error (logged, never sent) to help debug clients.
 func checkSignature(secret, sts, got string) error {
-	want := Signature(secret, sts)
+	want := fcsign.Signature(secret, sts)
 	if hmac.Equal([]byte(want), []byte(got)) {
 		return nil
 	}

@@ -9,7 +9,11 @@ import (
 	"time"
 
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/pkg/fcsign"
 )
+
+// testDate is testNow as an HTTP date.
+const testDate = "Mon, 02 Jan 2006 15:04:05 GMT"
 
 var testNow = time.Date(2006, 1, 2, 15, 4, 5, 0, time.UTC)
 
@@ -37,7 +41,7 @@ func signedRequest(t *testing.T, method, rawURL, date string) *http.Request {
 	if date != "" {
 		r.Header.Set("Date", date)
 	}
-	Sign(Credentials{AccessKeyID: "akid", AccessKeySecret: "secret"}, r)
+	fcsign.Sign(fcsign.Credentials{AccessKeyID: "akid", AccessKeySecret: "secret"}, r)
 	return r
 }
 
@@ -167,9 +171,9 @@ func TestVerifierDefaults(t *testing.T) {
 }
 
 func TestVerifyURL(t *testing.T) {
-	c := Credentials{AccessKeyID: "akid", AccessKeySecret: "secret"}
+	c := fcsign.Credentials{AccessKeyID: "akid", AccessKeySecret: "secret"}
 	base, _ := url.Parse("http://h/2016-08-15/proxy/s/f/p?q=1")
-	good := PresignURL(c, "GET", base, nil, testNow.Add(time.Hour), "").String()
+	good := fcsign.PresignURL(c, "GET", base, nil, testNow.Add(time.Hour), "").String()
 	tests := []struct {
 		name   string
 		url    string
@@ -179,16 +183,16 @@ func TestVerifyURL(t *testing.T) {
 		msg    string
 	}{
 		{name: "ok", url: good},
-		{name: "missing signature", url: good, mutate: func(q url.Values) { q.Del(QuerySignature) }, code: fc.CodeMissingRequiredHeader, msg: QuerySignature},
-		{name: "missing key id", url: good, mutate: func(q url.Values) { q.Del(QueryAccessKeyID) }, code: fc.CodeMissingRequiredHeader, msg: QueryAccessKeyID},
-		{name: "missing expires", url: good, mutate: func(q url.Values) { q.Del(QueryExpires) }, code: fc.CodeMissingRequiredHeader, msg: QueryExpires},
-		{name: "repeated signature", url: good, mutate: func(q url.Values) { q.Add(QuerySignature, "x") }, code: fc.CodeInvalidArgument, msg: QuerySignature},
-		{name: "bad expires", url: good, mutate: func(q url.Values) { q.Set(QueryExpires, "soon") }, code: fc.CodeAccessDenied, msg: QueryExpires},
-		{name: "expired", url: PresignURL(c, "GET", base, nil, testNow.Add(-time.Second), "").String(), code: fc.CodeAccessDenied, msg: "expired"},
-		{name: "extended expiry", url: good, mutate: func(q url.Values) { q.Set(QueryExpires, "9999999999") }, code: fc.CodeSignatureNotMatch, msg: "does not match"},
+		{name: "missing signature", url: good, mutate: func(q url.Values) { q.Del(fcsign.QuerySignature) }, code: fc.CodeMissingRequiredHeader, msg: fcsign.QuerySignature},
+		{name: "missing key id", url: good, mutate: func(q url.Values) { q.Del(fcsign.QueryAccessKeyID) }, code: fc.CodeMissingRequiredHeader, msg: fcsign.QueryAccessKeyID},
+		{name: "missing expires", url: good, mutate: func(q url.Values) { q.Del(fcsign.QueryExpires) }, code: fc.CodeMissingRequiredHeader, msg: fcsign.QueryExpires},
+		{name: "repeated signature", url: good, mutate: func(q url.Values) { q.Add(fcsign.QuerySignature, "x") }, code: fc.CodeInvalidArgument, msg: fcsign.QuerySignature},
+		{name: "bad expires", url: good, mutate: func(q url.Values) { q.Set(fcsign.QueryExpires, "soon") }, code: fc.CodeAccessDenied, msg: fcsign.QueryExpires},
+		{name: "expired", url: fcsign.PresignURL(c, "GET", base, nil, testNow.Add(-time.Second), "").String(), code: fc.CodeAccessDenied, msg: "expired"},
+		{name: "extended expiry", url: good, mutate: func(q url.Values) { q.Set(fcsign.QueryExpires, "9999999999") }, code: fc.CodeSignatureNotMatch, msg: "does not match"},
 		{name: "added query", url: good, mutate: func(q url.Values) { q.Add("q", "2") }, code: fc.CodeSignatureNotMatch, msg: "does not match"},
 		{name: "other method", url: good, method: "POST", code: fc.CodeSignatureNotMatch, msg: "does not match"},
-		{name: "unknown key", url: good, mutate: func(q url.Values) { q.Set(QueryAccessKeyID, "nope") }, code: fc.CodeInvalidAccessKeyID, msg: "nope"},
+		{name: "unknown key", url: good, mutate: func(q url.Values) { q.Set(fcsign.QueryAccessKeyID, "nope") }, code: fc.CodeInvalidAccessKeyID, msg: "nope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -207,5 +211,91 @@ func TestVerifyURL(t *testing.T) {
 			}
 			wantCode(t, testVerifier().VerifyURL(r), tt.code, tt.msg)
 		})
+	}
+}
+
+// TestVerifyURLAcceptsPresignURL runs the inputs of fcsign's PresignURL
+// vectors (aliyun/fc-go-sdk and aliyun/fc-java-sdk) through VerifyURL: what
+// a client presigns, the server accepts.
+func TestVerifyURLAcceptsPresignURL(t *testing.T) {
+	goSDK := fcsign.Credentials{AccessKeyID: "akid", AccessKeySecret: "akSec"}
+	javaSDK := fcsign.Credentials{AccessKeyID: "akID", AccessKeySecret: "akSec"}
+	tests := []struct {
+		name    string
+		c       fcsign.Credentials
+		method  string
+		url     string
+		header  http.Header
+		expires int64
+		token   string
+	}{
+		{name: "go sdk with token", c: goSDK, method: "GET", url: "http://localhost/2016-08-15/proxy/service/func/", expires: 1583339600, token: "stsToken"},
+		{name: "go sdk without token", c: goSDK, method: "GET", url: "http://localhost/2016-08-15/proxy/service/func/", expires: 1583339600},
+		{
+			name: "java sdk with headers, queries and escaped path", c: javaSDK, method: "POST",
+			url: "http://localhost/2016-08-15/proxy/service.LATEST/funcName/test/path/%E4%B8%AD%E6%96%87?a=1&x=a&x=b",
+			header: http.Header{
+				"Test-Header-Key": {"testHeaderValue"},
+				"ConTENT-Type":    {"application/json"},
+				"conTENT-md5":     {"dummy-md5"},
+				"x-FC-TRACE-id":   {"trace-id"},
+			},
+			expires: 1583844558, token: "stsToken",
+		},
+		{
+			name: "java sdk custom domain signs the plain path", c: javaSDK, method: "POST",
+			url: "http://custom.com/test/path/%E4%B8%AD%E6%96%87?a=1&x=a&x=b",
+			header: http.Header{
+				"ConTENT-Type":  {"application/json"},
+				"conTENT-md5":   {"dummy-md5"},
+				"x-FC-TRACE-id": {"trace-id"},
+			},
+			expires: 1583844558, token: "stsToken",
+		},
+		{
+			name: "java sdk custom domain without content-md5", c: javaSDK, method: "POST",
+			url:     "http://custom.com/test/path/%E4%B8%AD%E6%96%87?a=1&x=a&x=b",
+			header:  http.Header{"ConTENT-Type": {"application/json"}, "x-FC-TRACE-id": {"trace-id"}},
+			expires: 1583844558, token: "stsToken",
+		},
+		{
+			name: "java sdk custom domain without content-md5 and x-fc header", c: javaSDK, method: "POST",
+			url:     "http://custom.com/test/path/%E4%B8%AD%E6%96%87?a=1&x=a&x=b",
+			header:  http.Header{"ConTENT-Type": {"application/json"}},
+			expires: 1583844558, token: "stsToken",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := url.Parse(tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signed := fcsign.PresignURL(tt.c, tt.method, u, tt.header, time.Unix(tt.expires, 0), tt.token)
+			r, err := http.NewRequest(tt.method, signed.String(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, vs := range tt.header {
+				for _, v := range vs {
+					r.Header.Add(k, v)
+				}
+			}
+			v := Verifier{
+				Keys: func(id string) (string, bool) { return tt.c.AccessKeySecret, id == tt.c.AccessKeyID },
+				Now:  func() time.Time { return time.Unix(tt.expires-60, 0) },
+			}
+			if err := v.VerifyURL(r); err != nil {
+				t.Errorf("VerifyURL(%s): %v", signed, err)
+			}
+		})
+	}
+}
+
+// TestProxyPathPrefix checks that fcsign's prefix, written out because a
+// public package cannot import internal/fc, is the one of fc.APIVersion.
+func TestProxyPathPrefix(t *testing.T) {
+	if want := "/" + fc.APIVersion + "/proxy/"; fcsign.ProxyPathPrefix != want {
+		t.Errorf("fcsign.ProxyPathPrefix = %q, want %q", fcsign.ProxyPathPrefix, want)
 	}
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/openfc/openfc/internal/route"
 	"github.com/openfc/openfc/internal/sandbox"
 	"github.com/openfc/openfc/internal/store"
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // The store's consumers declare what they need of it; *store.JetStream
@@ -286,10 +287,10 @@ func (d *Daemon) closeBackends(ctx context.Context) {
 	}
 }
 
-func (d *Daemon) adminCredentials() (auth.Credentials, error) {
+func (d *Daemon) adminCredentials() (fcsign.Credentials, error) {
 	o := d.opts
 	if o.AccessKeyID != "" {
-		return auth.Credentials{AccessKeyID: o.AccessKeyID, AccessKeySecret: o.AccessKeySecret}, nil
+		return fcsign.Credentials{AccessKeyID: o.AccessKeyID, AccessKeySecret: o.AccessKeySecret}, nil
 	}
 	cred, err := auth.LoadOrCreateAdmin(o.DataDir, d.getenv)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/route"
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // Catalog looks functions up (store.JetStream).
@@ -348,7 +349,7 @@ func (g *Gateway) route(r *http.Request, inv *invocation) error {
 // authenticate checks an FC signature (header or signed URL) and marks
 // the credentials it consumed so they are not forwarded.
 func (g *Gateway) authenticate(r *http.Request, inv *invocation) error {
-	if r.URL.Query().Has("x-fc-signature") {
+	if r.URL.Query().Has(fcsign.QuerySignature) {
 		if err := g.opts.Verifier.VerifyURL(r); err != nil {
 			return err
 		}

@@ -7,10 +7,11 @@ import (
 	"strings"
 
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // ProxyPrefix starts every proxy-form URL.
-const ProxyPrefix = "/" + fc.APIVersion + "/proxy/"
+const ProxyPrefix = fcsign.ProxyPathPrefix
 
 // Target is a parsed proxy-form URL.
 type Target struct {

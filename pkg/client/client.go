@@ -1,7 +1,9 @@
 // Package client is a Go client for the Function Compute 2.0 management
 // API (version 2016-08-15) as served by openfc, and compatible with
 // Alibaba Cloud FC 2.0. Requests are signed like the official SDKs sign
-// them: "Authorization: FC <accessKeyId>:<signature>".
+// them ("Authorization: FC <accessKeyId>:<signature>"), by pkg/fcsign, the
+// code the openfc server verifies with. The package imports no internal
+// package of openfc, so other modules can use it.
 package client
 
 import (
@@ -16,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openfc/openfc/internal/auth"
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // APIVersion is the FC API version every path is prefixed with.
@@ -211,7 +213,7 @@ func (c *Client) newRequest(ctx context.Context, method, path string, query url.
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("Date", c.now().UTC().Format(http.TimeFormat))
 	req.Header.Set("X-Fc-Account-Id", c.accountID)
-	auth.Sign(auth.Credentials{AccessKeyID: c.cred.AccessKeyID, AccessKeySecret: c.cred.AccessKeySecret}, req)
+	fcsign.Sign(fcsign.Credentials{AccessKeyID: c.cred.AccessKeyID, AccessKeySecret: c.cred.AccessKeySecret}, req)
 	return req, nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 var testCred = Credentials{AccessKeyID: "LTAItest", AccessKeySecret: "s3cr3t"}
@@ -44,7 +45,7 @@ func newFakeFC(t *testing.T) *fakeFC {
 	}}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		authErr := v.VerifyHeader(r, strings.HasPrefix(r.URL.Path, auth.ProxyPathPrefix))
+		authErr := v.VerifyHeader(r, strings.HasPrefix(r.URL.Path, fcsign.ProxyPathPrefix))
 		f.mu.Lock()
 		f.last = recorded{method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery, header: r.Header.Clone(), body: body, authErr: authErr}
 		status, reply, hdr := f.status, f.reply, f.header

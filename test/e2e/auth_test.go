@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openfc/openfc/internal/auth"
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // adminCreds is the admin key every test server is started with.
-var adminCreds = auth.Credentials{AccessKeyID: accessKeyID, AccessKeySecret: accessKeySecret}
+var adminCreds = fcsign.Credentials{AccessKeyID: accessKeyID, AccessKeySecret: accessKeySecret}
 
 // newRequest builds a request to s; path may carry a query.
 func (s *server) newRequest(method, path string, body string) *http.Request {
@@ -55,7 +55,7 @@ func (s *server) signedDo(method, path, body string) (*http.Response, []byte) {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	auth.Sign(adminCreds, req)
+	fcsign.Sign(adminCreds, req)
 	return s.send(req)
 }
 
@@ -93,44 +93,44 @@ func TestAuthManagementAPI(t *testing.T) {
 	}{
 		{"unsigned", func(r *http.Request) {}, 400, "MissingRequiredHeader"},
 		{"signed without Date", func(r *http.Request) {
-			auth.Sign(adminCreds, r)
+			fcsign.Sign(adminCreds, r)
 			r.Header.Del("Date")
 		}, 400, "MissingRequiredHeader"},
 		{"malformed Authorization", func(r *http.Request) {
-			auth.Sign(adminCreds, r)
+			fcsign.Sign(adminCreds, r)
 			r.Header.Set("Authorization", "Bearer "+accessKeyID)
 		}, 400, "InvalidArgument"},
 		{"bad signature", func(r *http.Request) {
-			auth.Sign(adminCreds, r)
-			r.Header.Set("Authorization", auth.AuthorizationValue(accessKeyID, auth.Signature("wrong-secret", "x")))
+			fcsign.Sign(adminCreds, r)
+			r.Header.Set("Authorization", fcsign.AuthorizationValue(accessKeyID, fcsign.Signature("wrong-secret", "x")))
 		}, 403, "SignatureNotMatch"},
 		{"wrong secret", func(r *http.Request) {
-			auth.Sign(auth.Credentials{AccessKeyID: accessKeyID, AccessKeySecret: "not-the-secret"}, r)
+			fcsign.Sign(fcsign.Credentials{AccessKeyID: accessKeyID, AccessKeySecret: "not-the-secret"}, r)
 		}, 403, "SignatureNotMatch"},
 		{"x-fc header changed after signing", func(r *http.Request) {
 			r.Header.Set("X-Fc-Trace-Id", "a")
-			auth.Sign(adminCreds, r)
+			fcsign.Sign(adminCreds, r)
 			r.Header.Set("X-Fc-Trace-Id", "b")
 		}, 403, "SignatureNotMatch"},
 		{"unknown access key id", func(r *http.Request) {
-			auth.Sign(auth.Credentials{AccessKeyID: "LTAIunknownkey0000000", AccessKeySecret: accessKeySecret}, r)
+			fcsign.Sign(fcsign.Credentials{AccessKeyID: "LTAIunknownkey0000000", AccessKeySecret: accessKeySecret}, r)
 		}, 403, "InvalidAccessKeyID"},
 		{"Date 20 minutes old", func(r *http.Request) {
 			r.Header.Set("Date", oldDate)
-			auth.Sign(adminCreds, r)
+			fcsign.Sign(adminCreds, r)
 		}, 403, "AccessDenied"},
 		{"Date 20 minutes ahead", func(r *http.Request) {
 			r.Header.Set("Date", futureDate)
-			auth.Sign(adminCreds, r)
+			fcsign.Sign(adminCreds, r)
 		}, 403, "AccessDenied"},
 		{"another account", func(r *http.Request) {
 			r.Header.Set("X-Fc-Account-Id", "6543210987654321")
-			auth.Sign(adminCreds, r)
+			fcsign.Sign(adminCreds, r)
 		}, 403, "AccessDenied"},
-		{"signed", func(r *http.Request) { auth.Sign(adminCreds, r) }, 200, ""},
+		{"signed", func(r *http.Request) { fcsign.Sign(adminCreds, r) }, 200, ""},
 		{"signed with own account id", func(r *http.Request) {
 			r.Header.Set("X-Fc-Account-Id", accountID)
-			auth.Sign(adminCreds, r)
+			fcsign.Sign(adminCreds, r)
 		}, 200, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,7 +165,7 @@ func TestAuthManagementAPI(t *testing.T) {
 		}
 		req := s.newRequest("POST", path, `{"serviceName":"authsvc2"}`)
 		req.Header.Set("Content-Type", "application/json")
-		auth.Sign(adminCreds, req)
+		fcsign.Sign(adminCreds, req)
 		req.Header.Set("Content-Type", "text/plain")
 		resp, body = s.send(req)
 		expectError(t, "content type changed after signing", resp, body, 403, "SignatureNotMatch")
@@ -208,7 +208,7 @@ func TestAuthFunctionTrigger(t *testing.T) {
 
 	t.Run("header form", func(t *testing.T) {
 		req := s.newRequest("GET", path+"?a=1&b=2", "")
-		auth.Sign(adminCreds, req)
+		fcsign.Sign(adminCreds, req)
 		resp, body := s.send(req)
 		r := echoOf(t, "signed GET", resp, body)
 		if r.Name != "fn" || r.Method != "GET" || r.Path != "/x?a=1&b=2" {
@@ -220,7 +220,7 @@ func TestAuthFunctionTrigger(t *testing.T) {
 		req := s.newRequest("POST", path+"?k=2&k=1&sp=a%20b", "payload")
 		req.Header.Set("Content-Type", "text/plain")
 		req.Header.Set("X-Fc-Trace-Id", "t1")
-		auth.Sign(adminCreds, req)
+		fcsign.Sign(adminCreds, req)
 		resp, body := s.send(req)
 		r := echoOf(t, "signed POST", resp, body)
 		if r.Method != "POST" || r.Body != "payload" || r.Path != "/x?k=2&k=1&sp=a%20b" {
@@ -241,12 +241,12 @@ func TestAuthFunctionTrigger(t *testing.T) {
 		{"method changed", func(r *http.Request) { r.Method = "POST" }, 403, "SignatureNotMatch"},
 		{"x-fc header added", func(r *http.Request) { r.Header.Set("X-Fc-Invocation-Type", "Sync") }, 403, "SignatureNotMatch"},
 		{"unknown key", func(r *http.Request) {
-			r.Header.Set("Authorization", auth.AuthorizationValue("LTAIunknownkey0000000", "c2lnbmF0dXJl"))
+			r.Header.Set("Authorization", fcsign.AuthorizationValue("LTAIunknownkey0000000", "c2lnbmF0dXJl"))
 		}, 403, "InvalidAccessKeyID"},
 	} {
 		t.Run("tampered "+tc.name, func(t *testing.T) {
 			req := s.newRequest("GET", path+"?a=1&b=2", "")
-			auth.Sign(adminCreds, req)
+			fcsign.Sign(adminCreds, req)
 			tc.tamper(req)
 			resp, body := s.send(req)
 			expectError(t, tc.name, resp, body, tc.status, tc.code)
@@ -256,7 +256,7 @@ func TestAuthFunctionTrigger(t *testing.T) {
 	t.Run("Date 20 minutes old", func(t *testing.T) {
 		req := s.newRequest("GET", path+"?a=1&b=2", "")
 		req.Header.Set("Date", time.Now().Add(-20*time.Minute).UTC().Format(http.TimeFormat))
-		auth.Sign(adminCreds, req)
+		fcsign.Sign(adminCreds, req)
 		resp, body := s.send(req)
 		expectError(t, "old Date", resp, body, 403, "AccessDenied")
 	})
@@ -266,7 +266,7 @@ func TestAuthFunctionTrigger(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return auth.PresignURL(adminCreds, method, u, nil, expires, "")
+		return fcsign.PresignURL(adminCreds, method, u, nil, expires, "")
 	}
 
 	t.Run("signed URL", func(t *testing.T) {
@@ -300,7 +300,7 @@ func TestAuthFunctionTrigger(t *testing.T) {
 		{"signed URL with a later expiry", func(t *testing.T) string {
 			u := presign(t, "GET", time.Now().Add(5*time.Minute))
 			q := u.Query()
-			q.Set(auth.QueryExpires, fmt.Sprint(time.Now().Add(time.Hour).Unix()))
+			q.Set(fcsign.QueryExpires, fmt.Sprint(time.Now().Add(time.Hour).Unix()))
 			u.RawQuery = q.Encode()
 			return u.String()
 		}, "GET", 403, "SignatureNotMatch"},
@@ -310,7 +310,7 @@ func TestAuthFunctionTrigger(t *testing.T) {
 		{"signed URL without access key id", func(t *testing.T) string {
 			u := presign(t, "GET", time.Now().Add(5*time.Minute))
 			q := u.Query()
-			q.Del(auth.QueryAccessKeyID)
+			q.Del(fcsign.QueryAccessKeyID)
 			u.RawQuery = q.Encode()
 			return u.String()
 		}, "GET", 400, "MissingRequiredHeader"},
@@ -328,7 +328,7 @@ func TestAuthFunctionTrigger(t *testing.T) {
 	// The management API never accepts the signed-URL form.
 	t.Run("signed URL on the management API", func(t *testing.T) {
 		u, _ := url.Parse(s.URL + "/2016-08-15/services")
-		req, _ := http.NewRequest("GET", auth.PresignURL(adminCreds, "GET", u, nil, time.Now().Add(5*time.Minute), "").String(), nil)
+		req, _ := http.NewRequest("GET", fcsign.PresignURL(adminCreds, "GET", u, nil, time.Now().Add(5*time.Minute), "").String(), nil)
 		resp, body := s.send(req)
 		expectError(t, "presigned management call", resp, body, 400, "MissingRequiredHeader")
 	})

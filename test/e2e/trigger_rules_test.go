@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/route"
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // The HTTP-trigger rules of the spec (§0, §7, §8), checked end to end
@@ -438,7 +438,7 @@ func TestRestrictedRequestHeaders(t *testing.T) {
 			t.Fatal(err)
 		}
 		req.Header.Set("X-Fc-Access-Key-Id", "LTAIspoofed")
-		auth.Sign(adminCreds, req)
+		fcsign.Sign(adminCreds, req)
 		resp, body := rulesSend(t, req)
 		r := rulesEcho(t, resp, body)
 		for _, h := range []string{"authorization", "x-fc-access-key-id"} {

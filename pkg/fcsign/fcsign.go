@@ -1,8 +1,13 @@
-// Package auth implements Function Compute 2.0 request signatures: the
-// "Authorization: FC <accessKeyId>:<signature>" header form used by the
-// management API and by HTTP triggers with authType "function", the
-// signed-URL (query-string) form of HTTP triggers, and the admin access key
-// of an openfc installation.
+// Package fcsign implements the Function Compute 2.0 request signature
+// algorithm: the "Authorization: FC <accessKeyId>:<signature>" header form
+// used by the management API and by HTTP triggers with authType
+// "function", and the signed-URL (query-string) form of HTTP triggers.
+//
+// It is public and depends only on the standard library because both
+// sides of a request need the same rules: clients (pkg/client, or any Go
+// program calling openfc or Alibaba Cloud FC) sign with it, and the server
+// (internal/auth) computes the signature it expects with it. Keeping every
+// rule in one place means a client and the server cannot drift apart.
 //
 // The string to sign is built exactly as the official SDKs (@alicloud/fc2
 // for Node.js, aliyun/fc-go-sdk) build it:
@@ -15,26 +20,31 @@
 // whose lowercased name starts with "x-fc-", sorted by name, and
 // CanonicalizedResource is the URL-decoded path, followed for HTTP-trigger
 // requests by "\n" and the sorted "key=value" query items joined by "\n".
-package auth
+// A signed URL puts x-fc-expires in place of the Date line and signs every
+// query item except x-fc-signature.
+package fcsign
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/openfc/openfc/internal/fc"
 )
 
 // ProxyPathPrefix starts the path of every HTTP-trigger request on the FC
 // account endpoint. Requests under it sign their query parameters too.
-const ProxyPathPrefix = "/" + fc.APIVersion + "/proxy/"
+//
+// It is written out rather than built from internal/fc.APIVersion because
+// a public package cannot import internal ones; internal/auth's tests check
+// the two agree, and internal/route uses this constant as its own prefix.
+const ProxyPathPrefix = "/2016-08-15/proxy/"
 
 // Header and query parameter names of the signature scheme.
 const (
@@ -60,7 +70,8 @@ const (
 )
 
 // Credentials is an access key pair. The secret never leaves the process:
-// only HMACs computed with it do.
+// only HMACs computed with it do. The JSON names are those of the FC SDK
+// configurations and of openfc's credentials.json.
 type Credentials struct {
 	AccessKeyID     string `json:"accessKeyId"`
 	AccessKeySecret string `json:"accessKeySecret"`
@@ -73,7 +84,7 @@ func (c Credentials) String() string {
 }
 
 // GoString masks the secret for %#v as well.
-func (c Credentials) GoString() string { return "auth." + c.String() }
+func (c Credentials) GoString() string { return "fcsign." + c.String() }
 
 // StringToSign returns the string FC signs for a request with the given
 // method, URL-decoded path, headers and query. withQuery selects the
@@ -85,18 +96,31 @@ func (c Credentials) GoString() string { return "auth." + c.String() }
 // surrounding spaces and tabs, as every HTTP implementation does on the
 // wire, and a header with several values signs them joined with ",".
 func StringToSign(method, path string, header http.Header, query url.Values, withQuery bool) string {
-	return stringToSign(method, path, header, headerValue(header, HeaderDate), query, withQuery)
+	return stringToSign(method, path, header, HeaderValue(header, HeaderDate), query, withQuery)
 }
 
-// stringToSign is StringToSign with the Date line given explicitly: the
-// signed-URL form puts x-fc-expires there.
+// PresignedStringToSign returns the string FC signs for a signed URL: the
+// HTTP-trigger form of StringToSign with the value of the x-fc-expires
+// query parameter in place of the Date line, and every query item except
+// x-fc-signature (the signature cannot sign itself). query must hold
+// exactly one x-fc-expires; query is not modified.
+func PresignedStringToSign(method, path string, header http.Header, query url.Values) string {
+	if _, ok := query[QuerySignature]; ok {
+		query = maps.Clone(query)
+		delete(query, QuerySignature)
+	}
+	return stringToSign(method, path, header, query.Get(QueryExpires), query, true)
+}
+
+// stringToSign is StringToSign with the Date line given explicitly, so
+// that both forms share one construction.
 func stringToSign(method, path string, header http.Header, date string, query url.Values, withQuery bool) string {
 	var b strings.Builder
 	b.WriteString(strings.ToUpper(method))
 	b.WriteByte('\n')
-	b.WriteString(headerValue(header, HeaderContentMD5))
+	b.WriteString(HeaderValue(header, HeaderContentMD5))
 	b.WriteByte('\n')
-	b.WriteString(headerValue(header, HeaderContentType))
+	b.WriteString(HeaderValue(header, HeaderContentType))
 	b.WriteByte('\n')
 	b.WriteString(date)
 	b.WriteByte('\n')
@@ -124,14 +148,14 @@ func AuthorizationValue(accessKeyID, signature string) string {
 
 // Sign signs an outgoing request in place: it sets the Date header to the
 // current time when the request has none, then sets Authorization. The
-// signed path is r.URL.Path (decoded); the query is signed too when the
-// path starts with ProxyPathPrefix. Headers that are signed (Content-Type,
+// signed path is SignedPath(r.URL); the query is signed too when the path
+// starts with ProxyPathPrefix. Headers that are signed (Content-Type,
 // Content-MD5, x-fc-*) must be set before calling Sign.
 func Sign(c Credentials, r *http.Request) {
-	if headerValue(r.Header, HeaderDate) == "" {
+	if HeaderValue(r.Header, HeaderDate) == "" {
 		r.Header.Set(HeaderDate, time.Now().UTC().Format(http.TimeFormat))
 	}
-	path := requestPath(r.URL)
+	path := SignedPath(r.URL)
 	sts := StringToSign(r.Method, path, r.Header, r.URL.Query(), strings.HasPrefix(path, ProxyPathPrefix))
 	r.Header.Set(HeaderAuthorization, AuthorizationValue(c.AccessKeyID, Signature(c.AccessKeySecret, sts)))
 }
@@ -141,36 +165,39 @@ func Sign(c Credentials, r *http.Request) {
 // empty) and x-fc-signature are added to its query. header holds the
 // headers the eventual request will carry that take part in the signature
 // (Content-Type, Content-MD5, x-fc-*); it may be nil. The signed path is
-// u.Path, so for a custom domain pass the plain request path.
+// SignedPath(u), so for a custom domain pass the plain request path. u is
+// not modified; a signature already in its query is replaced.
 func PresignURL(c Credentials, method string, u *url.URL, header http.Header, expires time.Time, securityToken string) *url.URL {
 	out := *u
 	q := u.Query()
-	q.Del(QuerySignature)
-	exp := strconv.FormatInt(expires.Unix(), 10)
-	q.Set(QueryExpires, exp)
+	q.Set(QueryExpires, strconv.FormatInt(expires.Unix(), 10))
 	q.Set(QueryAccessKeyID, c.AccessKeyID)
 	if securityToken != "" {
 		q.Set(QuerySecurityToken, securityToken)
 	} else {
 		q.Del(QuerySecurityToken)
 	}
-	sts := stringToSign(method, requestPath(u), header, exp, q, true)
+	sts := PresignedStringToSign(method, SignedPath(u), header, q)
 	q.Set(QuerySignature, Signature(c.AccessKeySecret, sts))
 	out.RawQuery = q.Encode()
 	return &out
 }
 
-// requestPath returns the decoded path to sign, "/" for an empty one.
-func requestPath(u *url.URL) string {
+// SignedPath returns the path a request to u signs: the decoded u.Path,
+// or "/" for an empty one, since an HTTP client sends "/" then.
+func SignedPath(u *url.URL) string {
 	if u.Path == "" {
 		return "/"
 	}
 	return u.Path
 }
 
-// headerValue returns the trimmed value of the named header, matching the
-// name case-insensitively so that non-canonical map keys count too.
-func headerValue(h http.Header, name string) string {
+// HeaderValue returns the value of the named header as the signature sees
+// it: the name is matched case-insensitively, so that non-canonical map
+// keys count too, and the values are trimmed and joined with ",". A
+// verifier reads Date and Authorization with it so that it checks the same
+// value that was signed.
+func HeaderValue(h http.Header, name string) string {
 	if v, ok := h[http.CanonicalHeaderKey(name)]; ok {
 		return joinValues(v)
 	}
@@ -251,24 +278,28 @@ func canonicalQuery(q url.Values) string {
 	return strings.Join(items, "\n")
 }
 
-// errMalformedAuthorization is the cause of every parseAuthorization error.
-var errMalformedAuthorization = errors.New(`authorization header is not of the form "FC <accessKeyId>:<signature>"`)
+// ErrMalformedAuthorization is what ParseAuthorization returns for a value
+// that is not of the form "FC <accessKeyId>:<signature>"; a verifier wraps
+// it so that a malformed header can be told apart from a wrong signature.
+var ErrMalformedAuthorization = errors.New(`authorization header is not of the form "FC <accessKeyId>:<signature>"`)
 
-// parseAuthorization splits "FC <accessKeyId>:<signature>" into its parts.
-// The scheme is case-sensitive; surrounding whitespace is ignored; neither
+// ParseAuthorization splits "FC <accessKeyId>:<signature>", the value
+// AuthorizationValue builds, into its parts. It lives next to
+// AuthorizationValue so that the header's syntax is defined once. The
+// scheme is case-sensitive; surrounding whitespace is ignored; neither
 // part may be empty or contain whitespace, and the signature may not
 // contain ':'.
-func parseAuthorization(v string) (accessKeyID, signature string, err error) {
+func ParseAuthorization(v string) (accessKeyID, signature string, err error) {
 	v = trimOWS(v)
 	rest, ok := strings.CutPrefix(v, authScheme)
 	if !ok {
-		return "", "", errMalformedAuthorization
+		return "", "", ErrMalformedAuthorization
 	}
 	accessKeyID, signature, ok = strings.Cut(rest, ":")
 	if !ok || accessKeyID == "" || signature == "" ||
 		strings.ContainsAny(accessKeyID, " \t\r\n") ||
 		strings.ContainsAny(signature, " \t\r\n:") {
-		return "", "", errMalformedAuthorization
+		return "", "", ErrMalformedAuthorization
 	}
 	return accessKeyID, signature, nil
 }

@@ -1,4 +1,4 @@
-package auth
+package fcsign
 
 import (
 	"net/http"
@@ -263,22 +263,13 @@ func TestPresignURL(t *testing.T) {
 			if u.String() != tt.url {
 				t.Errorf("PresignURL modified its input: %s", u)
 			}
-			// The signed URL verifies.
-			r, err := http.NewRequest(tt.method, got.String(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for k, vs := range tt.header {
-				for _, v := range vs {
-					r.Header.Add(k, v)
-				}
-			}
-			v := Verifier{
-				Keys: func(id string) (string, bool) { return tt.c.AccessKeySecret, id == tt.c.AccessKeyID },
-				Now:  func() time.Time { return time.Unix(tt.expires-60, 0) },
-			}
-			if err := v.VerifyURL(r); err != nil {
-				t.Errorf("VerifyURL: %v", err)
+			// The signature in the URL is that of the URL's own string to
+			// sign, which is what a verifier recomputes (internal/auth's
+			// TestVerifyURLAcceptsPresignURL runs these through VerifyURL).
+			q := got.Query()
+			sts := PresignedStringToSign(tt.method, SignedPath(got), tt.header, q)
+			if sig := q.Get(QuerySignature); sig != Signature(tt.c.AccessKeySecret, sts) {
+				t.Errorf("signature %s does not match the signed URL's string to sign %q", sig, sts)
 			}
 		})
 	}
@@ -305,9 +296,9 @@ func TestParseAuthorization(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			id, sig, err := parseAuthorization(tt.in)
+			id, sig, err := ParseAuthorization(tt.in)
 			if (err == nil) != tt.ok || id != tt.id || sig != tt.sig {
-				t.Errorf("parseAuthorization(%q) = %q, %q, %v; want %q, %q, ok=%v", tt.in, id, sig, err, tt.id, tt.sig, tt.ok)
+				t.Errorf("ParseAuthorization(%q) = %q, %q, %v; want %q, %q, ok=%v", tt.in, id, sig, err, tt.id, tt.sig, tt.ok)
 			}
 		})
 	}
@@ -318,7 +309,7 @@ func FuzzParseAuthorization(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		id, sig, err := parseAuthorization(in)
+		id, sig, err := ParseAuthorization(in)
 		if err != nil {
 			if id != "" || sig != "" {
 				t.Fatalf("error with non-empty parts %q %q", id, sig)
@@ -331,7 +322,7 @@ func FuzzParseAuthorization(f *testing.F) {
 		if got := AuthorizationValue(id, sig); got != strings.Trim(in, " \t") {
 			t.Fatalf("round trip: %q -> %q", in, got)
 		}
-		id2, sig2, err := parseAuthorization(AuthorizationValue(id, sig))
+		id2, sig2, err := ParseAuthorization(AuthorizationValue(id, sig))
 		if err != nil || id2 != id || sig2 != sig {
 			t.Fatalf("reparse: %q %q %v", id2, sig2, err)
 		}
@@ -343,6 +334,38 @@ func TestCredentialsStringMasksSecret(t *testing.T) {
 	for _, s := range []string{c.String(), c.GoString()} {
 		if strings.Contains(s, "topsecret") || !strings.Contains(s, "LTAIxyz") {
 			t.Errorf("%q", s)
+		}
+	}
+}
+
+// TestPresignedStringToSign checks the signed-URL form: x-fc-expires takes
+// the place of the Date line, x-fc-signature is not signed, and the
+// caller's query is left alone.
+func TestPresignedStringToSign(t *testing.T) {
+	h := http.Header{"Date": {testDate}, "X-Fc-Trace-Id": {"t"}}
+	q := url.Values{QueryExpires: {"1583339600"}, QueryAccessKeyID: {"akid"}, QuerySignature: {"sig"}, "a": {"1"}}
+	got := PresignedStringToSign("GET", "/p", h, q)
+	want := "GET\n\n\n1583339600\nx-fc-trace-id:t\n/p\na=1\nx-fc-access-key-id=akid\nx-fc-expires=1583339600"
+	if got != want {
+		t.Errorf("PresignedStringToSign =\n%q\nwant\n%q", got, want)
+	}
+	if q.Get(QuerySignature) != "sig" {
+		t.Errorf("PresignedStringToSign modified its query: %v", q)
+	}
+}
+
+func TestSignedPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://h":                 "/",
+		"http://h/":                "/",
+		"http://h/a%20b/%E4%B8%AD": "/a b/中",
+	} {
+		u, err := url.Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := SignedPath(u); got != want {
+			t.Errorf("SignedPath(%s) = %q, want %q", in, got, want)
 		}
 	}
 }
