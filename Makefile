@@ -34,6 +34,8 @@ lint:
 # official Node SDK's.
 test-unit: deps
 	OPENFC_FC2_SDK_DIR=$(CURDIR)/test/e2e/sdk $(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+	# Allocation bounds need a build without -race (it makes sync.Pool drop items).
+	$(GO) test -count=1 -run 'Allocs$$' ./internal/gateway ./internal/upstream ./internal/route
 	$(GO) test -run '^$$' -fuzz '^FuzzParseProxyPath$$' -fuzztime 150000x ./internal/route
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTriggerHost$$' -fuzztime 100000x ./internal/route
 	$(GO) test -run '^$$' -fuzz '^FuzzWriteHead$$' -fuzztime 50000x ./internal/gateway

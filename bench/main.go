@@ -55,6 +55,13 @@ type config struct {
 	openfc    string
 	coldRuns  int
 	idleConns int
+	// logLevel is openfc's --log-level: warn (the default) leaves the
+	// access log out, as nginx runs with access_log off; info measures
+	// it.
+	logLevel string
+	// ab, when set, runs only the warm path for openfc variants side by
+	// side (benchAB).
+	ab string
 }
 
 func parseFlags() config {
@@ -66,6 +73,8 @@ func parseFlags() config {
 	flag.StringVar(&cfg.openfc, "openfc", "", "path to a built openfc binary (default: go build ./cmd/openfc)")
 	flag.IntVar(&cfg.coldRuns, "cold-runs", 20, "cold-start runs")
 	flag.IntVar(&cfg.idleConns, "idle-conns", 1000, "idle client connections for the memory figure")
+	flag.StringVar(&cfg.logLevel, "log-level", "warn", "openfc serve --log-level (info: with its access log)")
+	flag.StringVar(&cfg.ab, "ab", "", `warm path only, openfc variants side by side: "name=binary[:log-level],…" (empty binary: this tree)`)
 	flag.Parse()
 	if cfg.smoke {
 		cfg.duration = time.Second
@@ -92,7 +101,11 @@ func run() int {
 
 	// Ctrl-C is handled above by stopping every child and exiting, so
 	// nothing needs to cancel this context.
-	res, err := bench(context.Background(), cfg, children)
+	scenarios := bench
+	if cfg.ab != "" {
+		scenarios = benchAB
+	}
+	res, err := scenarios(context.Background(), cfg, children)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		children.stopAll()
@@ -132,7 +145,7 @@ func bench(ctx context.Context, cfg config, children *procs) (*results, error) {
 	if err != nil {
 		return nil, err
 	}
-	targets, srv, err := startTargets(ctx, children, tmp, openfc, bootstrap)
+	targets, srv, err := startTargets(ctx, children, tmp, openfc, bootstrap, cfg.logLevel)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +207,7 @@ func buildBinaries(ctx context.Context, openfc, tmp string) (string, string, err
 // startTargets starts the upstream, nginx, the bare ReverseProxy and the
 // openfc server, each answering before the next starts, and returns the
 // baseline targets (the openfc ones need the deploy first).
-func startTargets(ctx context.Context, children *procs, tmp, openfc, bootstrap string) ([]target, *server, error) {
+func startTargets(ctx context.Context, children *procs, tmp, openfc, bootstrap, logLevel string) ([]target, *server, error) {
 	upPort, upURL, err := startUpstream(ctx, children, bootstrap)
 	if err != nil {
 		return nil, nil, err
@@ -207,7 +220,7 @@ func startTargets(ctx context.Context, children *procs, tmp, openfc, bootstrap s
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := startServer(children, openfc, tmp)
+	srv, err := startServer(children, openfc, tmp, logLevel)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/route"
 )
 
 // Verifier checks the FC signature of a management request.
@@ -340,14 +341,16 @@ func storeErr(err error, notFound, exists *fc.Error) error {
 
 func (a *API) now() string { return fc.Timestamp(a.opts.Now()) }
 
-// splitQualifier splits "{service}[.{qualifier}]"; only LATEST exists yet.
-func splitQualifier(s string) (service string, err error) {
-	name, q, ok := strings.Cut(s, ".")
-	if !ok || q == fc.LATEST {
-		return name, nil
+// splitQualifier reads the "{service}[.{qualifier}]" of an API path
+// (route's one parser; no qualifier is LATEST) and accepts only the
+// qualifiers that exist (fc.CheckQualifier).
+func splitQualifier(s string) (service, qualifier string, err error) {
+	service, qualifier, ok := route.SplitQualified(s)
+	if !ok {
+		return "", "", fc.Errorf(fc.CodeInvalidArgument, "'%s' is not a service name with an optional .qualifier", s)
 	}
-	if _, perr := strconv.Atoi(q); perr == nil {
-		return "", fc.Errorf(fc.CodeVersionNotFound, "version '%s' of service '%s' does not exist", q, name)
+	if err := fc.CheckQualifier(service, qualifier); err != nil {
+		return "", "", err
 	}
-	return "", fc.Errorf(fc.CodeAliasNotFound, "alias '%s' of service '%s' does not exist", q, name)
+	return service, qualifier, nil
 }

@@ -151,7 +151,7 @@ func (a *API) createFunction(r *http.Request, _ string) (int, any, http.Header, 
 }
 
 func (a *API) getFunction(r *http.Request, _ string) (int, any, http.Header, error) {
-	service, err := splitQualifier(r.PathValue("service"))
+	service, _, err := splitQualifier(r.PathValue("service"))
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -176,7 +176,7 @@ func (a *API) functionErr(ctx context.Context, err error, service, name string) 
 }
 
 func (a *API) listFunctions(r *http.Request, _ string) (int, any, http.Header, error) {
-	service, err := splitQualifier(r.PathValue("service"))
+	service, _, err := splitQualifier(r.PathValue("service"))
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -316,14 +316,14 @@ func (a *API) deleteFunction(r *http.Request, _ string) (int, any, http.Header, 
 
 // invoke serves POST …/invocations: a synchronous event invocation.
 func (a *API) invoke(w http.ResponseWriter, r *http.Request, reqID string) {
-	service, err := splitQualifier(r.PathValue("service"))
+	service, qualifier, err := splitQualifier(r.PathValue("service"))
 	if err != nil {
 		a.writeErr(w, r, reqID, err)
 		return
 	}
 	name := r.PathValue("function")
-	if t := r.Header.Get("X-Fc-Invocation-Type"); t != "" && t != "Sync" {
-		a.writeErr(w, r, reqID, fc.Errorf(fc.CodeInvalidArgument, "X-Fc-Invocation-Type %q is not supported by this openfc yet; use Sync", t))
+	if _, err := fc.ParseInvocationType(r.Header.Get(fc.HeaderInvocationType)); err != nil {
+		a.writeErr(w, r, reqID, err) // refused before the function is looked up, as FC does
 		return
 	}
 	fn, _, svcFound, ok := a.opts.Store.LookupFunction(service, name)
@@ -333,6 +333,6 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request, reqID string) {
 	case !ok:
 		a.writeErr(w, r, reqID, functionNotFound(service, name))
 	default:
-		a.opts.Invoker.Invoke(w, r, reqID, fn, fc.LATEST)
+		a.opts.Invoker.Invoke(w, r, reqID, fn, qualifier)
 	}
 }

@@ -26,7 +26,7 @@ type scalingRef struct {
 // scalingRef resolves "{service}[.{qualifier}]/functions/{function}" of a
 // scaling or instances request: only LATEST exists, and the function must.
 func (a *API) scalingRef(r *http.Request) (scalingRef, error) {
-	service, err := splitQualifier(r.PathValue("service"))
+	service, qualifier, err := splitQualifier(r.PathValue("service"))
 	if err != nil {
 		return scalingRef{}, err
 	}
@@ -34,7 +34,7 @@ func (a *API) scalingRef(r *http.Request) (scalingRef, error) {
 	if _, _, err := a.opts.Store.GetFunction(r.Context(), service, name); err != nil {
 		return scalingRef{}, a.functionErr(r.Context(), err, service, name)
 	}
-	return scalingRef{service: service, qualifier: fc.LATEST, function: name}, nil
+	return scalingRef{service: service, qualifier: qualifier, function: name}, nil
 }
 
 func (a *API) resource(ref scalingRef) string {

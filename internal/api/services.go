@@ -37,7 +37,7 @@ func (a *API) createService(r *http.Request, _ string) (int, any, http.Header, e
 }
 
 func (a *API) getService(r *http.Request, _ string) (int, any, http.Header, error) {
-	name, err := splitQualifier(r.PathValue("service"))
+	name, _, err := splitQualifier(r.PathValue("service"))
 	if err != nil {
 		return 0, nil, nil, err
 	}

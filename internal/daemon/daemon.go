@@ -11,16 +11,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
@@ -31,7 +27,6 @@ import (
 	"github.com/openfc/openfc/internal/instance"
 	"github.com/openfc/openfc/internal/logs"
 	"github.com/openfc/openfc/internal/natsx"
-	"github.com/openfc/openfc/internal/route"
 	"github.com/openfc/openfc/internal/sandbox"
 	"github.com/openfc/openfc/internal/store"
 	"github.com/openfc/openfc/pkg/fcsign"
@@ -60,6 +55,8 @@ type Daemon struct {
 	stopGateway context.CancelFunc
 	// trim returns memory to the OS after code uploads.
 	trim *memTrimmer
+	// accessOut batches the access log's writes.
+	accessOut *batchWriter
 
 	srv, admin   *http.Server
 	ln, adminLn  net.Listener
@@ -108,105 +105,28 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	lim := codezip.Limits{MaxZipBytes: o.MaxCodeSize, MaxUnpackedBytes: o.MaxUnpackedCodeSize, MaxFiles: 100000}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	d.logs = logs.New(logs.Options{MaxBytesPerFunction: o.LogBytesPerFunction})
-	d.instances = instance.New(instance.Options{
-		Sandbox:          sb,
-		Code:             newCodeCache(filepath.Join(o.DataDir, "code"), d.store, lim),
-		Region:           o.Region,
-		AccountID:        o.AccountID,
-		StartTimeout:     o.StartTimeout,
-		MaxInstances:     o.MaxInstances,
-		MaxPerFunction:   o.MaxInstancesPerFunction,
-		QueueDepth:       o.QueueDepth,
-		QueueTimeout:     o.QueueTimeout,
-		IdleTimeout:      o.IdleTimeout,
-		Scaling:          d.store,
-		ProvisionTargets: d.provisionTargets,
-		LookupFunction: func(service, function string) (*fc.Function, bool) {
-			fn, _, _, ok := d.store.LookupFunction(service, function)
-			return fn, ok
-		},
-		Logs:    d.logs,
-		Output:  d.instanceOutput(),
-		Metrics: instance.NewMetrics(reg),
-		Logger:  d.log.With("component", "instance"),
-	})
+	d.instances = d.newInstances(sb, lim, reg)
 	verifier := &auth.Verifier{Keys: func(id string) (string, bool) {
 		if id == cred.AccessKeyID {
 			return cred.AccessKeySecret, true
 		}
 		return "", false
 	}}
-	gw := gateway.New(gateway.Options{
-		Catalog:       d.store,
-		Instances:     instancesAdapter{d.instances},
-		Verifier:      verifier,
-		Dial:          d.instances.DialContext,
-		Region:        o.Region,
-		AccountID:     o.AccountID,
-		TriggerDomain: o.TriggerDomain,
-		Limits: gateway.Limits{
-			MaxHeaderBytes:         o.MaxRequestHeaderBytes,
-			MaxPathBytes:           o.MaxRequestPathBytes,
-			MaxSyncBody:            o.MaxSyncBodyBytes,
-			MaxAsyncBody:           o.MaxAsyncBodyBytes,
-			MaxResponseHeaderBytes: o.MaxResponseHeaderBytes,
-		},
-		Metrics: gateway.NewMetrics(reg),
-		Logger:  d.log.With("component", "gateway"),
-	})
-	gctx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
-	d.stopGateway = stopGateway
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		gw.Run(gctx, 10*time.Second)
-	}()
-
 	d.ln, err = net.Listen("tcp", o.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", o.Listen, err)
 	}
-	mgmt := api.New(api.Options{
-		Store:               d.store,
-		Verifier:            verifier,
-		Invoker:             gw,
-		AccountID:           o.AccountID,
-		PublicURL:           "http://" + d.ln.Addr().String(),
-		TriggerDomain:       o.TriggerDomain,
-		MaxCodeSize:         o.MaxCodeSize,
-		MaxUnpackedCodeSize: o.MaxUnpackedCodeSize,
-		FunctionChanged:     d.functionChanged,
-		CodeReceived:        d.trim.poke,
-		Instances:           d.instances,
-		Logs:                d.logs,
-		Logger:              d.log.With("component", "api"),
-	})
+	gw := d.newGateway(ctx, verifier, reg)
 	d.srv = &http.Server{
-		Handler:           frontDoor(gw, mgmt),
+		Handler:           gw,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
 	}
 	d.srv.RegisterOnShutdown(d.logs.Close) // ends `logs --follow` streams
 	d.serve(d.srv, d.ln)
-	if o.AdminListen != "" {
-		d.adminLn, err = net.Listen("tcp", o.AdminListen)
-		if err != nil {
-			return fmt.Errorf("listen %s: %w", o.AdminListen, err)
-		}
-		mux := http.NewServeMux()
-		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-		if o.Pprof {
-			mux.HandleFunc("/debug/pprof/", pprof.Index)
-			mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-			mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		}
-		d.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		d.serve(d.admin, d.adminLn)
+	if err := d.startAdmin(reg); err != nil {
+		return err
 	}
 	d.log.Info("openfc serving", "listen", d.ln.Addr().String(), "admin", o.AdminListen, "data", o.DataDir,
 		"nats", firstNonEmpty(o.NATSURL, "embedded"), "netns", sb.NetNSEnabled())
@@ -302,6 +222,22 @@ func (d *Daemon) adminCredentials() (fcsign.Credentials, error) {
 // instanceOutput is where instance stdout/stderr goes: the server's stderr.
 func (d *Daemon) instanceOutput() io.Writer { return lockedWriter{w: os.Stderr, mu: &sync.Mutex{}} }
 
+// accessLogInterval is how long an access log line may wait to be
+// written with others.
+const accessLogInterval = 50 * time.Millisecond
+
+// accessLog is the gateway's access log: the server log's format on the
+// server's stderr, written in batches (d.accessOut), at Info when the
+// server logs Info.
+func (d *Daemon) accessLog(ctx context.Context) *slog.Logger {
+	level := slog.LevelInfo
+	if !d.log.Enabled(ctx, slog.LevelInfo) {
+		level = slog.LevelError + 4 // off, as the server's level says
+	}
+	d.accessOut = newBatchWriter(os.Stderr, accessLogInterval)
+	return slog.New(slog.NewTextHandler(d.accessOut, &slog.HandlerOptions{Level: level})).With("component", "gateway")
+}
+
 type lockedWriter struct {
 	w  io.Writer
 	mu *sync.Mutex
@@ -313,16 +249,11 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// frontDoor routes trigger subdomains and the proxy form to the gateway
-// and the rest to the management API.
-func frontDoor(gw *gateway.Gateway, mgmt http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, route.ProxyPrefix) || gw.IsTriggerHost(r.Host) {
-			gw.ServeHTTP(w, r)
-			return
-		}
-		mgmt.ServeHTTP(w, r)
-	})
+// invokerFunc gives the API its Invoker.
+type invokerFunc func(w http.ResponseWriter, r *http.Request, requestID string, fn *fc.Function, qualifier string)
+
+func (f invokerFunc) Invoke(w http.ResponseWriter, r *http.Request, requestID string, fn *fc.Function, qualifier string) {
+	f(w, r, requestID, fn, qualifier)
 }
 
 // instancesAdapter gives the gateway its Instances interface.

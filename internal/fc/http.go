@@ -6,14 +6,105 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // Header names openfc reads or writes on the data plane.
 const (
-	HeaderRequestID = "X-Fc-Request-Id"
-	HeaderErrorType = "X-Fc-Error-Type"
+	HeaderRequestID      = "X-Fc-Request-Id"
+	HeaderErrorType      = "X-Fc-Error-Type"
+	HeaderControlPath    = "X-Fc-Control-Path"
+	HeaderBasePath       = "X-Fc-Base-Path"
+	HeaderQualifier      = "X-Fc-Qualifier"
+	HeaderStatus         = "X-Fc-Status"
+	HeaderInvocationType = "X-Fc-Invocation-Type"
+	HeaderLogType        = "X-Fc-Log-Type"
+	HeaderLogResult      = "X-Fc-Log-Result"
 )
+
+// The control paths FC tells an instance (x-fc-control-path) what a
+// request is for.
+const (
+	ControlHTTPInvoke = "/http-invoke" // an HTTP-trigger request
+	ControlInvoke     = "/invoke"      // an event invocation (InvokeFunction)
+	ControlInitialize = "/initialize"  // the initializer hook
+	ControlPreStop    = "/pre-stop"    // the PreStop hook
+)
+
+// FC's HTTP-trigger limits, the defaults of the `serve` flags that
+// change them.
+const (
+	MaxRequestHeaderBytes  = 8 << 10   // request headers, keys plus values
+	MaxRequestPathBytes    = 4 << 10   // the request target, path plus query
+	MaxSyncBodyBytes       = 32 << 20  // a synchronous request body
+	MaxAsyncBodyBytes      = 128 << 10 // an asynchronous request body
+	MaxResponseHeaderBytes = 8 << 10   // the function's response headers
+)
+
+// HeaderSize is FC's measure of headers against its limits: the bytes of
+// every key and value.
+func HeaderSize(h http.Header) int {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v)
+		}
+	}
+	return n
+}
+
+// HeaderField is one header line.
+type HeaderField struct{ Name, Value string }
+
+// FunctionHeaders are FC's common request headers that describe fn and
+// where it runs: every request an instance gets carries them, invocations
+// and lifecycle hooks alike. The sender adds the ones of the request
+// (x-fc-request-id, -control-path, -qualifier and, on the proxy form,
+// -base-path).
+func FunctionHeaders(fn *Function, region, accountID string) []HeaderField {
+	h := []HeaderField{
+		{"X-Fc-Function-Name", fn.FunctionName},
+		{"X-Fc-Service-Name", fn.ServiceName},
+		{"X-Fc-Function-Handler", fn.Handler},
+		{"X-Fc-Function-Memory", strconv.Itoa(fn.MemorySize)},
+		{"X-Fc-Function-Timeout", strconv.Itoa(fn.Timeout)},
+	}
+	if fn.Initializer != "" {
+		h = append(h, HeaderField{"X-Fc-Function-Initializer", fn.Initializer},
+			HeaderField{"X-Fc-Initialization-Timeout", strconv.Itoa(fn.InitializationTimeout)})
+	}
+	return append(h, HeaderField{"X-Fc-Region", region}, HeaderField{"X-Fc-Account-Id", accountID},
+		HeaderField{"X-Fc-Version-Id", LATEST}) // versions arrive with a later issue
+}
+
+// IsFCHeader reports whether a header is one of FC's own (x-fc-*): a
+// client's never reach a function, a function's never reach the client.
+func IsFCHeader(k string) bool { return len(k) >= 5 && strings.EqualFold(k[:5], "x-fc-") }
+
+// InvocationType is how a request is invoked (X-Fc-Invocation-Type).
+type InvocationType uint8
+
+// The invocation types.
+const (
+	Sync InvocationType = iota
+	Async
+)
+
+// ParseInvocationType reads X-Fc-Invocation-Type: empty or "Sync" is
+// synchronous, "Async" asynchronous (in any letter case); anything else
+// is InvalidArgument. The type is returned even with the error (Sync for
+// an unknown one), so that the body limit can be applied first.
+func ParseInvocationType(v string) (InvocationType, error) {
+	t := Sync
+	switch {
+	case v == "" || strings.EqualFold(v, "Sync"):
+		return Sync, nil
+	case strings.EqualFold(v, "Async"):
+		t = Async // accepted by a later issue; its body limit applies already
+	}
+	return t, Errorf(CodeInvalidArgument, "X-Fc-Invocation-Type %q is not supported by this openfc yet; use Sync", v)
+}
 
 // NewRequestID returns a request id in FC's style:
 // "1-<unix seconds, hex>-<8 hex>-<12 hex>".

@@ -1,6 +1,7 @@
 package fc
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -10,6 +11,19 @@ const APIVersion = "2016-08-15"
 
 // LATEST is the qualifier of the mutable head of a service.
 const LATEST = "LATEST"
+
+// CheckQualifier accepts the qualifiers that exist: LATEST only, until
+// versions and aliases arrive. Any other is a VersionNotFound (digits) or
+// AliasNotFound error naming service.
+func CheckQualifier(service, qualifier string) error {
+	if qualifier == LATEST {
+		return nil
+	}
+	if _, err := strconv.Atoi(qualifier); err == nil {
+		return Errorf(CodeVersionNotFound, "version '%s' of service '%s' does not exist", qualifier, service)
+	}
+	return Errorf(CodeAliasNotFound, "alias '%s' of service '%s' does not exist", qualifier, service)
+}
 
 // TimeFormat is the layout FC uses for createdTime and lastModifiedTime.
 const TimeFormat = "2006-01-02T15:04:05Z"

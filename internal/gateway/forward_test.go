@@ -46,17 +46,14 @@ func newProxyEnv(t *testing.T, h http.Handler, tweak func(*http.Server)) *proxyE
 	fn := &fc.Function{ServiceName: "svc", FunctionName: "fn", Handler: "index.handler", MemorySize: 128, Timeout: 5}
 	cat := &fakeCatalog{fns: map[string]*fc.Function{"svc/fn": fn},
 		trigs: map[string]*fc.Trigger{"svc/fn": trig("aaaa-1111", fc.AuthAnonymous, "GET", "POST")}}
-	var d net.Dialer
+	e.inst.dial = dialTo(e.up.Listener.Addr().String())
 	e.gw = New(Options{
 		Catalog: cat, Instances: e.inst, Verifier: fakeVerifier{}, Region: testRegion, AccountID: testAccount, TriggerDomain: testDomain,
-		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, "tcp", e.up.Listener.Addr().String())
-		},
 		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)),
 	})
 	e.front = httptest.NewServer(e.gw)
 	t.Cleanup(e.front.Close)
-	t.Cleanup(e.gw.pool.closeIdle)
+	t.Cleanup(e.gw.upstream.CloseIdle)
 	return e
 }
 
@@ -122,7 +119,7 @@ func TestConnectionReuse(t *testing.T) {
 	if n := e.conns.Load(); n != 1 {
 		t.Errorf("the instance saw %d connections for 20 sequential requests; want 1", n)
 	}
-	if n := e.gw.pool.idleCount(); n != 1 {
+	if n := e.gw.upstream.IdleConns(); n != 1 {
 		t.Errorf("%d idle connections pooled; want 1", n)
 	}
 	e.released(t)
@@ -148,8 +145,8 @@ func TestInstanceClosesIdleConnections(t *testing.T) {
 	if n := e.conns.Load(); n != 4 {
 		t.Errorf("the instance saw %d connections; want 4 (each idle one closed)", n)
 	}
-	e.gw.pool.sweep(time.Now())
-	if n := e.gw.pool.idleCount(); n != 0 {
+	e.gw.upstream.Sweep(time.Now())
+	if n := e.gw.upstream.IdleConns(); n != 0 {
 		t.Errorf("%d idle connections left after the sweep; want 0 (the instance closed them)", n)
 	}
 }
@@ -174,7 +171,7 @@ func TestRetryOnClosedConnection(t *testing.T) {
 	})
 	e := newRawProxyEnv(t, ln)
 	defer e.front.Close()
-	defer e.gw.pool.closeIdle()
+	defer e.gw.upstream.CloseIdle()
 	c := e.front.Client()
 	for i := range 3 {
 		if resp, got := get(t, c, "GET", e.url(), nil); resp.StatusCode != 200 || got != "ok" {
@@ -231,11 +228,8 @@ func newRawProxyEnv(t *testing.T, ln net.Listener) *proxyEnv {
 	fn := &fc.Function{ServiceName: "svc", FunctionName: "fn", Handler: "h", MemorySize: 128, Timeout: 5}
 	cat := &fakeCatalog{fns: map[string]*fc.Function{"svc/fn": fn},
 		trigs: map[string]*fc.Trigger{"svc/fn": trig("aaaa-1111", fc.AuthAnonymous, "GET", "POST", "HEAD")}}
-	var d net.Dialer
-	e.gw = New(Options{Catalog: cat, Instances: e.inst, Verifier: fakeVerifier{}, TriggerDomain: testDomain,
-		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, "tcp", ln.Addr().String())
-		}})
+	e.inst.dial = dialTo(ln.Addr().String())
+	e.gw = New(Options{Catalog: cat, Instances: e.inst, Verifier: fakeVerifier{}, TriggerDomain: testDomain})
 	e.front = httptest.NewServer(e.gw)
 	return e
 }
@@ -267,7 +261,7 @@ func TestUnframedAnswerIsPeeked(t *testing.T) {
 	})
 	e := newRawProxyEnv(t, ln)
 	defer e.front.Close()
-	defer e.gw.pool.closeIdle()
+	defer e.gw.upstream.CloseIdle()
 	c := e.front.Client()
 	for i, method := range []string{"GET", "GET", "HEAD", "GET", "POST", "GET"} {
 		resp, got := get(t, c, method, e.url(), nil)
@@ -549,12 +543,12 @@ func TestPoolSweep(t *testing.T) {
 	if resp, _ := get(t, e.front.Client(), "GET", e.url(), nil); resp.StatusCode != 200 {
 		t.Fatal(resp.Status)
 	}
-	e.gw.pool.sweep(time.Now())
-	if n := e.gw.pool.idleCount(); n != 1 {
+	e.gw.upstream.Sweep(time.Now())
+	if n := e.gw.upstream.IdleConns(); n != 1 {
 		t.Fatalf("%d idle after a sweep of a live connection; want 1", n)
 	}
-	e.gw.pool.sweep(time.Now().Add(time.Hour))
-	if n := e.gw.pool.idleCount(); n != 0 {
+	e.gw.upstream.Sweep(time.Now().Add(time.Hour))
+	if n := e.gw.upstream.IdleConns(); n != 0 {
 		t.Fatalf("%d idle after the idle timeout; want 0", n)
 	}
 	if resp, _ := get(t, e.front.Client(), "GET", e.url(), nil); resp.StatusCode != 200 {
@@ -562,7 +556,7 @@ func TestPoolSweep(t *testing.T) {
 	}
 	e.up.CloseClientConnections() // the instance goes away
 	deadline := time.Now().Add(2 * time.Second)
-	for e.gw.pool.sweep(time.Now()); e.gw.pool.idleCount() != 0; e.gw.pool.sweep(time.Now()) {
+	for e.gw.upstream.Sweep(time.Now()); e.gw.upstream.IdleConns() != 0; e.gw.upstream.Sweep(time.Now()) {
 		if time.Now().After(deadline) {
 			t.Fatal("the closed connection is still pooled")
 		}
@@ -671,15 +665,4 @@ func TestSlowPathAndTimeouts(t *testing.T) {
 	if resp, body := get(t, e.front.Client(), "GET", e.url(), nil); resp.StatusCode != 200 || body != "ok" {
 		t.Fatalf("after the cut exchanges: %d %q", resp.StatusCode, body)
 	}
-}
-
-// idleCount is the number of idle connections (for tests).
-func (p *connPool) idleCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for _, l := range p.idle {
-		n += len(l)
-	}
-	return n
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/upstream"
 )
 
 // fuzzHeader builds a header from lines "key:value"; keys are used as
@@ -101,10 +102,10 @@ func FuzzWriteHead(f *testing.F) {
 			}
 		}
 		r := &http.Request{Method: method, Host: "example.com", Header: h, RemoteAddr: "10.0.0.1:5555", Body: http.NoBody}
-		inv := &invocation{requestID: "req-1", fn: fn, qualifier: fc.LATEST, path: path, rawQuery: query, controlPath: "/http-invoke", stripAuth: true}
+		c := &call{g: g, requestID: "req-1", r: r, fn: fn, qualifier: fc.LATEST, path: path, rawQuery: query, controlPath: fc.ControlHTTPInvoke, stripAuth: true}
 		var buf bytes.Buffer
 		bw := bufio.NewWriter(&buf)
-		g.writeHead(bw, r, inv, false)
+		upstream.WriteHead(bw, &upstream.Request{Method: method, Path: path, RawQuery: query, Host: r.Host, Header: h, Hooks: c})
 		if err := bw.Flush(); err != nil {
 			t.Fatal(err)
 		}
@@ -133,10 +134,10 @@ func FuzzWriteHead(f *testing.F) {
 				t.Fatalf("the client's %s reached the instance", k)
 			}
 		}
-		upgrade := upgradeType(h)
+		upgrade := upgradeOf(h)
 		for k, vs := range h {
-			dropped := hasFCPrefix(k) || isHopHeader(k) || k == "Authorization" || k == "Expect" || k == "Content-Length" ||
-				k == "X-Forwarded-For" || k == "X-Forwarded-Host" || k == "X-Forwarded-Proto" || listedIn(h["Connection"], k)
+			dropped := hasFCPrefix(k) || hopHeader(k) || k == "Authorization" || k == "Expect" || k == "Content-Length" ||
+				k == "X-Forwarded-For" || k == "X-Forwarded-Host" || k == "X-Forwarded-Proto" || connectionNames(h, k)
 			switch {
 			case k == "Te" && len(vs) == 1 && strings.EqualFold(vs[0], "trailers"):
 				dropped = false
@@ -154,6 +155,47 @@ func FuzzWriteHead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The oracle's own view of HTTP's hop-by-hop rules (RFC 9110 §7.6.1),
+// written plainly.
+func hopHeader(k string) bool {
+	for _, h := range []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"} {
+		if k == h {
+			return true
+		}
+	}
+	return false
+}
+
+// connectionNames reports whether a Connection header of h names k
+// (header names compare in ASCII case only).
+func connectionNames(h http.Header, k string) bool {
+	lower := func(s string) string {
+		b := []byte(s)
+		for i, c := range b {
+			if 'A' <= c && c <= 'Z' {
+				b[i] = c + 'a' - 'A'
+			}
+		}
+		return string(b)
+	}
+	for _, v := range h["Connection"] {
+		for _, f := range strings.Split(v, ",") {
+			if lower(strings.TrimSpace(f)) == lower(k) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// upgradeOf is the protocol a request asks to upgrade to ("" none).
+func upgradeOf(h http.Header) string {
+	if !connectionNames(h, "Upgrade") {
+		return ""
+	}
+	return h.Get("Upgrade")
 }
 
 // validValue: what net/http's server accepts as a header value.
@@ -177,11 +219,11 @@ func validTarget(s string) bool {
 	return err == nil
 }
 
-// FuzzResponseFilter: after filtering a function's response, x-fc-*,
-// Connection, Keep-Alive, Server and Date are gone, Upgrade survives only
-// on a 101, Content-Length describes the body that is sent, everything
-// else is untouched; on the proxy form Content-Disposition is then an
-// attachment.
+// FuzzResponseFilter: after filtering a function's response (upstream
+// has dropped the hop-by-hop headers: FuzzRemoveHopHeaders there),
+// x-fc-*, Server and Date are gone, Content-Length describes the body
+// that is sent, everything else is untouched; on the proxy form
+// Content-Disposition is then an attachment.
 func FuzzResponseFilter(f *testing.F) {
 	f.Add(200, "GET", int64(5), "X-Fc-Status:500\nServer:x\nDate:d\nContent-Length:99\nX-A:1", false)
 	f.Add(101, "GET", int64(-1), "Upgrade:websocket\nConnection:Upgrade\nKeep-Alive:1", false)
@@ -199,23 +241,17 @@ func FuzzResponseFilter(f *testing.F) {
 		}
 		h := fuzzHeader(raw, true)
 		orig := cloneHeader(h)
-		resp := &http.Response{StatusCode: status, Header: h, ContentLength: contentLength, Request: &http.Request{Method: method}}
-		filterResponseHeaders(resp)
+		resp := &http.Response{StatusCode: status, Header: h, ContentLength: contentLength}
+		filterResponseHeaders(resp, method)
 		for k := range h {
 			if hasFCPrefix(k) {
 				t.Fatalf("x-fc key %q survived", k)
 			}
 		}
-		for _, k := range []string{"Connection", "Keep-Alive", "Server", "Date"} {
+		for _, k := range []string{"Server", "Date"} {
 			if _, ok := h[k]; ok {
 				t.Fatalf("%s survived: %v", k, h)
 			}
-		}
-		if _, ok := h["Upgrade"]; ok && status != http.StatusSwitchingProtocols {
-			t.Fatalf("Upgrade survived a %d", status)
-		}
-		if v, ok := orig["Upgrade"]; ok && status == http.StatusSwitchingProtocols && !reflect.DeepEqual(h["Upgrade"], v) {
-			t.Fatalf("Upgrade of a 101 changed: %q -> %q", v, h["Upgrade"])
 		}
 		cl, hasCL := h["Content-Length"]
 		switch {
@@ -234,7 +270,7 @@ func FuzzResponseFilter(f *testing.F) {
 		}
 		for k, v := range orig {
 			switch {
-			case hasFCPrefix(k), isHopHeader(k), k == "Server", k == "Date", k == "Content-Length", listedIn(orig["Connection"], k):
+			case hasFCPrefix(k), k == "Server", k == "Date", k == "Content-Length":
 				continue
 			}
 			if !reflect.DeepEqual(h[k], v) {
@@ -245,7 +281,7 @@ func FuzzResponseFilter(f *testing.F) {
 			return
 		}
 		before := h.Get("Content-Disposition")
-		forceAttachment(h)
+		forceAttachment(h, new([1]string))
 		got := h.Get("Content-Disposition")
 		if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(got)), "attachment") {
 			t.Fatalf("Content-Disposition %q -> %q; want an attachment", before, got)

@@ -27,10 +27,9 @@ import (
 )
 
 const (
-	testDomain   = "fcapp.test"
-	testAccount  = "1234567890123456"
-	testRegion   = "cn-test"
-	instanceAddr = "instance.test:9000" // what the lease names; the transport dials the upstream
+	testDomain  = "fcapp.test"
+	testAccount = "1234567890123456"
+	testRegion  = "cn-test"
 )
 
 // testLimits are small limits so that boundaries are cheap to reach.
@@ -76,6 +75,11 @@ type fakeInstances struct {
 	// deadline context) is used; blockAcquire makes Acquire wait until
 	// its context ends.
 	noFastPath, blockAcquire bool
+	// dial connects a lease to the test's upstream; dials counts its
+	// uses, failures what leases were told of failed invocations.
+	dial     func(ctx context.Context) (net.Conn, error)
+	dials    int
+	failures []string
 }
 
 func (f *fakeInstances) Acquire(ctx context.Context, fn *fc.Function, _ string) (Lease, error) {
@@ -114,8 +118,19 @@ func (f *fakeInstances) counts() (acquired, released int) {
 
 type fakeLease struct{ f *fakeInstances }
 
-func (l *fakeLease) Host() string       { return instanceAddr }
 func (l *fakeLease) InstanceID() string { return "inst-1" }
+func (l *fakeLease) Dial(ctx context.Context) (net.Conn, error) {
+	l.f.mu.Lock()
+	l.f.dials++
+	dial := l.f.dial
+	l.f.mu.Unlock()
+	return dial(ctx)
+}
+func (l *fakeLease) Fail(reason string) {
+	l.f.mu.Lock()
+	l.f.failures = append(l.f.failures, reason)
+	l.f.mu.Unlock()
+}
 func (l *fakeLease) Release() {
 	l.f.mu.Lock()
 	l.f.released++
@@ -225,23 +240,23 @@ func newTestEnv(t *testing.T, limits Limits) *testEnv {
 	}}, reg: prometheus.NewRegistry(), logs: &syncBuf{}}
 	up := httptest.NewServer(http.HandlerFunc(e.serveUpstream))
 	t.Cleanup(up.Close)
-	var d net.Dialer
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if addr != instanceAddr {
-			return nil, fmt.Errorf("gateway dialed %q, not the lease's host", addr)
-		}
-		return d.DialContext(ctx, "tcp", up.Listener.Addr().String())
-	}
+	e.inst.dial = dialTo(up.Listener.Addr().String())
 	e.gw = New(Options{
-		Catalog: cat, Instances: e.inst, Verifier: fakeVerifier{}, Dial: dial,
+		Catalog: cat, Instances: e.inst, Verifier: fakeVerifier{},
 		Region: testRegion, AccountID: testAccount, TriggerDomain: testDomain, Limits: limits,
 		Metrics: NewMetrics(e.reg), Logger: slog.New(slog.NewJSONHandler(e.logs, nil)),
 	})
 	e.front = httptest.NewServer(e.gw)
 	t.Cleanup(e.front.Close)
-	t.Cleanup(e.gw.pool.closeIdle)
+	t.Cleanup(e.gw.upstream.CloseIdle)
 	e.setHandler(nil)
 	return e
+}
+
+// dialTo is a lease's dial to addr.
+func dialTo(addr string) func(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	return func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 }
 
 // setHandler sets what the instance answers; nil: read the body, answer

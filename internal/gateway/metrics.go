@@ -23,7 +23,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openfc_http_requests_total",
-			Help: "HTTP-trigger requests by function, status, X-Fc-Error-Type and result (failed: a platform or function error, or a non-2xx x-fc-status).",
+			Help: "Invocations by function, status, X-Fc-Error-Type and result (failed: a platform or function error, or a non-2xx x-fc-status; aborted: the answer's body did not arrive whole, the client's connection was cut).",
 		}, []string{"function", "status", "error_type", "result"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "openfc_http_request_duration_seconds",
@@ -41,9 +41,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 // seriesKey names one openfc_http_requests_total series.
 type seriesKey struct {
-	function, errType string
-	status            int
-	failed            bool
+	function, errType, result string
+	status                    int
 }
 
 // begin counts a request in flight. A nil *Metrics records nothing.
@@ -56,18 +55,14 @@ func (m *Metrics) begin() {
 // end records a request begun at start. The series are looked up once
 // and kept (label hashing and the status's string are then off the
 // request path).
-func (m *Metrics) end(start time.Time, function string, status int, errType string, failed bool) {
+func (m *Metrics) end(start time.Time, function string, status int, errType, result string) {
 	if m == nil {
 		return
 	}
 	m.inFlight.Dec()
-	key := seriesKey{function: function, errType: errType, status: status, failed: failed}
+	key := seriesKey{function: function, errType: errType, status: status, result: result}
 	c, ok := m.counters.Load(key)
 	if !ok {
-		result := "success"
-		if failed {
-			result = "failed"
-		}
 		c, _ = m.counters.LoadOrStore(key, m.requests.WithLabelValues(function, strconv.Itoa(status), errType, result))
 	}
 	c.(prometheus.Counter).Inc()

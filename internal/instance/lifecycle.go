@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -32,12 +33,13 @@ func (m *Manager) start(p *pool, provisioned bool) (*inst, error) {
 	}
 	in := &inst{id: id, p: p, started: began, provisioned: provisioned}
 	in.tail = newTailBuffer(4096, id, m.opts.Output)
-	spec := sandbox.Spec{ID: id, Dir: dir, Command: command(fn), Env: m.env(fn, id, dir), Port: fn.Port(), Output: &lineWriter{m: m, in: in}}
+	spec := sandbox.Spec{ID: id, Dir: dir, Command: command(fn), Env: m.env(fn, p.qualifier, id, dir), Port: fn.Port(), Output: &lineWriter{m: m, in: in}}
 	in.sb, err = m.opts.Sandbox.Start(ctx, spec)
 	if err != nil {
 		m.unreserve()
 		return nil, fc.Errorf(fc.CodeFunctionNotStarted, "The CA's http server cannot be started: %v. Logs : %s", err, in.tail.String())
 	}
+	in.hook = hookClient(in.sb)
 	m.register(in)
 	if err := m.waitReady(ctx, in); err != nil {
 		m.stopSoon(in, "not started")
@@ -126,11 +128,11 @@ func (m *Manager) waitReady(ctx context.Context, in *inst) error {
 func (m *Manager) probe(ctx context.Context, in *inst, hc *fc.HealthCheckConfig) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(hc.TimeoutSeconds)*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+in.id+hostSuffix+hc.HTTPGetURL, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.url(hc.HTTPGetURL), nil)
 	if err != nil {
 		return fmt.Errorf("health check request: %w", err)
 	}
-	resp, err := m.hook.Do(req)
+	resp, err := in.hook.Do(req)
 	if err != nil {
 		return fmt.Errorf("health check: %w", err)
 	}
@@ -176,29 +178,35 @@ func (m *Manager) healthLoop(in *inst, hc *fc.HealthCheckConfig) {
 	}
 }
 
+// hookClient is an instance's client for lifecycle hooks and health
+// checks: it dials the instance itself (the URL's address is only the
+// Host header) and keeps no connections, since hooks are rare.
+func hookClient(sb sandbox.Instance) *http.Client {
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) { return sb.DialContext(ctx) }
+	return &http.Client{Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
+}
+
+// url is the URL of path on the instance's HTTP server, as its hooks and
+// health checks address it.
+func (in *inst) url(path string) string {
+	return "http://127.0.0.1:" + strconv.Itoa(in.p.fn.Port()) + path
+}
+
 // hook sends a lifecycle request (POST /initialize, GET /pre-stop) with
 // FC's common headers and reports a non-2xx answer as an error.
 func (m *Manager) hookRequest(ctx context.Context, in *inst, method, path, requestID string) error {
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+in.id+hostSuffix+path, nil)
+	req, err := http.NewRequestWithContext(ctx, method, in.url(path), nil)
 	if err != nil {
 		return fmt.Errorf("%s request: %w", path, err)
 	}
-	fn := in.p.fn
 	h := req.Header
-	h.Set("X-Fc-Request-Id", requestID)
-	h.Set("X-Fc-Control-Path", path)
-	h.Set("X-Fc-Function-Name", fn.FunctionName)
-	h.Set("X-Fc-Service-Name", fn.ServiceName)
-	h.Set("X-Fc-Function-Handler", fn.Handler)
-	h.Set("X-Fc-Function-Memory", strconv.Itoa(fn.MemorySize))
-	h.Set("X-Fc-Function-Timeout", strconv.Itoa(fn.Timeout))
-	h.Set("X-Fc-Function-Initializer", fn.Initializer)
-	h.Set("X-Fc-Initialization-Timeout", strconv.Itoa(fn.InitializationTimeout))
-	h.Set("X-Fc-Region", m.opts.Region)
-	h.Set("X-Fc-Account-Id", m.opts.AccountID)
-	h.Set("X-Fc-Qualifier", in.p.qualifier)
-	h.Set("X-Fc-Version-Id", in.p.qualifier)
-	resp, err := m.hook.Do(req)
+	for _, f := range fc.FunctionHeaders(in.p.fn, m.opts.Region, m.opts.AccountID) {
+		h[f.Name] = []string{f.Value}
+	}
+	h[fc.HeaderRequestID] = []string{requestID}
+	h[fc.HeaderControlPath] = []string{path}
+	h[fc.HeaderQualifier] = []string{in.p.qualifier}
+	resp, err := in.hook.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -219,7 +227,7 @@ func (m *Manager) initialize(ctx context.Context, in *inst) error {
 	defer cancel()
 	in.current.Store(&reqID)
 	m.marker(in, reqID, "FC Initialize Start RequestId: "+reqID)
-	err := m.hookRequest(ctx, in, http.MethodPost, "/initialize", reqID)
+	err := m.hookRequest(ctx, in, http.MethodPost, fc.ControlInitialize, reqID)
 	syncOutput(in) // what it printed belongs to the hook, and in the error message
 	m.marker(in, reqID, "FC Initialize End RequestId: "+reqID)
 	in.current.Store(nil)
@@ -243,7 +251,7 @@ func (m *Manager) stopInstance(ctx context.Context, in *inst, reason string) {
 			hctx, cancel := context.WithTimeout(ctx, time.Duration(h.Timeout)*time.Second)
 			in.current.Store(&reqID)
 			m.marker(in, reqID, "FC PreStop Start RequestId: "+reqID)
-			if err := m.hookRequest(hctx, in, http.MethodGet, "/pre-stop", reqID); err != nil {
+			if err := m.hookRequest(hctx, in, http.MethodGet, fc.ControlPreStop, reqID); err != nil {
 				m.log.Warn("pre-stop hook failed", "instance", in.id, "err", err)
 			}
 			syncOutput(in)
@@ -266,10 +274,10 @@ func (m *Manager) stopInstance(ctx context.Context, in *inst, reason string) {
 func (m *Manager) unregisterOnce(in *inst) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.hosts[in.id+hostSuffix] != in {
+	if m.byID[in.id] != in {
 		return false
 	}
-	delete(m.hosts, in.id+hostSuffix)
+	delete(m.byID, in.id)
 	return true
 }
 
@@ -344,7 +352,7 @@ func (m *Manager) reconcile(now time.Time) {
 
 // env builds the instance environment: a minimal base, the user's
 // variables, then FC's variables (which the user cannot override).
-func (m *Manager) env(fn *fc.Function, id, dir string) []string {
+func (m *Manager) env(fn *fc.Function, qualifier, id, dir string) []string {
 	vars := map[string]string{
 		"PATH": os.Getenv("PATH"),
 		"HOME": os.TempDir(),
@@ -365,8 +373,8 @@ func (m *Manager) env(fn *fc.Function, id, dir string) []string {
 		"FC_INSTANCE_ID":          id,
 		"FC_REGION":               m.opts.Region,
 		"FC_ACCOUNT_ID":           m.opts.AccountID,
-		"FC_QUALIFIER":            fc.LATEST,
-		"FC_VERSION_ID":           fc.LATEST,
+		"FC_QUALIFIER":            qualifier,
+		"FC_VERSION_ID":           qualifier,
 		"FC_TIMEOUT":              strconv.Itoa(fn.Timeout),
 	} {
 		vars[k] = v

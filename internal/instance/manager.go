@@ -6,11 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -20,12 +17,6 @@ import (
 	"github.com/openfc/openfc/internal/logs"
 	"github.com/openfc/openfc/internal/sandbox"
 )
-
-// hostSuffix ends the synthetic host names the shared http.Transport uses
-// to reach instances: "<instance-id>.instance.openfc:<port>". One name per
-// instance keeps the transport's connection pools apart even though every
-// instance listens on the same port in its own network namespace.
-const hostSuffix = ".instance.openfc"
 
 // CodeSource provides unpacked code directories.
 type CodeSource interface {
@@ -140,16 +131,12 @@ type Manager struct {
 
 	total atomic.Int64 // instances on this node, starting ones included
 
-	// hook is a client for lifecycle hooks and health checks (the shared
-	// dialer, no pooling across instances needed).
-	hook *http.Client
-
-	// mu guards closed, pools and hosts. Acquire only reads them (RLock),
+	// mu guards closed, pools and byID. Acquire only reads them (RLock),
 	// so requests to warm functions do not serialise here.
 	mu     sync.RWMutex
 	closed bool
 	pools  map[poolID]*pool
-	hosts  map[string]*inst // by synthetic host (without port)
+	byID   map[string]*inst // the registered instances
 }
 
 // poolID names a pool: a function version. (A struct key: looking a pool
@@ -171,9 +158,8 @@ func New(o Options) *Manager {
 		ctx:    ctx,
 		cancel: cancel,
 		pools:  map[poolID]*pool{},
-		hosts:  map[string]*inst{},
+		byID:   map[string]*inst{},
 	}
-	m.hook = &http.Client{Transport: &http.Transport{DialContext: m.DialContext, DisableKeepAlives: true}}
 	m.opts.Metrics.observe(m)
 	m.spawn(m.loop)
 	return m
@@ -250,7 +236,7 @@ func (m *Manager) poolFor(fn *fc.Function) (*pool, error) {
 	if p != nil && p.sameConfig(fn) {
 		return p, nil
 	}
-	np := &pool{m: m, key: poolKey(fn.ServiceName, fc.LATEST, fn.FunctionName), service: fn.ServiceName, function: fn.FunctionName, qualified: fn.ServiceName + "/" + fn.FunctionName, qualifier: fc.LATEST, fn: fn, fingerprint: fingerprint(fn)}
+	np := &pool{m: m, key: poolKey(id.service, id.qualifier, id.function), service: id.service, function: id.function, qualified: id.service + "/" + id.function, qualifier: id.qualifier, fn: fn, fingerprint: fingerprint(fn)}
 	if p != nil {
 		m.log.Info("function configuration changed; retiring its instances", "function", np.key)
 		np.restarts = p.restarts
@@ -262,7 +248,7 @@ func (m *Manager) poolFor(fn *fc.Function) (*pool, error) {
 
 // Forget retires the pools of a deleted or changed function.
 func (m *Manager) Forget(service, function string) {
-	id := poolID{service: service, function: function, qualifier: fc.LATEST}
+	id := poolID{service: service, function: function, qualifier: fc.LATEST} // the only version so far
 	m.mu.Lock()
 	p := m.pools[id]
 	delete(m.pools, id)
@@ -270,22 +256,6 @@ func (m *Manager) Forget(service, function string) {
 	if p != nil {
 		p.retire()
 	}
-}
-
-// DialContext connects to the instance named by addr's synthetic host; it
-// is the DialContext of the shared http.Transport.
-func (m *Manager) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("instance address %q: %w", addr, err)
-	}
-	m.mu.RLock()
-	in := m.hosts[host]
-	m.mu.RUnlock()
-	if in == nil {
-		return nil, fmt.Errorf("instance %q is gone: %w", host, net.ErrClosed)
-	}
-	return in.sb.DialContext(ctx)
 }
 
 // Shutdown stops accepting work and stops every instance: PreStop hooks,
@@ -351,7 +321,7 @@ func startedBefore(a, b string) bool {
 
 func (m *Manager) register(in *inst) {
 	m.mu.Lock()
-	m.hosts[in.id+hostSuffix] = in
+	m.byID[in.id] = in
 	m.mu.Unlock()
 }
 

@@ -5,12 +5,17 @@ every request with JSON describing what it received. Special paths:
 /sleep?ms=N waits, /crash exits the process, /print?msg=… prints a line.
 /respond builds the response from the query: status=N (default 200),
 repeated h=Name:Value headers, big=N (an X-Big header of N bytes) and
-body=text; the request body is read and ignored.
+body=text; the request body is read and ignored. /broken?mode=length
+declares a 1000-byte body, sends 400 bytes and exits the process;
+/broken?mode=chunked sends a 400-byte chunk and drops the connection
+without the last chunk. An event invocation (/invoke) whose body is
+"broken:length" or "broken:chunked" does the same.
 Request bodies are read by Content-Length or, when chunked, to the last
 chunk.
 """
 import json
 import os
+import socket
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -61,10 +66,37 @@ class Handler(BaseHTTPRequestHandler):
         if not bodyless:
             self.wfile.write(out)
 
+    def broken(self, mode):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        if mode == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"190\r\n" + b"c" * 400 + b"\r\n")
+            self.wfile.flush()
+            sys.stdout.write("broke a chunked answer off\n")
+            sys.stdout.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.write(b"l" * 400)
+        self.wfile.flush()
+        sys.stdout.write("exiting after 400 of 1000 bytes\n")
+        sys.stdout.flush()
+        os._exit(0)
+
     def answer(self):
         url = urlsplit(self.path)
         q = parse_qs(url.query)
         body = self.read_body()
+        if url.path == "/broken":
+            self.broken(q.get("mode", ["length"])[0])
+            return
+        if url.path == "/invoke" and body.startswith(b"broken:"):
+            self.broken(body[len(b"broken:"):].decode())
+            return
         if url.path == "/respond":
             self.respond(parse_qs(url.query, keep_blank_values=True))
             return

@@ -1,4 +1,4 @@
-package gateway
+package upstream
 
 import (
 	"bufio"
@@ -10,17 +10,13 @@ import (
 	"unsafe"
 )
 
-// connPool keeps idle HTTP/1.1 connections to instances, per instance
-// host. The gateway runs each exchange on the request's own goroutine
-// (write the request, read the response, copy the body), so a pooled
-// connection has no reader or writer goroutine of its own, unlike
-// net/http's Transport, whose per-connection loops cost goroutine
-// hand-offs on every request. An idle connection the instance closed is
-// noticed when it is taken (a non-blocking peek) and by the sweeper.
+// connPool keeps idle HTTP/1.1 connections, per instance. A pooled
+// connection has no reader or writer goroutine of its own (see the
+// package comment). An idle connection the instance closed is noticed
+// when it is taken (a non-blocking peek) and by the sweeper.
 type connPool struct {
-	dial           func(ctx context.Context, network, addr string) (net.Conn, error)
-	maxIdlePerHost int
-	idleTimeout    time.Duration
+	maxIdle     int
+	idleTimeout time.Duration
 
 	mu   sync.Mutex
 	idle map[string][]*upConn // LIFO: the most recently used last
@@ -28,7 +24,7 @@ type connPool struct {
 
 // upConn is one connection to an instance.
 type upConn struct {
-	host      string
+	key       string // the instance id
 	nc        net.Conn
 	br        *bufio.Reader
 	bw        *bufio.Writer
@@ -40,6 +36,11 @@ type upConn struct {
 	// expected after it.
 	framed bool
 
+	// cut breaks the connection's blocked I/O (a deadline in the past):
+	// the hook an exchange registers on its context, made once per
+	// connection so that registering it allocates no closure.
+	cut func()
+
 	// For the liveness peek, made once per connection so that a peek
 	// allocates nothing: the raw socket (nil when nc is not a socket),
 	// the callback and what it found.
@@ -49,8 +50,9 @@ type upConn struct {
 	peekOK   bool
 }
 
-func newUpConn(host string, nc net.Conn) *upConn {
-	c := &upConn{host: host, nc: nc, br: bufio.NewReaderSize(nc, upReadBufSize), bw: bufio.NewWriterSize(nc, upWriteBufSize)}
+func newUpConn(key string, nc net.Conn) *upConn {
+	c := &upConn{key: key, nc: nc, br: bufio.NewReaderSize(nc, upReadBufSize), bw: bufio.NewWriterSize(nc, upWriteBufSize)}
+	c.cut = func() { _ = nc.SetDeadline(aLongTimeAgo) }
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
@@ -80,7 +82,17 @@ const recentlyUsed = 100 * time.Millisecond
 // blocking, unless the connection answered a moment ago with a framed
 // answer; connections that are not sockets count as usable.
 func (c *upConn) usable() bool {
-	if c.raw == nil || (c.framed && time.Since(c.idleSince) < recentlyUsed) {
+	if c.framed && time.Since(c.idleSince) < recentlyUsed {
+		return true
+	}
+	return c.alive()
+}
+
+// alive peeks at the connection without blocking: the peer has not
+// closed it and sent nothing unasked. Connections that are not sockets
+// count as alive.
+func (c *upConn) alive() bool {
+	if c.raw == nil {
 		return true
 	}
 	c.peekOK = false
@@ -95,16 +107,17 @@ const (
 	upWriteBufSize = 4 << 10
 )
 
-func newConnPool(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *connPool {
-	return &connPool{dial: dial, maxIdlePerHost: 1024, idleTimeout: 90 * time.Second, idle: map[string][]*upConn{}}
+func newConnPool(maxIdle int, idleTimeout time.Duration) *connPool {
+	return &connPool{maxIdle: maxIdle, idleTimeout: idleTimeout, idle: map[string][]*upConn{}}
 }
 
-// get returns an idle connection to host that is still open, or dials a
-// new one.
-func (p *connPool) get(ctx context.Context, host string) (*upConn, error) {
+// get returns an idle connection to b that is still open, or dials a new
+// one.
+func (p *connPool) get(ctx context.Context, b Backend) (*upConn, error) {
+	key := b.InstanceID()
 	for {
 		p.mu.Lock()
-		list := p.idle[host]
+		list := p.idle[key]
 		n := len(list)
 		if n == 0 {
 			p.mu.Unlock()
@@ -112,7 +125,7 @@ func (p *connPool) get(ctx context.Context, host string) (*upConn, error) {
 		}
 		c := list[n-1]
 		list[n-1] = nil
-		p.idle[host] = list[:n-1] // an empty list keeps its array for put; sweep drops it
+		p.idle[key] = list[:n-1] // an empty list keeps its array for put; sweep drops it
 		p.mu.Unlock()
 		if c.usable() {
 			c.reused = true
@@ -120,24 +133,24 @@ func (p *connPool) get(ctx context.Context, host string) (*upConn, error) {
 		}
 		_ = c.nc.Close()
 	}
-	nc, err := p.dial(ctx, "tcp", host)
+	nc, err := b.Dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return newUpConn(host, nc), nil
+	return newUpConn(key, nc), nil
 }
 
 // put returns c to the idle list (or closes it when the list is full).
 func (p *connPool) put(c *upConn) {
 	c.idleSince = time.Now()
 	p.mu.Lock()
-	list := p.idle[c.host]
-	if len(list) >= p.maxIdlePerHost {
+	list := p.idle[c.key]
+	if len(list) >= p.maxIdle {
 		p.mu.Unlock()
 		_ = c.nc.Close()
 		return
 	}
-	p.idle[c.host] = append(list, c)
+	p.idle[c.key] = append(list, c)
 	p.mu.Unlock()
 }
 
@@ -147,10 +160,10 @@ func (p *connPool) put(c *upConn) {
 func (p *connPool) sweep(now time.Time) {
 	p.mu.Lock()
 	var stale []*upConn
-	for host, list := range p.idle {
+	for key, list := range p.idle {
 		kept := list[:0]
 		for _, c := range list {
-			if now.Sub(c.idleSince) > p.idleTimeout || !c.usable() {
+			if now.Sub(c.idleSince) > p.idleTimeout || !c.alive() {
 				stale = append(stale, c)
 				continue
 			}
@@ -158,9 +171,9 @@ func (p *connPool) sweep(now time.Time) {
 		}
 		clear(list[len(kept):])
 		if len(kept) == 0 {
-			delete(p.idle, host)
+			delete(p.idle, key)
 		} else {
-			p.idle[host] = kept
+			p.idle[key] = kept
 		}
 	}
 	p.mu.Unlock()
@@ -180,4 +193,15 @@ func (p *connPool) closeIdle() {
 			_ = c.nc.Close()
 		}
 	}
+}
+
+// idleCount is the number of idle connections.
+func (p *connPool) idleCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.idle {
+		n += len(l)
+	}
+	return n
 }

@@ -1,0 +1,139 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/openfc/openfc/internal/api"
+	"github.com/openfc/openfc/internal/auth"
+	"github.com/openfc/openfc/internal/codezip"
+	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/gateway"
+	"github.com/openfc/openfc/internal/instance"
+	"github.com/openfc/openfc/internal/logs"
+	"github.com/openfc/openfc/internal/sandbox"
+)
+
+// This file builds the parts Start wires together.
+
+// newInstances builds the instance manager (and the logs it writes).
+func (d *Daemon) newInstances(sb sandbox.Sandbox, lim codezip.Limits, reg *prometheus.Registry) *instance.Manager {
+	o := d.opts
+	d.logs = logs.New(logs.Options{MaxBytesPerFunction: o.LogBytesPerFunction})
+	return instance.New(instance.Options{
+		Sandbox:          sb,
+		Code:             newCodeCache(filepath.Join(o.DataDir, "code"), d.store, lim),
+		Region:           o.Region,
+		AccountID:        o.AccountID,
+		StartTimeout:     o.StartTimeout,
+		MaxInstances:     o.MaxInstances,
+		MaxPerFunction:   o.MaxInstancesPerFunction,
+		QueueDepth:       o.QueueDepth,
+		QueueTimeout:     o.QueueTimeout,
+		IdleTimeout:      o.IdleTimeout,
+		Scaling:          d.store,
+		ProvisionTargets: d.provisionTargets,
+		LookupFunction: func(service, function string) (*fc.Function, bool) {
+			fn, _, _, ok := d.store.LookupFunction(service, function)
+			return fn, ok
+		},
+		Logs:    d.logs,
+		Output:  d.instanceOutput(),
+		Metrics: instance.NewMetrics(reg),
+		Logger:  d.log.With("component", "instance"),
+	})
+}
+
+// newGateway builds the management API and the gateway, whose front door
+// serves both, and starts the gateway's goroutines (the idle-connection
+// sweeper, the access log's batches) until Shutdown stops them.
+func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *prometheus.Registry) *gateway.Gateway {
+	// The API invokes through the gateway, and the gateway's front door
+	// hands it what is not a trigger request: gw is set right below.
+	o := d.opts
+	var gw *gateway.Gateway
+	mgmt := api.New(api.Options{
+		Store:    d.store,
+		Verifier: verifier,
+		Invoker: invokerFunc(func(w http.ResponseWriter, r *http.Request, id string, fn *fc.Function, q string) {
+			gw.Invoke(w, r, id, fn, q)
+		}),
+		AccountID:           o.AccountID,
+		PublicURL:           "http://" + d.ln.Addr().String(),
+		TriggerDomain:       o.TriggerDomain,
+		MaxCodeSize:         o.MaxCodeSize,
+		MaxUnpackedCodeSize: o.MaxUnpackedCodeSize,
+		FunctionChanged:     d.functionChanged,
+		CodeReceived:        d.trim.poke,
+		Instances:           d.instances,
+		Logs:                d.logs,
+		Logger:              d.log.With("component", "api"),
+	})
+	gw = gateway.New(gateway.Options{
+		Catalog:       d.store,
+		Instances:     instancesAdapter{d.instances},
+		Verifier:      verifier,
+		Management:    mgmt,
+		Region:        o.Region,
+		AccountID:     o.AccountID,
+		TriggerDomain: o.TriggerDomain,
+		Limits: gateway.Limits{
+			MaxHeaderBytes:         o.MaxRequestHeaderBytes,
+			MaxPathBytes:           o.MaxRequestPathBytes,
+			MaxSyncBody:            o.MaxSyncBodyBytes,
+			MaxAsyncBody:           o.MaxAsyncBodyBytes,
+			MaxResponseHeaderBytes: o.MaxResponseHeaderBytes,
+		},
+		Metrics:   gateway.NewMetrics(reg),
+		Logger:    d.log.With("component", "gateway"),
+		AccessLog: d.accessLog(ctx),
+	})
+	gctx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
+	d.stopGateway = stopGateway
+	d.wg.Add(2)
+	go func() {
+		defer d.wg.Done()
+		gw.Run(gctx, 10*time.Second)
+	}()
+	go func() {
+		defer d.wg.Done()
+		d.accessOut.Run(gctx) // flushes when the gateway stops
+	}()
+	return gw
+}
+
+// startAdmin serves /healthz, /metrics and (with --pprof) the profiler on
+// the admin listener, when one is configured.
+func (d *Daemon) startAdmin(reg *prometheus.Registry) error {
+	o := d.opts
+	if o.AdminListen == "" {
+		return nil
+	}
+	var err error
+	d.adminLn, err = net.Listen("tcp", o.AdminListen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", o.AdminListen, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	if o.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	d.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	d.serve(d.admin, d.adminLn)
+	return nil
+}

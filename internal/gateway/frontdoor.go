@@ -1,0 +1,65 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/route"
+)
+
+// This file holds the ways in. Each builds a call and runs it through
+// serve (chain.go); a new way in adds a constructor here, not a path.
+
+// ServeHTTP is the front door: trigger subdomains and the proxy form go
+// through the chain, everything else to the management API.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m := route.Dispatch(r.Host, rawPath(r), g.opts.TriggerDomain)
+	if m.Kind == route.API {
+		if g.opts.Management == nil {
+			fc.WriteError(w, fc.NewRequestID(), fc.Errorf(fc.CodePathNotSupported, "'%s' against '%s' is not supported", r.Method, r.URL.Path))
+			return
+		}
+		g.opts.Management.ServeHTTP(w, r)
+		return
+	}
+	c := g.newCall(r, fc.NewRequestID())
+	c.match = m
+	g.serveHTTP(w, r, c)
+}
+
+// Invoke is the InvokeFunction way in (the management API resolved and
+// authorised the call): the request body is POSTed to the instance's
+// /invoke with x-fc-control-path /invoke, and the answer delivered as the
+// function gave it.
+func (g *Gateway) Invoke(w http.ResponseWriter, r *http.Request, requestID string, fn *fc.Function, qualifier string) {
+	c := g.newCall(r, requestID)
+	c.event, c.fn, c.qualifier = true, fn, qualifier
+	g.serveHTTP(w, r, c)
+}
+
+// serveHTTP runs a call that came in over net/http and delivers its
+// outcome there. An answer whose body broke off cuts the client's
+// connection (after the epilogue logged it): no terminating chunk, no
+// completed Content-Length.
+func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, c *call) {
+	c.w.rw = w
+	if r.Body != nil && r.Body != http.NoBody {
+		// r.Body stays net/http's own: it must see it to close the
+		// connection gracefully when the body is left unread.
+		c.body = &limitedBody{rc: r.Body, dx: &c.w, limit: noBodyLimit}
+	}
+	if d := g.serve(r.Context(), c, &c.w); d.aborted {
+		panic(http.ErrAbortHandler) // net/http closes the connection quietly
+	}
+}
+
+// rawPath is the path exactly as the client sent it (the request target
+// before '?'), so that the function sees it byte for byte; Go's
+// EscapedPath would re-encode characters such as '|' or '^'.
+func rawPath(r *http.Request) string {
+	if p, _, _ := strings.Cut(r.RequestURI, "?"); strings.HasPrefix(p, "/") {
+		return p
+	}
+	return r.URL.EscapedPath()
+}

@@ -1,0 +1,135 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/upstream"
+)
+
+// invoke takes an instance slot and exchanges the call with it, bounded
+// by the function's timeout. A warm slot is taken without a context;
+// only a call that must wait for an instance gets one (with the
+// deadline). The exchange is bounded by a deadline on the instance
+// connection and cut when ctx (the client) ends.
+func (g *Gateway) invoke(ctx context.Context, c *call) {
+	c.deadline = time.Now().Add(time.Duration(c.fn.Timeout) * time.Second)
+	lease, ok := g.opts.Instances.TryAcquire(c.fn, c.requestID)
+	if !ok {
+		actx, cancel := context.WithDeadline(ctx, c.deadline)
+		var err error
+		lease, err = g.opts.Instances.Acquire(actx, c.fn, c.requestID)
+		cancel()
+		if err != nil {
+			c.fail(acquireError(ctx, c, err)) // errors.go
+			return
+		}
+	}
+	c.lease = lease
+	c.out.InstanceID, c.out.Acquired = lease.InstanceID(), time.Now()
+	c.up = upstream.Request{
+		Method: c.r.Method, Path: c.path, RawQuery: c.rawQuery, Host: c.r.Host, Header: c.r.Header,
+		ContentLength: c.r.ContentLength, Deadline: c.deadline, Hooks: c,
+	}
+	if c.event {
+		c.up.Method = http.MethodPost
+	}
+	if c.body != nil {
+		c.up.Body = c.body
+	}
+	resp, err := g.upstream.Do(ctx, lease, &c.up)
+	if err != nil {
+		c.fail(exchangeError(ctx, c, err)) // errors.go
+		return
+	}
+	c.out.Status, c.out.Header, c.out.ContentLength = resp.StatusCode, resp.Header, resp.ContentLength
+	c.out.Body, c.out.Trailer, c.out.Answered = resp.Body, resp.Trailer, time.Now()
+}
+
+// AppendHeaders writes FC's common headers and X-Forwarded-* (an
+// upstream hook).
+func (c *call) AppendHeaders(hw upstream.HeadWriter) {
+	r := c.r
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		hw.Header("X-Forwarded-For", ip)
+	}
+	hw.Header("X-Forwarded-Host", r.Host)
+	if r.TLS != nil {
+		hw.Header("X-Forwarded-Proto", "https")
+	} else {
+		hw.Header("X-Forwarded-Proto", "http")
+	}
+	hw.Header(fc.HeaderRequestID, c.requestID)
+	hw.Lines(c.g.headers.of(c.fn).lines)
+	hw.Header(fc.HeaderQualifier, c.qualifier)
+	hw.Header(fc.HeaderControlPath, c.controlPath)
+	if c.basePath != "" {
+		hw.Header(fc.HeaderBasePath, c.basePath)
+	}
+}
+
+// ModifyResponse applies FC's rules to the function's answer (an
+// upstream hook): the response header limit, x-fc-status, the restricted
+// headers, the request id, downloads on the proxy form and, for
+// X-Fc-Log-Type: Tail, the log tail (after the body, which is read first
+// so that the log is complete).
+func (c *call) ModifyResponse(resp *http.Response) error {
+	g := c.g
+	if err := g.checkResponseHeaderSize(resp.Header); err != nil {
+		return err
+	}
+	upgrade := resp.StatusCode == http.StatusSwitchingProtocols
+	c.out.FCStatus = resp.Header.Get(fc.HeaderStatus)
+	if c.logTail && !upgrade {
+		if err := bufferBody(resp); err != nil {
+			return err
+		}
+	}
+	filterResponseHeaders(resp, c.up.Method)
+	h := resp.Header
+	c.idValue[0] = c.requestID
+	h[fc.HeaderRequestID] = c.idValue[:]
+	if c.proxyForm && !upgrade {
+		forceAttachment(h, &c.dispValue)
+	}
+	if c.logTail && !upgrade {
+		h[fc.HeaderLogResult] = []string{base64.StdEncoding.EncodeToString(c.lease.LogTail(logTailBytes))}
+	}
+	return nil
+}
+
+// logTailBytes is how much of an invocation's log X-Fc-Log-Result carries.
+const logTailBytes = 4096
+
+// maxBufferedBody bounds the response body read whole for
+// X-Fc-Log-Type: Tail; a larger one streams and its log tail is what had
+// been written when the function sent its headers plus this much body.
+const maxBufferedBody = 16 << 20
+
+// bufferBody reads the response body (up to maxBufferedBody) so that the
+// invocation's log is complete before the headers go out.
+func bufferBody(resp *http.Response) error {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBufferedBody+1))
+	if err != nil {
+		return fmt.Errorf("reading the function's response: %w", err)
+	}
+	if len(b) <= maxBufferedBody {
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		resp.ContentLength = int64(len(b))
+		resp.TransferEncoding = nil
+		return nil
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
+	return nil
+}

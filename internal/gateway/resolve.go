@@ -1,0 +1,64 @@
+package gateway
+
+import (
+	"strings"
+
+	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/route"
+)
+
+// resolve finds the function (and HTTP trigger) the call names, from the
+// front door's match: a trigger subdomain's id, or the proxy form's
+// service, qualifier and function. An event call comes with its function.
+func (g *Gateway) resolve(c *call) error {
+	if c.event {
+		c.path, c.controlPath, c.stripAuth = fc.ControlInvoke, fc.ControlInvoke, true
+		return nil
+	}
+	c.controlPath = fc.ControlHTTPInvoke
+	switch c.match.Kind {
+	case route.Subdomain:
+		return g.resolveSubdomain(c)
+	case route.Proxy:
+		return g.resolveProxy(c)
+	}
+	return fc.Errorf(fc.CodePathNotSupported, "'%s' against '%s' is not supported", c.r.Method, c.r.URL.Path)
+}
+
+func (g *Gateway) resolveSubdomain(c *call) error {
+	m := c.match
+	fn, t, found := g.opts.Catalog.LookupTrigger(m.URLID)
+	if !found || route.SubdomainLabel(fn.ServiceName, fn.FunctionName, t.URLID()) != m.Label {
+		return fc.Errorf(fc.CodeTriggerNotFound, "no HTTP trigger is bound to the host '%s'", c.r.Host)
+	}
+	if !strings.EqualFold(t.TriggerType, "http") || t.TriggerConfig == nil {
+		return fc.Errorf(fc.CodeTriggerNotFound, "the trigger of host '%s' is not an HTTP trigger", c.r.Host)
+	}
+	c.fn, c.trigger, c.qualifier = fn, t, t.Qualifier
+	c.path, c.rawQuery = rawPath(c.r), c.r.URL.RawQuery
+	return nil
+}
+
+func (g *Gateway) resolveProxy(c *call) error {
+	if !c.match.Valid {
+		return fc.Errorf(fc.CodePathNotSupported, "'%s' against '%s' is not supported", c.r.Method, c.r.URL.Path)
+	}
+	t := &c.match.Target
+	fn, trig, svcFound, ok := g.opts.Catalog.LookupFunction(t.Service, t.Function)
+	switch {
+	case !svcFound:
+		return fc.Errorf(fc.CodeServiceNotFound, "service '%s' does not exist", t.Service)
+	case !ok:
+		return fc.Errorf(fc.CodeFunctionNotFound, "function '%s' does not exist in service '%s'", t.Function, t.Service)
+	}
+	if err := fc.CheckQualifier(t.Service, t.Qualifier); err != nil {
+		return err
+	}
+	if trig == nil || trig.TriggerConfig == nil {
+		return fc.Errorf(fc.CodeTriggerNotFound, "function '%s' of service '%s' has no HTTP trigger", t.Function, t.Service)
+	}
+	c.fn, c.trigger, c.qualifier = fn, trig, t.Qualifier
+	c.path, c.rawQuery, c.basePath = t.Path, c.r.URL.RawQuery, t.BasePath
+	c.proxyForm = true
+	return nil
+}

@@ -1,0 +1,65 @@
+package instance
+
+import (
+	"context"
+	"net"
+	"sync/atomic"
+	"time"
+)
+
+// Lease is one acquired slot on an instance.
+type Lease struct {
+	in        *inst
+	requestID string
+	released  atomic.Bool
+}
+
+// Dial opens a connection to the instance's HTTP server.
+func (l *Lease) Dial(ctx context.Context) (net.Conn, error) { return l.in.sb.DialContext(ctx) }
+
+// Fail records in the function's log, with the invocation's request id,
+// why the invocation failed (the front door's view: a timeout, a crash,
+// an answer that broke off).
+func (l *Lease) Fail(reason string) {
+	l.in.p.m.appendLog(l.in, l.requestID, "Error: "+reason)
+}
+
+// InstanceID returns the instance id.
+func (l *Lease) InstanceID() string { return l.in.id }
+
+// Release ends the invocation and frees the slot. Calling it twice is a
+// no-op.
+func (l *Lease) Release() {
+	if l.released.Swap(true) {
+		return
+	}
+	if l.in.current.Load() != nil {
+		// The only request in flight, so the instance's output is being
+		// tagged with its id: what it printed before answering must be
+		// read before the tagging stops. With several in flight nothing
+		// is tagged, and the check (a syscall) is skipped.
+		syncOutput(l.in)
+	}
+	l.in.p.m.marker(l.in, l.requestID, "FC Invoke End RequestId: "+l.requestID)
+	l.in.p.release(l.in, l.requestID)
+}
+
+// Exited waits up to d for the instance's process to exit and reports
+// whether it did, with its exit description. The gateway uses it to tell a
+// crash from a connection error.
+func (l *Lease) Exited(d time.Duration) (bool, error) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-l.in.sb.Done():
+		return true, l.in.sb.ExitErr()
+	case <-t.C:
+		return false, nil
+	}
+}
+
+// LogTail returns the last maxBytes of this invocation's log so far,
+// after letting output that is still in the pipe arrive.
+func (l *Lease) LogTail(maxBytes int) []byte {
+	return l.in.p.m.invocationLog(l.in, l.requestID, maxBytes)
+}
