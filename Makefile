@@ -40,6 +40,7 @@ test-unit: deps
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTriggerHost$$' -fuzztime 100000x ./internal/route
 	$(GO) test -run '^$$' -fuzz '^FuzzWriteHead$$' -fuzztime 50000x ./internal/gateway
 	$(GO) test -run '^$$' -fuzz '^FuzzResponseFilter$$' -fuzztime 50000x ./internal/gateway
+	$(GO) test -run '^$$' -fuzz '^FuzzRemoveHopHeaders$$' -fuzztime 50000x ./internal/upstream
 
 test-e2e: deps
 	$(GO) test -count=1 -timeout 20m ./test/e2e/
