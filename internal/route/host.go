@@ -49,7 +49,7 @@ func ParseTriggerHost(host, domain string) (label, id string, ok bool) {
 		return "", "", false
 	}
 	label = strings.ToLower(host[:n])
-	if strings.Contains(label, ".") {
+	if !isLabel(label) {
 		return "", "", false
 	}
 	i := strings.LastIndexByte(label, '-')
@@ -57,4 +57,16 @@ func ParseTriggerHost(host, domain string) (label, id string, ok bool) {
 		return "", "", false
 	}
 	return label, label[i+1:], true
+}
+
+// isLabel reports whether s can be a trigger's label: lower-case letters,
+// digits and '-' only, as SubdomainLabel builds them (a host such as
+// "]x-1:.fcapp.localhost" is no trigger's).
+func isLabel(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

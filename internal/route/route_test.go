@@ -76,6 +76,8 @@ func TestParseTriggerHost(t *testing.T) {
 		{"noid.fcapp.localhost", "", "", false},
 		{"fn-.fcapp.localhost", "", "", false},
 		{"fn-svc-abc.example.com", "", "", false},
+		{"]0000-000:.fcapp.localhost", "", "", false},
+		{"fn_svc-abc.fcapp.localhost", "", "", false},
 		{"127.0.0.1:8080", "", "", false},
 	}
 	for _, tc := range tests {
@@ -130,8 +132,8 @@ func parseTriggerHostPlain(host, domain string) (label, id string, ok bool) {
 	}
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	label, found := strings.CutSuffix(host, "."+strings.ToLower(domain))
-	if !found || label == "" || strings.Contains(label, ".") {
-		return "", "", false
+	if !found || label == "" || strings.Trim(label, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+		return "", "", false // a label holds letters, digits and '-' only
 	}
 	i := strings.LastIndexByte(label, '-')
 	if i <= 0 || i == len(label)-1 {
