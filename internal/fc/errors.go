@@ -87,7 +87,7 @@ var codeTable = map[Code]codeInfo{
 	CodeTriggerAlreadyExists:  {http.StatusConflict, FcCommonError},
 	CodeConcurrentUpdateError: {http.StatusConflict, FcCommonError},
 	CodePreconditionFailed:    {http.StatusPreconditionFailed, FcCommonError},
-	CodeFunctionNotStarted:    {http.StatusPreconditionFailed, UnhandledInvocationError},
+	CodeFunctionNotStarted:    {http.StatusBadGateway, UnhandledInvocationError},
 	CodeInitializationError:   {http.StatusBadGateway, UnhandledInvocationError},
 	CodeClientClosedRequest:   {499, FcCommonError},
 	CodeResourceThrottled:     {http.StatusTooManyRequests, FcCommonError},

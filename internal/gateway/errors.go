@@ -18,14 +18,11 @@ type errBadResponse struct{ msg string }
 
 func (e *errBadResponse) Error() string { return e.msg }
 
-// acquireError maps a failure to get an instance slot: the function's
-// timeout ran out while waiting, or the client left; other errors (FC
-// errors of the instance manager: throttled, not started…) pass.
-func acquireError(ctx context.Context, c *call, err error) error {
-	switch {
-	case c.timedOut(ctx):
-		return fc.Errorf(fc.CodeFunctionTimeout, "Function timed out after %d seconds while waiting for an instance", c.fn.Timeout)
-	case ctx.Err() != nil:
+// acquireError maps a failure to get an instance slot: the client left;
+// other errors (FC errors of the instance manager: throttled, not
+// started…) pass.
+func acquireError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
 		return fc.Errorf(fc.CodeClientClosedRequest, "client Closed Request")
 	}
 	return err

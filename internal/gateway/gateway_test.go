@@ -71,10 +71,11 @@ type fakeInstances struct {
 	released int
 	errs     map[string]error // by function name: Acquire fails
 	exited   bool             // Exited reports an exited instance
-	// noFastPath makes TryAcquire fail, so that Acquire (with its
-	// deadline context) is used; blockAcquire makes Acquire wait until
-	// its context ends.
-	noFastPath, blockAcquire bool
+	// noFastPath makes TryAcquire fail, so that Acquire is used;
+	// acquireDelay makes Acquire take that long (a cold start), unless
+	// its context ends first.
+	noFastPath   bool
+	acquireDelay time.Duration
 	// dial connects a lease to the test's upstream; dials counts its
 	// uses, failures what leases were told of failed invocations.
 	dial     func(ctx context.Context) (net.Conn, error)
@@ -85,11 +86,15 @@ type fakeInstances struct {
 func (f *fakeInstances) Acquire(ctx context.Context, fn *fc.Function, _ string) (Lease, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.blockAcquire {
+	if d := f.acquireDelay; d > 0 {
 		f.mu.Unlock()
-		<-ctx.Done() // no instance ever frees up
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			f.mu.Lock()
+			return nil, ctx.Err()
+		}
 		f.mu.Lock()
-		return nil, ctx.Err()
 	}
 	f.acquired++
 	if err := f.errs[fn.FunctionName]; err != nil {

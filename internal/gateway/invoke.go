@@ -14,24 +14,23 @@ import (
 	"github.com/openfc/openfc/internal/upstream"
 )
 
-// invoke takes an instance slot and exchanges the call with it, bounded
-// by the function's timeout. A warm slot is taken without a context;
-// only a call that must wait for an instance gets one (with the
-// deadline). The exchange is bounded by a deadline on the instance
-// connection and cut when ctx (the client) ends.
+// invoke takes an instance slot and exchanges the call with it. A warm
+// slot is taken at once; waiting for one (a cold start, a busy function)
+// is bounded by the instance manager (its queue and start timeouts) and
+// by the client, not by the function's timeout, which, as in FC, counts
+// from when the call reaches a ready instance. The exchange is bounded by
+// that deadline on the instance connection and cut when ctx (the client)
+// ends.
 func (g *Gateway) invoke(ctx context.Context, c *call) {
-	c.deadline = time.Now().Add(time.Duration(c.fn.Timeout) * time.Second)
 	lease, ok := g.opts.Instances.TryAcquire(c.fn, c.requestID)
 	if !ok {
-		actx, cancel := context.WithDeadline(ctx, c.deadline)
 		var err error
-		lease, err = g.opts.Instances.Acquire(actx, c.fn, c.requestID)
-		cancel()
-		if err != nil {
-			c.fail(acquireError(ctx, c, err)) // errors.go
+		if lease, err = g.opts.Instances.Acquire(ctx, c.fn, c.requestID); err != nil {
+			c.fail(acquireError(ctx, err)) // errors.go
 			return
 		}
 	}
+	c.deadline = time.Now().Add(time.Duration(c.fn.Timeout) * time.Second)
 	c.lease = lease
 	c.out.InstanceID, c.out.Acquired = lease.InstanceID(), time.Now()
 	c.up = upstream.Request{

@@ -2,6 +2,7 @@ package instance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -33,7 +34,8 @@ func (m *Manager) start(p *pool, provisioned bool) (*inst, error) {
 	}
 	in := &inst{id: id, p: p, started: began, provisioned: provisioned}
 	in.tail = newTailBuffer(4096, id, m.opts.Output)
-	spec := sandbox.Spec{ID: id, Dir: dir, Command: command(fn), Env: m.env(fn, p.qualifier, id, dir), Port: fn.Port(), Output: &lineWriter{m: m, in: in}}
+	spec := sandbox.Spec{ID: id, Dir: dir, Command: command(fn), Env: m.env(fn, p.qualifier, id, dir), Port: fn.Port(),
+		PortEnv: portEnv(fn), Output: &lineWriter{m: m, in: in}}
 	in.sb, err = m.opts.Sandbox.Start(ctx, spec)
 	if err != nil {
 		m.unreserve()
@@ -86,12 +88,8 @@ func (m *Manager) waitReady(ctx context.Context, in *inst) error {
 			err = m.probe(ctx, in, hc)
 		} else {
 			dctx, cancel := context.WithTimeout(ctx, time.Second)
-			var c interface{ Close() error }
-			c, err = in.sb.DialContext(dctx)
+			err = in.sb.Ready(dctx)
 			cancel()
-			if err == nil {
-				c.Close()
-			}
 		}
 		switch {
 		case err == nil:
@@ -109,8 +107,12 @@ func (m *Manager) waitReady(ctx context.Context, in *inst) error {
 		select {
 		case <-in.sb.Done():
 			t.Stop()
-			return fc.Errorf(fc.CodeFunctionNotStarted, "The CA's http server cannot be started: process exited (%v) before it was ready on port %d. Logs : %s",
-				in.sb.ExitErr(), fn.Port(), in.tail.String())
+			why := ""
+			if err := in.sb.Ready(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
+				why = " (" + err.Error() + ")" // e.g. its port held by another process
+			}
+			return fc.Errorf(fc.CodeFunctionNotStarted, "The CA's http server cannot be started: process exited (%v) before it was ready on port %d%s. Logs : %s",
+				in.sb.ExitErr(), fn.Port(), why, in.tail.String())
 		case <-ctx.Done():
 			t.Stop()
 			return fc.Errorf(fc.CodeFunctionNotStarted, "The CA's http server cannot be started:ContainerStartDuration:%d. Ping CA failed due to: %v Logs : %s",
@@ -361,15 +363,12 @@ func (m *Manager) env(fn *fc.Function, qualifier, id, dir string) []string {
 	for k, v := range fn.EnvironmentVariables {
 		vars[k] = v
 	}
-	port := strconv.Itoa(fn.Port())
 	for k, v := range map[string]string{
 		"FC_FUNCTION_NAME":        fn.FunctionName,
 		"FC_SERVICE_NAME":         fn.ServiceName,
 		"FC_FUNCTION_HANDLER":     fn.Handler,
 		"FC_FUNCTION_MEMORY_SIZE": strconv.Itoa(fn.MemorySize),
 		"FC_FUNC_CODE_PATH":       dir,
-		"FC_SERVER_PORT":          port,
-		"FC_CUSTOM_LISTEN_PORT":   port,
 		"FC_INSTANCE_ID":          id,
 		"FC_REGION":               m.opts.Region,
 		"FC_ACCOUNT_ID":           m.opts.AccountID,
@@ -384,6 +383,18 @@ func (m *Manager) env(fn *fc.Function, qualifier, id, dir string) []string {
 		out = append(out, k+"="+v)
 	}
 	return out
+}
+
+// portEnv names the variables that tell an instance its port (the
+// sandbox decides it: the CAPort in a namespace of its own, another in
+// the host network): FC's, and PORT, which web frameworks read, unless
+// the function sets PORT itself.
+func portEnv(fn *fc.Function) []string {
+	names := []string{"FC_SERVER_PORT", "FC_CUSTOM_LISTEN_PORT"}
+	if _, set := fn.EnvironmentVariables["PORT"]; !set {
+		names = append(names, "PORT")
+	}
+	return names
 }
 
 // command returns argv: customRuntimeConfig.command + args, else FC's

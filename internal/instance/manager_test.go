@@ -57,6 +57,13 @@ func (i *fakeInstance) DialContext(ctx context.Context) (net.Conn, error) {
 	b.Close()
 	return a, nil
 }
+func (i *fakeInstance) Ready(ctx context.Context) error {
+	c, err := i.DialContext(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
 func (i *fakeInstance) Done() <-chan struct{}         { return i.done }
 func (i *fakeInstance) ExitErr() error                { return errors.New("exit status 3") }
 func (i *fakeInstance) SyncOutput(time.Duration) bool { i.syncs.Add(1); return true }
@@ -303,4 +310,31 @@ func TestTryAcquire(t *testing.T) {
 	} else {
 		l.Release()
 	}
+}
+
+// TestColdStartOutlastsQueueTimeout: a request waiting for a cold start
+// is bounded by the start timeout, not the (shorter) queue timeout; one
+// waiting for a busy instance still gets the queue timeout.
+func TestColdStartOutlastsQueueTimeout(t *testing.T) {
+	sb := &fakeSandbox{delay: 600 * time.Millisecond}
+	m := New(Options{Sandbox: sb, Code: fakeCode{}, MaxPerFunction: 1, StartTimeout: 5 * time.Second, QueueTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { m.Shutdown(context.Background()) })
+	fn := testFn(1)
+	start := time.Now()
+	l, err := m.Acquire(context.Background(), fn, "cold")
+	if err != nil {
+		t.Fatalf("after %v: %v; want the instance that took 600 ms to start", time.Since(start), err)
+	}
+	if d := time.Since(start); d < 500*time.Millisecond {
+		t.Fatalf("got an instance after %v; the fake takes 600 ms", d)
+	}
+	// At the cap of 1 with the one instance busy and nothing starting:
+	// the queue timeout applies.
+	start = time.Now()
+	_, err = m.Acquire(context.Background(), fn, "queued")
+	var fe *fc.Error
+	if !errors.As(err, &fe) || fe.Code != fc.CodeResourceThrottled || time.Since(start) > 2*time.Second {
+		t.Fatalf("busy instance, no start: %v after %v; want ResourceThrottled at the 200 ms queue timeout", err, time.Since(start))
+	}
+	l.Release()
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -14,10 +15,16 @@ import (
 
 // instance is one child process started by Process.
 type instance struct {
-	p    *Process
-	id   string
-	addr string // 127.0.0.1:Port; empty when Spec.Port is 0
-	log  *slog.Logger
+	p   *Process
+	id  string
+	log *slog.Logger
+	// addr is 127.0.0.1:Port inside the instance's network namespace;
+	// empty in the host network (or without a port). There, ports are
+	// the candidates (the port it was given, its CAPort) and confirmed
+	// the one its own process was found listening on (hostPort).
+	addr      string
+	ports     []int
+	confirmed atomic.Pointer[string]
 
 	// Set by run before Start returns, then read-only. ns is the handle
 	// to the instance's network namespace (nil in host-network mode); run
@@ -58,20 +65,43 @@ func (in *instance) ExitErr() error {
 // before the call has reached Spec.Output, or at most timeout.
 func (in *instance) SyncOutput(timeout time.Duration) bool { return in.out.sync(timeout) }
 
-// DialContext connects to 127.0.0.1:Spec.Port inside the instance's
-// network namespace, or in the host network without one.
+// Ready reports whether the instance's process accepts connections: a
+// connection to its port inside its namespace, or, in the host network,
+// a listening socket of its own process group on its port.
+func (in *instance) Ready(ctx context.Context) error {
+	if in.ns == nil && len(in.ports) > 0 {
+		_, err := in.hostPort()
+		if err != nil {
+			return fmt.Errorf("sandbox: instance %s: %w", in.id, err)
+		}
+		return nil
+	}
+	c, err := in.DialContext(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// DialContext connects to the instance's port inside its network
+// namespace, or, in the host network, to the port its own process
+// listens on.
 func (in *instance) DialContext(ctx context.Context) (net.Conn, error) {
 	select {
 	case <-in.done:
 		return nil, fmt.Errorf("sandbox: instance %s has exited: %w", in.id, net.ErrClosed)
 	default:
 	}
+	if in.ns == nil && len(in.ports) > 0 {
+		addr, err := in.hostPort()
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: instance %s: %w", in.id, err)
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", addr)
+	}
 	if in.addr == "" {
 		return nil, fmt.Errorf("sandbox: instance %s has no port", in.id)
-	}
-	if in.ns == nil {
-		var d net.Dialer
-		return d.DialContext(ctx, "tcp", in.addr)
 	}
 	type result struct {
 		c   net.Conn

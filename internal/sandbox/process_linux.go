@@ -53,18 +53,20 @@ func (p *Process) Start(ctx context.Context, spec Spec) (Instance, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sandbox: start instance %s: %w", spec.ID, err)
 	}
-	cmd, err := p.command(spec)
-	if err != nil {
-		return nil, fmt.Errorf("sandbox: start instance %s: %w", spec.ID, err)
-	}
 	in := &instance{
 		p:    p,
 		id:   spec.ID,
 		log:  p.log.With("instance", spec.ID),
 		done: make(chan struct{}),
 	}
-	if spec.Port > 0 {
-		in.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(spec.Port))
+	port, err := in.choosePort(spec.Port)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: start instance %s: %w", spec.ID, err)
+	}
+	spec.Env = append(append([]string(nil), spec.Env...), portEnv(spec.PortEnv, port)...)
+	cmd, err := p.command(spec)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: start instance %s: %w", spec.ID, err)
 	}
 	started := make(chan error, 1)
 	// The goroutine owns the child: it returns only after the child has
@@ -78,13 +80,45 @@ func (p *Process) Start(ctx context.Context, spec Spec) (Instance, error) {
 	return in, nil
 }
 
+// choosePort decides the port the instance listens on: its CAPort inside
+// its own network namespace; in the host network a free port of its own
+// (its CAPort stays a candidate, for servers that ignore FC_SERVER_PORT:
+// hostPort checks which one its process holds).
+func (in *instance) choosePort(caPort int) (int, error) {
+	if caPort < 0 || caPort > 65535 {
+		return 0, fmt.Errorf("port %d out of range", caPort)
+	}
+	if caPort == 0 {
+		return 0, nil
+	}
+	if in.p.netns {
+		in.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(caPort))
+		return caPort, nil
+	}
+	port, err := allocPort()
+	if err != nil {
+		return 0, err
+	}
+	in.ports = []int{port, caPort}
+	return port, nil
+}
+
+// portEnv sets each of names to port.
+func portEnv(names []string, port int) []string {
+	if port == 0 {
+		return nil
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n + "=" + strconv.Itoa(port)
+	}
+	return out
+}
+
 // command builds the exec.Cmd for spec, without output wiring.
 func (p *Process) command(spec Spec) (*exec.Cmd, error) {
 	if len(spec.Command) == 0 {
 		return nil, errors.New("empty command")
-	}
-	if spec.Port < 0 || spec.Port > 65535 {
-		return nil, fmt.Errorf("port %d out of range", spec.Port)
 	}
 	dir, err := checkDir(spec.Dir)
 	if err != nil {

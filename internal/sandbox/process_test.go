@@ -5,6 +5,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -382,5 +384,54 @@ func BenchmarkDialContext(b *testing.B) {
 				c.Close()
 			}
 		})
+	}
+}
+
+// TestHostNetworkPortOwnership: in the host network an instance is
+// reached only on a port its own process listens on. Given its own port
+// (PortEnv), it answers there even though its CAPort is another
+// process's; a server that insists on that taken CAPort is never ready,
+// Ready names the port and the holder (also after it exited), and no
+// connection ever reaches the other process.
+func TestHostNetworkPortOwnership(t *testing.T) {
+	p := newProcess(t, NetNSOff)
+	foreign, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer foreign.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := foreign.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	taken := foreign.Addr().(*net.TCPAddr).Port
+
+	spec, out := nodeSpec(t, "own-port", taken, "mine")
+	spec.Env = []string{"BODY=mine"} // PORT comes from PortEnv
+	spec.PortEnv = []string{"PORT", "FC_SERVER_PORT"}
+	in := start(t, p, spec)
+	if got := waitGet(t, in, out, "/"); got != "mine" {
+		t.Fatalf("the instance with a port of its own answered %q", got)
+	}
+
+	spec, _ = nodeSpec(t, "insists", taken, "never")
+	in = start(t, p, spec) // PORT=taken: it fails with EADDRINUSE
+	waitDone(t, in, 10*time.Second)
+	err = in.Ready(t.Context())
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port %d is held by another process", taken)) || !strings.Contains(err.Error(), "--netns on") {
+		t.Fatalf("Ready after the server failed on the taken port: %v; want the port, its holder and the fix", err)
+	}
+	if _, err := in.DialContext(t.Context()); err == nil {
+		t.Fatal("dialed an instance that never listened")
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Fatalf("%d connections reached the other process on port %d", n, taken)
 	}
 }

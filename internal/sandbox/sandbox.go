@@ -22,8 +22,15 @@ type Spec struct {
 	Command []string
 	// Env is the complete environment of the instance (KEY=value).
 	Env []string
-	// Port is the CAPort the instance's HTTP server listens on.
+	// Port is the CAPort: the port the instance's HTTP server listens on
+	// inside its own network namespace. Without one, where instances
+	// share the host network, the sandbox gives every instance a free
+	// port of its own instead, and reaches it there (or on Port, when its
+	// own process listens there).
 	Port int
+	// PortEnv names the environment variables set to the port the
+	// instance should listen on (Port, or the one it was given).
+	PortEnv []string
 	// Output receives the instance's stdout and stderr. It must be safe for
 	// concurrent writes. Nil discards.
 	Output io.Writer
@@ -40,8 +47,14 @@ type Sandbox interface {
 type Instance interface {
 	// ID returns Spec.ID.
 	ID() string
-	// DialContext opens a TCP connection to the instance's CAPort (inside
-	// its network namespace when it has one).
+	// Ready reports whether the instance's own process accepts
+	// connections on its port: nil when it does, else why not (nothing
+	// listening yet, or, in the host network, the port held by another
+	// process). It also explains a start after the process exited.
+	Ready(ctx context.Context) error
+	// DialContext opens a TCP connection to the instance's port (inside
+	// its network namespace when it has one); in the host network only
+	// once the port is its own process's.
 	DialContext(ctx context.Context) (net.Conn, error)
 	// SyncOutput waits until everything the process wrote to its stdout
 	// and stderr before the call has been written to Spec.Output, or at

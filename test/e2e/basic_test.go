@@ -32,6 +32,7 @@ type echoOpts struct {
 	concurrency   int
 	command       string // YAML list; default [python3, server.py]
 	code          string // default testdata/pyecho
+	timeout       int    // seconds; default 20
 }
 
 // deployEcho writes an fc3 s.yaml for the echo function and deploys it
@@ -53,6 +54,9 @@ func (s *server) deployEcho(o echoOpts) string {
 	if o.auth == "" {
 		o.auth = "anonymous"
 	}
+	if o.timeout == 0 {
+		o.timeout = 20
+	}
 	yaml := fmt.Sprintf(`edition: 3.0.0
 name: %s
 resources:
@@ -63,7 +67,7 @@ resources:
       functionName: %s
       runtime: custom.debian10
       code: %s
-      timeout: 20
+      timeout: %d
       instanceConcurrency: %d
       customRuntimeConfig:
         command: %s
@@ -77,7 +81,7 @@ resources:
             authType: %s
             methods: %s
             disableURLInternet: %v
-`, o.service, o.name, o.code, o.concurrency, o.command, o.name, o.auth, o.methods, o.disable)
+`, o.service, o.name, o.code, o.timeout, o.concurrency, o.command, o.name, o.auth, o.methods, o.disable)
 	path := filepath.Join(s.t.TempDir(), "s.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		s.t.Fatal(err)

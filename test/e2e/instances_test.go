@@ -621,7 +621,7 @@ func TestHealthCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := s.lcCall("hc", "sick", "/", nil, 30*time.Second)
-	lcCheckError(t, "never healthy", r, 412, "FunctionNotStarted", "UnhandledInvocationError", "/healthz", "503")
+	lcCheckError(t, "never healthy", r, 502, "FunctionNotStarted", "UnhandledInvocationError", "/healthz", "503")
 	if r.took < 2500*time.Millisecond || r.took > 10*time.Second {
 		t.Errorf("FunctionNotStarted came after %v; want about the 3 s start timeout", r.took)
 	}
@@ -775,12 +775,12 @@ func TestCrashBackoff(t *testing.T) {
 	s.lcDeploy(lcFunc{svc: "crash", fn: "dying", command: `[sh, -c, "echo dying; exit 1"]`})
 	for i := 1; i <= 3; i++ {
 		r := s.lcCall("crash", "dying", "/", nil, 30*time.Second)
-		lcCheckError(t, fmt.Sprintf("start %d", i), r, 412, "FunctionNotStarted", "UnhandledInvocationError", "dying")
+		lcCheckError(t, fmt.Sprintf("start %d", i), r, 502, "FunctionNotStarted", "UnhandledInvocationError", "dying")
 		t.Logf("failed start %d answered after %v", i, r.took.Round(time.Millisecond))
 	}
 	for i := 1; i <= 3; i++ {
 		r := s.lcCall("crash", "dying", "/", nil, 30*time.Second)
-		e := lcCheckError(t, fmt.Sprintf("request %d in backoff", i), r, 412, "FunctionNotStarted", "UnhandledInvocationError", "next attempt", "dying")
+		e := lcCheckError(t, fmt.Sprintf("request %d in backoff", i), r, 502, "FunctionNotStarted", "UnhandledInvocationError", "next attempt", "dying")
 		if r.took > 200*time.Millisecond {
 			t.Errorf("request %d in backoff took %v; want a fast answer (< 200 ms): %s", i, r.took, e.ErrorMessage)
 		}
