@@ -26,15 +26,22 @@ func newDeploy(e *env) *cobra.Command {
 and creates or updates the service, function and HTTP triggers through the
 management API. Both the fc3 component (FC 3.0; functions go into the service
 named by the file's top-level name) and the FC 2.0 fc component are read.
-${env(NAME)} variables are expanded. Re-deploying updates in place.`,
+${env(NAME)} variables are expanded. Re-deploying updates in place.
+
+The file is checked before anything is deployed: an unknown key, an unknown
+runtime, a value of the wrong type or a code directory that does not exist
+stops the deploy with the file, line and key at fault. FC settings openfc does
+not apply (vpcConfig, logConfig, nasConfig, role, ...) are accepted with a
+warning each on stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			plan, notices, err := deploy.ParseFile(file, e.getenv, region)
+			// Warnings come first, also before an error: they may explain it.
+			for _, n := range notices {
+				fmt.Fprintln(e.stderr, "warning:", n)
+			}
 			if err != nil {
 				return err
-			}
-			for _, n := range notices {
-				fmt.Fprintln(e.stderr, "note:", n)
 			}
 			c, err := e.client()
 			if err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"testing"
@@ -50,5 +52,31 @@ func TestFunctionBody(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if perByte := float64(after.TotalAlloc-before.TotalAlloc) / float64(len(zip)); perByte > 1.5 {
 		t.Errorf("rendering the body allocated %.2f bytes per byte of code; want at most 1.5 (its base64 is 1.33)", perByte)
+	}
+}
+
+// A refused s.yaml prints its warnings on stderr before the error, and
+// never reaches the server (the endpoint here listens nowhere).
+func TestDeployWarnsBeforeRefusing(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.yaml")
+	data := "edition: 3.0.0\nname: app\nresources:\n  web:\n    component: fc3\n    props:\n" +
+		"      functionName: web\n      runtime: custom\n      code: .\n      vpcConfig: auto\n      timout: 10\n"
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	root := NewRoot(&out, &errb, func(string) string { return "" })
+	root.SetArgs([]string{"--endpoint", "http://127.0.0.1:1", "deploy", "-f", path})
+	err := root.Execute()
+	want := path + `:11: resources.web.props.timout: unknown key "timout" in an fc3 function; did you mean "timeout"?`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+	if got, want := errb.String(), "warning: "+path+":10: resources.web.props.vpcConfig: openfc does not apply vpcConfig; ignored\n"; got != want {
+		t.Errorf("stderr = %q\nwant %q", got, want)
+	}
+	if out.Len() != 0 {
+		t.Errorf("stdout = %q", out.String())
 	}
 }

@@ -17,10 +17,17 @@
 //
 // # Fields read
 //
-// Everything not listed here is ignored silently (s.yaml has many fields
-// openfc does not run yet), except for the few that get a Notice because
-// ignoring them changes what the user gets: `actions`, `extend`, `template`,
-// `customDomain` (fc3) and `customDomains` (fc).
+// The keys of every block openfc deploys (fc3 props, fc props, service,
+// function, trigger, HTTP trigger config, customRuntimeConfig, health
+// checks, lifecycle hooks, code mappings, custom domains and their routes)
+// are checked against the keys the Serverless Devs components know (see
+// keys.go). An unknown key is an error naming the closest known key when
+// one is close ("timout" → "timeout"), so that a typo is not silently
+// dropped. FC settings openfc does not apply (vpcConfig, logConfig,
+// nasConfig, role, tracingConfig, layers, ...) are accepted with one Notice
+// each, so that real files still deploy. `actions`, `extend`, `template`,
+// `customDomain` (fc3) and `customDomains` (fc) get a Notice too. The top
+// level and the resource entries are not checked.
 //
 // Top level: name (only when there are fc3 resources), vars, resources,
 // services. edition and access are not checked.
@@ -41,6 +48,12 @@
 // qualifier}}].
 //
 // Fields marked * are required. HTTP triggers also need methods, as in FC.
+// The runtime must be one openfc runs (fc.ValidateRuntime): a custom one.
+//
+// ParseFile, which reads the file from disk, also checks that each code
+// path is a directory, and adds a Notice when a code directory has a
+// package.json listing dependencies but no node_modules: openfc uploads the
+// directory as it is, as FC's own tools do.
 //
 // # Variables
 //
@@ -60,5 +73,6 @@
 //	s.yaml:12: resources.web.props.memorySize: expected an integer, got "big"
 //
 // Errors from fc.ValidateFunction, fc.ValidateTrigger and fc.ValidateService
-// point at the line of the block they are about and unwrap to the *fc.Error.
+// point at the line of the block they are about (fc.ValidateRuntime's at
+// the runtime's line) and unwrap to the *fc.Error.
 package deploy

@@ -20,11 +20,16 @@ type fnKeys struct {
 // trigKeys names the trigger fields that differ between the two formats.
 type trigKeys struct {
 	name, typ, config string
+	// keys are all the keys a trigger of the format may have.
+	keys keySet
 }
 
 // fc3 parses the props of an fc3 resource. Its function joins the service
 // named by the top-level name.
 func (p *parser) fc3(props obj) error {
+	if err := p.checkKeys(props, fc3Keys); err != nil {
+		return err
+	}
 	// The top-level name is read here, not before: files without fc3
 	// resources do not need it.
 	app, err := p.root.str("name")
@@ -41,12 +46,15 @@ func (p *parser) fc3(props obj) error {
 	}
 	fp, err := p.functionPlan(props, props,
 		fnKeys{name: "functionName", code: []string{"code"}},
-		trigKeys{name: "triggerName", typ: "triggerType", config: "triggerConfig"},
+		trigKeys{name: "triggerName", typ: "triggerType", config: "triggerConfig", keys: fc3TriggerKeys},
 		app)
 	if err != nil {
 		return err
 	}
 	if props.has("customDomain") {
+		if err := p.checkFC3Domain(props); err != nil {
+			return err
+		}
 		p.notef(props.lineOf("customDomain"), "%s.customDomain: custom domains are not deployed by openfc yet; ignored", props.path)
 	}
 	return p.addFunction(svc, fp, props.line, props.path)
@@ -55,7 +63,10 @@ func (p *parser) fc3(props obj) error {
 // fc2 parses the props of an FC 2.0 fc resource: a service, optionally a
 // function, and the function's triggers.
 func (p *parser) fc2(props obj) error {
-	so, ok, err := props.obj("service")
+	if err := p.checkKeys(props, fc2PropsKeys); err != nil {
+		return err
+	}
+	so, ok, err := props.checkedObj("service", fc2ServiceKeys)
 	if err != nil {
 		return err
 	}
@@ -85,9 +96,12 @@ func (p *parser) fc2(props obj) error {
 		return err
 	}
 	if props.has("customDomains") {
+		if err := p.checkFC2Domains(props); err != nil {
+			return err
+		}
 		p.notef(props.lineOf("customDomains"), "%s.customDomains: custom domains are not deployed by openfc yet; ignored", props.path)
 	}
-	fo, ok, err := props.obj("function")
+	fo, ok, err := props.checkedObj("function", fc2FunctionKeys)
 	if err != nil {
 		return err
 	}
@@ -99,7 +113,7 @@ func (p *parser) fc2(props obj) error {
 	}
 	fp, err := p.functionPlan(fo, props,
 		fnKeys{name: "name", code: []string{"codeUri", "code"}},
-		trigKeys{name: "name", typ: "type", config: "config"},
+		trigKeys{name: "name", typ: "type", config: "config", keys: fc2TriggerKeys},
 		name)
 	if err != nil {
 		return err
@@ -176,7 +190,7 @@ func (p *parser) function(o obj, k fnKeys, service string) (fc.Function, string,
 	if f.CustomHealthCheckConfig, err = healthCheck(o, "customHealthCheckConfig"); err != nil {
 		return f, "", err
 	}
-	if lc, ok, err := o.obj("instanceLifecycleConfig"); err != nil {
+	if lc, ok, err := o.checkedObj("instanceLifecycleConfig", lifecycleKeys); err != nil {
 		return f, "", err
 	} else if ok {
 		var hooks fc.InstanceLifecycleConfig
@@ -203,6 +217,10 @@ func (p *parser) function(o obj, k fnKeys, service string) (fc.Function, string,
 		}
 		return f, "", p.errf(o.line, o.path, "%s is required", k.code[0])
 	}
+	// The runtime is checked apart to point at its own line.
+	if err := fc.ValidateRuntime(f.Runtime); err != nil {
+		return f, "", &Error{File: p.file, Line: o.lineOf("runtime"), Field: join(o.path, "runtime"), Err: err}
+	}
 	if err := fc.ValidateFunction(&f); err != nil {
 		return f, "", &Error{File: p.file, Line: o.line, Field: o.path, Err: err}
 	}
@@ -221,9 +239,14 @@ func (p *parser) codeDir(o obj, keys []string) (string, error) {
 			continue
 		}
 		var src string
+		// at is where the path is written, for the checks on disk.
+		at := where{v.line, v.path}
 		if v.n.Kind == yaml.MappingNode {
 			c, err := p.asObj(v)
 			if err != nil {
+				return "", err
+			}
+			if err := p.checkKeys(c, codeKeys); err != nil {
 				return "", err
 			}
 			if src, err = c.str("src"); err != nil {
@@ -235,16 +258,20 @@ func (p *parser) codeDir(o obj, keys []string) (string, error) {
 				}
 				return "", p.errf(v.line, v.path, "src is required")
 			}
+			at = where{c.lineOf("src"), join(c.path, "src")}
 		} else if src, err = p.scalar(v, "a path"); err != nil {
 			return "", err
 		}
 		if strings.TrimSpace(src) == "" {
 			return "", p.errf(v.line, v.path, "expected a path, got an empty string")
 		}
+		written := src
 		if !filepath.IsAbs(src) {
 			src = filepath.Join(p.dir, src)
 		}
-		return filepath.Clean(src), nil
+		src = filepath.Clean(src)
+		p.codes = append(p.codes, codeRef{at: at, written: written, dir: src})
+		return src, nil
 	}
 	return "", nil
 }
@@ -252,7 +279,7 @@ func (p *parser) codeDir(o obj, keys []string) (string, error) {
 // customRuntimeConfig parses customRuntimeConfig{command, args, port}; nil
 // when absent.
 func customRuntimeConfig(o obj) (*fc.CustomRuntimeConfig, error) {
-	c, ok, err := o.obj("customRuntimeConfig")
+	c, ok, err := o.checkedObj("customRuntimeConfig", customRuntimeKeys)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -276,7 +303,7 @@ func customRuntimeConfig(o obj) (*fc.CustomRuntimeConfig, error) {
 // customHealthCheckConfig, FC 3.0's customRuntimeConfig.healthCheckConfig);
 // nil when absent.
 func healthCheck(o obj, key string) (*fc.HealthCheckConfig, error) {
-	c, ok, err := o.obj(key)
+	c, ok, err := o.checkedObj(key, healthCheckKeys)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -304,7 +331,7 @@ func healthCheck(o obj, key string) (*fc.HealthCheckConfig, error) {
 // lifecycleHook parses instanceLifecycleConfig.<name>{handler, timeout};
 // nil when absent.
 func lifecycleHook(lc obj, name string) (*fc.LifecycleHook, error) {
-	c, ok, err := lc.obj(name)
+	c, ok, err := lc.checkedObj(name, hookKeys)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -322,11 +349,11 @@ func lifecycleHook(lc obj, name string) (*fc.LifecycleHook, error) {
 // {handler, timeout} into f; when set, it overrides initializer and
 // initializationTimeout.
 func lifecycleInitializer(o obj, f *fc.Function) error {
-	lc, ok, err := o.obj("instanceLifecycleConfig")
+	lc, ok, err := o.checkedObj("instanceLifecycleConfig", lifecycleKeys)
 	if err != nil || !ok {
 		return err
 	}
-	in, ok, err := lc.obj("initializer")
+	in, ok, err := lc.checkedObj("initializer", hookKeys)
 	if err != nil || !ok {
 		return err
 	}
@@ -379,6 +406,9 @@ func (p *parser) triggers(o obj, k trigKeys, service, function string) ([]fc.Tri
 // trigger parses and validates one trigger mapping.
 func (p *parser) trigger(o obj, k trigKeys, service, function string) (fc.Trigger, error) {
 	t := fc.Trigger{ServiceName: service, FunctionName: function}
+	if err := p.checkKeys(o, k.keys); err != nil {
+		return t, err
+	}
 	var err error
 	if t.TriggerName, err = o.str(k.name); err != nil {
 		return t, err
@@ -410,7 +440,7 @@ func (p *parser) trigger(o obj, k trigKeys, service, function string) (fc.Trigge
 // httpConfig parses an HTTP trigger's config; nil when absent. A qualifier
 // inside the config (an older FC 2.0 form) is used when the trigger has none.
 func (p *parser) httpConfig(o obj, k trigKeys, t *fc.Trigger) (*fc.HTTPTriggerConfig, error) {
-	c, ok, err := o.obj(k.config)
+	c, ok, err := o.checkedObj(k.config, httpConfigKeys)
 	if err != nil || !ok {
 		return nil, err
 	}

@@ -29,32 +29,42 @@ type FunctionPlan struct {
 	// filled in. Its code fields are empty: the CLI zips CodeDir.
 	Function fc.Function
 	// CodeDir is the absolute path of the code, resolved relative to the
-	// s.yaml's directory. Parse does not check that it exists.
+	// s.yaml's directory. ParseFile checks that it is a directory; Parse
+	// does not look at the disk.
 	CodeDir string
 	// Triggers are validated (fc.ValidateTrigger), in file order.
 	Triggers []fc.Trigger
 }
 
-// Notice is a note for the user about the s.yaml, such as a field openfc
-// ignores or a region that differs from the one openfc serves. Notices are
-// complete sentences prefixed with "file:line: ".
+// Notice is a warning for the user about the s.yaml, such as a field
+// openfc ignores or a region that differs from the one openfc serves.
+// Notices are complete sentences prefixed with "file:line: ".
 type Notice string
 
-// ParseFile reads the s.yaml at path and parses it (see Parse).
+// ParseFile reads the s.yaml at path and parses it (see Parse). Then, as
+// the file is on disk, it checks the code directories it names: each must
+// be a directory, and a Node.js package without its node_modules gets a
+// notice.
 func ParseFile(path string, getenv func(string) string, region string) (*Plan, []Notice, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading s.yaml: %w", err)
 	}
-	return Parse(path, data, getenv, region)
+	return run(path, data, getenv, region, true)
 }
 
 // Parse parses the s.yaml data read from path. path names the file in
 // messages, and relative code paths are resolved against its directory.
 // getenv looks up ${env(NAME)} variables (nil means no environment); region
 // is the region openfc serves: a different region in the file gives a Notice.
-// Notices gathered before an error are returned with it.
+// Notices gathered before an error are returned with it. Parse does not
+// look at the disk: the code directories are not checked.
 func Parse(path string, data []byte, getenv func(string) string, region string) (*Plan, []Notice, error) {
+	return run(path, data, getenv, region, false)
+}
+
+// run is Parse, followed by checkCode when onDisk is set.
+func run(path string, data []byte, getenv func(string) string, region string, onDisk bool) (*Plan, []Notice, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
@@ -75,6 +85,11 @@ func Parse(path string, data []byte, getenv func(string) string, region string) 
 	}
 	if err := p.parse(data); err != nil {
 		return nil, p.notices, err
+	}
+	if onDisk {
+		if err := p.checkCode(); err != nil {
+			return nil, p.notices, err
+		}
 	}
 	return p.plan, p.notices, nil
 }
@@ -99,6 +114,8 @@ type parser struct {
 	functionLines map[string]int
 	notices       []Notice
 	seenNotes     map[Notice]bool
+	// codes lists the code directories named in the file, for checkCode.
+	codes []codeRef
 }
 
 // notef adds a notice located at line (0: the whole file), once.

@@ -104,6 +104,34 @@ func TestValidateFunction(t *testing.T) {
 	}
 }
 
+// ValidateRuntime accepts FC's custom runtimes only, and its refusals
+// list them; an unknown runtime gets the closest FC runtime as a hint.
+func TestValidateRuntime(t *testing.T) {
+	const runnable = "openfc runs custom, custom.debian10, custom.debian11, custom.debian12"
+	for _, r := range []string{"custom", "custom.debian10", "custom.debian11", "custom.debian12"} {
+		if err := ValidateRuntime(r); err != nil {
+			t.Errorf("ValidateRuntime(%q) = %v", r, err)
+		}
+	}
+	tests := []struct{ runtime, want string }{
+		{"custom.debain10", `runtime "custom.debain10" is not a Function Compute runtime (did you mean "custom.debian10"?); ` + runnable},
+		{"Custom", `runtime "Custom" is not a Function Compute runtime (did you mean "custom"?); ` + runnable},
+		{"pyhton3.10", `runtime "pyhton3.10" is not a Function Compute runtime (did you mean "python3.10"?); ` + runnable},
+		{"custom.alpine", `runtime "custom.alpine" is not a Function Compute runtime; ` + runnable},
+		{"cobol", `runtime "cobol" is not a Function Compute runtime; ` + runnable},
+		{"nodejs18", `runtime "nodejs18" is not supported by this openfc yet; ` + runnable},
+		{"custom-container", `runtime "custom-container" is not supported by this openfc yet; ` + runnable},
+		{"", "runtime is required"},
+	}
+	for _, tt := range tests {
+		err := ValidateRuntime(tt.runtime)
+		var fe *Error
+		if !errors.As(err, &fe) || fe.Code != CodeInvalidArgument || fe.Message != tt.want {
+			t.Errorf("ValidateRuntime(%q) = %v\nwant InvalidArgument %q", tt.runtime, err, tt.want)
+		}
+	}
+}
+
 func TestValidateTrigger(t *testing.T) {
 	tr := &Trigger{TriggerName: "t", TriggerType: "HTTP", TriggerConfig: &HTTPTriggerConfig{Methods: []string{"get", "POST"}}}
 	if err := ValidateTrigger(tr); err != nil {

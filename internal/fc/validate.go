@@ -1,8 +1,12 @@
 package fc
 
 import (
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+
+	"github.com/openfc/openfc/internal/suggest"
 )
 
 // Defaults FC applies when a field is left out.
@@ -45,18 +49,44 @@ func ValidateService(s *Service) error {
 	return ValidateName("serviceName", s.ServiceName, 128)
 }
 
-// IsCustomRuntime reports whether runtime is a custom runtime ("custom",
-// "custom.debian10", …) whose code brings its own HTTP server.
-func IsCustomRuntime(runtime string) bool {
-	return runtime == "custom" || strings.HasPrefix(runtime, "custom.")
+// customRuntimes are FC's custom runtimes, in FC's order. openfc runs them
+// all alike: the code brings its own HTTP server, whatever the image.
+var customRuntimes = []string{"custom", "custom.debian10", "custom.debian11", "custom.debian12"}
+
+// builtinRuntimes are FC's built-in runtimes (FC 2.0 and 3.0, as the
+// Serverless Devs fc3 component lists them), known but not yet runnable
+// here.
+var builtinRuntimes = []string{
+	"nodejs8", "nodejs10", "nodejs12", "nodejs14", "nodejs16", "nodejs18", "nodejs20",
+	"python2.7", "python3", "python3.9", "python3.10", "python3.12",
+	"php7.2", "java8", "java11", "dotnetcore2.1", "dotnetcore3.1", "go1",
+	"custom-container", "micro-sandbox",
 }
 
-// builtinRuntimes are FC's built-in runtimes, known but not yet runnable here.
-var builtinRuntimes = map[string]bool{
-	"nodejs8": true, "nodejs10": true, "nodejs12": true, "nodejs14": true, "nodejs16": true,
-	"nodejs18": true, "nodejs20": true, "python2.7": true, "python3": true, "python3.9": true,
-	"python3.10": true, "python3.12": true, "php7.2": true, "java8": true, "java11": true,
-	"dotnetcore3.1": true, "go1": true, "custom-container": true,
+// IsCustomRuntime reports whether runtime is one of FC's custom runtimes
+// ("custom", "custom.debian10", …), whose code brings its own HTTP server.
+func IsCustomRuntime(runtime string) bool {
+	return slices.Contains(customRuntimes, runtime)
+}
+
+// ValidateRuntime checks that runtime is an FC runtime openfc runs. The
+// message of an unknown one suggests the closest FC runtime, and both kinds
+// of refusal list the runtimes openfc runs.
+func ValidateRuntime(runtime string) error {
+	runnable := "openfc runs " + strings.Join(customRuntimes, ", ")
+	switch {
+	case runtime == "":
+		return invalid("runtime is required")
+	case IsCustomRuntime(runtime):
+		return nil
+	case slices.Contains(builtinRuntimes, runtime):
+		return invalid("runtime %q is not supported by this openfc yet; %s", runtime, runnable)
+	}
+	msg := fmt.Sprintf("runtime %q is not a Function Compute runtime", runtime)
+	if s := suggest.Closest(runtime, slices.Concat(customRuntimes, builtinRuntimes)); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return invalid("%s; %s", msg, runnable)
 }
 
 func checkRange(field string, v, lo, hi int) error {
@@ -72,14 +102,8 @@ func ValidateFunction(f *Function) error {
 	if err := ValidateName("functionName", f.FunctionName, 64); err != nil {
 		return err
 	}
-	switch {
-	case f.Runtime == "":
-		return invalid("runtime is required")
-	case IsCustomRuntime(f.Runtime):
-	case builtinRuntimes[f.Runtime]:
-		return invalid("runtime %q is not supported by this openfc yet; use a custom runtime (custom.debian10)", f.Runtime)
-	default:
-		return invalid("runtime %q is not a Function Compute runtime", f.Runtime)
+	if err := ValidateRuntime(f.Runtime); err != nil {
+		return err
 	}
 	if f.Handler == "" {
 		f.Handler = "index.handler"
