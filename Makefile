@@ -3,15 +3,30 @@
 
 GO      ?= go
 BIN     := bin/openfc
+NATS    := bin/nats-server
 EXAMPLE := examples/express-hello/code
 
-.PHONY: build deps demo test test-unit test-e2e lint clean bench bench-smoke
+.PHONY: build deps npm-deps chromium demo test test-unit test-e2e lint clean bench bench-smoke
 
 build:
 	$(GO) build -o $(BIN) ./cmd/openfc
 
+# Everything the tests need beyond Go, Node.js and Python: the npm
+# packages, nats-server (the external-JetStream e2e test) and Chromium (the
+# browser CORS e2e test).
+deps: npm-deps $(NATS) chromium
+
 # npm packages the example and the SDK tests need (from package-lock.json).
-deps: $(EXAMPLE)/node_modules/.package-lock.json test/e2e/sdk/node_modules/.package-lock.json
+npm-deps: $(EXAMPLE)/node_modules/.package-lock.json test/e2e/sdk/node_modules/.package-lock.json
+
+# The nats-server go.mod already pins (the embedded server's version), so
+# no system package is needed.
+$(NATS): go.mod go.sum
+	$(GO) build -o $@ github.com/nats-io/nats-server/v2
+
+# Installs Chromium as root with apt-get, else prints the command to run.
+chromium:
+	@./scripts/ensure-chromium.sh
 
 $(EXAMPLE)/node_modules/.package-lock.json: $(EXAMPLE)/package-lock.json
 	cd $(EXAMPLE) && npm ci --no-audit --no-fund
@@ -19,7 +34,7 @@ $(EXAMPLE)/node_modules/.package-lock.json: $(EXAMPLE)/package-lock.json
 test/e2e/sdk/node_modules/.package-lock.json: test/e2e/sdk/package-lock.json
 	cd test/e2e/sdk && npm ci --no-audit --no-fund
 
-demo: build deps
+demo: build $(EXAMPLE)/node_modules/.package-lock.json
 	./scripts/demo.sh
 
 lint:
@@ -32,7 +47,7 @@ lint:
 # (golang/go#75804, fixed in Go 1.27).
 # OPENFC_FC2_SDK_DIR lets pkg/fcsign compare its string-to-sign with the
 # official Node SDK's.
-test-unit: deps
+test-unit: npm-deps
 	OPENFC_FC2_SDK_DIR=$(CURDIR)/test/e2e/sdk $(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
 	# Allocation bounds need a build without -race (it makes sync.Pool drop items).
 	$(GO) test -count=1 -run 'Allocs$$' ./internal/gateway ./internal/upstream ./internal/route
@@ -45,7 +60,8 @@ test-unit: deps
 test-e2e: deps
 	$(GO) test -count=1 -timeout 20m ./test/e2e/
 
-test: lint test-unit test-e2e
+# deps first: a missing tool stops the run before it starts, not after.
+test: deps lint test-unit test-e2e
 
 # Benchmarks (bench/README.md): direct vs nginx vs httputil.ReverseProxy vs
 # openfc, cold start, scale-out, memory. The full run takes a few minutes;

@@ -47,6 +47,8 @@ type Daemon struct {
 	log    *slog.Logger
 	getenv func(string) string
 
+	// lock makes this the only server on the data dir until closeBackends.
+	lock      *dataLock
 	nats      *natsx.Conn
 	store     *store.JetStream
 	instances *instance.Manager
@@ -85,6 +87,11 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	o := d.opts
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
+	}
+	// Before anything writes there: two embedded NATS servers on one
+	// JetStream store would corrupt it.
+	if d.lock, err = lockDataDir(o.DataDir); err != nil {
+		return err
 	}
 	cred, err := d.adminCredentials()
 	if err != nil {
@@ -205,6 +212,8 @@ func (d *Daemon) closeBackends(ctx context.Context) {
 	if d.nats != nil {
 		d.nats.Close()
 	}
+	d.lock.release()
+	d.lock = nil
 }
 
 func (d *Daemon) adminCredentials() (fcsign.Credentials, error) {

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,13 +157,29 @@ func startEmbedded(o Options, log *slog.Logger) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("natsx: new embedded server: %w", err)
 	}
+	sl := newServerLogger(log.With("component", "nats-server"))
 	if log.Handler().Enabled(context.Background(), slog.LevelError) {
-		ns.SetLogger(serverLogger{log.With("component", "nats-server")}, false, false)
+		ns.SetLogger(sl, false, false)
 	}
+	storeDir := filepath.Join(o.DataDir, "jetstream")
+	_, statErr := os.Stat(storeDir)
+	restart := statErr == nil
+	// Start recovers every stream before it returns (JetStream is enabled
+	// synchronously in a standalone server).
+	sl.setRecovering(true)
 	ns.Start()
-	if !ns.ReadyForConnections(readyTimeout) {
+	ready := ns.ReadyForConnections(readyTimeout)
+	sl.setRecovering(false)
+	if !ready {
 		shutdown(ns)
 		return nil, fmt.Errorf("natsx: embedded server not ready after %s (data dir %s, listen %q)", readyTimeout, o.DataDir, o.Listen)
+	}
+	if restart {
+		// The one line an operator needs about recovery; the file store's
+		// own account of it is at debug (serverLogger).
+		n := ns.GlobalAccount().JetStreamUsage().Streams
+		log.Info(fmt.Sprintf("recovered %d streams from %s", n, storeDir),
+			"streams", n, "rebuilt", sl.rebuiltStreams())
 	}
 	return ns, nil
 }
@@ -232,23 +250,3 @@ func (c *Conn) Close() {
 		}
 	})
 }
-
-// serverLogger routes the embedded server's log to slog. Its notices are
-// chatty start-up details, so they go to debug.
-type serverLogger struct{ log *slog.Logger }
-
-func (l serverLogger) logf(level slog.Level, format string, v []any) {
-	ctx := context.Background()
-	if l.log.Enabled(ctx, level) {
-		l.log.Log(ctx, level, fmt.Sprintf(format, v...))
-	}
-}
-
-func (l serverLogger) Noticef(format string, v ...any) { l.logf(slog.LevelDebug, format, v) }
-func (l serverLogger) Warnf(format string, v ...any)   { l.logf(slog.LevelWarn, format, v) }
-func (l serverLogger) Fatalf(format string, v ...any)  { l.logf(slog.LevelError, format, v) }
-func (l serverLogger) Errorf(format string, v ...any)  { l.logf(slog.LevelError, format, v) }
-func (l serverLogger) Debugf(format string, v ...any)  { l.logf(slog.LevelDebug, format, v) }
-func (l serverLogger) Tracef(format string, v ...any)  { l.logf(slog.LevelDebug, format, v) }
-
-var _ server.Logger = serverLogger{}

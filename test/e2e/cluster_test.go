@@ -11,13 +11,12 @@ import (
 	"time"
 )
 
-// startNATS runs a real nats-server with JetStream on a free port.
+// startNATS runs a real nats-server with JetStream on a free port: the
+// one `make deps` builds into bin/, else one from PATH.
 func startNATS(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		t.Fatalf("nats-server is required for this test (apt-get install nats-server; .ci/run does): %v", err)
-	}
+	bin := natsServerTool().mustFind(t)
+	t.Logf("nats-server: %s", bin)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

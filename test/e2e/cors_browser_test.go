@@ -18,27 +18,11 @@ import (
 	"time"
 )
 
-// corsChromiumHint is printed when no browser is found; CI installs
-// the Debian package.
-const corsChromiumHint = "install Chromium with `apt-get update && apt-get install -y chromium` (Debian package chromium, /usr/bin/chromium), or point OPENFC_E2E_CHROMIUM at a Chromium/Chrome binary"
-
-// corsFindChromium returns the browser binary or fails the test: the CORS test
-// must never be skipped for want of a browser.
+// corsFindChromium returns the browser binary or fails the test: the CORS
+// test must never be skipped for want of a browser.
 func corsFindChromium(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("OPENFC_E2E_CHROMIUM"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("OPENFC_E2E_CHROMIUM=%s: %v; %s", p, err, corsChromiumHint)
-		}
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatalf("no Chromium found in PATH (tried chromium, chromium-browser, google-chrome): %s", corsChromiumHint)
-	return ""
+	return chromiumTool().mustFind(t)
 }
 
 // corsPage serves testdata/cors/page.html from its own origin
@@ -174,7 +158,7 @@ func corsRunChromium(t *testing.T, chromium string, page *corsPage, targets []co
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(profile)
-		t.Fatalf("starting %s: %v; %s", chromium, err, corsChromiumHint)
+		t.Fatalf("starting %s: %v; install Chromium with: %s", chromium, err, chromiumTool().install)
 	}
 	exited := make(chan struct{})
 	go func() {
