@@ -4,8 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,12 +15,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	err := cli.NewRoot(os.Stdout, os.Stderr, os.Getenv).ExecuteContext(ctx)
 	stop()
-	if err != nil {
-		var ee cli.ExitError
-		if errors.As(err, &ee) {
-			os.Exit(ee.Code)
-		}
-		fmt.Fprintln(os.Stderr, "openfc:", err)
-		os.Exit(1)
+	// cli.Report decides the code: 2 for a usage error, 1 for a failure.
+	if code := cli.Report(os.Stderr, err); code != 0 {
+		os.Exit(code)
 	}
 }

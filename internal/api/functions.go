@@ -163,18 +163,6 @@ func (a *API) getFunction(r *http.Request, _ string) (int, any, http.Header, err
 	return http.StatusOK, fn, etag(rev), nil
 }
 
-// functionErr maps a function lookup error, telling a missing service from
-// a missing function.
-func (a *API) functionErr(ctx context.Context, err error, service, name string) error {
-	if errors.Is(err, fc.ErrNotFound) {
-		if _, _, serr := a.opts.Store.GetService(ctx, service); errors.Is(serr, fc.ErrNotFound) {
-			return serviceNotFound(service)
-		}
-		return functionNotFound(service, name)
-	}
-	return storeErr(err, nil, nil)
-}
-
 func (a *API) listFunctions(r *http.Request, _ string) (int, any, http.Header, error) {
 	service, _, err := splitQualifier(r.PathValue("service"))
 	if err != nil {
@@ -258,7 +246,7 @@ func (a *API) updateFunction(r *http.Request, _ string) (int, any, http.Header, 
 	newRev, err := a.opts.Store.UpdateFunction(ctx, service, &fn, curRev)
 	if err != nil {
 		cleanup()
-		return 0, nil, nil, storeErr(err, functionNotFound(service, name), nil)
+		return 0, nil, nil, a.functionErr(ctx, err, service, name)
 	}
 	if a.opts.FunctionChanged != nil {
 		a.opts.FunctionChanged(service, name)

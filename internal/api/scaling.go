@@ -69,7 +69,7 @@ func (a *API) putOnDemandConfig(r *http.Request, _ string) (int, any, http.Heade
 	}
 	c := &fc.OnDemandConfig{Resource: a.resource(ref), MaximumInstanceCount: *in.MaximumInstanceCount}
 	if err := a.opts.Store.PutOnDemandConfig(r.Context(), ref.service, ref.qualifier, ref.function, c); err != nil {
-		return 0, nil, nil, storeErr(err, functionNotFound(ref.service, ref.function), nil)
+		return 0, nil, nil, a.functionErr(r.Context(), err, ref.service, ref.function)
 	}
 	return http.StatusOK, c, nil, nil
 }
@@ -159,7 +159,7 @@ func (a *API) putProvisionConfig(r *http.Request, _ string) (int, any, http.Head
 	}
 	c := &fc.ProvisionConfig{Resource: out.Resource, Target: out.Target}
 	if err := a.opts.Store.PutProvisionConfig(ctx, ref.service, ref.qualifier, ref.function, c); err != nil {
-		return 0, nil, nil, storeErr(err, functionNotFound(ref.service, ref.function), nil)
+		return 0, nil, nil, a.functionErr(r.Context(), err, ref.service, ref.function)
 	}
 	return http.StatusOK, out, nil, nil
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -58,7 +59,10 @@ func (a *API) createTrigger(r *http.Request, _ string) (int, any, http.Header, e
 	t.LastModifiedTime = t.CreatedTime
 	rev, err := a.opts.Store.CreateTrigger(ctx, service, function, &t)
 	if err != nil {
-		return 0, nil, nil, storeErr(err, functionNotFound(service, function),
+		if errors.Is(err, fc.ErrNotFound) {
+			return 0, nil, nil, a.functionErr(ctx, err, service, function)
+		}
+		return 0, nil, nil, storeErr(err, nil,
 			fc.Errorf(fc.CodeTriggerAlreadyExists, "trigger '%s' already exists in service '%s' and function '%s'", t.TriggerName, service, function))
 	}
 	return http.StatusOK, a.withURLs(&t), etag(rev), nil
@@ -68,7 +72,7 @@ func (a *API) getTrigger(r *http.Request, _ string) (int, any, http.Header, erro
 	service, function, name := r.PathValue("service"), r.PathValue("function"), r.PathValue("trigger")
 	t, rev, err := a.opts.Store.GetTrigger(r.Context(), service, function, name)
 	if err != nil {
-		return 0, nil, nil, storeErr(err, triggerNotFound(service, function, name), nil)
+		return 0, nil, nil, a.leafErr(r.Context(), err, service, function, triggerNotFound(service, function, name))
 	}
 	return http.StatusOK, a.withURLs(t), etag(rev), nil
 }
@@ -102,7 +106,7 @@ func (a *API) updateTrigger(r *http.Request, _ string) (int, any, http.Header, e
 	}
 	cur, curRev, err := a.opts.Store.GetTrigger(ctx, service, function, name)
 	if err != nil {
-		return 0, nil, nil, storeErr(err, triggerNotFound(service, function, name), nil)
+		return 0, nil, nil, a.leafErr(ctx, err, service, function, triggerNotFound(service, function, name))
 	}
 	if rev != 0 && rev != curRev {
 		return 0, nil, nil, fc.Errorf(fc.CodePreconditionFailed, "the resource being modified has been changed")
@@ -125,7 +129,7 @@ func (a *API) updateTrigger(r *http.Request, _ string) (int, any, http.Header, e
 	t.URLInternet, t.URLIntranet = "", ""
 	newRev, err := a.opts.Store.UpdateTrigger(ctx, service, function, &t, curRev)
 	if err != nil {
-		return 0, nil, nil, storeErr(err, triggerNotFound(service, function, name), nil)
+		return 0, nil, nil, a.leafErr(ctx, err, service, function, triggerNotFound(service, function, name))
 	}
 	return http.StatusOK, a.withURLs(&t), etag(newRev), nil
 }
@@ -137,7 +141,7 @@ func (a *API) deleteTrigger(r *http.Request, _ string) (int, any, http.Header, e
 		return 0, nil, nil, err
 	}
 	if err := a.opts.Store.DeleteTrigger(r.Context(), service, function, name, rev); err != nil {
-		return 0, nil, nil, storeErr(err, triggerNotFound(service, function, name), nil)
+		return 0, nil, nil, a.leafErr(r.Context(), err, service, function, triggerNotFound(service, function, name))
 	}
 	return http.StatusNoContent, nil, nil, nil
 }

@@ -2,10 +2,8 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -28,53 +26,11 @@ func functionPath(service, function string) string {
 	return "/services/" + url.PathEscape(service) + "/functions/" + url.PathEscape(function)
 }
 
-func newInvoke(e *env) *cobra.Command {
-	var event, eventFile, qualifier string
-	cmd := &cobra.Command{
-		Use:   "invoke <service>/<function>",
-		Short: "Invoke a function synchronously (InvokeFunction: POST /invoke to the instance) and print its answer",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			service, function, err := splitRef(args[0])
-			if err != nil {
-				return err
-			}
-			body := []byte(event)
-			if eventFile != "" {
-				if body, err = os.ReadFile(eventFile); err != nil {
-					return fmt.Errorf("reading event: %w", err)
-				}
-			}
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			resp, err := c.InvokeFunction(cmd.Context(), service, qualifier, function, body, nil)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			if _, err := io.Copy(e.stdout, resp.Body); err != nil {
-				return fmt.Errorf("reading answer: %w", err)
-			}
-			if resp.Header.Get(fc.HeaderErrorType) != "" || resp.StatusCode >= 400 {
-				fmt.Fprintf(e.stderr, "\ninvocation failed: %s %s (request %s)\n", resp.Status, resp.Header.Get(fc.HeaderErrorType), resp.Header.Get(fc.HeaderRequestID))
-				return ExitError{Code: 1}
-			}
-			return nil
-		},
-	}
-	cmd.Flags().StringVarP(&event, "event", "e", "", "event payload")
-	cmd.Flags().StringVar(&eventFile, "event-file", "", "read the event payload from a file")
-	cmd.Flags().StringVarP(&qualifier, "qualifier", "q", "", "version or alias (default LATEST)")
-	return cmd
-}
-
 func newFunctions(e *env) *cobra.Command {
 	cmd := &cobra.Command{Use: "functions", Short: "List, show and delete functions"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list <service>",
-		Short: "List a service's functions",
+		Short: "List a service's functions (--json: a JSON array of the API's objects)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -91,7 +47,7 @@ func newFunctions(e *env) *cobra.Command {
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tRUNTIME\tMEMORY\tTIMEOUT\tCONCURRENCY\tMODIFIED")
 			for _, f := range fns {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", f.FunctionName, f.Runtime, f.MemorySize, f.Timeout, f.InstanceConcurrency, f.LastModifiedTime)
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", f.FunctionName, f.Runtime, f.MemorySize, f.Timeout, f.InstanceConcurrency, e.localTime(f.LastModifiedTime))
 			}
 			return tw.Flush()
 		},
@@ -109,23 +65,14 @@ func newFunctions(e *env) *cobra.Command {
 				return e.printJSON(map[string]any{"function": fn, "triggers": trigs})
 			}
 			fmt.Fprintf(e.stdout, "%s/%s\n  runtime: %s\n  memorySize: %d MB\n  timeout: %d s\n  instanceConcurrency: %d\n  port: %d\n  codeChecksum: %s (%d bytes)\n  modified: %s\n",
-				service, fn.FunctionName, fn.Runtime, fn.MemorySize, fn.Timeout, fn.InstanceConcurrency, fn.Port(), fn.CodeChecksum, fn.CodeSize, fn.LastModifiedTime)
+				service, fn.FunctionName, fn.Runtime, fn.MemorySize, fn.Timeout, fn.InstanceConcurrency, fn.Port(), fn.CodeChecksum, fn.CodeSize, e.localTime(fn.LastModifiedTime))
 			for _, t := range trigs {
 				fmt.Fprintf(e.stdout, "  trigger %s: %s %s %v %s\n", t.TriggerName, t.TriggerType, t.TriggerConfig.AuthType, t.TriggerConfig.Methods, t.URLInternet)
 			}
 			return nil
 		}), e.functionCommand("delete", "Delete a function and its triggers",
 		func(cmd *cobra.Command, c *client.Client, service, function string) error {
-			trigs, err := listAll[fc.Trigger](cmd, c, functionPath(service, function)+"/triggers", "triggers")
-			if err != nil {
-				return err
-			}
-			for _, t := range trigs {
-				if _, err := c.Do(cmd.Context(), http.MethodDelete, functionPath(service, function)+"/triggers/"+url.PathEscape(t.TriggerName), nil, nil, nil); err != nil {
-					return err
-				}
-			}
-			if _, err := c.Do(cmd.Context(), http.MethodDelete, functionPath(service, function), nil, nil, nil); err != nil {
+			if err := c.DeleteFunctionRecursive(cmd.Context(), service, function); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "deleted %s/%s\n", service, function)
@@ -153,33 +100,4 @@ func (e *env) functionCommand(verb, short string, run func(cmd *cobra.Command, c
 			return run(cmd, c, service, function)
 		},
 	}
-}
-
-func newServices(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "services", Short: "List services"}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "list",
-		Short: "List services",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			svcs, err := listAll[fc.Service](cmd, c, "/services", "services")
-			if err != nil {
-				return err
-			}
-			if e.asJSON {
-				return e.printJSON(svcs)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tDESCRIPTION\tMODIFIED")
-			for _, s := range svcs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.ServiceName, s.Description, s.LastModifiedTime)
-			}
-			return tw.Flush()
-		},
-	})
-	return cmd
 }

@@ -12,9 +12,10 @@ import (
 )
 
 // listAll follows nextToken through every page of a list call whose items
-// are under key.
+// are under key. An empty list is empty, not nil, so that --json prints
+// [] rather than null.
 func listAll[T any](cmd *cobra.Command, c *client.Client, path, key string) ([]T, error) {
-	var all []T
+	all := []T{}
 	token := ""
 	for {
 		q := url.Values{"limit": {"100"}}

@@ -12,8 +12,10 @@ import (
 	"github.com/openfc/openfc/pkg/client"
 )
 
-// logTimeFormat is how `openfc logs` prints a record's time (UTC).
-const logTimeFormat = "2006-01-02T15:04:05.000Z"
+// logTimeFormat is how `openfc logs` prints a record's time: RFC 3339 in
+// the local zone, to the millisecond so that lines of one second keep
+// their order visibly.
+const logTimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 func newLogs(e *env) *cobra.Command {
 	var (
@@ -24,8 +26,10 @@ func newLogs(e *env) *cobra.Command {
 		Use:   "logs <service>/<function>",
 		Short: "Print a function's recent instance output (kept in memory by the server), optionally following it",
 		Long: "Print a function's recent instance output, one line per record:\n" +
-			"  <time UTC> <instance> <request id or -> <message>\n" +
-			"or the records as JSON lines with --json. --follow keeps printing new records until Ctrl-C.",
+			"  <time> <instance> <request id or -> <message>\n" +
+			"with the time in RFC 3339 in the local zone (TZ), or the records as JSON\n" +
+			"lines (times in UTC, as the API gives them) with --json. --follow keeps\n" +
+			"printing new records until Ctrl-C.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			service, function, err := splitRef(args[0])
@@ -103,7 +107,7 @@ func (e *env) printLogRecord(r client.LogRecord) error {
 		_, err = fmt.Fprintf(e.stdout, "%s\n", b)
 		return err
 	}
-	_, err := fmt.Fprintf(e.stdout, "%s %s %s %s\n", r.Time.UTC().Format(logTimeFormat), orDash(r.InstanceID), orDash(r.RequestID), r.Message)
+	_, err := fmt.Fprintf(e.stdout, "%s %s %s %s\n", r.Time.In(e.loc).Format(logTimeFormat), orDash(r.InstanceID), orDash(r.RequestID), r.Message)
 	return err
 }
 

@@ -9,17 +9,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/pkg/client"
 )
-
-// ExitError carries a process exit code up to main.
-type ExitError struct{ Code int }
-
-func (e ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
 // env is what every command shares.
 type env struct {
@@ -30,11 +27,13 @@ type env struct {
 	dataDir   string
 	accountID string
 	asJSON    bool
+	// loc is the zone times are printed in (the API's are UTC).
+	loc *time.Location
 }
 
 // NewRoot returns the openfc command tree.
 func NewRoot(stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
-	e := &env{stdout: stdout, stderr: stderr, getenv: getenv}
+	e := &env{stdout: stdout, stderr: stderr, getenv: getenv, loc: zone(getenv)}
 	root := &cobra.Command{
 		Use:           "openfc",
 		Short:         "openfc: a self-hosted serverless platform compatible with Alibaba Cloud Function Compute HTTP triggers",
@@ -47,8 +46,9 @@ func NewRoot(stdout, stderr io.Writer, getenv func(string) string) *cobra.Comman
 	pf.StringVar(&e.endpoint, "endpoint", firstSet(getenv("OPENFC_ENDPOINT"), "http://127.0.0.1:8080"), "openfc server URL (env OPENFC_ENDPOINT)")
 	pf.StringVar(&e.dataDir, "data", firstSet(getenv("OPENFC_DATA"), filepath.Join(firstSet(getenv("HOME"), os.TempDir()), ".openfc")), "data dir holding the server's generated admin key (env OPENFC_DATA)")
 	pf.StringVar(&e.accountID, "account-id", firstSet(getenv("OPENFC_ACCOUNT_ID"), "1234567890123456"), "account id (env OPENFC_ACCOUNT_ID)")
-	pf.BoolVar(&e.asJSON, "json", false, "print JSON instead of text")
+	pf.BoolVar(&e.asJSON, "json", false, "print JSON instead of text (lists: a JSON array; logs: one JSON object a line; invoke: the response body as sent)")
 	root.AddCommand(newServe(e), newDeploy(e), newInvoke(e), newFunctions(e), newServices(e), newLogs(e), newInstances(e), newScaling(e))
+	enforceUsage(root)
 	return root
 }
 
@@ -60,6 +60,28 @@ func (e *env) client() (*client.Client, error) {
 		return nil, fmt.Errorf("admin AccessKey: %w (set OPENFC_ACCESS_KEY_ID and OPENFC_ACCESS_KEY_SECRET, or --data to the server's data dir)", err)
 	}
 	return client.New(e.endpoint, e.accountID, client.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret}), nil
+}
+
+// zone is the zone the CLI prints times in: the one TZ names, read
+// through getenv (in main the process's own TZ, from which Go's
+// time.Local comes too; tests pass theirs), else time.Local.
+func zone(getenv func(string) string) *time.Location {
+	if tz := strings.TrimPrefix(getenv("TZ"), ":"); tz != "" {
+		if loc, err := time.LoadLocation(tz); err == nil {
+			return loc
+		}
+	}
+	return time.Local
+}
+
+// localTime renders an API timestamp (RFC 3339, in UTC) as RFC 3339 in
+// the CLI's zone; a value that does not parse is printed as it came.
+func (e *env) localTime(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.In(e.loc).Format(time.RFC3339)
 }
 
 func (e *env) printJSON(v any) error {

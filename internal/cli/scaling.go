@@ -18,9 +18,10 @@ func newInstances(e *env) *cobra.Command {
 		Use:   "instances [<service>/<function>]",
 		Short: "List the running instances of a function, or of every function",
 		Long: `List running instances (the server's instance manager) with their state,
-start time, requests in flight, requests served, restarts of the function
-before them and whether they are provisioned. Without an argument every
-function of every service is listed. --json prints the API's objects.`,
+start time (RFC 3339, local zone), requests in flight, requests served,
+restarts of the function before them and whether they are provisioned.
+Without an argument every function of every service is listed. --json
+prints the API's objects as a JSON array (times in UTC).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -58,7 +59,7 @@ function of every service is listed. --json prints the API's objects.`,
 			fmt.Fprintln(tw, "INSTANCE\tFUNCTION\tSTATE\tSTARTED\tINFLIGHT\tSERVED\tRESTARTS\tPROVISIONED")
 			for _, in := range all {
 				fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%d\t%d\t%d\t%t\n", in.InstanceID, in.ServiceName, in.FunctionName,
-					in.State, in.StartedTime, in.InFlight, in.RequestsServed, in.Restarts, in.Provisioned)
+					in.State, e.localTime(in.StartedTime), in.InFlight, in.RequestsServed, in.Restarts, in.Provisioned)
 			}
 			return tw.Flush()
 		},

@@ -34,6 +34,13 @@ func (c cannedInstances) ListInstances(service, function string) []fc.InstanceIn
 // and returns a function that runs the CLI against it.
 func cliServer(t *testing.T, inst cannedInstances) (run func(args ...string) (stdout string, err error), st *store.JetStream) {
 	t.Helper()
+	return cliServerEnv(t, inst, nil)
+}
+
+// cliServerEnv is cliServer with more environment variables for the CLI
+// (TZ is UTC unless extra sets it).
+func cliServerEnv(t *testing.T, inst cannedInstances, extra map[string]string) (run func(args ...string) (stdout string, err error), st *store.JetStream) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	conn, err := natsx.Start(ctx, natsx.Options{DataDir: t.TempDir()})
@@ -61,6 +68,10 @@ func cliServer(t *testing.T, inst cannedInstances) (run func(args ...string) (st
 		"OPENFC_ACCESS_KEY_SECRET": cliKeySecret,
 		"OPENFC_DATA":              t.TempDir(),
 		"HOME":                     t.TempDir(),
+		"TZ":                       "UTC",
+	}
+	for k, v := range extra {
+		env[k] = v
 	}
 	run = func(args ...string) (string, error) {
 		var out, errb bytes.Buffer

@@ -27,10 +27,12 @@ OPENFC_ACCESS_KEY_ID/OPENFC_ACCESS_KEY_SECRET, else credentials.json in the
 data dir (created on first start).`,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, err := config.Load(args, e.getenv)
-			if errors.Is(err, pflag.ErrHelp) {
+			if err := checkServeArgs(args); errors.Is(err, pflag.ErrHelp) {
 				return cmd.Help()
+			} else if err != nil {
+				return newUsageError(cmd, err)
 			}
+			opts, err := config.Load(args, e.getenv)
 			if err != nil {
 				return fmt.Errorf("serve: %w", err)
 			}
@@ -42,4 +44,19 @@ data dir (created on first start).`,
 	defaults := config.Defaults("$HOME")
 	cmd.Flags().AddFlagSet(config.FlagSet(&defaults))
 	return cmd
+}
+
+// checkServeArgs parses serve's command line on its own, to tell a usage
+// error (an unknown flag, a malformed value, a stray argument) from an
+// option config.Load refuses for what it says.
+func checkServeArgs(args []string) error {
+	scratch := config.Defaults("")
+	fs := config.FlagSet(&scratch)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
 }

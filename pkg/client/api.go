@@ -70,7 +70,8 @@ func (c *Client) UpdateService(ctx context.Context, name string, s Service) (*Se
 	return &out, nil
 }
 
-// DeleteService deletes an empty service.
+// DeleteService deletes an empty service; one that has functions is
+// refused with ServiceNotEmpty (see DeleteServiceRecursive).
 func (c *Client) DeleteService(ctx context.Context, name string) error {
 	_, err := c.Do(ctx, http.MethodDelete, apiPath("services", name), nil, nil, nil)
 	return err
@@ -212,4 +213,59 @@ func (c *Client) InvokeFunction(ctx context.Context, service, qualifier, functio
 		return nil, err
 	}
 	return resp, nil
+}
+
+// allPages calls list with each nextToken in turn and returns every item.
+func allPages[T any](list func(ListOptions) ([]T, string, error)) ([]T, error) {
+	var all []T
+	opts := ListOptions{Limit: 100}
+	for {
+		items, next, err := list(opts)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if next == "" {
+			return all, nil
+		}
+		opts.NextToken = next
+	}
+}
+
+// DeleteFunctionRecursive deletes a function's triggers and then the
+// function: FC refuses to delete a function that has triggers
+// (FunctionNotEmpty). A trigger that is already gone is not an error; one
+// created meanwhile makes the function's delete fail.
+func (c *Client) DeleteFunctionRecursive(ctx context.Context, service, function string) error {
+	trs, err := allPages(func(o ListOptions) ([]Trigger, string, error) {
+		return c.ListTriggers(ctx, service, function, o)
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range trs {
+		if err := c.DeleteTrigger(ctx, service, function, t.TriggerName); err != nil && !HasCode(err, "TriggerNotFound") {
+			return err
+		}
+	}
+	return c.DeleteFunction(ctx, service, function)
+}
+
+// DeleteServiceRecursive deletes every function of a service (each with
+// its triggers, as DeleteFunctionRecursive does) and then the service:
+// FC refuses to delete a service that has functions (ServiceNotEmpty).
+// A function that is already gone is not an error.
+func (c *Client) DeleteServiceRecursive(ctx context.Context, service string) error {
+	fns, err := allPages(func(o ListOptions) ([]Function, string, error) {
+		return c.ListFunctions(ctx, service, o)
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range fns {
+		if err := c.DeleteFunctionRecursive(ctx, service, f.FunctionName); err != nil && !HasCode(err, "FunctionNotFound") {
+			return err
+		}
+	}
+	return c.DeleteService(ctx, service)
 }

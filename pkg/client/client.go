@@ -92,12 +92,20 @@ func New(endpoint, accountID string, cred Credentials, opts ...Option) *Client {
 }
 
 // Error is an error returned by the API: a non-2xx status with FC's JSON
-// body {"ErrorCode", "ErrorMessage", "RequestId"}.
+// body {"ErrorCode", "ErrorMessage", "RequestId"}, or a function error
+// read by ResponseError.
 type Error struct {
 	Status    int    // HTTP status
 	Code      string // FC error code, e.g. "ServiceNotFound"; empty when the body was not FC JSON
 	Message   string
 	RequestID string // from the body or the X-Fc-Request-Id header
+	// Type is the X-Fc-Error-Type header: "FcCommonError" for platform
+	// errors, "UnhandledInvocationError" for function errors; empty when
+	// the server sent none.
+	Type string
+	// Body is the response body as received (at most 1 MiB), for callers
+	// that pass it on unchanged (a CLI's --json).
+	Body []byte
 }
 
 func (e *Error) Error() string {
@@ -217,10 +225,20 @@ func (c *Client) newRequest(ctx context.Context, method, path string, query url.
 	return req, nil
 }
 
-// parseError turns a non-2xx response into *Error.
-func parseError(resp *http.Response) error {
+// ResponseError reads resp's body (at most 1 MiB; the caller closes it)
+// and returns the response as an *Error: FC's ErrorCode, ErrorMessage and
+// RequestId when the body is FC's error JSON (JSON names match without
+// regard to case, so a built-in runtime's {"errorMessage": …} gives its
+// message too), else the body's text as the message. InvokeFunction returns a function error as the response
+// itself; this turns it into an error like a platform error.
+func ResponseError(resp *http.Response) *Error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	e := &Error{Status: resp.StatusCode, RequestID: resp.Header.Get("X-Fc-Request-Id")}
+	e := &Error{
+		Status:    resp.StatusCode,
+		RequestID: resp.Header.Get("X-Fc-Request-Id"),
+		Type:      resp.Header.Get("X-Fc-Error-Type"),
+		Body:      b,
+	}
 	var body struct {
 		ErrorCode    string `json:"ErrorCode"`
 		ErrorMessage string `json:"ErrorMessage"`
@@ -239,3 +257,6 @@ func parseError(resp *http.Response) error {
 	}
 	return e
 }
+
+// parseError turns a non-2xx response into *Error.
+func parseError(resp *http.Response) error { return ResponseError(resp) }

@@ -348,8 +348,13 @@ func TestClientErrors(t *testing.T) {
 			if tt.want.Code == "SignatureNotMatch" {
 				tt.want.Message = e.Message // FC's long message
 			}
-			if *e != tt.want {
-				t.Errorf("err = %+v, want %+v", *e, tt.want)
+			if string(e.Body) != tt.reply && tt.reply != "" {
+				t.Errorf("Body = %q, want the reply %q as sent", e.Body, tt.reply)
+			}
+			got := *e
+			got.Body = nil
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("err = %+v, want %+v", got, tt.want)
 			}
 			if !strings.Contains(e.Error(), tt.want.Code) {
 				t.Errorf("Error() = %q", e.Error())
@@ -426,12 +431,36 @@ func TestInvokeFunction(t *testing.T) {
 		if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Fc-Error-Type") != "UnhandledInvocationError" {
 			t.Errorf("response %d %v", resp.StatusCode, resp.Header)
 		}
+		// A built-in runtime's error body: its errorMessage is the message.
+		e := ResponseError(resp)
+		if e.Status != 502 || e.Type != "UnhandledInvocationError" || e.Code != "" || e.Message != "boom" ||
+			e.RequestID != "req-1" || string(e.Body) != `{"errorMessage":"boom"}` {
+			t.Errorf("ResponseError = %+v", e)
+		}
+	})
+	t.Run("function error with FC's error JSON", func(t *testing.T) {
+		const reply = `{"ErrorCode":"FunctionNotStarted","ErrorMessage":"it exited","RequestId":"req-7"}`
+		srv.respond(http.StatusPreconditionFailed, reply, http.Header{"X-Fc-Error-Type": {"UnhandledInvocationError"}})
+		resp, err := c.InvokeFunction(ctx, "svc", "", "fn", []byte("x"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		e := ResponseError(resp)
+		if e.Status != 412 || e.Type != "UnhandledInvocationError" || e.Code != "FunctionNotStarted" || e.Message != "it exited" ||
+			e.RequestID != "req-7" || string(e.Body) != reply {
+			t.Errorf("ResponseError = %+v", e)
+		}
 	})
 	t.Run("platform error", func(t *testing.T) {
 		srv.respond(http.StatusNotFound, `{"ErrorCode":"FunctionNotFound","ErrorMessage":"nope"}`, http.Header{"X-Fc-Error-Type": {"FcCommonError"}})
 		resp, err := c.InvokeFunction(ctx, "svc", "", "fn", nil, nil)
 		if resp != nil || !HasCode(err, "FunctionNotFound") {
 			t.Errorf("resp %v, err %v", resp, err)
+		}
+		var e *Error
+		if errors.As(err, &e) && (e.Type != "FcCommonError" || !strings.Contains(string(e.Body), `"ErrorCode":"FunctionNotFound"`)) {
+			t.Errorf("platform error: type %q, body %q", e.Type, e.Body)
 		}
 	})
 }
