@@ -674,7 +674,9 @@ instanceLifecycleConfig:
 		ids[id] = true
 	}
 	for _, in := range list {
-		ids[in.InstanceID] = true
+		if in.State != "Starting" { // a start still under way has no id and no initializer run yet
+			ids[in.InstanceID] = true
+		}
 	}
 	out, lines := s.lcLogs(t, "init/fn")
 	starts := map[string]int{}
@@ -822,7 +824,9 @@ func TestLogs(t *testing.T) {
 	}
 
 	// Two instances: --instance keeps one's records.
-	two := s.lcBurst("logs", "fn", "/sleep?ms=700", 2, 30*time.Second)
+	// Long enough that the second request's cold start (slow on a busy
+	// machine) ends before the first instance is free again.
+	two := s.lcBurst("logs", "fn", "/sleep?ms=2500", 2, 30*time.Second)
 	byInst := map[string]string{} // instance → request id
 	for _, x := range two {
 		if x.err != nil || x.status != 200 {
