@@ -137,12 +137,12 @@ func newEnvWith(t *testing.T, wrap func(api.Store) api.Store) *env {
 			}
 			return "", false
 		}},
-		Invoker:             e.inv,
-		Instances:           e.inst,
-		AccountID:           testAccount,
-		PublicURL:           testPublicURL,
-		MaxCodeSize:         testMaxCode,
-		MaxUnpackedCodeSize: 1 << 20,
+		Invoker:   e.inv,
+		Instances: e.inst,
+		AccountID: testAccount,
+		PublicURL: testPublicURL,
+		CodeLimits: codezip.Limits{MaxZipBytes: testMaxCode, MaxUnpackedBytes: 1 << 20,
+			Knobs: codezip.Knobs{ZipBytes: "--max-code-size", UnpackedBytes: "--max-unpacked-code-size"}},
 		FunctionChanged: func(service, function string) {
 			e.mu.Lock()
 			e.changed = append(e.changed, service+"/"+function)

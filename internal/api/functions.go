@@ -22,11 +22,6 @@ func functionNotFound(service, name string) *fc.Error {
 	return fc.Errorf(fc.CodeFunctionNotFound, "function '%s' does not exist in service '%s'", name, service)
 }
 
-// codeLimits are the caps applied to code zips.
-func (a *API) codeLimits() codezip.Limits {
-	return codezip.Limits{MaxZipBytes: a.opts.MaxCodeSize, MaxUnpackedBytes: a.opts.MaxUnpackedCodeSize, MaxFiles: 100000}
-}
-
 // prepareCode validates the code of a create/update and uploads it. It
 // returns a cleanup that deletes the upload (for when the function write
 // fails) — a no-op when the package was already stored.
@@ -42,10 +37,7 @@ func (a *API) prepareCode(ctx context.Context, code *fc.FunctionCode, fn *fc.Fun
 	if len(zipBytes) == 0 {
 		return noop, fc.Errorf(fc.CodeInvalidArgument, "code.zipFile is required")
 	}
-	if int64(len(zipBytes)) > a.opts.MaxCodeSize {
-		return noop, fc.Errorf(fc.CodeInvalidArgument, "code.zipFile is %d bytes; the limit is %d bytes", len(zipBytes), a.opts.MaxCodeSize)
-	}
-	info, err := codezip.Check(zipBytes, a.codeLimits())
+	info, err := codezip.Check(zipBytes, a.lim)
 	if err != nil {
 		return noop, err
 	}
@@ -281,7 +273,7 @@ func (a *API) checkStoredBootstrap(ctx context.Context, fn *fc.Function) error {
 	if err != nil {
 		return fmt.Errorf("reading stored code: %w", err)
 	}
-	info, err := codezip.Check(b, a.codeLimits())
+	info, err := codezip.Check(b, a.lim)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,6 @@ import (
 
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
-	"github.com/openfc/openfc/internal/codezip"
 	"github.com/openfc/openfc/internal/config"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/gateway"
@@ -102,7 +101,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	lim := codezip.Limits{MaxZipBytes: o.MaxCodeSize, MaxUnpackedBytes: o.MaxUnpackedCodeSize, MaxFiles: 100000}
+	lim := codeLimits(o)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d.instances = d.newInstances(sb, lim, reg)

@@ -67,16 +67,15 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 		Invoker: invokerFunc(func(w http.ResponseWriter, r *http.Request, id string, fn *fc.Function, q string) {
 			gw.Invoke(w, r, id, fn, q)
 		}),
-		AccountID:           o.AccountID,
-		PublicURL:           "http://" + d.ln.Addr().String(),
-		TriggerDomain:       o.TriggerDomain,
-		MaxCodeSize:         o.MaxCodeSize,
-		MaxUnpackedCodeSize: o.MaxUnpackedCodeSize,
-		FunctionChanged:     d.functionChanged,
-		CodeReceived:        d.trim.poke,
-		Instances:           d.instances,
-		Logs:                d.logs,
-		Logger:              d.log.With("component", "api"),
+		AccountID:       o.AccountID,
+		PublicURL:       "http://" + d.ln.Addr().String(),
+		TriggerDomain:   o.TriggerDomain,
+		CodeLimits:      codeLimits(o),
+		FunctionChanged: d.functionChanged,
+		CodeReceived:    d.trim.poke,
+		Instances:       d.instances,
+		Logs:            d.logs,
+		Logger:          d.log.With("component", "api"),
 	})
 	gw = gateway.New(gateway.Options{
 		Catalog:       d.store,
