@@ -6,6 +6,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -47,6 +48,11 @@ type Options struct {
 	// CodeLimits bound code zips (zero fields: codezip's defaults); their
 	// errors name the knobs that raise them.
 	CodeLimits codezip.Limits
+	// Code keeps the code packages that creates and updates store or
+	// reuse from collection until the function is written, and is told
+	// of the packages a write stopped referencing. May be nil: nothing is
+	// collected.
+	Code CodeCollector
 	// FunctionChanged is called after a function is updated or deleted
 	// through this API (to retire its instances). May be nil.
 	FunctionChanged func(service, function string)
@@ -65,6 +71,19 @@ type Options struct {
 	Now func() time.Time
 	// Logs serves GET …/functions/{function}/logs; nil answers 503.
 	Logs LogReader
+}
+
+// CodeCollector collects the code packages no function references
+// (codegc.Collector).
+type CodeCollector interface {
+	// Hold keeps checksum from collection until release is called: from
+	// before a write stores or reuses the package until the function
+	// referencing it is written (or the write failed).
+	Hold(checksum string) (release func())
+	// Released tells that a write stopped referencing checksum: an update
+	// replaced it, a delete removed it, or a failed write never stored
+	// the function. The package goes if nothing else references it.
+	Released(ctx context.Context, checksum string)
 }
 
 // API is the management API handler.
