@@ -6,6 +6,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openfc/openfc/internal/codezip"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/route"
 )
@@ -43,8 +45,14 @@ type Options struct {
 	// TriggerDomain is the parent domain of trigger subdomains; empty
 	// reports only proxy-form URLs.
 	TriggerDomain string
-	// MaxCodeSize and MaxUnpackedCodeSize cap code zips (bytes).
-	MaxCodeSize, MaxUnpackedCodeSize int64
+	// CodeLimits bound code zips (zero fields: codezip's defaults); their
+	// errors name the knobs that raise them.
+	CodeLimits codezip.Limits
+	// Code keeps the code packages that creates and updates store or
+	// reuse from collection until the function is written, and is told
+	// of the packages a write stopped referencing. May be nil: nothing is
+	// collected.
+	Code CodeCollector
 	// FunctionChanged is called after a function is updated or deleted
 	// through this API (to retire its instances). May be nil.
 	FunctionChanged func(service, function string)
@@ -65,9 +73,23 @@ type Options struct {
 	Logs LogReader
 }
 
+// CodeCollector collects the code packages no function references
+// (codegc.Collector).
+type CodeCollector interface {
+	// Hold keeps checksum from collection until release is called: from
+	// before a write stores or reuses the package until the function
+	// referencing it is written (or the write failed).
+	Hold(checksum string) (release func())
+	// Released tells that a write stopped referencing checksum: an update
+	// replaced it, a delete removed it, or a failed write never stored
+	// the function. The package goes if nothing else references it.
+	Released(ctx context.Context, checksum string)
+}
+
 // API is the management API handler.
 type API struct {
 	opts Options
+	lim  codezip.Limits // opts.CodeLimits with the defaults filled in
 	log  *slog.Logger
 	mux  *http.ServeMux
 }
@@ -80,7 +102,7 @@ func New(o Options) *API {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	a := &API{opts: o, log: o.Logger, mux: http.NewServeMux()}
+	a := &API{opts: o, lim: o.CodeLimits.WithDefaults(), log: o.Logger, mux: http.NewServeMux()}
 	a.routes()
 	return a
 }
@@ -194,18 +216,21 @@ func (a *API) writeErr(w http.ResponseWriter, r *http.Request, reqID string, err
 
 // maxBody bounds a management request body: the code zip in base64 plus
 // some room for the JSON around it.
-func (a *API) maxBody() int64 { return a.opts.MaxCodeSize/3*4 + 1<<20 }
+func (a *API) maxBody() int64 {
+	return int64(base64.StdEncoding.EncodedLen(int(a.lim.MaxZipBytes))) + 1<<20
+}
 
 // decode reads a JSON body into v, strictly typed, with FC's errors.
 func (a *API) decode(r *http.Request, v any) error {
-	body := http.MaxBytesReader(nil, r.Body, a.maxBody())
-	b, err := readBody(body, r.ContentLength, a.maxBody())
+	limit := a.maxBody()
+	// One byte past the limit tells a body over it; nothing read is lost,
+	// so tooLarge can go on counting where this stopped.
+	b, err := readBody(io.LimitReader(r.Body, limit+1), r.ContentLength, limit+1)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return fc.Errorf(fc.CodeEntityTooLarge, "payload size exceeds maximum allowed size (%d bytes)", mbe.Limit)
-		}
 		return fc.Errorf(fc.CodeInvalidArgument, "reading request body: %v", err)
+	}
+	if int64(len(b)) > limit {
+		return a.tooLarge(b, r.Body, limit)
 	}
 	if len(b) == 0 {
 		return fc.Errorf(fc.CodeInvalidArgument, "the request body is empty; a JSON object is required")

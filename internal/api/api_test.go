@@ -23,6 +23,7 @@ import (
 
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
+	"github.com/openfc/openfc/internal/codegc"
 	"github.com/openfc/openfc/internal/codezip"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/natsx"
@@ -137,12 +138,13 @@ func newEnvWith(t *testing.T, wrap func(api.Store) api.Store) *env {
 			}
 			return "", false
 		}},
-		Invoker:             e.inv,
-		Instances:           e.inst,
-		AccountID:           testAccount,
-		PublicURL:           testPublicURL,
-		MaxCodeSize:         testMaxCode,
-		MaxUnpackedCodeSize: 1 << 20,
+		Invoker:   e.inv,
+		Instances: e.inst,
+		AccountID: testAccount,
+		PublicURL: testPublicURL,
+		CodeLimits: codezip.Limits{MaxZipBytes: testMaxCode, MaxUnpackedBytes: 1 << 20,
+			Knobs: codezip.Knobs{ZipBytes: "--max-code-size", UnpackedBytes: "--max-unpacked-code-size"}},
+		Code: codegc.New(codegc.Options{Zips: st, Referrers: []codegc.Referrer{st.FunctionCodeChecksums}}),
 		FunctionChanged: func(service, function string) {
 			e.mu.Lock()
 			e.changed = append(e.changed, service+"/"+function)

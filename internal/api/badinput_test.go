@@ -141,6 +141,9 @@ func TestBadFunctionInput(t *testing.T) {
 	noBootstrap := appZip(t, "nobootstrap")
 	nonExecBootstrap := makeZip(t, zipEntry{name: "bootstrap", body: "#!/bin/sh\n", mode: 0o644})
 	tooBig := randomZip(t, testMaxCode+1024)
+	// Past the request cap (MaxCodeSize in base64 + 1 MiB): farOver is
+	// counted whole, hugelyOver (beyond twice the cap) only in part.
+	farOver, hugelyOver := randomZip(t, 1200<<10), randomZip(t, 2<<20)
 
 	var cases []badCase
 	for _, c := range []fnCase{
@@ -198,12 +201,18 @@ func TestBadFunctionInput(t *testing.T) {
 		{name: "zip symlink escaping via another link", zip: makeZip(t,
 			zipEntry{name: "a/up", body: "..", symlink: true}, zipEntry{name: "b", body: "a/up/../x", symlink: true}),
 			code: "InvalidArgument", msg: []string{"code.zipFile"}},
-		{name: "zip over MaxCodeSize", zip: tooBig, body: set("customRuntimeConfig", nil), code: "InvalidArgument", msg: []string{"code.zipFile", "65536"}},
-		{name: "zip unpacks over MaxUnpackedCodeSize", zip: makeZip(t, zipEntry{name: "zeros", body: strings.Repeat("\x00", 2<<20)}),
-			code: "InvalidArgument", msg: []string{"code.zipFile", "unpacked", "1048576", "zeros"}},
-		// A body past the request cap (MaxCodeSize in base64 + 1 MiB) is
-		// cut off before it is decoded.
-		{name: "zip far over MaxCodeSize", zip: randomZip(t, 2<<20), body: set("customRuntimeConfig", nil), code: "EntityTooLarge", msg: []string{"payload size"}},
+		// Code limits: the size as sent (the zip's bytes, not its
+		// base64), the limit and the knob that raises it.
+		{name: "zip over MaxCodeSize", zip: tooBig, body: set("customRuntimeConfig", nil), code: "InvalidArgument",
+			msg: []string{fmt.Sprintf("code.zipFile is %d bytes, over the limit of 65536 bytes; raise it with --max-code-size", len(tooBig))}},
+		{name: "zip unpacks over MaxUnpackedCodeSize", zip: makeZip(t, zipEntry{name: "zeros", body: strings.Repeat("\x00", 2<<20)}), code: "InvalidArgument",
+			msg: []string{"code.zipFile: the files unpack to 2097152 bytes, over the limit of 1048576 bytes; raise it with --max-unpacked-code-size"}},
+		// A body past the request cap is not decoded; the zip in it is
+		// measured as it is read on.
+		{name: "zip far over MaxCodeSize", zip: farOver, body: set("customRuntimeConfig", nil), code: "InvalidArgument",
+			msg: []string{fmt.Sprintf("code.zipFile is %d bytes, over the limit of 65536 bytes; raise it with --max-code-size", len(farOver))}},
+		{name: "zip hugely over MaxCodeSize", zip: hugelyOver, body: set("customRuntimeConfig", nil), code: "InvalidArgument",
+			msg: []string{"code.zipFile is more than ", "bytes, over the limit of 65536 bytes; raise it with --max-code-size"}},
 		// JSON.
 		{name: "memorySize is a string", body: set("memorySize", "big"), code: "InvalidArgument", msg: []string{"memorySize"}},
 		{name: "port is a string", body: crc("command", []string{"x"}, "port", "9000"), code: "InvalidArgument", msg: []string{"port"}},

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/openfc/openfc/internal/codezip"
 	"github.com/openfc/openfc/internal/fc"
 )
 
@@ -60,7 +61,7 @@ func allocatedPerByte(f func(), size int) float64 {
 // copied and re-encoded it on top.
 func TestDecodeCodeMemory(t *testing.T) {
 	const size = 4 << 20
-	a := &API{opts: Options{MaxCodeSize: 8 << 20}}
+	a := &API{lim: codezip.Limits{MaxZipBytes: 8 << 20}.WithDefaults()}
 	body, zip := codeBody(t, size)
 	if got := decodeCode(t, a, body); !bytes.Equal(got, zip) {
 		t.Fatal("the decoded code differs from what was sent")
@@ -92,7 +93,7 @@ func TestDecodeCodeMemory(t *testing.T) {
 
 func BenchmarkDecodeCode(b *testing.B) {
 	const size = 4 << 20
-	a := &API{opts: Options{MaxCodeSize: 8 << 20}}
+	a := &API{lim: codezip.Limits{MaxZipBytes: 8 << 20}.WithDefaults()}
 	body, _ := codeBody(b, size)
 	b.SetBytes(size)
 	b.ReportAllocs()

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,82 +21,59 @@ func functionNotFound(service, name string) *fc.Error {
 	return fc.Errorf(fc.CodeFunctionNotFound, "function '%s' does not exist in service '%s'", name, service)
 }
 
-// codeLimits are the caps applied to code zips.
-func (a *API) codeLimits() codezip.Limits {
-	return codezip.Limits{MaxZipBytes: a.opts.MaxCodeSize, MaxUnpackedBytes: a.opts.MaxUnpackedCodeSize, MaxFiles: 100000}
-}
-
-// prepareCode validates the code of a create/update and uploads it. It
-// returns a cleanup that deletes the upload (for when the function write
-// fails) — a no-op when the package was already stored.
-func (a *API) prepareCode(ctx context.Context, code *fc.FunctionCode, fn *fc.Function) (cleanup func(), err error) {
-	noop := func() {}
+// prepareCode validates the code of a create/update and stores it (a
+// no-op when it is stored already). It holds the package against
+// collection until done is called, once the function write referencing it
+// has been tried: done(false) tells the collector that the write failed,
+// so that an upload nothing references goes again.
+func (a *API) prepareCode(ctx context.Context, code *fc.FunctionCode, fn *fc.Function) (done func(written bool), err error) {
 	if a.opts.CodeReceived != nil {
 		defer a.opts.CodeReceived()
 	}
 	if code.OSSBucketName != "" || code.OSSObjectName != "" {
-		return noop, fc.Errorf(fc.CodeInvalidArgument, "code.ossBucketName/code.ossObjectName are not supported by openfc; send code.zipFile")
+		return nil, fc.Errorf(fc.CodeInvalidArgument, "code.ossBucketName/code.ossObjectName are not supported by openfc; send code.zipFile")
 	}
 	zipBytes := code.ZipFile // decoded from base64 by decode
 	if len(zipBytes) == 0 {
-		return noop, fc.Errorf(fc.CodeInvalidArgument, "code.zipFile is required")
+		return nil, fc.Errorf(fc.CodeInvalidArgument, "code.zipFile is required")
 	}
-	if int64(len(zipBytes)) > a.opts.MaxCodeSize {
-		return noop, fc.Errorf(fc.CodeInvalidArgument, "code.zipFile is %d bytes; the limit is %d bytes", len(zipBytes), a.opts.MaxCodeSize)
-	}
-	info, err := codezip.Check(zipBytes, a.codeLimits())
+	info, err := codezip.Check(zipBytes, a.lim)
 	if err != nil {
-		return noop, err
+		return nil, err
 	}
 	if err := requireCommand(fn, info.HasBootstrap); err != nil {
-		return noop, err
+		return nil, err
 	}
 	sum := codezip.Checksum(zipBytes)
-	existed := true
-	if rc, err := a.opts.Store.GetCode(ctx, sum); err == nil {
-		rc.Close()
-	} else if errors.Is(err, fc.ErrNotFound) {
-		existed = false
-	} else {
-		return noop, fmt.Errorf("checking code package: %w", err)
-	}
-	if !existed {
-		if err := a.opts.Store.PutCode(ctx, sum, bytes.NewReader(zipBytes)); err != nil {
-			return noop, fmt.Errorf("storing code package: %w", err)
-		}
+	release := a.holdCode(sum)
+	if err := a.opts.Store.PutCode(ctx, sum, bytes.NewReader(zipBytes)); err != nil {
+		release()
+		a.releasedCode(ctx, sum)
+		return nil, fmt.Errorf("storing code package: %w", err)
 	}
 	fn.CodeChecksum = sum
 	fn.CodeSize = int64(len(zipBytes))
-	if existed {
-		return noop, nil
-	}
-	return func() { a.deleteUnusedCode(context.WithoutCancel(ctx), sum) }, nil
+	return func(written bool) {
+		release()
+		if !written {
+			a.releasedCode(ctx, sum)
+		}
+	}, nil
 }
 
-// deleteUnusedCode removes a code package that a failed write uploaded,
-// unless some function (e.g. one created concurrently with the same zip)
-// refers to it. A create racing with this check can still lose its
-// package; such a function answers FunctionNotStarted until redeployed.
-func (a *API) deleteUnusedCode(ctx context.Context, sum string) {
-	svcs, err := a.opts.Store.ListServices(ctx)
-	if err != nil {
-		a.log.Warn("keeping code package: listing services failed", "checksum", sum, "err", err)
-		return
+// holdCode keeps sum from collection (Options.Code) until release.
+func (a *API) holdCode(sum string) (release func()) {
+	if a.opts.Code == nil {
+		return func() {}
 	}
-	for _, s := range svcs {
-		fns, err := a.opts.Store.ListFunctions(ctx, s.ServiceName)
-		if err != nil {
-			a.log.Warn("keeping code package: listing functions failed", "checksum", sum, "err", err)
-			return
-		}
-		for _, f := range fns {
-			if f.CodeChecksum == sum {
-				return
-			}
-		}
-	}
-	if err := a.opts.Store.DeleteCode(ctx, sum); err != nil {
-		a.log.Warn("removing unused code package", "checksum", sum, "err", err)
+	return a.opts.Code.Hold(sum)
+}
+
+// releasedCode tells the collector that a write stopped referencing sum.
+// It runs even when the request is gone: the write is done either way.
+func (a *API) releasedCode(ctx context.Context, sum string) {
+	if a.opts.Code != nil && sum != "" {
+		a.opts.Code.Released(context.WithoutCancel(ctx), sum)
 	}
 }
 
@@ -134,7 +110,7 @@ func (a *API) createFunction(r *http.Request, _ string) (int, any, http.Header, 
 	if in.Code == nil {
 		return 0, nil, nil, fc.Errorf(fc.CodeInvalidArgument, "code is required: send code.zipFile (base64 of a zip)")
 	}
-	cleanup, err := a.prepareCode(ctx, in.Code, &fn)
+	done, err := a.prepareCode(ctx, in.Code, &fn)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -142,8 +118,8 @@ func (a *API) createFunction(r *http.Request, _ string) (int, any, http.Header, 
 	fn.CreatedTime = a.now()
 	fn.LastModifiedTime = fn.CreatedTime
 	rev, err := a.opts.Store.CreateFunction(ctx, service, &fn)
+	done(err == nil)
 	if err != nil {
-		cleanup()
 		return 0, nil, nil, storeErr(err, serviceNotFound(service),
 			fc.Errorf(fc.CodeFunctionAlreadyExists, "function '%s' already exists in service '%s'", fn.FunctionName, service))
 	}
@@ -235,21 +211,24 @@ func (a *API) updateFunction(r *http.Request, _ string) (int, any, http.Header, 
 	if err := fc.ValidateFunction(&fn); err != nil {
 		return 0, nil, nil, err
 	}
-	cleanup := func() {}
+	done := func(bool) {}
 	if in.Code != nil {
-		if cleanup, err = a.prepareCode(ctx, in.Code, &fn); err != nil {
+		if done, err = a.prepareCode(ctx, in.Code, &fn); err != nil {
 			return 0, nil, nil, err
 		}
 	} else if err := a.checkStoredBootstrap(ctx, &fn); err != nil {
 		return 0, nil, nil, err
 	}
 	newRev, err := a.opts.Store.UpdateFunction(ctx, service, &fn, curRev)
+	done(err == nil)
 	if err != nil {
-		cleanup()
 		return 0, nil, nil, a.functionErr(ctx, err, service, name)
 	}
 	if a.opts.FunctionChanged != nil {
-		a.opts.FunctionChanged(service, name)
+		a.opts.FunctionChanged(service, name) // first: the old instances are retired before their code is released
+	}
+	if cur.CodeChecksum != fn.CodeChecksum {
+		a.releasedCode(ctx, cur.CodeChecksum) // the write replaced revision curRev: nothing else changed the code meanwhile
 	}
 	return http.StatusOK, &fn, etag(newRev), nil
 }
@@ -269,7 +248,7 @@ func (a *API) checkStoredBootstrap(ctx context.Context, fn *fc.Function) error {
 	if err != nil {
 		return fmt.Errorf("reading stored code: %w", err)
 	}
-	info, err := codezip.Check(b, a.codeLimits())
+	info, err := codezip.Check(b, a.lim)
 	if err != nil {
 		return err
 	}
@@ -282,13 +261,14 @@ func (a *API) deleteFunction(r *http.Request, _ string) (int, any, http.Header, 
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	if rev != 0 {
-		// Preconditions first: a stale etag is 412 even with triggers left.
-		if _, cur, err := a.opts.Store.GetFunction(r.Context(), service, name); err != nil {
-			return 0, nil, nil, a.functionErr(r.Context(), err, service, name)
-		} else if cur != rev {
-			return 0, nil, nil, fc.Errorf(fc.CodePreconditionFailed, "the resource being modified has been changed")
-		}
+	// The function as it is now: preconditions first (a stale etag is 412
+	// even with triggers left), and the code the delete releases.
+	cur, curRev, err := a.opts.Store.GetFunction(r.Context(), service, name)
+	if err != nil {
+		return 0, nil, nil, a.functionErr(r.Context(), err, service, name)
+	}
+	if rev != 0 && curRev != rev {
+		return 0, nil, nil, fc.Errorf(fc.CodePreconditionFailed, "the resource being modified has been changed")
 	}
 	if err := a.opts.Store.DeleteFunction(r.Context(), service, name, rev); err != nil {
 		if isNotEmpty(err) {
@@ -297,8 +277,11 @@ func (a *API) deleteFunction(r *http.Request, _ string) (int, any, http.Header, 
 		return 0, nil, nil, a.functionErr(r.Context(), err, service, name)
 	}
 	if a.opts.FunctionChanged != nil {
-		a.opts.FunctionChanged(service, name)
+		a.opts.FunctionChanged(service, name) // first: the instances are retired before their code is released
 	}
+	// Without If-Match an update may have slipped in since cur was read;
+	// the code it wrote is then left to the collector's next pass.
+	a.releasedCode(r.Context(), cur.CodeChecksum)
 	return http.StatusNoContent, nil, nil, nil
 }
 

@@ -61,6 +61,16 @@ type Limits struct {
 	// MaxFiles bounds the number of archive entries (files, directories
 	// and symlinks).
 	MaxFiles int
+	// Knobs say how each limit is raised; errors about a limit name its
+	// knob, so that whoever hits it knows what to change.
+	Knobs Knobs
+}
+
+// Knobs name the settings that raise the limits, as a user would type
+// them (e.g. "openfc serve --max-code-size"). An empty name is left out of
+// the errors.
+type Knobs struct {
+	ZipBytes, UnpackedBytes, Files string
 }
 
 // DefaultLimits returns the default limits.
@@ -68,7 +78,9 @@ func DefaultLimits() Limits {
 	return Limits{MaxZipBytes: DefaultMaxZipBytes, MaxUnpackedBytes: DefaultMaxUnpackedBytes, MaxFiles: DefaultMaxFiles}
 }
 
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with every unset limit at its default: the
+// limits Check and Unpack apply.
+func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits()
 	if l.MaxZipBytes <= 0 {
 		l.MaxZipBytes = d.MaxZipBytes
@@ -129,7 +141,7 @@ func invalid(format string, args ...any) error {
 // Every file is decompressed to verify its size and CRC. Errors are
 // *fc.Error InvalidArgument values naming code.zipFile and the entry.
 func Check(zipBytes []byte, lim Limits) (Info, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	a, err := scan(zipBytes, lim)
 	if err != nil {
 		return Info{}, err
@@ -140,6 +152,9 @@ func Check(zipBytes []byte, lim Limits) (Info, error) {
 			continue
 		}
 		n, err := copyEntry(io.Discard, e, budget)
+		if errors.Is(err, errOverBudget) {
+			return Info{}, lim.unpackedTooLarge(0, e.f.Name)
+		}
 		if err != nil {
 			return Info{}, err
 		}
@@ -152,14 +167,17 @@ func Check(zipBytes []byte, lim Limits) (Info, error) {
 // are not read, except symlink targets.
 func scan(zipBytes []byte, lim Limits) (*archive, error) {
 	if int64(len(zipBytes)) > lim.MaxZipBytes {
-		return nil, invalid("the archive is %d bytes, over the limit of %d bytes", len(zipBytes), lim.MaxZipBytes)
+		return nil, lim.ZipTooLarge(int64(len(zipBytes)), false)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(zipBytes), int64(len(zipBytes)))
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, invalid("not a valid zip archive: %w", err)
 	}
 	if len(zr.File) > lim.MaxFiles {
-		return nil, invalid("the archive has %d entries, over the limit of %d", len(zr.File), lim.MaxFiles)
+		return nil, invalid("the archive has %d entries, over the limit of %d%s", len(zr.File), lim.MaxFiles, raise(lim.Knobs.Files))
+	}
+	if total := declaredSize(zr.File); total > uint64(lim.MaxUnpackedBytes) {
+		return nil, lim.unpackedTooLarge(total, "")
 	}
 	a := &archive{entries: make([]entry, 0, len(zr.File))}
 	kinds := make(map[string]kind, len(zr.File))
@@ -184,13 +202,7 @@ func scan(zipBytes []byte, lim Limits) (*archive, error) {
 			a.entries = append(a.entries, e)
 			continue
 		}
-		if f.UncompressedSize64 > math.MaxInt64-total {
-			return nil, invalid("entry %q is too large", f.Name)
-		}
-		total += f.UncompressedSize64
-		if total > uint64(lim.MaxUnpackedBytes) {
-			return nil, invalid("unpacked size exceeds the limit of %d bytes (at entry %q)", lim.MaxUnpackedBytes, f.Name)
-		}
+		total += f.UncompressedSize64 // no overflow: declaredSize bounded the sum
 		if e.kind == kindSymlink {
 			if e.target, err = readLink(f); err != nil {
 				return nil, err
@@ -386,9 +398,64 @@ func copyEntry(w io.Writer, e entry, budget int64) (int64, error) {
 	case err != nil:
 		return n, fmt.Errorf("write %s: %w", e.name, err)
 	case n > budget:
-		return n, invalid("unpacked size exceeds the limit (at entry %q)", e.f.Name)
+		return n, errOverBudget
 	}
 	return n, nil
+}
+
+// errOverBudget is copyEntry's report that an entry held more than the
+// unpacked budget left: its header understated its size. Callers turn it
+// into Limits.unpackedTooLarge.
+var errOverBudget = errors.New("over the unpacked budget")
+
+// ZipTooLarge returns the error for a code zip of size bytes, over
+// MaxZipBytes: it gives the size in the units the user sent (the zip's
+// bytes, not its base64), the limit and the knob that raises it.
+// atLeast says size is only what was counted before giving up: the zip is
+// larger still.
+func (l Limits) ZipTooLarge(size int64, atLeast bool) error {
+	l = l.WithDefaults()
+	more := ""
+	if atLeast {
+		more = "more than "
+	}
+	return fc.Errorf(fc.CodeInvalidArgument, "%s is %s%d bytes, over the limit of %d bytes%s",
+		field, more, size, l.MaxZipBytes, raise(l.Knobs.ZipBytes))
+}
+
+// unpackedTooLarge returns the error for files that unpack to more than
+// MaxUnpackedBytes: total is what the archive declares; an entry, when
+// named, is one that held more than its header declared.
+func (l Limits) unpackedTooLarge(total uint64, entry string) error {
+	if entry != "" {
+		return invalid("the files unpack to more than the limit of %d bytes (entry %q holds more than its header declares)%s",
+			l.MaxUnpackedBytes, entry, raise(l.Knobs.UnpackedBytes))
+	}
+	return invalid("the files unpack to %d bytes, over the limit of %d bytes%s", total, l.MaxUnpackedBytes, raise(l.Knobs.UnpackedBytes))
+}
+
+// raise is the part of a limit's error that names the knob raising it.
+func raise(knob string) string {
+	if knob == "" {
+		return ""
+	}
+	return "; raise it with " + knob
+}
+
+// declaredSize adds up the sizes the headers of the entries other than
+// directories declare (what scan counts), saturating at MaxUint64.
+func declaredSize(files []*zip.File) uint64 {
+	var total uint64
+	for _, f := range files {
+		if f.Mode().IsDir() || strings.HasSuffix(strings.ReplaceAll(f.Name, `\`, "/"), "/") {
+			continue
+		}
+		if f.UncompressedSize64 > math.MaxUint64-total {
+			return math.MaxUint64
+		}
+		total += f.UncompressedSize64
+	}
+	return total
 }
 
 // errTagReader records the error of its reader so that a copy can tell

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"fmt"
 	"hash/crc64"
 	"io/fs"
 	"os"
@@ -183,7 +184,7 @@ func TestCheck(t *testing.T) {
 			name:    "unpacked too large",
 			zip:     mkzip(t, file("a", strings.Repeat("x", 60)), file("b", strings.Repeat("x", 60))),
 			lim:     Limits{MaxUnpackedBytes: 100},
-			wantErr: `limit of 100 bytes (at entry "b")`,
+			wantErr: "the files unpack to 120 bytes, over the limit of 100 bytes",
 		},
 		{
 			name: "unpacked exactly at the limit",
@@ -412,8 +413,44 @@ func TestExtractBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = extract(a, t.TempDir(), Limits{MaxUnpackedBytes: 6})
-	wantInvalid(t, err, "limit")
+	err = extract(a, t.TempDir(), Limits{MaxUnpackedBytes: 6, Knobs: Knobs{UnpackedBytes: "--unpacked"}})
+	wantInvalid(t, err, `more than the limit of 6 bytes (entry "b" holds more than its header declares); raise it with --unpacked`)
+}
+
+// Every limit's error gives the size in the units the user sent (the
+// zip's bytes, the files' bytes, the entries), the limit, and the knob
+// that raises it.
+func TestLimitErrorsNameTheirKnob(t *testing.T) {
+	knobs := Knobs{ZipBytes: "serve --zip", UnpackedBytes: "serve --unpacked", Files: "serve --files"}
+	big := mkzip(t, file("a", strings.Repeat("x", 100)))
+	for _, tc := range []struct {
+		name string
+		zip  []byte
+		lim  Limits
+		msg  string
+	}{
+		{"zip", big, Limits{MaxZipBytes: 50, Knobs: knobs},
+			fmt.Sprintf("code.zipFile is %d bytes, over the limit of 50 bytes; raise it with serve --zip", len(big))},
+		{"unpacked", mkzip(t, file("a", strings.Repeat("x", 60)), file("b", strings.Repeat("x", 60))), Limits{MaxUnpackedBytes: 100, Knobs: knobs},
+			"the files unpack to 120 bytes, over the limit of 100 bytes; raise it with serve --unpacked"},
+		{"files", mkzip(t, file("a", ""), file("b", ""), dir("c/")), Limits{MaxFiles: 2, Knobs: knobs},
+			"the archive has 3 entries, over the limit of 2; raise it with serve --files"},
+		{"no knob", big, Limits{MaxZipBytes: 50}, "over the limit of 50 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Check(tc.zip, tc.lim)
+			wantInvalid(t, err, tc.msg)
+			if tc.lim.Knobs == (Knobs{}) && strings.Contains(err.Error(), "raise it") {
+				t.Errorf("error %q names a knob; none is set", err)
+			}
+			dest := filepath.Join(t.TempDir(), "code")
+			wantInvalid(t, Unpack(tc.zip, dest, tc.lim), tc.msg)
+		})
+	}
+	if err := (Limits{MaxZipBytes: 10, Knobs: knobs}).ZipTooLarge(4096, true); err == nil ||
+		!strings.Contains(err.Error(), "code.zipFile is more than 4096 bytes, over the limit of 10 bytes; raise it with serve --zip") {
+		t.Errorf("ZipTooLarge(atLeast) = %v", err)
+	}
 }
 
 func fixedTime() time.Time { return time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC) }

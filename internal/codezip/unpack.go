@@ -23,7 +23,7 @@ const dirMode fs.FileMode = 0o755
 // an os.Root, with symlinks created last, and renamed to dest only when
 // complete: dest never holds a partial tree, and on error nothing is left.
 func Unpack(zipBytes []byte, dest string, lim Limits) error {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	a, err := scan(zipBytes, lim)
 	if err != nil {
 		return err
@@ -109,11 +109,14 @@ func extract(a *archive, dir string, lim Limits) error {
 				continue
 			}
 			n, err := extractEntry(root, e, budget)
+			if errors.Is(err, errOverBudget) {
+				return lim.unpackedTooLarge(0, e.f.Name)
+			}
 			if err != nil {
 				return err
 			}
 			if budget -= n; budget < 0 {
-				return invalid("unpacked size exceeds the limit of %d bytes (at entry %q)", lim.MaxUnpackedBytes, e.f.Name)
+				return lim.unpackedTooLarge(0, e.f.Name)
 			}
 		}
 	}

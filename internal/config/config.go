@@ -64,6 +64,8 @@ type Options struct {
 	MaxCodeSize int64
 	// MaxUnpackedCodeSize caps the unpacked code (bytes).
 	MaxUnpackedCodeSize int64
+	// MaxCodeFiles caps the entries of a code zip.
+	MaxCodeFiles int
 	// ShutdownTimeout bounds draining of in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration
 	// LogLevel: debug, info, warn, error.
@@ -98,6 +100,7 @@ func Defaults(home string) Options {
 		LogBytesPerFunction:     4 << 20,
 		MaxCodeSize:             100 << 20,
 		MaxUnpackedCodeSize:     500 << 20,
+		MaxCodeFiles:            100_000,
 		ShutdownTimeout:         30 * time.Second,
 		LogLevel:                "info",
 		MaxRequestHeaderBytes:   8 << 10,
@@ -107,6 +110,14 @@ func Defaults(home string) Options {
 		MaxResponseHeaderBytes:  8 << 10,
 	}
 }
+
+// The flags of the code limits. Their errors name them, so that whoever
+// hits a limit learns which flag raises it.
+const (
+	FlagMaxCodeSize         = "max-code-size"
+	FlagMaxUnpackedCodeSize = "max-unpacked-code-size"
+	FlagMaxCodeFiles        = "max-code-files"
+)
 
 // FlagSet returns the serve flags bound to o (whose values are the
 // defaults shown in --help).
@@ -133,8 +144,9 @@ func FlagSet(o *Options) *pflag.FlagSet {
 	fs.DurationVar(&o.QueueTimeout, "queue-timeout", o.QueueTimeout, "how long a request may wait for an instance (then 429)")
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", o.IdleTimeout, "stop instances idle this long")
 	fs.IntVar(&o.LogBytesPerFunction, "log-bytes-per-function", o.LogBytesPerFunction, "instance log kept per function, bytes")
-	fs.Int64Var(&o.MaxCodeSize, "max-code-size", o.MaxCodeSize, "largest accepted code zip, bytes")
-	fs.Int64Var(&o.MaxUnpackedCodeSize, "max-unpacked-code-size", o.MaxUnpackedCodeSize, "largest unpacked code, bytes")
+	fs.Int64Var(&o.MaxCodeSize, FlagMaxCodeSize, o.MaxCodeSize, "largest accepted code zip, bytes")
+	fs.Int64Var(&o.MaxUnpackedCodeSize, FlagMaxUnpackedCodeSize, o.MaxUnpackedCodeSize, "largest unpacked code, bytes")
+	fs.IntVar(&o.MaxCodeFiles, FlagMaxCodeFiles, o.MaxCodeFiles, "most entries (files, directories, symlinks) in a code zip")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
 	fs.IntVar(&o.MaxRequestHeaderBytes, "max-request-header-bytes", o.MaxRequestHeaderBytes, "HTTP trigger: largest request headers (keys + values)")
@@ -193,6 +205,8 @@ func (o *Options) validate() error {
 		return errors.New("--max-instances and --max-instances-per-function must be at least 1")
 	case o.QueueDepth < 1, o.QueueTimeout <= 0, o.IdleTimeout <= 0, o.LogBytesPerFunction < 1:
 		return errors.New("--queue-depth, --queue-timeout, --idle-timeout and --log-bytes-per-function must be positive")
+	case o.MaxCodeSize < 1, o.MaxUnpackedCodeSize < 1, o.MaxCodeFiles < 1:
+		return fmt.Errorf("--%s, --%s and --%s must be positive", FlagMaxCodeSize, FlagMaxUnpackedCodeSize, FlagMaxCodeFiles)
 	case o.MaxRequestHeaderBytes < 1, o.MaxRequestPathBytes < 1, o.MaxSyncBodyBytes < 1, o.MaxAsyncBodyBytes < 1, o.MaxResponseHeaderBytes < 1:
 		return errors.New("request and response limits must be positive")
 	case o.TriggerDomain == "" || strings.HasPrefix(o.TriggerDomain, ".") || strings.Contains(o.TriggerDomain, ":"):

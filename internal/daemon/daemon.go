@@ -20,7 +20,6 @@ import (
 
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
-	"github.com/openfc/openfc/internal/codezip"
 	"github.com/openfc/openfc/internal/config"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/gateway"
@@ -59,6 +58,8 @@ type Daemon struct {
 	trim *memTrimmer
 	// accessOut batches the access log's writes.
 	accessOut *batchWriter
+	// code is the unpacked code and its collector.
+	code *codeGC
 
 	srv, admin   *http.Server
 	ln, adminLn  net.Listener
@@ -109,10 +110,10 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	lim := codezip.Limits{MaxZipBytes: o.MaxCodeSize, MaxUnpackedBytes: o.MaxUnpackedCodeSize, MaxFiles: 100000}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	d.instances = d.newInstances(sb, lim, reg)
+	d.code = d.newCodeGC()
+	d.instances = d.newInstances(sb, reg)
 	verifier := &auth.Verifier{Keys: func(id string) (string, bool) {
 		if id == cred.AccessKeyID {
 			return cred.AccessKeySecret, true
@@ -135,6 +136,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := d.startAdmin(reg); err != nil {
 		return err
 	}
+	d.code.start()
 	d.log.Info("openfc serving", "listen", d.ln.Addr().String(), "admin", o.AdminListen, "data", o.DataDir,
 		"nats", firstNonEmpty(o.NATSURL, "embedded"), "netns", sb.NetNSEnabled())
 	return nil
@@ -195,8 +197,10 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// closeBackends stops instances, then the store and NATS.
+// closeBackends stops the code collector and instances, then the store
+// and NATS.
 func (d *Daemon) closeBackends(ctx context.Context) {
+	d.code.stop()
 	if d.stopGateway != nil {
 		d.stopGateway() // when Start failed after starting it
 	}

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
-	"github.com/openfc/openfc/internal/codezip"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/gateway"
 	"github.com/openfc/openfc/internal/instance"
@@ -26,12 +24,12 @@ import (
 // This file builds the parts Start wires together.
 
 // newInstances builds the instance manager (and the logs it writes).
-func (d *Daemon) newInstances(sb sandbox.Sandbox, lim codezip.Limits, reg *prometheus.Registry) *instance.Manager {
+func (d *Daemon) newInstances(sb sandbox.Sandbox, reg *prometheus.Registry) *instance.Manager {
 	o := d.opts
 	d.logs = logs.New(logs.Options{MaxBytesPerFunction: o.LogBytesPerFunction})
 	return instance.New(instance.Options{
 		Sandbox:          sb,
-		Code:             newCodeCache(filepath.Join(o.DataDir, "code"), d.store, lim),
+		Code:             d.code.cache,
 		Region:           o.Region,
 		AccountID:        o.AccountID,
 		StartTimeout:     o.StartTimeout,
@@ -67,16 +65,16 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 		Invoker: invokerFunc(func(w http.ResponseWriter, r *http.Request, id string, fn *fc.Function, q string) {
 			gw.Invoke(w, r, id, fn, q)
 		}),
-		AccountID:           o.AccountID,
-		PublicURL:           "http://" + d.ln.Addr().String(),
-		TriggerDomain:       o.TriggerDomain,
-		MaxCodeSize:         o.MaxCodeSize,
-		MaxUnpackedCodeSize: o.MaxUnpackedCodeSize,
-		FunctionChanged:     d.functionChanged,
-		CodeReceived:        d.trim.poke,
-		Instances:           d.instances,
-		Logs:                d.logs,
-		Logger:              d.log.With("component", "api"),
+		AccountID:       o.AccountID,
+		PublicURL:       "http://" + d.ln.Addr().String(),
+		TriggerDomain:   o.TriggerDomain,
+		CodeLimits:      codeLimits(o),
+		Code:            d.code.collector,
+		FunctionChanged: d.functionChanged,
+		CodeReceived:    d.trim.poke,
+		Instances:       d.instances,
+		Logs:            d.logs,
+		Logger:          d.log.With("component", "api"),
 	})
 	gw = gateway.New(gateway.Options{
 		Catalog:       d.store,

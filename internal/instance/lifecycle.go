@@ -27,17 +27,18 @@ func (m *Manager) start(p *pool, provisioned bool) (*inst, error) {
 	defer cancel()
 	id := newID()
 	began := time.Now()
-	dir, err := m.opts.Code.CodeDir(ctx, fn.CodeChecksum)
+	dir, releaseCode, err := m.opts.Code.CodeDir(ctx, fn.CodeChecksum)
 	if err != nil {
 		m.unreserve()
 		return nil, fc.Errorf(fc.CodeFunctionNotStarted, "The function cannot be started: code package %s: %w", fn.CodeChecksum, err)
 	}
-	in := &inst{id: id, p: p, started: began, provisioned: provisioned}
+	in := &inst{id: id, p: p, started: began, provisioned: provisioned, releaseCode: releaseCode}
 	in.tail = newTailBuffer(4096, id, m.opts.Output)
 	spec := sandbox.Spec{ID: id, Dir: dir, Command: command(fn), Env: m.env(fn, p.qualifier, id, dir), Port: fn.Port(),
 		PortEnv: portEnv(fn), Output: &lineWriter{m: m, in: in}}
 	in.sb, err = m.opts.Sandbox.Start(ctx, spec)
 	if err != nil {
+		releaseCode()
 		m.unreserve()
 		return nil, fc.Errorf(fc.CodeFunctionNotStarted, "The CA's http server cannot be started: %v. Logs : %s", err, in.tail.String())
 	}
@@ -266,6 +267,7 @@ func (m *Manager) stopInstance(ctx context.Context, in *inst, reason string) {
 		m.log.Warn("stopping instance", "instance", in.id, "err", err)
 	}
 	if m.unregisterOnce(in) {
+		in.releaseCode() // the process is gone: its code may be collected
 		m.unreserve()
 		m.opts.Metrics.exit(reason)
 		m.log.Info("instance stopped", "function", in.p.key, "instance", in.id, "reason", reason)

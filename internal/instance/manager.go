@@ -21,8 +21,10 @@ import (
 // CodeSource provides unpacked code directories.
 type CodeSource interface {
 	// CodeDir returns the directory holding the unpacked code with the
-	// given checksum, unpacking it first if needed.
-	CodeDir(ctx context.Context, checksum string) (string, error)
+	// given checksum, unpacking it first if needed. The directory stays
+	// (the code is not collected) until release is called: the manager
+	// calls it once the instance using it has stopped.
+	CodeDir(ctx context.Context, checksum string) (dir string, release func(), err error)
 }
 
 // Scaling answers the per-function scaling settings (store catalog).
@@ -173,17 +175,49 @@ func poolKey(service, qualifier, function string) string {
 // version for now) for the invocation requestID, starting an instance when
 // every slot is busy and the pool may grow, and waiting in the function's
 // bounded queue otherwise. The caller must Release the lease.
+//
+// A request that was waiting when fn's configuration changed (its pool was
+// retired) is served by the new configuration rather than failed: a
+// redeploy does not fail the requests that arrive meanwhile.
 func (m *Manager) Acquire(ctx context.Context, fn *fc.Function, requestID string) (*Lease, error) {
-	p, err := m.poolFor(fn)
-	if err != nil {
-		return nil, err
+	for tries := 1; ; tries++ {
+		p, err := m.poolFor(fn)
+		if err != nil {
+			return nil, err
+		}
+		l, err := p.acquire(ctx, requestID)
+		if errors.Is(err, errRetired) && tries < maxRetiredTries && m.exists(fn) {
+			continue // poolFor finds the current configuration
+		}
+		if err != nil {
+			return nil, err
+		}
+		m.marker(l.in, requestID, "FC Invoke Start RequestId: "+requestID)
+		return l, nil
 	}
-	l, err := p.acquire(ctx, requestID)
-	if err != nil {
-		return nil, err
+}
+
+// exists reports whether fn's function is still in the catalog (true when
+// the manager has no catalog to ask).
+func (m *Manager) exists(fn *fc.Function) bool {
+	if m.opts.LookupFunction == nil {
+		return true
 	}
-	m.marker(l.in, requestID, "FC Invoke Start RequestId: "+requestID)
-	return l, nil
+	_, ok := m.opts.LookupFunction(fn.ServiceName, fn.FunctionName)
+	return ok
+}
+
+// maxRetiredTries bounds how often one request follows a function whose
+// configuration keeps changing under it.
+const maxRetiredTries = 4
+
+// errRetired is the cause of the error a request gets from a retired
+// pool.
+var errRetired = errors.New("pool retired")
+
+// retiredError is what a request waiting in a retired pool gets.
+func retiredError() error {
+	return &fc.Error{Code: fc.CodeServiceUnavailable, Message: "the function's configuration changed; retry", Err: errRetired}
 }
 
 func poolIDOf(fn *fc.Function) poolID {
@@ -222,9 +256,20 @@ func (m *Manager) TryAcquire(fn *fc.Function, requestID string) (*Lease, bool) {
 
 // poolFor returns the current pool of fn, replacing (retiring) the pool of
 // an older configuration.
+//
+// A pool is made for the configuration the catalog holds now
+// (LookupFunction), not for fn when they differ: fn may be a request's
+// copy from just before an update, whose code the update released. A
+// pool of it would retire the current one and start instances from code
+// that may be gone.
 func (m *Manager) poolFor(fn *fc.Function) (*pool, error) {
 	if p := m.knownPool(fn); p != nil {
 		return p, nil // the warm path: the pool of this very configuration
+	}
+	if m.opts.LookupFunction != nil { // LATEST, the only version so far
+		if cur, ok := m.opts.LookupFunction(fn.ServiceName, fn.FunctionName); ok {
+			fn = cur
+		}
 	}
 	id := poolIDOf(fn)
 	m.mu.Lock()

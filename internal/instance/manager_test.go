@@ -76,7 +76,9 @@ func (i *fakeInstance) Stop(ctx context.Context) error {
 
 type fakeCode struct{}
 
-func (fakeCode) CodeDir(ctx context.Context, checksum string) (string, error) { return "/tmp", nil }
+func (fakeCode) CodeDir(ctx context.Context, checksum string) (string, func(), error) {
+	return "/tmp", func() {}, nil
+}
 
 func newTestManager(t *testing.T, sb *fakeSandbox, max int) *Manager {
 	t.Helper()

@@ -52,6 +52,9 @@ type inst struct {
 	hook        *http.Client // lifecycle hooks and health checks
 	started     time.Time
 	provisioned bool
+	// releaseCode ends the instance's hold on its code directory (see
+	// CodeSource); stopInstance calls it once the process is gone.
+	releaseCode func()
 	// current is the request id of the only request in flight, for
 	// tagging output lines; nil when none or several.
 	current atomic.Pointer[string]
@@ -120,7 +123,7 @@ func (p *pool) acquire(ctx context.Context, requestID string) (*Lease, error) {
 		p.mu.Lock()
 		if p.retired {
 			p.mu.Unlock()
-			return nil, fc.Errorf(fc.CodeServiceUnavailable, "the function's configuration changed; retry")
+			return nil, retiredError()
 		}
 		if in := p.freeLocked(conc); in != nil {
 			l := p.takeLocked(in, requestID)
@@ -415,7 +418,8 @@ func (p *pool) size() int {
 }
 
 // retire takes the pool out of service: idle instances stop now, busy
-// ones when their last request ends; waiters retry on the new pool.
+// ones when their last request ends; waiters retry on the new pool
+// (Manager.Acquire).
 func (p *pool) retire() {
 	p.mu.Lock()
 	p.retired = true
@@ -428,7 +432,7 @@ func (p *pool) retire() {
 	}
 	p.instances = nil
 	for _, ch := range p.waiters {
-		ch <- fc.Errorf(fc.CodeServiceUnavailable, "the function's configuration changed; retry")
+		ch <- retiredError()
 	}
 	p.waiters = nil
 	p.mu.Unlock()

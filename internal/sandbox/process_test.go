@@ -267,7 +267,9 @@ func TestStartErrors(t *testing.T) {
 			for range 5 {
 				try()
 			}
-			if got := countFDs(t); got != fds {
+			// More would be a leak; fewer happens when an earlier test's
+			// connection closes meanwhile.
+			if got := countFDs(t); got > fds {
 				t.Errorf("open descriptors: %d before failed starts, %d after", fds, got)
 			}
 			if p.NetNSEnabled() {

@@ -2,14 +2,25 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openfc/openfc/internal/fc"
 )
+
+// CodeInfo describes a stored code package.
+type CodeInfo struct {
+	Checksum string
+	Size     int64
+	// ModTime is when the package was stored.
+	ModTime time.Time
+}
 
 // PutCode stores the zip read from r under checksum unless it is stored
 // already (storing the same checksum twice is a no-op).
@@ -66,13 +77,83 @@ func (r *codeReader) Close() error {
 }
 
 // DeleteCode removes the zip stored under checksum; a missing zip is fine.
+//
+// nats.go's Delete purges the zip's chunks and leaves a delete marker in
+// the zip's place. The marker is then purged too: a file store only frees
+// a block of its stream once every message in it is gone, and markers
+// left behind would pin the deleted chunks' blocks on disk. The purge
+// stops at the marker's sequence, so that a zip stored again under the
+// same checksum meanwhile stays.
 func (s *JetStream) DeleteCode(ctx context.Context, checksum string) error {
 	if checksum == "" {
 		return nil
 	}
 	err := s.code.Delete(ctx, checksum)
-	if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("store: delete code %s: %w", checksum, err)
 	}
+	subj := codeMetaSubject(checksum)
+	m, err := s.codeStream.GetLastMsgForSubject(ctx, subj)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: delete code %s: reading its marker: %w", checksum, err)
+	}
+	var meta struct {
+		Deleted bool `json:"deleted"`
+	}
+	if json.Unmarshal(m.Data, &meta) != nil || !meta.Deleted {
+		return nil // stored again since: keep it
+	}
+	if err := s.codeStream.Purge(ctx, jetstream.WithPurgeSubject(subj), jetstream.WithPurgeSequence(m.Sequence+1)); err != nil {
+		return fmt.Errorf("store: delete code %s: purging its marker: %w", checksum, err)
+	}
 	return nil
+}
+
+// codeMetaSubject is the subject of a zip's metadata in the object store's
+// stream (the layout of NATS's object store, ADR-20).
+func codeMetaSubject(checksum string) string {
+	return "$O." + codeBucket + ".M." + base64.URLEncoding.EncodeToString([]byte(checksum))
+}
+
+// ListCode lists the stored zips.
+func (s *JetStream) ListCode(ctx context.Context) ([]CodeInfo, error) {
+	objs, err := s.code.List(ctx)
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: list code: %w", err)
+	}
+	out := make([]CodeInfo, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, CodeInfo{Checksum: o.Name, Size: int64(o.Size), ModTime: o.ModTime})
+	}
+	return out, nil
+}
+
+// FunctionCodeChecksums returns the code checksum of every function in
+// the store (read from the store, not the catalog: with a shared store,
+// another node may have just written one).
+func (s *JetStream) FunctionCodeChecksums(ctx context.Context) ([]string, error) {
+	items, err := s.list(ctx, bFunctions, "*.*")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		v, err := decode(bFunctions, it.key, it.val)
+		if err != nil {
+			return nil, err
+		}
+		if sum := v.(*fc.Function).CodeChecksum; sum != "" {
+			out = append(out, sum)
+		}
+	}
+	return out, nil
 }

@@ -100,7 +100,10 @@ type JetStream struct {
 	log  *slog.Logger
 	kv   [numBuckets]jetstream.KeyValue
 	code jetstream.ObjectStore
-	cat  *catalog
+	// codeStream is code's stream, for what the object store API lacks
+	// (DeleteCode).
+	codeStream jetstream.Stream
+	cat        *catalog
 
 	cancel    context.CancelFunc // stops the watchers
 	wg        sync.WaitGroup     // the watcher goroutines
@@ -128,6 +131,9 @@ func Open(ctx context.Context, js jetstream.JetStream, logger *slog.Logger) (*Je
 		return nil, err
 	}
 	s.code = code
+	if s.codeStream, err = js.Stream(ctx, "OBJ_"+codeBucket); err != nil {
+		return nil, fmt.Errorf("store: bind the stream of object store %s: %w", codeBucket, err)
+	}
 
 	// The watchers live until Close, so they get their own context: nats.go
 	// unsubscribes a watcher when the ctx it was created with ends.
