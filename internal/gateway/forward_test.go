@@ -420,9 +420,9 @@ func TestEarlyResponse(t *testing.T) {
 	}
 	// The client sees the answer, or (when the reset of the connection
 	// that still carries its unread body overtakes the answer in its
-	// kernel) a reset: HTTP/1.1 has no third way for a body that never
-	// ends.
-	if !(status == 200 && got == "no thanks") && !strings.Contains(got, "connection reset") {
+	// kernel) a reset, which its next body write reports as a reset or a
+	// broken pipe: HTTP/1.1 has no third way for a body that never ends.
+	if !(status == 200 && got == "no thanks") && !strings.Contains(got, "connection reset") && !strings.Contains(got, "broken pipe") {
 		t.Errorf("got %d %q; want 200 no thanks", status, got)
 	}
 	e.released(t)
