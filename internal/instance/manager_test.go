@@ -49,6 +49,7 @@ type fakeInstance struct {
 }
 
 func (i *fakeInstance) ID() string { return i.id }
+func (i *fakeInstance) Address() string { return "" }
 func (i *fakeInstance) DialContext(ctx context.Context) (net.Conn, error) {
 	if time.Now().Before(i.readyAt) {
 		return nil, errors.New("connection refused")

@@ -146,3 +146,6 @@ func (in *instance) Stop(ctx context.Context) error {
 	<-in.done
 	return nil
 }
+
+// Address is the instance's own IP address; empty in the host network.
+func (in *instance) Address() string { return "" }

@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/openfc/openfc/internal/sandbox/network"
 )
 
 // Network namespace modes of ProcessOptions.NetNS.
@@ -33,6 +35,9 @@ type ProcessOptions struct {
 	// Instance.DialContext); each namespace has only its loopback interface,
 	// so instances have no network access beyond themselves.
 	NetNS string
+	// Network configures the instance networks (addresses, pool, rules)
+	// when instances get namespaces of their own.
+	Network network.Options
 	// Logger receives diagnostics. Nil discards.
 	Logger *slog.Logger
 }

@@ -34,6 +34,23 @@ type Spec struct {
 	// Output receives the instance's stdout and stderr. It must be safe for
 	// concurrent writes. Nil discards.
 	Output io.Writer
+	// Net is the instance's network policy and DNS, honoured where the
+	// instance has a network of its own.
+	Net NetSpec
+}
+
+// NetSpec is what an instance's own network looks like to it.
+type NetSpec struct {
+	// NoInternet confines the instance to the host (FC's
+	// internetAccess: false): only the host's allowed ports at its
+	// gateway answer; anything else is refused at once.
+	NoInternet bool
+	// Nameservers, Searches and Options replace the host's resolvers in
+	// the instance's /etc/resolv.conf (FC's customDNS) when Nameservers
+	// is not empty. Options are resolv.conf options ("ndots:2").
+	Nameservers []string
+	Searches    []string
+	Options     []string
 }
 
 // Sandbox starts instances.
@@ -47,6 +64,9 @@ type Sandbox interface {
 type Instance interface {
 	// ID returns Spec.ID.
 	ID() string
+	// Address is the instance's own IP address, which the front door
+	// dials; empty where instances share the host network.
+	Address() string
 	// Ready reports whether the instance's own process accepts
 	// connections on its port: nil when it does, else why not (nothing
 	// listening yet, or, in the host network, the port held by another
