@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/openfc/openfc/internal/sandbox/network"
 )
 
 // instance is one child process started by Process.
@@ -18,19 +19,20 @@ type instance struct {
 	p   *Process
 	id  string
 	log *slog.Logger
-	// addr is 127.0.0.1:Port inside the instance's network namespace;
-	// empty in the host network (or without a port). There, ports are
-	// the candidates (the port it was given, its CAPort) and confirmed
-	// the one its own process was found listening on (hostPort).
+	// addr is the instance's address and Port on its own network; empty
+	// in the host network (or without a port). There, ports are the
+	// candidates (the port it was given, its CAPort) and confirmed the
+	// one its own process was found listening on (hostPort).
 	addr      string
 	ports     []int
 	confirmed atomic.Pointer[string]
 
-	// Set by run before Start returns, then read-only. ns is the handle
-	// to the instance's network namespace (nil in host-network mode); run
-	// closes it once the instance has exited, which fails later dials.
+	// link is the instance's network (nil in the host network), set
+	// before run; run releases it once the instance has exited.
+	link *network.Link
+
+	// Set by run before Start returns, then read-only.
 	pid int
-	ns  *os.File
 	out *output // nil when Spec.Output needs no copier
 
 	done    chan struct{} // closed by run after the process has exited
@@ -69,7 +71,7 @@ func (in *instance) SyncOutput(timeout time.Duration) bool { return in.out.sync(
 // connection to its port inside its namespace, or, in the host network,
 // a listening socket of its own process group on its port.
 func (in *instance) Ready(ctx context.Context) error {
-	if in.ns == nil && len(in.ports) > 0 {
+	if in.link == nil && len(in.ports) > 0 {
 		_, err := in.hostPort()
 		if err != nil {
 			return fmt.Errorf("sandbox: instance %s: %w", in.id, err)
@@ -83,47 +85,35 @@ func (in *instance) Ready(ctx context.Context) error {
 	return c.Close()
 }
 
-// DialContext connects to the instance's port inside its network
-// namespace, or, in the host network, to the port its own process
-// listens on.
+// DialContext connects to the instance's port at its address, or, in
+// the host network, to the port its own process listens on.
 func (in *instance) DialContext(ctx context.Context) (net.Conn, error) {
 	select {
 	case <-in.done:
 		return nil, fmt.Errorf("sandbox: instance %s has exited: %w", in.id, net.ErrClosed)
 	default:
 	}
-	if in.ns == nil && len(in.ports) > 0 {
-		addr, err := in.hostPort()
-		if err != nil {
+	addr := in.addr
+	if in.link == nil && len(in.ports) > 0 {
+		var err error
+		if addr, err = in.hostPort(); err != nil {
 			return nil, fmt.Errorf("sandbox: instance %s: %w", in.id, err)
 		}
-		var d net.Dialer
-		return d.DialContext(ctx, "tcp", addr)
 	}
-	if in.addr == "" {
+	if addr == "" {
 		return nil, fmt.Errorf("sandbox: instance %s has no port", in.id)
 	}
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan result, 1)
-	// A fresh goroutine, so that a thread that cannot be moved back to the
-	// host namespace dies with it rather than with the caller's goroutine.
-	go func() {
-		c, err := in.p.dialInNS(ctx, in.ns, in.addr)
-		ch <- result{c, err}
-	}()
-	r := <-ch
-	if r.err != nil {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
 		select {
 		case <-in.done:
 			return nil, fmt.Errorf("sandbox: instance %s has exited: %w", in.id, net.ErrClosed)
 		default:
 		}
-		return nil, fmt.Errorf("sandbox: dial instance %s: %w", in.id, r.err)
+		return nil, fmt.Errorf("sandbox: dial instance %s: %w", in.id, err)
 	}
-	return r.c, nil
+	return c, nil
 }
 
 // Stop sends SIGTERM to the process group, SIGKILL when ctx ends, and
@@ -148,4 +138,9 @@ func (in *instance) Stop(ctx context.Context) error {
 }
 
 // Address is the instance's own IP address; empty in the host network.
-func (in *instance) Address() string { return "" }
+func (in *instance) Address() string {
+	if in.link == nil {
+		return ""
+	}
+	return in.link.Addr.String()
+}

@@ -30,10 +30,10 @@ const (
 // ProcessOptions configures a Process sandbox.
 type ProcessOptions struct {
 	// NetNS is NetNSAuto (the default when empty), NetNSOn or NetNSOff.
-	// With a private network namespace per instance, instances can all
-	// listen on the same port, and only the server reaches them (through
-	// Instance.DialContext); each namespace has only its loopback interface,
-	// so instances have no network access beyond themselves.
+	// With a network of its own per instance (a namespace, a veth link to
+	// the host, an address from Network.CIDR, NAT outward), instances can
+	// all listen on the same port, reach the host and the outside but not
+	// one another, and the server dials each at its address.
 	NetNS string
 	// Network configures the instance networks (addresses, pool, rules)
 	// when instances get namespaces of their own.
@@ -49,11 +49,10 @@ type ProcessOptions struct {
 // exactly as long as the child, with Pdeathsig SIGKILL, so no instance
 // outlives the server even when the server is killed.
 type Process struct {
-	log   *slog.Logger
-	netns bool
-	// hostNS is the server's network namespace, used to move a thread back
-	// after dialing into an instance's namespace. Nil without netns.
-	hostNS *os.File
+	log *slog.Logger
+	// net makes the instances' networks; nil where instances share the
+	// host network.
+	net *network.Manager
 	// outputBufs holds the output copiers' read buffers (*[]byte) while
 	// their instances are quiet.
 	outputBufs sync.Pool
@@ -62,7 +61,7 @@ type Process struct {
 var _ Sandbox = (*Process)(nil)
 
 // NetNSEnabled reports whether instances get private network namespaces.
-func (p *Process) NetNSEnabled() bool { return p.netns }
+func (p *Process) NetNSEnabled() bool { return p.net != nil }
 
 // resolveCommand returns the absolute path of the program argv0 names:
 // looked up in PATH (from env, else the server's) when it has no '/',

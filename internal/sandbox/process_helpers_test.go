@@ -5,6 +5,8 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,14 +22,26 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/openfc/openfc/internal/sandbox/network"
 )
 
 // nodeServer is the test function: an HTTP server on 0.0.0.0:$PORT that
-// answers $BODY, and on /self fetches / from itself over 127.0.0.1.
+// answers $BODY, on /self fetches / from itself over 127.0.0.1, and on
+// /fetch?host=H&port=P fetches http://H:P/ ("error:CODE" when it fails).
 const nodeServer = `
 const http = require('http');
 const port = +process.env.PORT;
 http.createServer((q, s) => {
+  const u = new URL(q.url, 'http://x');
+  if (u.pathname === '/fetch') {
+    http.get({host: u.searchParams.get('host'), port: +u.searchParams.get('port'), path: '/', timeout: 3000}, r => {
+      let b = '';
+      r.on('data', d => b += d);
+      r.on('end', () => s.end(b));
+    }).on('error', e => s.end('error:' + (e.code || e.message)));
+    return;
+  }
   if (q.url === '/self') {
     http.get({host: '127.0.0.1', port: port, path: '/'}, r => {
       let b = '';
@@ -83,7 +97,7 @@ func newProcess(t *testing.T, mode string) *Process {
 // the test when they are unavailable unless OPENFC_TEST_NO_NETNS=1.
 func netnsProcess(t *testing.T) *Process {
 	t.Helper()
-	p, err := NewProcess(ProcessOptions{NetNS: NetNSOn, Logger: testLogger(t)})
+	p, err := NewProcess(ProcessOptions{NetNS: NetNSOn, Network: netOptions(t), Logger: testLogger(t)})
 	if err != nil {
 		if os.Getenv("OPENFC_TEST_NO_NETNS") == "1" {
 			t.Skipf("network namespaces unavailable and OPENFC_TEST_NO_NETNS=1: %v", err)
@@ -93,16 +107,26 @@ func netnsProcess(t *testing.T) *Process {
 	if !p.NetNSEnabled() {
 		t.Fatal("NetNSEnabled() = false in mode on")
 	}
+	t.Cleanup(func() { p.Close(context.Background()) })
 	return p
+}
+
+// netOptions are instance network options of the test's own: its owner
+// id (so its rules and links are its alone) and state directory.
+func netOptions(t *testing.T) network.Options {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return network.Options{Owner: "t" + hex.EncodeToString(b), StateDir: t.TempDir()}
 }
 
 // modes returns the Processes to run mode-independent tests with.
 func modes(t *testing.T) map[string]*Process {
 	t.Helper()
 	m := map[string]*Process{"off": newProcess(t, NetNSOff)}
-	p, err := NewProcess(ProcessOptions{NetNS: NetNSOn, Logger: testLogger(t)})
+	p, err := NewProcess(ProcessOptions{NetNS: NetNSOn, Network: netOptions(t), Logger: testLogger(t)})
 	switch {
 	case err == nil:
+		t.Cleanup(func() { p.Close(context.Background()) })
 		m["netns"] = p
 	case os.Getenv("OPENFC_TEST_NO_NETNS") == "1":
 		t.Logf("netns mode not tested (OPENFC_TEST_NO_NETNS=1): %v", err)
@@ -278,7 +302,7 @@ func freePort(t *testing.T) int {
 // namespace.
 func foreignThreads(t *testing.T, p *Process) int {
 	t.Helper()
-	host, err := p.hostNS.Stat()
+	host, err := p.net.Host().Stat()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,18 +6,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"os"
+	"net/netip"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/openfc/openfc/internal/sandbox/network"
 )
 
 // NewProcess returns a process sandbox. In NetNSAuto and NetNSOn modes it
-// probes once whether private network namespaces work here; NetNSOn fails
+// sets up instance networks (which proves they work here); NetNSOn fails
 // when they do not, NetNSAuto logs a warning and uses the host network.
 func NewProcess(o ProcessOptions) (*Process, error) {
 	log := o.Logger
@@ -36,15 +36,19 @@ func NewProcess(o ProcessOptions) (*Process, error) {
 	default:
 		return nil, fmt.Errorf("sandbox: netns mode %q: use %s, %s or %s", o.NetNS, NetNSAuto, NetNSOn, NetNSOff)
 	}
-	host, err := probeNetNS()
+	no := o.Network
+	if no.Logger == nil {
+		no.Logger = log
+	}
+	net, err := network.New(no)
 	if err != nil {
 		if mode == NetNSOn {
-			return nil, fmt.Errorf("sandbox: network namespaces unavailable: %w", err)
+			return nil, fmt.Errorf("sandbox: instance networks unavailable: %w", err)
 		}
-		log.Warn("network namespaces unavailable; instances share the host network and must not listen on the same port at once", "err", err)
+		log.Warn("instance networks unavailable (they need root, veth and nftables): instances share the host network, each on a port of its own", "err", err)
 		return p, nil
 	}
-	p.netns, p.hostNS = true, host
+	p.net = net
 	return p, nil
 }
 
@@ -59,31 +63,51 @@ func (p *Process) Start(ctx context.Context, spec Spec) (Instance, error) {
 		log:  p.log.With("instance", spec.ID),
 		done: make(chan struct{}),
 	}
-	port, err := in.choosePort(spec.Port)
+	cmd, err := in.prepare(ctx, &spec)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: start instance %s: %w", spec.ID, err)
-	}
-	spec.Env = append(append([]string(nil), spec.Env...), portEnv(spec.PortEnv, port)...)
-	cmd, err := p.command(spec)
-	if err != nil {
+		if in.link != nil {
+			p.net.Release(in.link)
+		}
 		return nil, fmt.Errorf("sandbox: start instance %s: %w", spec.ID, err)
 	}
 	started := make(chan error, 1)
 	// The goroutine owns the child: it returns only after the child has
 	// exited and been reaped, and Done is closed then; its thread goes with
 	// it.
-	goLocked(func() { in.run(ctx, cmd, spec.Output, started) })
+	network.GoLocked(func() { in.run(ctx, cmd, spec.Output, started) })
 	if err := <-started; err != nil {
 		return nil, fmt.Errorf("sandbox: start instance %s: %w", spec.ID, err)
 	}
-	in.log.Debug("instance process started", "pid", in.pid, "netns", p.netns, "path", cmd.Path)
+	in.log.Debug("instance process started", "pid", in.pid, "addr", in.Address(), "path", cmd.Path)
 	return in, nil
 }
 
-// choosePort decides the port the instance listens on: its CAPort inside
-// its own network namespace; in the host network a free port of its own
-// (its CAPort stays a candidate, for servers that ignore FC_SERVER_PORT:
-// hostPort checks which one its process holds).
+// prepare gives the instance its network (when instances have their
+// own) and port, and builds its command.
+func (in *instance) prepare(ctx context.Context, spec *Spec) (*exec.Cmd, error) {
+	if in.p.net != nil {
+		l, err := in.p.net.Take(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("network: %w", err)
+		}
+		in.link = l
+		dns := network.DNS{Nameservers: spec.Net.Nameservers, Searches: spec.Net.Searches, Options: spec.Net.Options}
+		if err := in.p.net.Configure(l, spec.ID, spec.Net.NoInternet, dns); err != nil {
+			return nil, fmt.Errorf("network: %w", err)
+		}
+	}
+	port, err := in.choosePort(spec.Port)
+	if err != nil {
+		return nil, err
+	}
+	spec.Env = append(append([]string(nil), spec.Env...), portEnv(spec.PortEnv, port)...)
+	return in.p.command(*spec)
+}
+
+// choosePort decides the port the instance listens on: its CAPort on its
+// own network; in the host network a free port of its own (its CAPort
+// stays a candidate, for servers that ignore FC_SERVER_PORT: hostPort
+// checks which one its process holds).
 func (in *instance) choosePort(caPort int) (int, error) {
 	if caPort < 0 || caPort > 65535 {
 		return 0, fmt.Errorf("port %d out of range", caPort)
@@ -91,8 +115,8 @@ func (in *instance) choosePort(caPort int) (int, error) {
 	if caPort == 0 {
 		return 0, nil
 	}
-	if in.p.netns {
-		in.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(caPort))
+	if in.link != nil {
+		in.addr = netip.AddrPortFrom(in.link.Addr, uint16(caPort)).String()
 		return caPort, nil
 	}
 	port, err := allocPort()
@@ -144,28 +168,26 @@ func (p *Process) command(spec Spec) (*exec.Cmd, error) {
 	}, nil
 }
 
-// run is the body of the owner goroutine of one instance, which goLocked
-// runs on a thread of its own. It enters a new network namespace (when
-// enabled), starts cmd, reports the outcome on started, then waits for the
+// run is the body of the owner goroutine of one instance, which GoLocked
+// runs on a thread of its own. It enters the instance's network (when it
+// has one), starts cmd, reports the outcome on started, then waits for the
 // child and releases everything.
 //
 // The thread stays locked for the whole life of the child because
 // Pdeathsig fires when the thread that forked the child exits, and it is
 // destroyed afterwards because it may sit in the instance's namespace.
 func (in *instance) run(ctx context.Context, cmd *exec.Cmd, output io.Writer, started chan<- error) {
-	if in.p.netns {
-		ns, err := enterNewNetNS()
-		if err != nil {
-			started <- fmt.Errorf("network namespace: %w", err)
-			return
-		}
-		in.ns = ns
-	}
 	fail := func(err error) {
-		if in.ns != nil {
-			in.ns.Close()
+		if in.link != nil {
+			in.p.net.Release(in.link)
 		}
 		started <- err
+	}
+	if in.link != nil {
+		if err := in.link.Enter(); err != nil {
+			fail(fmt.Errorf("network: %w", err))
+			return
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		fail(err)
@@ -201,14 +223,14 @@ func (in *instance) wait(cmd *exec.Cmd, out *output) {
 	in.mu.Unlock()
 
 	err := cmd.Wait()
-	if in.ns != nil {
-		if n := killNetNSMembers(in.ns, in.p.hostNS, in.log); n > 0 {
+	if in.link != nil {
+		if n := network.KillMembers(in.link.NS, in.p.net.Host(), in.log); n > 0 {
 			in.log.Debug("killed processes left in the instance's network namespace", "count", n)
 		}
 	}
 	out.drain(outputDrainTimeout)
-	if in.ns != nil {
-		in.ns.Close()
+	if in.link != nil {
+		in.p.net.Release(in.link)
 	}
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
@@ -243,30 +265,12 @@ func (in *instance) signal(sig unix.Signal) {
 	}
 }
 
-// dialInNS connects to addr from inside network namespace ns on a
-// dedicated locked thread, then moves the thread back to the host
-// namespace. The socket stays in the namespace it was created in.
-func (p *Process) dialInNS(ctx context.Context, ns *os.File, addr string) (net.Conn, error) {
-	runtime.LockOSThread()
-	if err := setNetNS(ns); err != nil {
-		// setns failed, so the thread is still in the host namespace.
-		runtime.UnlockOSThread()
-		return nil, err
-	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", addr)
-	if rerr := setNetNS(p.hostNS); rerr != nil {
-		// Leave the thread locked: the runtime destroys it when the calling
-		// goroutine returns, instead of reusing a thread in a foreign
-		// namespace.
-		p.log.Error("cannot return a thread to the host network namespace; discarding the thread", "err", rerr)
-		return c, err
-	}
-	runtime.UnlockOSThread()
-	return c, err
-}
-
 // Close releases what the sandbox holds beyond its instances (the
 // namespaces made ahead, the network rules). Call it after every
 // instance has stopped.
-func (p *Process) Close(ctx context.Context) error { return nil }
+func (p *Process) Close(ctx context.Context) error {
+	if p.net == nil {
+		return nil
+	}
+	return p.net.Close()
+}

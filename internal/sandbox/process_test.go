@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/openfc/openfc/internal/sandbox/network"
 )
 
 func TestNewProcessModes(t *testing.T) {
@@ -29,10 +32,11 @@ func TestNewProcessModes(t *testing.T) {
 	if off.NetNSEnabled() {
 		t.Error("NetNSEnabled() in mode off")
 	}
-	auto, err := NewProcess(ProcessOptions{}) // default: auto, nil logger
+	auto, err := NewProcess(ProcessOptions{Network: netOptions(t)}) // default: auto, nil logger
 	if err != nil {
 		t.Fatalf("NewProcess(auto): %v", err)
 	}
+	t.Cleanup(func() { auto.Close(context.Background()) })
 	if !auto.NetNSEnabled() && os.Getenv("OPENFC_TEST_NO_NETNS") != "1" {
 		t.Fatal("auto mode did not enable network namespaces (set OPENFC_TEST_NO_NETNS=1 if they are unavailable here)")
 	}
@@ -108,6 +112,34 @@ func TestNetNSIsolatedFromHost(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("host server: %s", resp.Status)
+	}
+}
+
+// An instance has an address of its own in the pool and reaches the host
+// at its gateway, by the name host.openfc.internal, also when it has no
+// internet access.
+func TestNetNSReachesHostByName(t *testing.T) {
+	p := netnsProcess(t)
+	l, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("host says hi"))
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	port := l.Addr().(*net.TCPAddr).Port
+	for _, offline := range []bool{false, true} {
+		spec, out := nodeSpec(t, fmt.Sprint("h", offline), 9000, "")
+		spec.Net.NoInternet = offline
+		in := start(t, p, spec)
+		if a, err := netip.ParseAddr(in.Address()); err != nil || !network.DefaultCIDR.Contains(a) {
+			t.Fatalf("Address() = %q, not in %v", in.Address(), network.DefaultCIDR)
+		}
+		if got := waitGet(t, in, out, fmt.Sprintf("/fetch?host=%s&port=%d", network.HostName, port)); got != "host says hi" {
+			t.Errorf("offline=%v: the instance fetched %q from the host", offline, got)
+		}
 	}
 }
 

@@ -1,14 +1,16 @@
-package sandbox
+package network
 
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"runtime"
 	"strconv"
 	"syscall"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,7 +25,7 @@ import (
 
 const threadNetNS = "/proc/thread-self/ns/net"
 
-// goLocked runs f in a new goroutine locked to an OS thread that is never
+// GoLocked runs f in a new goroutine locked to an OS thread that is never
 // unlocked, so the runtime destroys the thread when f returns, along with
 // anything bound to it (its network namespace, Pdeathsig of its children).
 //
@@ -31,7 +33,7 @@ const threadNetNS = "/proc/thread-self/ns/net"
 // of destroying it, which would pin a namespace. When the new goroutine
 // lands there, it keeps the main thread locked (so nothing else runs on it)
 // while f runs on another thread, then unlocks it, unchanged.
-func goLocked(f func()) {
+func GoLocked(f func()) {
 	go func() {
 		runtime.LockOSThread()
 		if unix.Gettid() != unix.Getpid() {
@@ -49,28 +51,6 @@ func goLocked(f func()) {
 	}()
 }
 
-// probeNetNS checks that this process can create a network namespace and
-// bring its loopback up, and returns a handle to the host namespace.
-func probeNetNS() (*os.File, error) {
-	host, err := openHostNetNS()
-	if err != nil {
-		return nil, err
-	}
-	errc := make(chan error, 1)
-	goLocked(func() {
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
-			return
-		}
-		errc <- loopbackUp()
-	})
-	if err := <-errc; err != nil {
-		host.Close()
-		return nil, err
-	}
-	return host, nil
-}
-
 // openHostNetNS opens the network namespace of the current thread, which
 // is the host namespace since unlocked threads never leave it.
 func openHostNetNS() (*os.File, error) {
@@ -83,47 +63,9 @@ func openHostNetNS() (*os.File, error) {
 	return f, nil
 }
 
-// enterNewNetNS moves the calling thread, which must be locked and must
-// never be unlocked afterwards, into a new network namespace with its
-// loopback interface up, and returns a handle to that namespace.
-func enterNewNetNS() (*os.File, error) {
-	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-		return nil, fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
-	}
-	if err := loopbackUp(); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(threadNetNS, os.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open network namespace: %w", err)
-	}
-	return f, nil
-}
-
-// loopbackUp sets IFF_UP on "lo" in the calling thread's network namespace.
-func loopbackUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("loopback up: socket: %w", err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return fmt.Errorf("loopback up: %w", err)
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("loopback up: SIOCGIFFLAGS: %w", err)
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("loopback up: SIOCSIFFLAGS: %w", err)
-	}
-	return nil
-}
-
-// setNetNS moves the calling (locked) thread into namespace ns. It fails
+// SetNS moves the calling (locked) thread into namespace ns. It fails
 // without effect when ns has been closed.
-func setNetNS(ns *os.File) error {
+func SetNS(ns *os.File) error {
 	rc, err := ns.SyscallConn()
 	if err != nil {
 		return fmt.Errorf("setns: %w", err)
@@ -140,13 +82,13 @@ func setNetNS(ns *os.File) error {
 	return nil
 }
 
-// killNetNSMembers sends SIGKILL to every process (other than this one)
+// KillMembers sends SIGKILL to every process (other than this one)
 // whose network namespace is ns: processes that left the instance's
 // process group (setsid) but still keep the namespace alive. It rescans a
 // few times to catch processes forked during a scan and returns how many
 // it killed. As a safety net it refuses to act when ns is not provably
 // different from host, the server's namespace.
-func killNetNSMembers(ns, host *os.File, log *slog.Logger) int {
+func KillMembers(ns, host *os.File, log *slog.Logger) int {
 	fi, err := ns.Stat()
 	if err != nil {
 		log.Warn("cannot identify the instance's network namespace", "err", err)
@@ -197,4 +139,84 @@ func killNetNSMembers(ns, host *os.File, log *slog.Logger) int {
 func inNetNS(pid int, ns os.FileInfo) bool {
 	fi, err := os.Stat("/proc/" + strconv.Itoa(pid) + "/ns/net")
 	return err == nil && os.SameFile(fi, ns)
+}
+
+// newNamespace makes a network namespace on a thread that is thrown away
+// afterwards and returns a handle to it and a netlink handle whose
+// sockets live in it. Inside, IPv6 is off (instances get IPv4 only, and
+// no address autoconfiguration runs) and loopback is up.
+func newNamespace() (*os.File, *netlink.Handle, error) {
+	type result struct {
+		ns  *os.File
+		nl  *netlink.Handle
+		err error
+	}
+	ch := make(chan result, 1)
+	GoLocked(func() {
+		ns, nl, err := enterNamespace()
+		ch <- result{ns, nl, err}
+	})
+	r := <-ch
+	return r.ns, r.nl, r.err
+}
+
+// enterNamespace is newNamespace's work on its thread, which must be
+// locked and never unlocked afterwards.
+func enterNamespace() (*os.File, *netlink.Handle, error) {
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		return nil, nil, fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
+	}
+	// Before any interface exists, so that the veth end moved in never
+	// starts IPv6 duplicate address detection and router solicitations.
+	for _, k := range []string{"all", "default"} {
+		if err := os.WriteFile("/proc/sys/net/ipv6/conf/"+k+"/disable_ipv6", []byte("1"), 0); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("disable IPv6: %w", err)
+		}
+	}
+	ns, err := os.OpenFile(threadNetNS, os.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open network namespace: %w", err)
+	}
+	nl, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		ns.Close()
+		return nil, nil, fmt.Errorf("netlink in namespace: %w", err)
+	}
+	lo, err := nl.LinkByName("lo")
+	if err == nil {
+		err = nl.LinkSetUp(lo)
+	}
+	if err != nil {
+		nl.Close()
+		ns.Close()
+		return nil, nil, fmt.Errorf("loopback up: %w", err)
+	}
+	return ns, nl, nil
+}
+
+// Enter moves the calling thread, which must be locked and never be
+// unlocked afterwards, into l's network namespace and into a mount
+// namespace of its own where /etc/resolv.conf and /etc/hosts are the
+// files Configure wrote. Processes the thread starts live there.
+func (l *Link) Enter() error {
+	if err := SetNS(l.NS); err != nil {
+		return err
+	}
+	if l.dir == "" {
+		return nil
+	}
+	// A private copy of the mount table; MS_SLAVE keeps the host's
+	// later mounts visible but sends none of the instance's back.
+	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("unshare(CLONE_NEWNS): %w", err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	for _, f := range [][2]string{{l.resolv, "/etc/resolv.conf"}, {l.hosts, "/etc/hosts"}} {
+		if err := unix.Mount(f[0], f[1], "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind %s on %s: %w", f[0], f[1], err)
+		}
+	}
+	return nil
 }

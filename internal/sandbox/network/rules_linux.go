@@ -1,0 +1,250 @@
+package network
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+)
+
+// rules is this openfc's nftables table (family inet):
+//
+//	input:       from instance links: replies accepted; then the host
+//	             ports instances may not reach (or only those they may)
+//	             refused
+//	forward:     instance to instance refused; an offline instance
+//	             (internetAccess: false) forwards nothing; towards
+//	             instances only replies
+//	postrouting: instance traffic leaving the host masqueraded
+//
+// Refusals are ICMP "administratively prohibited" (connect fails at once
+// with "no route to host"), never silent drops that make callers wait.
+// Links are matched by the name prefix every openfc uses, so the rules of
+// one openfc also protect from the instances of another on the host.
+type rules struct {
+	mu      sync.Mutex // serialises batches on conn
+	conn    *nftables.Conn
+	table   *nftables.Table
+	offline *nftables.Set
+}
+
+// tableName is the nftables table of the openfc whose owner id is owner.
+func tableName(owner string) string { return "openfc_" + owner }
+
+// installRules replaces this openfc's table (one a killed run left is
+// deleted first) with a fresh one for pool, in one transaction.
+func installRules(pool netip.Prefix, owner string, deny, allow []uint16) (*rules, error) {
+	conn, err := nftables.New()
+	if err != nil {
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	r := &rules{conn: conn}
+	if err := r.deleteTable(owner); err != nil {
+		return nil, err
+	}
+	r.table = conn.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: tableName(owner)})
+	r.offline = &nftables.Set{Table: r.table, Name: "offline", KeyType: nftables.TypeIPAddr}
+	if err := conn.AddSet(r.offline, nil); err != nil {
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	ports := &nftables.Set{Table: r.table, Name: "host_ports", KeyType: nftables.TypeInetService}
+	list := deny
+	if allow != nil {
+		list = allow
+	}
+	if err := conn.AddSet(ports, portElements(list)); err != nil {
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	r.inputChain(ports, allow != nil)
+	r.forwardChain()
+	r.natChain(pool)
+	if err := conn.Flush(); err != nil {
+		return nil, fmt.Errorf("nftables: install table %s: %w", tableName(owner), err)
+	}
+	return r, nil
+}
+
+// deleteTable removes owner's table if it exists.
+func (r *rules) deleteTable(owner string) error {
+	tables, err := r.conn.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return fmt.Errorf("nftables: list tables: %w", err)
+	}
+	for _, t := range tables {
+		if t.Name == tableName(owner) {
+			r.conn.DelTable(t)
+			if err := r.conn.Flush(); err != nil {
+				return fmt.Errorf("nftables: delete table %s: %w", t.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// close deletes the table.
+func (r *rules) close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.conn.DelTable(r.table)
+	if err := r.conn.Flush(); err != nil {
+		return fmt.Errorf("nftables: delete table %s: %w", r.table.Name, err)
+	}
+	return nil
+}
+
+// setOffline adds addr to, or removes it from, the offline set.
+func (r *rules) setOffline(addr netip.Addr, offline bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	el := []nftables.SetElement{{Key: addr.AsSlice()}}
+	var err error
+	if offline {
+		err = r.conn.SetAddElements(r.offline, el)
+	} else {
+		err = r.conn.SetDeleteElements(r.offline, el)
+	}
+	if err == nil {
+		err = r.conn.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("nftables: offline set: %w", err)
+	}
+	return nil
+}
+
+func (r *rules) inputChain(ports *nftables.Set, allowList bool) {
+	c := r.conn.AddChain(&nftables.Chain{Name: "input", Table: r.table, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter})
+	r.add(c, ifname(expr.MetaKeyIIFNAME), replies(), accept())
+	portVerdict := reject
+	if allowList {
+		portVerdict = accept
+	}
+	for _, proto := range []byte{unix.IPPROTO_TCP, unix.IPPROTO_UDP} {
+		r.add(c, ifname(expr.MetaKeyIIFNAME), l4proto(proto), dportIn(ports), portVerdict())
+	}
+	if allowList {
+		r.add(c, ifname(expr.MetaKeyIIFNAME), l4proto(unix.IPPROTO_ICMP), accept())
+		r.add(c, ifname(expr.MetaKeyIIFNAME), reject())
+	}
+}
+
+func (r *rules) forwardChain() {
+	c := r.conn.AddChain(&nftables.Chain{Name: "forward", Table: r.table, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter})
+	r.add(c, ifname(expr.MetaKeyIIFNAME), ifname(expr.MetaKeyOIFNAME), reject())
+	r.add(c, ifname(expr.MetaKeyIIFNAME), ipv4(), saddrIn(r.offline), reject())
+	r.add(c, ifname(expr.MetaKeyOIFNAME), replies(), accept())
+	r.add(c, ifname(expr.MetaKeyOIFNAME), reject())
+}
+
+func (r *rules) natChain(pool netip.Prefix) {
+	c := r.conn.AddChain(&nftables.Chain{Name: "postrouting", Table: r.table, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
+	r.add(c, ipv4(), saddrInPrefix(pool), notIfname(expr.MetaKeyOIFNAME), []expr.Any{&expr.Masq{}})
+}
+
+func (r *rules) add(c *nftables.Chain, parts ...[]expr.Any) {
+	var exprs []expr.Any
+	for _, p := range parts {
+		exprs = append(exprs, p...)
+	}
+	r.conn.AddRule(&nftables.Rule{Table: r.table, Chain: c, Exprs: exprs})
+}
+
+// ifname matches an instance link: the interface name starts with
+// linkPrefix (a compare of the prefix's length is a prefix match).
+func ifname(key expr.MetaKey) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: key, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte(linkPrefix)},
+	}
+}
+
+func notIfname(key expr.MetaKey) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: key, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte(linkPrefix)},
+	}
+}
+
+// replies matches ct state established,related.
+func replies() []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Register: 1, Key: expr.CtKeySTATE},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(expr.CtStateBitESTABLISHED | expr.CtStateBitRELATED),
+			Xor:  binaryutil.NativeEndian.PutUint32(0)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(0)},
+	}
+}
+
+func l4proto(p byte) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{p}},
+	}
+}
+
+func ipv4() []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.NFPROTO_IPV4}},
+	}
+}
+
+// dportIn matches a TCP or UDP destination port in set (after l4proto).
+func dportIn(set *nftables.Set) []expr.Any {
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID},
+	}
+}
+
+// saddrIn matches an IPv4 source address in set (after ipv4).
+func saddrIn(set *nftables.Set) []expr.Any {
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+		&expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID},
+	}
+}
+
+// saddrInPrefix matches an IPv4 source address in p (after ipv4).
+func saddrInPrefix(p netip.Prefix) []expr.Any {
+	mask := netipMask(p.Bits())
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask, Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: p.Masked().Addr().AsSlice()},
+	}
+}
+
+func netipMask(bits int) []byte {
+	m := make([]byte, 4)
+	for i := range bits {
+		m[i/8] |= 0x80 >> (i % 8)
+	}
+	return m
+}
+
+func accept() []expr.Any { return []expr.Any{&expr.Verdict{Kind: expr.VerdictAccept}} }
+
+func reject() []expr.Any {
+	return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_ADMIN_PROHIBITED}}
+}
+
+func portElements(ports []uint16) []nftables.SetElement {
+	out := make([]nftables.SetElement, 0, len(ports))
+	seen := map[uint16]bool{}
+	for _, p := range ports {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, nftables.SetElement{Key: binaryutil.BigEndian.PutUint16(p)})
+		}
+	}
+	return out
+}
