@@ -56,6 +56,10 @@ type Options struct {
 	// FunctionChanged is called after a function is updated or deleted
 	// through this API (to retire its instances). May be nil.
 	FunctionChanged func(service, function string)
+	// ServiceChanged is called after a service update that changes how
+	// its functions' instances run (fc.ServiceNetworkChanged), to retire
+	// them. May be nil.
+	ServiceChanged func(service string)
 	// CodeReceived is called after a create or update that carried a code
 	// package has been handled, whatever the outcome: such a request
 	// allocates a few times the size of its zip. May be nil.

@@ -98,6 +98,8 @@ type env struct {
 	inst    *fakeLister
 	mu      sync.Mutex
 	changed []string // FunctionChanged calls, "svc/fn"
+	// svcChanged lists the ServiceChanged calls.
+	svcChanged []string
 }
 
 func newEnv(t *testing.T) *env {
@@ -148,6 +150,11 @@ func newEnvWith(t *testing.T, wrap func(api.Store) api.Store) *env {
 		FunctionChanged: func(service, function string) {
 			e.mu.Lock()
 			e.changed = append(e.changed, service+"/"+function)
+			e.mu.Unlock()
+		},
+		ServiceChanged: func(service string) {
+			e.mu.Lock()
+			e.svcChanged = append(e.svcChanged, service)
 			e.mu.Unlock()
 		},
 		Now: clk.Now,

@@ -89,6 +89,9 @@ func (a *API) updateService(r *http.Request, _ string) (int, any, http.Header, e
 	if err != nil {
 		return 0, nil, nil, storeErr(err, serviceNotFound(name), nil)
 	}
+	if a.opts.ServiceChanged != nil && fc.ServiceNetworkChanged(cur, &upd) {
+		a.opts.ServiceChanged(name)
+	}
 	return http.StatusOK, &upd, etag(newRev), nil
 }
 

@@ -60,7 +60,7 @@ warning each on stderr.`,
 // of the final size: json.Marshal's growing buffer and final copy held a
 // large package about four times over.
 func functionBody(fn *fc.Function, zip []byte) (json.RawMessage, error) {
-	b, err := json.Marshal(fn)
+	b, err := json.Marshal(deployedFunction{Function: fn, CustomDNS: fn.CustomDNS, InternetAccess: fn.InternetAccess})
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +76,17 @@ func functionBody(fn *fc.Function, zip []byte) (json.RawMessage, error) {
 	out = append(out, pre...)
 	out = base64.StdEncoding.AppendEncode(out, zip)
 	return append(out, post...), nil
+}
+
+// deployedFunction is a function as deploy sends it: the fields below
+// are sent as null when the s.yaml leaves them out. An update keeps the
+// fields its body omits (FC's partial update), so without the nulls a
+// customDNS or internetAccess removed from the file would stay on the
+// function. (The outer fields hide the embedded ones of the same name.)
+type deployedFunction struct {
+	*fc.Function
+	CustomDNS      *fc.CustomDNS `json:"customDNS"`
+	InternetAccess *bool         `json:"internetAccess"`
 }
 
 // apply creates or updates everything in the plan.

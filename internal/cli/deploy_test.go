@@ -80,3 +80,32 @@ func TestDeployWarnsBeforeRefusing(t *testing.T) {
 		t.Errorf("stdout = %q", out.String())
 	}
 }
+
+// A deploy states customDNS and internetAccess even when the s.yaml leaves
+// them out (null), so that removing them from the file removes them from
+// the function; set ones are sent as they are.
+func TestFunctionBodyNetworkFields(t *testing.T) {
+	off := false
+	for _, tc := range []struct {
+		fn   *fc.Function
+		want map[string]string
+	}{
+		{&fc.Function{FunctionName: "f"}, map[string]string{"customDNS": "null", "internetAccess": "null"}},
+		{&fc.Function{FunctionName: "f", InternetAccess: &off, CustomDNS: &fc.CustomDNS{NameServers: []string{"8.8.8.8"}}},
+			map[string]string{"customDNS": `{"nameServers":["8.8.8.8"]}`, "internetAccess": "false"}},
+	} {
+		body, err := functionBody(tc.fn, []byte("zip"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]json.RawMessage
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatalf("body %s: %v", body, err)
+		}
+		for k, want := range tc.want {
+			if string(got[k]) != want {
+				t.Errorf("body %s: %s = %s; want %s", body, k, got[k], want)
+			}
+		}
+	}
+}

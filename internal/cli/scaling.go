@@ -18,8 +18,9 @@ func newInstances(e *env) *cobra.Command {
 		Use:   "instances [<service>/<function>]",
 		Short: "List the running instances of a function, or of every function",
 		Long: `List running instances (the server's instance manager) with their state,
-start time (RFC 3339, local zone), requests in flight, requests served,
-restarts of the function before them and whether they are provisioned.
+own IP address ("-" where instances share the host network), start time
+(RFC 3339, local zone), requests in flight, requests served, restarts of the
+function before them and whether they are provisioned.
 Without an argument every function of every service is listed. --json
 prints the API's objects as a JSON array (times in UTC).`,
 		Args: cobra.MaximumNArgs(1),
@@ -56,10 +57,14 @@ prints the API's objects as a JSON array (times in UTC).`,
 				return e.printJSON(all)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "INSTANCE\tFUNCTION\tSTATE\tSTARTED\tINFLIGHT\tSERVED\tRESTARTS\tPROVISIONED")
+			fmt.Fprintln(tw, "INSTANCE\tFUNCTION\tSTATE\tADDRESS\tSTARTED\tINFLIGHT\tSERVED\tRESTARTS\tPROVISIONED")
 			for _, in := range all {
-				fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%d\t%d\t%d\t%t\n", in.InstanceID, in.ServiceName, in.FunctionName,
-					in.State, e.localTime(in.StartedTime), in.InFlight, in.RequestsServed, in.Restarts, in.Provisioned)
+				addr := in.Address
+				if addr == "" {
+					addr = "-" // the host network: the instance has no address of its own
+				}
+				fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%s\t%d\t%d\t%d\t%t\n", in.InstanceID, in.ServiceName, in.FunctionName,
+					in.State, addr, e.localTime(in.StartedTime), in.InFlight, in.RequestsServed, in.Restarts, in.Provisioned)
 			}
 			return tw.Flush()
 		},

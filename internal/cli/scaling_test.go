@@ -151,7 +151,7 @@ func TestScalingCommand(t *testing.T) {
 func TestInstancesCommand(t *testing.T) {
 	run, _ := cliServer(t, cannedInstances{
 		"a/g": {{InstanceID: "i-a", ServiceName: "a", FunctionName: "g", State: fc.InstanceReady, StartedTime: "2024-05-06T07:08:09Z",
-			InFlight: 2, RequestsServed: 17, Restarts: 1, Provisioned: true}},
+			InFlight: 2, RequestsServed: 17, Restarts: 1, Provisioned: true, Address: "169.254.64.6"}},
 		"b/f": {{InstanceID: "i-b", ServiceName: "b", FunctionName: "f", State: fc.InstanceStarting}},
 	})
 	out, err := run("instances")
@@ -160,9 +160,9 @@ func TestInstancesCommand(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	wantLines := [][]string{
-		{"INSTANCE", "FUNCTION", "STATE", "STARTED", "INFLIGHT", "SERVED", "RESTARTS", "PROVISIONED"},
-		{"i-a", "a/g", "Ready", "2024-05-06T07:08:09Z", "2", "17", "1", "true"},
-		{"i-b", "b/f", "Starting", "0", "0", "0", "false"}, // no start time yet
+		{"INSTANCE", "FUNCTION", "STATE", "ADDRESS", "STARTED", "INFLIGHT", "SERVED", "RESTARTS", "PROVISIONED"},
+		{"i-a", "a/g", "Ready", "169.254.64.6", "2024-05-06T07:08:09Z", "2", "17", "1", "true"},
+		{"i-b", "b/f", "Starting", "-", "0", "0", "0", "false"}, // no address, no start time yet
 	}
 	if len(lines) != len(wantLines) {
 		t.Fatalf("output:\n%s", out)
@@ -181,7 +181,7 @@ func TestInstancesCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &list); err != nil {
 		t.Fatalf("--json output %q: %v", out, err)
 	}
-	if len(list) != 1 || list[0].InstanceID != "i-a" || list[0].RequestsServed != 17 || !list[0].Provisioned {
+	if len(list) != 1 || list[0].InstanceID != "i-a" || list[0].RequestsServed != 17 || !list[0].Provisioned || list[0].Address != "169.254.64.6" {
 		t.Errorf("--json = %+v", list)
 	}
 

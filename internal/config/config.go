@@ -6,12 +6,15 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/openfc/openfc/internal/sandbox/network"
 )
 
 // Options are the server's startup options.
@@ -35,6 +38,16 @@ type Options struct {
 	Isolation string
 	// NetNS selects per-instance network namespaces: auto, on or off.
 	NetNS string
+	// InstanceCIDR is the IPv4 pool instance links are addressed from,
+	// one /30 per instance. Default network.DefaultCIDR (169.254.64.0/18).
+	InstanceCIDR netip.Prefix
+	// InstanceAllowHostPorts, when not nil, are the only host TCP ports
+	// instances may reach (empty: none). Nil is the default policy: every
+	// host port but openfc's own listeners.
+	InstanceAllowHostPorts []uint16
+	// InstanceNetNSPool is how many namespaces are kept ready ahead of cold
+	// starts; 0 keeps none. Default network.DefaultPoolSize.
+	InstanceNetNSPool int
 	// Region and AccountID are the single region and account openfc serves.
 	Region    string
 	AccountID string
@@ -88,6 +101,8 @@ func Defaults(home string) Options {
 		DataDir:                 filepath.Join(home, ".openfc"),
 		Isolation:               "process",
 		NetNS:                   "auto",
+		InstanceCIDR:            network.DefaultCIDR,
+		InstanceNetNSPool:       network.DefaultPoolSize,
 		Region:                  "cn-hangzhou",
 		AccountID:               "1234567890123456",
 		TriggerDomain:           "fcapp.localhost",
@@ -132,6 +147,10 @@ func FlagSet(o *Options) *pflag.FlagSet {
 	fs.StringVar(&o.NATSListen, "nats-listen", o.NATSListen, "also expose the embedded NATS server on this address")
 	fs.StringVar(&o.Isolation, "isolation", o.Isolation, "instance isolation: process")
 	fs.StringVar(&o.NetNS, "netns", o.NetNS, "per-instance network namespace: auto, on or off")
+	fs.Var(prefixValue{&o.InstanceCIDR}, FlagInstanceCIDR, "IPv4 range instance addresses come from, a /30 per instance")
+	fs.Var(portsValue{&o.InstanceAllowHostPorts}, FlagInstanceAllowHostPorts,
+		"the only host TCP ports instances may reach, e.g. 5432,8000-8100, or none (default: all but openfc's own)")
+	fs.IntVar(&o.InstanceNetNSPool, FlagInstanceNetNSPool, o.InstanceNetNSPool, "network namespaces kept ready for cold starts; 0 keeps none")
 	fs.StringVar(&o.Region, "region", o.Region, "region id reported to functions")
 	fs.StringVar(&o.AccountID, "account-id", o.AccountID, "account id")
 	fs.StringVar(&o.AccessKeyID, "access-key-id", o.AccessKeyID, "admin AccessKey id (env OPENFC_ACCESS_KEY_ID)")
@@ -212,5 +231,5 @@ func (o *Options) validate() error {
 	case o.TriggerDomain == "" || strings.HasPrefix(o.TriggerDomain, ".") || strings.Contains(o.TriggerDomain, ":"):
 		return fmt.Errorf("--trigger-domain %q: give a domain such as fcapp.localhost", o.TriggerDomain)
 	}
-	return nil
+	return o.validateNetwork()
 }

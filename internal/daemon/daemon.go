@@ -47,9 +47,11 @@ type Daemon struct {
 	getenv func(string) string
 
 	// lock makes this the only server on the data dir until closeBackends.
-	lock      *dataLock
-	nats      *natsx.Conn
-	store     *store.JetStream
+	lock  *dataLock
+	nats  *natsx.Conn
+	store *store.JetStream
+	// sb runs the instances; closed once they have all stopped.
+	sb        *sandbox.Process
 	instances *instance.Manager
 	logs      *logs.Store
 	// stopGateway ends the gateway's idle-connection sweeper.
@@ -106,24 +108,28 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("opening store: %w", err)
 	}
-	sb, err := sandbox.NewProcess(sandbox.ProcessOptions{NetNS: o.NetNS, Logger: d.log.With("component", "sandbox")})
+	// The listeners come before the sandbox: instances are kept away
+	// from their ports, which are known once they listen.
+	d.ln, err = net.Listen("tcp", o.Listen)
 	if err != nil {
-		return fmt.Errorf("sandbox: %w", err)
+		return fmt.Errorf("listen %s: %w", o.Listen, err)
+	}
+	if err := d.listenAdmin(); err != nil {
+		return err
+	}
+	if err := d.newSandbox(); err != nil {
+		return err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d.code = d.newCodeGC()
-	d.instances = d.newInstances(sb, reg)
+	d.instances = d.newInstances(d.sb, reg)
 	verifier := &auth.Verifier{Keys: func(id string) (string, bool) {
 		if id == cred.AccessKeyID {
 			return cred.AccessKeySecret, true
 		}
 		return "", false
 	}}
-	d.ln, err = net.Listen("tcp", o.Listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", o.Listen, err)
-	}
 	gw := d.newGateway(ctx, verifier, reg)
 	d.srv = &http.Server{
 		Handler:           gw,
@@ -133,12 +139,10 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	}
 	d.srv.RegisterOnShutdown(d.logs.Close) // ends `logs --follow` streams
 	d.serve(d.srv, d.ln)
-	if err := d.startAdmin(reg); err != nil {
-		return err
-	}
+	d.startAdmin(reg)
 	d.code.start()
 	d.log.Info("openfc serving", "listen", d.ln.Addr().String(), "admin", o.AdminListen, "data", o.DataDir,
-		"nats", firstNonEmpty(o.NATSURL, "embedded"), "netns", sb.NetNSEnabled())
+		"nats", firstNonEmpty(o.NATSURL, "embedded"), "netns", d.sb.NetNSEnabled())
 	return nil
 }
 
@@ -209,6 +213,22 @@ func (d *Daemon) closeBackends(ctx context.Context) {
 		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		_ = d.instances.Shutdown(ictx)
 		cancel()
+	}
+	if d.sb != nil {
+		// After the instances: their namespaces and links are gone, and
+		// what is left (the pool, the rules) goes now.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if err := d.sb.Close(cctx); err != nil {
+			d.log.Warn("closing the sandbox", "err", err)
+		}
+		cancel()
+	}
+	// Start failed before serving on these: nothing else closes them.
+	if d.ln != nil && d.srv == nil {
+		d.ln.Close()
+	}
+	if d.adminLn != nil && d.admin == nil {
+		d.adminLn.Close()
 	}
 	if d.store != nil {
 		d.store.Close()

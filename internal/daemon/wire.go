@@ -44,10 +44,11 @@ func (d *Daemon) newInstances(sb sandbox.Sandbox, reg *prometheus.Registry) *ins
 			fn, _, _, ok := d.store.LookupFunction(service, function)
 			return fn, ok
 		},
-		Logs:    d.logs,
-		Output:  d.instanceOutput(),
-		Metrics: instance.NewMetrics(reg),
-		Logger:  d.log.With("component", "instance"),
+		LookupService: d.store.LookupService,
+		Logs:          d.logs,
+		Output:        d.instanceOutput(),
+		Metrics:       instance.NewMetrics(reg),
+		Logger:        d.log.With("component", "instance"),
 	})
 }
 
@@ -71,6 +72,7 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 		CodeLimits:      codeLimits(o),
 		Code:            d.code.collector,
 		FunctionChanged: d.functionChanged,
+		ServiceChanged:  d.instances.ForgetService,
 		CodeReceived:    d.trim.poke,
 		Instances:       d.instances,
 		Logs:            d.logs,
@@ -109,17 +111,25 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 	return gw
 }
 
-// startAdmin serves /healthz, /metrics and (with --pprof) the profiler on
-// the admin listener, when one is configured.
-func (d *Daemon) startAdmin(reg *prometheus.Registry) error {
+// listenAdmin opens the admin listener, when one is configured.
+func (d *Daemon) listenAdmin() error {
 	o := d.opts
 	if o.AdminListen == "" {
 		return nil
 	}
 	var err error
-	d.adminLn, err = net.Listen("tcp", o.AdminListen)
-	if err != nil {
+	if d.adminLn, err = net.Listen("tcp", o.AdminListen); err != nil {
 		return fmt.Errorf("listen %s: %w", o.AdminListen, err)
+	}
+	return nil
+}
+
+// startAdmin serves /healthz, /metrics and (with --pprof) the profiler on
+// the admin listener, when there is one.
+func (d *Daemon) startAdmin(reg *prometheus.Registry) {
+	o := d.opts
+	if d.adminLn == nil {
+		return
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
@@ -133,5 +143,4 @@ func (d *Daemon) startAdmin(reg *prometheus.Registry) error {
 	}
 	d.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	d.serve(d.admin, d.adminLn)
-	return nil
 }

@@ -130,7 +130,7 @@ func TestIgnoredKeys(t *testing.T) {
       nasConfig: auto
       role: acs:ram::1:role/AliyunFcDefaultRole
       tracingConfig: {type: Jaeger}
-      internetAccess: true
+      diskSize: 512
       ossMountConfig: {mountPoints: []}
       layers: [acs:fc:cn-hangzhou:official:layers/Nodejs20/versions/1]
       gpuConfig: {gpuMemorySize: 8192, gpuType: fc.gpu.tesla.1}
@@ -176,7 +176,7 @@ func TestIgnoredKeys(t *testing.T) {
 			"/srv/app/s.yaml:15: resources.web.props.nasConfig: openfc does not apply nasConfig; ignored",
 			"/srv/app/s.yaml:16: resources.web.props.role: openfc does not apply role; ignored",
 			"/srv/app/s.yaml:17: resources.web.props.tracingConfig: openfc does not apply tracingConfig; ignored",
-			"/srv/app/s.yaml:18: resources.web.props.internetAccess: openfc does not apply internetAccess; ignored",
+			"/srv/app/s.yaml:18: resources.web.props.diskSize: openfc does not apply diskSize; ignored",
 			"/srv/app/s.yaml:19: resources.web.props.ossMountConfig: openfc does not apply ossMountConfig; ignored",
 			"/srv/app/s.yaml:20: resources.web.props.layers: openfc does not apply layers; ignored",
 			"/srv/app/s.yaml:21: resources.web.props.gpuConfig: openfc does not apply gpuConfig; ignored",
@@ -449,10 +449,10 @@ func TestRealWorldFiles(t *testing.T) {
 		ignored    []string
 		domain     string
 	}{
-		{"fc3", realFC3, []string{"cpu", "diskSize", "internetAccess", "role", "logConfig", "vpcConfig", "nasConfig",
+		{"fc3", realFC3, []string{"cpu", "diskSize", "role", "logConfig", "vpcConfig", "nasConfig",
 			"asyncInvokeConfig", "provisionConfig"}, "customDomain"},
 		{"fc2", realFC2, []string{"service.role", "service.tracingConfig", "service.nasConfig", "service.vpcConfig",
-			"service.logConfig", "function.layers", "function.customDNS", "function.asyncConfiguration"}, "customDomains"},
+			"service.logConfig", "function.layers", "function.asyncConfiguration"}, "customDomains"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

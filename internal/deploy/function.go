@@ -190,6 +190,9 @@ func (p *parser) function(o obj, k fnKeys, service string) (fc.Function, string,
 	if f.CustomHealthCheckConfig, err = healthCheck(o, "customHealthCheckConfig"); err != nil {
 		return f, "", err
 	}
+	if err := p.network(o, &f); err != nil {
+		return f, "", err
+	}
 	if lc, ok, err := o.checkedObj("instanceLifecycleConfig", lifecycleKeys); err != nil {
 		return f, "", err
 	} else if ok {

@@ -63,17 +63,17 @@ func newKeySet(what string, read, ignored, quiet []string) keySet {
 var functionRead = []string{
 	"runtime", "handler", "description", "memorySize", "timeout", "instanceConcurrency", "caPort",
 	"instanceType", "customRuntimeConfig", "environmentVariables", "initializer", "initializationTimeout",
-	"instanceLifecycleConfig", "customHealthCheckConfig",
+	"instanceLifecycleConfig", "customHealthCheckConfig", "customDNS",
 }
 
 // fc3Keys are the props of an fc3 resource: one function, its triggers,
 // its custom domain and the fc3 component's own settings.
 var fc3Keys = newKeySet("an fc3 function",
-	slices.Concat(functionRead, []string{"region", "functionName", "code", "triggers", "customDomain"}),
+	slices.Concat(functionRead, []string{"region", "functionName", "code", "triggers", "customDomain", "internetAccess"}),
 	[]string{
-		"cpu", "diskSize", "internetAccess", "layers", "sessionAffinity", "sessionAffinityConfig",
+		"cpu", "diskSize", "layers", "sessionAffinity", "sessionAffinityConfig",
 		"instanceIsolationMode", "enableLongLiving", "resourceGroupId", "logConfig", "nasConfig",
-		"ossMountConfig", "role", "vpcConfig", "vpcBinding", "customContainerConfig", "customDNS",
+		"ossMountConfig", "role", "vpcConfig", "vpcBinding", "customContainerConfig",
 		"gpuConfig", "tracingConfig", "tags", "annotations", "asyncInvokeConfig", "concurrencyConfig",
 		"provisionConfig", "scalingConfig", "endpoint", "supplement", "buildDir",
 	}, nil)
@@ -93,7 +93,7 @@ var fc2FunctionKeys = newKeySet("a function",
 	slices.Concat(functionRead, []string{"name", "codeUri", "code"}),
 	[]string{
 		"ossBucket", "ossKey", "customContainerConfig", "cpu", "diskSize", "gpuMemorySize", "layers",
-		"asyncConfiguration", "customDNS", "instanceSoftConcurrency",
+		"asyncConfiguration", "instanceSoftConcurrency",
 	}, nil)
 
 // codeKeys are the keys of a code mapping ({src: ./code}).

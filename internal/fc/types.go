@@ -111,8 +111,14 @@ type Function struct {
 	// CustomHealthCheckConfig is FC 2.0's place for the health check.
 	CustomHealthCheckConfig *HealthCheckConfig       `json:"customHealthCheckConfig,omitempty"`
 	InstanceLifecycleConfig *InstanceLifecycleConfig `json:"instanceLifecycleConfig,omitempty"`
-	CreatedTime             string                   `json:"createdTime"`
-	LastModifiedTime        string                   `json:"lastModifiedTime"`
+	// CustomDNS replaces the host's resolvers in the instances'
+	// resolv.conf; nil keeps them.
+	CustomDNS *CustomDNS `json:"customDNS,omitempty"`
+	// InternetAccess is FC 3.0's per-function switch; nil defers to the
+	// service's (see InternetAccess).
+	InternetAccess   *bool  `json:"internetAccess,omitempty"`
+	CreatedTime      string `json:"createdTime"`
+	LastModifiedTime string `json:"lastModifiedTime"`
 }
 
 // Port returns the port the function's HTTP server listens on:
@@ -243,4 +249,7 @@ type InstanceInfo struct {
 	// unexpectedly or failed health checks before this one.
 	Restarts    int  `json:"restarts"`
 	Provisioned bool `json:"provisioned"`
+	// Address is the instance's own IP address; empty where instances
+	// share the host network.
+	Address string `json:"address,omitempty"`
 }

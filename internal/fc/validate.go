@@ -173,6 +173,12 @@ func ValidateFunction(f *Function) error {
 			}
 		}
 	}
+	if err := ValidateCustomDNS(f.CustomDNS); err != nil {
+		return err
+	}
+	if f.CustomDNS != nil && f.CustomDNS.isEmpty() {
+		f.CustomDNS = nil // {} sets nothing: stored as no custom DNS
+	}
 	size := 0
 	for k, v := range f.EnvironmentVariables {
 		if !envKeyRE.MatchString(k) {

@@ -35,7 +35,7 @@ func (m *Manager) start(p *pool, provisioned bool) (*inst, error) {
 	in := &inst{id: id, p: p, started: began, provisioned: provisioned, releaseCode: releaseCode}
 	in.tail = newTailBuffer(4096, id, m.opts.Output)
 	spec := sandbox.Spec{ID: id, Dir: dir, Command: command(fn), Env: m.env(fn, p.qualifier, id, dir), Port: fn.Port(),
-		PortEnv: portEnv(fn), Output: &lineWriter{m: m, in: in}}
+		PortEnv: portEnv(fn), Output: &lineWriter{m: m, in: in}, Net: m.netSpec(fn)}
 	in.sb, err = m.opts.Sandbox.Start(ctx, spec)
 	if err != nil {
 		releaseCode()
@@ -352,6 +352,18 @@ func (m *Manager) reconcile(now time.Time) {
 	for _, p := range m.poolList() {
 		p.reclaimIdle(now, targets[p.key])
 	}
+}
+
+// netSpec is the network fn's instances get: internet access as its
+// function and service say (fc.InternetAccess), DNS from its customDNS.
+func (m *Manager) netSpec(fn *fc.Function) sandbox.NetSpec {
+	var svc *fc.Service
+	if m.opts.LookupService != nil {
+		svc, _ = m.opts.LookupService(fn.ServiceName)
+	}
+	ns := sandbox.NetSpec{NoInternet: !fc.InternetAccess(svc, fn)}
+	ns.Nameservers, ns.Searches, ns.Options = fn.CustomDNS.ResolvConf()
+	return ns
 }
 
 // env builds the instance environment: a minimal base, the user's

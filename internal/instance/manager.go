@@ -81,6 +81,10 @@ type Options struct {
 	ProvisionTargets func() []Target
 	// LookupFunction finds a function for provisioning (store catalog).
 	LookupFunction func(service, function string) (*fc.Function, bool)
+	// LookupService finds a function's service (store catalog), whose
+	// internetAccess its instances start with. Nil, or a service not
+	// found, leaves the function's own settings and FC's defaults.
+	LookupService func(name string) (*fc.Service, bool)
 	// Logs receives instance output and markers; nil discards.
 	Logs LogSink
 	// Output also receives every instance's output, line-prefixed with a
@@ -293,12 +297,28 @@ func (m *Manager) poolFor(fn *fc.Function) (*pool, error) {
 
 // Forget retires the pools of a deleted or changed function.
 func (m *Manager) Forget(service, function string) {
-	id := poolID{service: service, function: function, qualifier: fc.LATEST} // the only version so far
+	m.forget(func(id poolID) bool { return id.service == service && id.function == function })
+}
+
+// ForgetService retires the pools of every function of service: a change
+// of the service (its internetAccess) is not part of any function's
+// fingerprint, yet its instances were started with it.
+func (m *Manager) ForgetService(service string) {
+	m.forget(func(id poolID) bool { return id.service == service })
+}
+
+// forget retires the pools whose ids match.
+func (m *Manager) forget(match func(poolID) bool) {
+	var gone []*pool
 	m.mu.Lock()
-	p := m.pools[id]
-	delete(m.pools, id)
+	for id, p := range m.pools {
+		if match(id) {
+			gone = append(gone, p)
+			delete(m.pools, id)
+		}
+	}
 	m.mu.Unlock()
-	if p != nil {
+	for _, p := range gone {
 		p.retire()
 	}
 }

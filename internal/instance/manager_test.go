@@ -19,6 +19,8 @@ type fakeSandbox struct {
 	started   []*fakeInstance
 	failStart error
 	delay     time.Duration
+	// addr is the Address of the instances it starts ("": host network).
+	addr string
 }
 
 func (f *fakeSandbox) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Instance, error) {
@@ -27,7 +29,7 @@ func (f *fakeSandbox) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Ins
 	if f.failStart != nil {
 		return nil, f.failStart
 	}
-	in := &fakeInstance{id: spec.ID, done: make(chan struct{}), readyAt: time.Now().Add(f.delay), spec: spec}
+	in := &fakeInstance{id: spec.ID, done: make(chan struct{}), readyAt: time.Now().Add(f.delay), spec: spec, addr: f.addr}
 	f.started = append(f.started, in)
 	return in, nil
 }
@@ -41,6 +43,7 @@ func (f *fakeSandbox) count() int {
 type fakeInstance struct {
 	id      string
 	spec    sandbox.Spec
+	addr    string
 	readyAt time.Time
 	done    chan struct{}
 	once    sync.Once
@@ -48,8 +51,8 @@ type fakeInstance struct {
 	syncs   atomic.Int32 // SyncOutput calls
 }
 
-func (i *fakeInstance) ID() string { return i.id }
-func (i *fakeInstance) Address() string { return "" }
+func (i *fakeInstance) ID() string      { return i.id }
+func (i *fakeInstance) Address() string { return i.addr }
 func (i *fakeInstance) DialContext(ctx context.Context) (net.Conn, error) {
 	if time.Now().Before(i.readyAt) {
 		return nil, errors.New("connection refused")

@@ -467,7 +467,7 @@ func (p *pool) info() []fc.InstanceInfo {
 		out = append(out, fc.InstanceInfo{
 			InstanceID: in.id, ServiceName: p.service, FunctionName: p.function, Qualifier: p.qualifier, VersionID: p.qualifier,
 			State: fc.InstanceReady, StartedTime: in.started.UTC().Format(time.RFC3339Nano), InFlight: in.inflight,
-			RequestsServed: in.served, Restarts: p.restarts, Provisioned: in.provisioned,
+			RequestsServed: in.served, Restarts: p.restarts, Provisioned: in.provisioned, Address: in.sb.Address(),
 		})
 	}
 	for i := 0; i < p.starting; i++ {

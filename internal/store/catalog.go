@@ -196,6 +196,17 @@ func (s *JetStream) LookupFunction(service, function string) (f *fc.Function, ht
 	return f, httpTrigger, true, true
 }
 
+// LookupService returns, from the catalog, the service named name. The
+// value is shared: callers must not modify it.
+func (s *JetStream) LookupService(name string) (*fc.Service, bool) {
+	c := s.cat
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	it, found := c.lookup(bServices, parent{}, name)
+	svc, _ := it.val.(*fc.Service)
+	return svc, found && svc != nil
+}
+
 // LookupTrigger returns, from the catalog, the trigger whose URLID (the id
 // in its subdomain) is id, with its function. The values are shared:
 // callers must not modify them.

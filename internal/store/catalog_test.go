@@ -280,3 +280,34 @@ func TestLookupTriggerByURLID(t *testing.T) {
 		t.Fatal("a deleted trigger still resolves")
 	}
 }
+
+// LookupService answers from the catalog: a created service at once, an
+// update's internetAccess, nothing after a delete.
+func TestLookupService(t *testing.T) {
+	ctx := testCtx(t)
+	s := newStore(t)
+	if _, ok := s.LookupService("s"); ok {
+		t.Fatal("an unknown service was found")
+	}
+	if _, err := s.CreateService(ctx, svc("s")); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := s.LookupService("s"); !ok || got.ServiceName != "s" || got.InternetAccess != nil {
+		t.Fatalf("LookupService after create = %+v, %v", got, ok)
+	}
+	off := false
+	upd := svc("s")
+	upd.InternetAccess = &off
+	if _, err := s.UpdateService(ctx, upd, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := s.LookupService("s"); !ok || got.InternetAccess == nil || *got.InternetAccess {
+		t.Fatalf("LookupService after update = %+v, %v; want internetAccess false", got, ok)
+	}
+	if err := s.DeleteService(ctx, "s", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.LookupService("s"); ok {
+		t.Fatal("a deleted service was found")
+	}
+}

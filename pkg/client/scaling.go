@@ -38,6 +38,9 @@ type Instance struct {
 	// unexpectedly or failed health checks before this one.
 	Restarts    int  `json:"restarts"`
 	Provisioned bool `json:"provisioned"`
+	// Address is the instance's own IP address; empty where instances
+	// share the host network.
+	Address string `json:"address,omitempty"`
 }
 
 // functionPath is "/services/{service[.qualifier]}/functions/{function}"

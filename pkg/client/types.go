@@ -52,8 +52,25 @@ type Function struct {
 	CodeChecksum          string               `json:"codeChecksum,omitempty"`
 	CodeSize              int64                `json:"codeSize,omitempty"`
 	InstanceType          string               `json:"instanceType,omitempty"`
-	CreatedTime           string               `json:"createdTime,omitempty"`
-	LastModifiedTime      string               `json:"lastModifiedTime,omitempty"`
+	CustomDNS             *CustomDNS           `json:"customDNS,omitempty"`
+	// InternetAccess is FC 3.0's per-function switch; nil defers to the
+	// service's.
+	InternetAccess   *bool  `json:"internetAccess,omitempty"`
+	CreatedTime      string `json:"createdTime,omitempty"`
+	LastModifiedTime string `json:"lastModifiedTime,omitempty"`
+}
+
+// CustomDNS replaces the resolvers in a function's resolv.conf.
+type CustomDNS struct {
+	NameServers []string    `json:"nameServers,omitempty"`
+	Searches    []string    `json:"searches,omitempty"`
+	DNSOptions  []DNSOption `json:"dnsOptions,omitempty"`
+}
+
+// DNSOption is one resolv.conf option ("ndots" "2" → ndots:2).
+type DNSOption struct {
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty"`
 }
 
 // FunctionInput is the body of CreateFunction and UpdateFunction: the

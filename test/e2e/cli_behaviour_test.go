@@ -216,15 +216,15 @@ func TestCLILocalTimes(t *testing.T) {
 
 	code, stdout, stderr := cliRun(t, s, shanghai, "instances", "tz/fn")
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if code != 0 || len(lines) < 2 || len(strings.Fields(lines[0])) < 4 || strings.Fields(lines[0])[3] != "STARTED" {
+	if code != 0 || len(lines) < 2 || len(strings.Fields(lines[0])) < 5 || strings.Fields(lines[0])[4] != "STARTED" {
 		t.Fatalf("instances: exit %d\n%s%s", code, stdout, stderr)
 	}
 	for _, l := range lines[1:] {
-		f := strings.Fields(l)
-		if len(f) < 4 {
+		f := strings.Fields(l) // the ADDRESS before STARTED is one field: an IP or "-"
+		if len(f) < 5 {
 			t.Fatalf("instances line %q", l)
 		}
-		near("instances STARTED", f[3])
+		near("instances STARTED", f[4])
 	}
 
 	code, stdout, stderr = cliRun(t, s, shanghai, "logs", "tz/fn")
