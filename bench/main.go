@@ -62,6 +62,9 @@ type config struct {
 	// ab, when set, runs only the warm path for openfc variants side by
 	// side (benchAB).
 	ab string
+	// coldBaseline is another openfc binary whose cold start is measured
+	// as a variant (the previous commit's, say).
+	coldBaseline string
 }
 
 func parseFlags() config {
@@ -74,6 +77,7 @@ func parseFlags() config {
 	flag.IntVar(&cfg.coldRuns, "cold-runs", 20, "cold-start runs")
 	flag.IntVar(&cfg.idleConns, "idle-conns", 1000, "idle client connections for the memory figure")
 	flag.StringVar(&cfg.logLevel, "log-level", "warn", "openfc serve --log-level (info: with its access log)")
+	flag.StringVar(&cfg.coldBaseline, "cold-baseline", "", "another openfc binary whose cold start is measured as a variant")
 	flag.StringVar(&cfg.ab, "ab", "", `warm path only, openfc variants side by side: "name=binary[:log-level],…" (empty binary: this tree)`)
 	flag.Parse()
 	if cfg.smoke {
@@ -176,6 +180,9 @@ func bench(ctx context.Context, cfg config, children *procs) (*results, error) {
 
 	scaleOut(ctx, srv, res)
 	finishMemory(srv, res)
+	if res.Cold != nil {
+		measureColdVariants(ctx, cfg, children, openfc, tmp, res.Cold.MedianDirectMs, res)
+	}
 	if len(res.Warm) < 2*len(targets) {
 		res.fail("warm path: %d of %d wrk runs produced numbers", len(res.Warm), 2*len(targets))
 	}

@@ -22,8 +22,9 @@ type server struct {
 }
 
 // startServer starts `openfc serve` with its data in tmp, logging at
-// logLevel, and returns once it accepts connections.
-func startServer(children *procs, bin, tmp, logLevel string) (*server, error) {
+// logLevel, with extra serve flags, and returns once it accepts
+// connections.
+func startServer(children *procs, bin, tmp, logLevel string, extra ...string) (*server, error) {
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort())
 	s := &server{
 		bin:  bin,
@@ -39,7 +40,8 @@ func startServer(children *procs, bin, tmp, logLevel string) (*server, error) {
 		// read after a garbage collection in the server (goMemKB).
 		admin: fmt.Sprintf("127.0.0.1:%d", freePort()),
 	}
-	c := exec.Command(bin, "serve", "--listen", s.addr, "--admin-listen", s.admin, "--pprof", "--data", filepath.Join(tmp, "data"), "--log-level", logLevel)
+	args := append([]string{"serve", "--listen", s.addr, "--admin-listen", s.admin, "--pprof", "--data", filepath.Join(tmp, "data"), "--log-level", logLevel}, extra...)
+	c := exec.Command(bin, args...)
 	c.Env = s.env
 	srvLog, _ := os.Create(s.logPath())
 	c.Stdout, c.Stderr = srvLog, srvLog

@@ -59,3 +59,22 @@ func (p *procs) stopAll() {
 		<-done
 	}
 }
+
+// stop stops the child with pid as stopAll does, and forgets it.
+func (p *procs) stop(pid int) {
+	p.mu.Lock()
+	var c *exec.Cmd
+	for i, x := range p.cmds {
+		if x.Process != nil && x.Process.Pid == pid {
+			c = x
+			p.cmds = append(p.cmds[:i], p.cmds[i+1:]...)
+			break
+		}
+	}
+	p.mu.Unlock()
+	if c == nil {
+		return
+	}
+	one := &procs{cmds: []*exec.Cmd{c}}
+	one.stopAll()
+}

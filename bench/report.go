@@ -23,6 +23,10 @@ type results struct {
 	Warm     []wrkResult    `json:"warm"`
 	Ratios   map[string]any `json:"ratios"`
 	Cold     *coldResult    `json:"cold_start,omitempty"`
+	// ColdVariants are cold starts of other server configurations
+	// (without the namespace pool, in the host network, a baseline
+	// binary), measured right after Cold.
+	ColdVariants []coldVariantResult `json:"cold_start_variants,omitempty"`
 	Scale    *scaleResult   `json:"scale_out,omitempty"`
 	Memory   *memResult     `json:"memory,omitempty"`
 	Failures []string       `json:"failures"`
@@ -106,6 +110,9 @@ func printTable(res *results) {
 	if c := res.Cold; c != nil {
 		fmt.Printf("\ncold start (median of %d): first response %.2f ms; app exec-to-listen %.2f ms (main-to-listen %.3f ms); overhead %.2f ms\n",
 			len(c.FirstResponseMs), c.MedianFirstMs, c.MedianDirectMs, c.MedianAppMs, c.OverheadMs)
+	}
+	for _, v := range res.ColdVariants {
+		fmt.Printf("cold start, %s (median of %d): first response %.2f ms; overhead %.2f ms\n", v.Name, v.Runs, v.MedianFirstMs, v.OverheadMs)
 	}
 	if s := res.Scale; s != nil {
 		fmt.Printf("scale-out: %d concurrent requests (concurrency 1, max %d): all answered in %.1f ms, %d instances started (last listened at %.1f ms), statuses %v\n",

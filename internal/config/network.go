@@ -18,17 +18,6 @@ const (
 	FlagInstanceNetNSPool      = "instance-netns-pool"
 )
 
-// instanceBits is the prefix length of one instance's link: a /30 holds
-// the host's end, the instance's end and the two reserved addresses.
-const instanceBits = 30
-
-// minInstances is how many instances --instance-cidr must have room for.
-const minInstances = 4
-
-// metadataAddr is the cloud metadata address, which instances must keep
-// reaching through the host's route rather than finding on a link of ours.
-var metadataAddr = netip.MustParseAddr("169.254.169.254")
-
 // prefixValue is a pflag.Value for a netip.Prefix; only the syntax is
 // checked here, the rest by validateNetwork.
 type prefixValue struct{ p *netip.Prefix }
@@ -143,21 +132,10 @@ func formatPorts(ports []uint16) string {
 
 // validateNetwork checks the instance network options.
 func (o *Options) validateNetwork() error {
-	p := o.InstanceCIDR
-	flag := "--" + FlagInstanceCIDR
+	if err := network.CheckCIDR(o.InstanceCIDR); err != nil {
+		return fmt.Errorf("--%s %w", FlagInstanceCIDR, err)
+	}
 	switch {
-	case !p.IsValid():
-		return fmt.Errorf("%s is required", flag)
-	case !p.Addr().Is4():
-		return fmt.Errorf("%s %s: give an IPv4 prefix; instance links are IPv4", flag, p)
-	case p != p.Masked():
-		return fmt.Errorf("%s %s has bits set after the prefix; did you mean %s?", flag, p, p.Masked())
-	case p.Bits() > instanceBits-2:
-		return fmt.Errorf("%s %s is too small: each instance takes a /%d, so give a /%d or shorter (room for at least %d instances)",
-			flag, p, instanceBits, instanceBits-2, minInstances)
-	case p.Contains(metadataAddr):
-		return fmt.Errorf("%s %s contains the cloud metadata address %s; choose a range without it (the default is %s)",
-			flag, p, metadataAddr, network.DefaultCIDR)
 	case o.InstanceNetNSPool < 0:
 		return fmt.Errorf("--%s %d: give the number of namespaces to keep ready, or 0 for none", FlagInstanceNetNSPool, o.InstanceNetNSPool)
 	}

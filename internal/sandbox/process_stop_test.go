@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/openfc/openfc/internal/sandbox/network"
 )
 
 // Stop on a process that ignores SIGTERM kills it, and the grandchild in
@@ -170,7 +172,8 @@ func TestHelperServer(t *testing.T) {
 	if mode == "" {
 		t.Skip("helper process for TestServerKilled")
 	}
-	p, err := NewProcess(ProcessOptions{NetNS: mode})
+	owner := os.Getenv("OPENFC_SANDBOX_OWNER")
+	p, err := NewProcess(ProcessOptions{NetNS: mode, Network: network.Options{Owner: owner, StateDir: t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,8 +198,9 @@ func TestServerKilled(t *testing.T) {
 			mode = NetNSOn
 		}
 		t.Run(name, func(t *testing.T) {
+			owner := netOptions(t).Owner
 			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServer$", "-test.count=1")
-			cmd.Env = append(os.Environ(), "OPENFC_SANDBOX_HELPER="+mode)
+			cmd.Env = append(os.Environ(), "OPENFC_SANDBOX_HELPER="+mode, "OPENFC_SANDBOX_OWNER="+owner)
 			cmd.Stderr = os.Stderr
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
@@ -234,6 +238,15 @@ func TestServerKilled(t *testing.T) {
 			}
 			cmd.Wait()
 			waitGone(t, child)
+			if mode == NetNSOn {
+				// The next server of the same owner removes the rules
+				// the killed one left, and its own at Close.
+				again, err := NewProcess(ProcessOptions{NetNS: NetNSOn, Network: network.Options{Owner: owner, StateDir: t.TempDir()}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				again.Close(context.Background())
+			}
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -21,16 +22,20 @@ var metadataAddr = netip.MustParseAddr("169.254.169.254")
 const slotBits = 30
 
 // CheckCIDR reports why p cannot be an instance address pool: it must be
-// IPv4, hold at least 4 links (a /28 or larger) and leave the metadata
-// address out.
+// an IPv4 prefix without host bits, hold at least 4 links (a /28 or
+// larger) and leave the metadata address out.
 func CheckCIDR(p netip.Prefix) error {
 	switch {
-	case !p.IsValid() || !p.Addr().Is4():
-		return fmt.Errorf("instance CIDR %s: an IPv4 prefix is required", p)
+	case !p.IsValid():
+		return errors.New("is required: an IPv4 prefix")
+	case !p.Addr().Is4():
+		return fmt.Errorf("%s: give an IPv4 prefix; instance links are IPv4", p)
+	case p != p.Masked():
+		return fmt.Errorf("%s has bits set after the prefix; did you mean %s?", p, p.Masked())
 	case p.Bits() > 28:
-		return fmt.Errorf("instance CIDR %s: too small; a /28 or larger holds at least 4 instances (one /30 each)", p)
-	case p.Masked().Contains(metadataAddr):
-		return fmt.Errorf("instance CIDR %s: contains the cloud metadata address %s", p, metadataAddr)
+		return fmt.Errorf("%s is too small: each instance takes a /%d, so give a /28 or shorter (room for at least 4 instances)", p, slotBits)
+	case p.Contains(metadataAddr):
+		return fmt.Errorf("%s contains the cloud metadata address %s; choose a range without it (the default is %s)", p, metadataAddr, DefaultCIDR)
 	}
 	return nil
 }

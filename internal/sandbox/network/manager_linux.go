@@ -71,7 +71,10 @@ func New(o Options) (*Manager, error) {
 		o.CIDR = DefaultCIDR
 	}
 	if err := CheckCIDR(o.CIDR); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("instance CIDR %w", err)
+	}
+	if o.Owner == "" {
+		return nil, errors.New("instance networks need an owner id (the data directory's)")
 	}
 	if o.PoolSize == 0 {
 		o.PoolSize = DefaultPoolSize
