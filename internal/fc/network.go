@@ -82,11 +82,6 @@ func ValidateCustomDNS(d *CustomDNS) error {
 	if d == nil || d.isEmpty() {
 		return nil
 	}
-	if len(d.NameServers) == 0 {
-		// The file replaces the host's resolvers: without a name server
-		// the instance could resolve nothing.
-		return invalid("customDNS.nameServers is required when customDNS.searches or customDNS.dnsOptions is set")
-	}
 	if len(d.NameServers) > MaxNameServers {
 		return invalid("customDNS.nameServers has %d entries; at most %d are allowed (resolvers ignore the rest)", len(d.NameServers), MaxNameServers)
 	}

@@ -93,13 +93,14 @@ func TestValidateCustomDNS(t *testing.T) {
 	}{
 		{name: "nil", dns: nil},
 		{name: "empty", dns: &CustomDNS{}},
+		// The host's name servers stay; the searches join them.
+		{name: "searches only", dns: &CustomDNS{Searches: []string{"svc.local"}}},
 		{name: "ipv4 and ipv6", dns: &CustomDNS{NameServers: []string{"100.100.2.136", "::1", "1.1.1.1"}}},
 		{name: "full", dns: &CustomDNS{NameServers: ns, Searches: []string{"a.example.", "x_y.local"},
 			DNSOptions: []DNSOption{{Name: "ndots", Value: "5"}, {Name: "edns0"}}}},
 		{name: "hostname as name server", dns: &CustomDNS{NameServers: []string{"dns.google"}}, msg: `customDNS.nameServers[0] "dns.google"`},
 		{name: "zone", dns: &CustomDNS{NameServers: []string{"fe80::1%eth0"}}, msg: "customDNS.nameServers[0]"},
 		{name: "4 name servers", dns: &CustomDNS{NameServers: []string{"1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4"}}, msg: "at most 3"},
-		{name: "searches without name servers", dns: &CustomDNS{Searches: []string{"example.com"}}, msg: "customDNS.nameServers is required"},
 		{name: "bad search", dns: &CustomDNS{NameServers: ns, Searches: []string{"exa mple.com"}}, msg: `customDNS.searches[0] "exa mple.com"`},
 		{name: "empty label", dns: &CustomDNS{NameServers: ns, Searches: []string{"a..b"}}, msg: "customDNS.searches[0]"},
 		{name: "label starts with dash", dns: &CustomDNS{NameServers: ns, Searches: []string{"ok.com", "-a.com"}}, msg: "customDNS.searches[1]"},

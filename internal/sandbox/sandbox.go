@@ -45,9 +45,9 @@ type NetSpec struct {
 	// internetAccess: false): only the host's allowed ports at its
 	// gateway answer; anything else is refused at once.
 	NoInternet bool
-	// Nameservers, Searches and Options replace the host's resolvers in
-	// the instance's /etc/resolv.conf (FC's customDNS) when Nameservers
-	// is not empty. Options are resolv.conf options ("ndots:2").
+	// Nameservers, Searches and Options replace, each when not empty,
+	// the host's in the instance's /etc/resolv.conf (FC's customDNS).
+	// Options are resolv.conf options ("ndots:2").
 	Nameservers []string
 	Searches    []string
 	Options     []string

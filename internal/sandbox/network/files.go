@@ -83,10 +83,17 @@ func hasLoopbackNameserver(b []byte) bool {
 	return false
 }
 
-// resolvConf renders d; an empty d means the host's settings.
+// resolvConf renders d, each of whose lists left empty takes the host's
+// (customDNS may set only searches, say).
 func (h *hostFiles) resolvConf(d DNS) []byte {
 	if len(d.Nameservers) == 0 {
-		d = h.dns
+		d.Nameservers = h.dns.Nameservers
+	}
+	if len(d.Searches) == 0 {
+		d.Searches = h.dns.Searches
+	}
+	if len(d.Options) == 0 {
+		d.Options = h.dns.Options
 	}
 	var b bytes.Buffer
 	b.WriteString("# written by openfc for this instance\n")

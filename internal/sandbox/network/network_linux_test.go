@@ -307,6 +307,22 @@ func TestOutboundMasqueradedAndOffline(t *testing.T) {
 	}
 }
 
+func TestResolvConfMerge(t *testing.T) {
+	h := hostFiles{dns: DNS{Nameservers: []string{"10.0.0.2"}, Searches: []string{"corp"}, Options: []string{"rotate"}}}
+	got := string(h.resolvConf(DNS{Searches: []string{"svc.local"}}))
+	for _, want := range []string{"nameserver 10.0.0.2\n", "search svc.local\n", "options rotate\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("searches only: %q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "corp") {
+		t.Errorf("searches only: %q keeps the host's searches", got)
+	}
+	if got := parseResolvConf([]byte("nameserver 127.0.0.53\nnameserver 1.1.1.1\nsearch a b\n")); len(got.Nameservers) != 1 || got.Nameservers[0] != "1.1.1.1" {
+		t.Errorf("loopback resolvers kept: %+v", got)
+	}
+}
+
 func TestConfigureWritesFiles(t *testing.T) {
 	m := newTestManager(t, Options{})
 	l := take(t, m)
