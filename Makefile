@@ -6,15 +6,15 @@ BIN     := bin/openfc
 NATS    := bin/nats-server
 EXAMPLE := examples/express-hello/code
 
-.PHONY: build deps npm-deps chromium demo test test-unit test-e2e lint clean bench bench-smoke
+.PHONY: nettools build deps npm-deps chromium demo test test-unit test-e2e lint clean bench bench-smoke
 
 build:
 	$(GO) build -o $(BIN) ./cmd/openfc
 
 # Everything the tests need beyond Go, Node.js and Python: the npm
-# packages, nats-server (the external-JetStream e2e test) and Chromium (the
-# browser CORS e2e test).
-deps: npm-deps $(NATS) chromium
+# packages, nats-server (the external-JetStream e2e test), Chromium (the
+# browser CORS e2e test), ip and nft (the instance network e2e tests).
+deps: npm-deps $(NATS) chromium nettools
 
 # npm packages the example and the SDK tests need (from package-lock.json).
 npm-deps: $(EXAMPLE)/node_modules/.package-lock.json test/e2e/sdk/node_modules/.package-lock.json
@@ -24,9 +24,14 @@ npm-deps: $(EXAMPLE)/node_modules/.package-lock.json test/e2e/sdk/node_modules/.
 $(NATS): go.mod go.sum
 	$(GO) build -o $@ github.com/nats-io/nats-server/v2
 
-# Installs Chromium as root with apt-get, else prints the command to run.
+# Install Chromium, iproute2 and nftables as root with apt-get, else print
+# the command to run.
 chromium:
-	@./scripts/ensure-chromium.sh
+	@./scripts/ensure-tool.sh "the browser CORS e2e test" chromium OPENFC_E2E_CHROMIUM chromium chromium-browser google-chrome google-chrome-stable
+
+nettools:
+	@./scripts/ensure-tool.sh "the instance network e2e tests" iproute2 - ip
+	@./scripts/ensure-tool.sh "the instance network e2e tests" nftables - nft
 
 $(EXAMPLE)/node_modules/.package-lock.json: $(EXAMPLE)/package-lock.json
 	cd $(EXAMPLE) && npm ci --no-audit --no-fund

@@ -87,8 +87,12 @@ func outsideNamespace(t *testing.T) string {
 	b := make([]byte, 3)
 	rand.Read(b)
 	ns, host := "openfc-e2e-"+hex.EncodeToString(b), "oute2e"+hex.EncodeToString(b)
+	ip := ipTool().mustFind(t)
 	run := func(args ...string) {
 		t.Helper()
+		if args[0] == "ip" {
+			args[0] = ip
+		}
 		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
 		}
@@ -227,7 +231,7 @@ func netLeftovers(t *testing.T, dataDir string) []string {
 	t.Helper()
 	owner := ownerID(dataDir)
 	var left []string
-	out, err := exec.Command("ip", "-o", "link", "show").CombinedOutput()
+	out, err := exec.Command(ipTool().mustFind(t), "-o", "link", "show").CombinedOutput()
 	if err != nil {
 		t.Fatalf("ip link: %v\n%s", err, out)
 	}
@@ -237,7 +241,7 @@ func netLeftovers(t *testing.T, dataDir string) []string {
 			left = append(left, "link "+f[0]+f[1])
 		}
 	}
-	out, err = exec.Command("nft", "list", "tables").CombinedOutput()
+	out, err = exec.Command(nftTool().mustFind(t), "list", "tables").CombinedOutput()
 	if err != nil {
 		t.Fatalf("nft list tables: %v\n%s", err, out)
 	}

@@ -47,10 +47,22 @@ func chromiumTool() tool {
 	}
 }
 
+// ipTool and nftTool show the host's links and rules to the instance
+// network tests.
+func ipTool() tool {
+	return tool{name: "ip", path: []string{"ip"},
+		install: "make deps (as root with apt-get it runs: apt-get install -y iproute2); otherwise: sudo apt-get install -y iproute2"}
+}
+
+func nftTool() tool {
+	return tool{name: "nft", path: []string{"nft"},
+		install: "make deps (as root with apt-get it runs: apt-get install -y nftables); otherwise: sudo apt-get install -y nftables"}
+}
+
 // find returns the tool's binary: $env, else root/repoBin, else the first
 // of path found in PATH.
 func (tl tool) find(root string, getenv func(string) string) (string, error) {
-	if p := getenv(tl.env); p != "" {
+	if p := getenv(tl.env); tl.env != "" && p != "" {
 		if err := isExecutable(p); err != nil {
 			return "", fmt.Errorf("%s=%s: %v; unset it, or install %s with: %s", tl.env, p, err, tl.name, tl.install)
 		}
