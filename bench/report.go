@@ -27,9 +27,9 @@ type results struct {
 	// (without the namespace pool, in the host network, a baseline
 	// binary), measured right after Cold.
 	ColdVariants []coldVariantResult `json:"cold_start_variants,omitempty"`
-	Scale    *scaleResult   `json:"scale_out,omitempty"`
-	Memory   *memResult     `json:"memory,omitempty"`
-	Failures []string       `json:"failures"`
+	Scale        *scaleResult        `json:"scale_out,omitempty"`
+	Memory       *memResult          `json:"memory,omitempty"`
+	Failures     []string            `json:"failures"`
 }
 
 func newResults(ctx context.Context, cfg config) *results {
