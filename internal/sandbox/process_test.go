@@ -140,7 +140,29 @@ func TestNetNSReachesHostByName(t *testing.T) {
 		if got := waitGet(t, in, out, fmt.Sprintf("/fetch?host=%s&port=%d", network.HostName, port)); got != "host says hi" {
 			t.Errorf("offline=%v: the instance fetched %q from the host", offline, got)
 		}
+		if !offline {
+			continue
+		}
+		// Stopped, an offline instance leaves its address out of the
+		// offline set, or the next instance on it would be offline too.
+		if set := offlineSet(t, p); !strings.Contains(set, in.Address()) {
+			t.Fatalf("the offline set lacks %s while the instance runs:\n%s", in.Address(), set)
+		}
+		in.Stop(t.Context())
+		if set := offlineSet(t, p); strings.Contains(set, in.Address()) {
+			t.Errorf("the offline set keeps %s after the instance stopped:\n%s", in.Address(), set)
+		}
 	}
+}
+
+// offlineSet lists p's offline set with nft.
+func offlineSet(t *testing.T, p *Process) string {
+	t.Helper()
+	out, err := exec.Command("nft", "list", "set", "inet", "openfc_"+p.net.Owner(), "offline").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list set: %v\n%s", err, out)
+	}
+	return string(out)
 }
 
 // Inside its namespace the function reaches itself over 127.0.0.1.

@@ -224,6 +224,9 @@ func (m *Manager) Close() error {
 	return nil
 }
 
+// Owner returns Options.Owner, which names the nftables table.
+func (m *Manager) Owner() string { return m.opts.Owner }
+
 // Host returns a handle to the host's network namespace.
 func (m *Manager) Host() *os.File { return m.host }
 

@@ -37,11 +37,19 @@ func tableName(owner string) string { return "openfc_" + owner }
 
 // installRules replaces this openfc's table (one a killed run left is
 // deleted first) with a fresh one for pool, in one transaction.
-func installRules(pool netip.Prefix, owner string, deny, allow []uint16) (*rules, error) {
-	conn, err := nftables.New()
+func installRules(pool netip.Prefix, owner string, deny, allow []uint16) (_ *rules, err error) {
+	// Lasting: its socket is made now, in the host's namespace, and
+	// stays there whichever thread uses it later (an instance's owner
+	// thread sits in the instance's namespace when it releases the link).
+	conn, err := nftables.New(nftables.AsLasting())
 	if err != nil {
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			conn.CloseLasting()
+		}
+	}()
 	r := &rules{conn: conn}
 	if err := r.deleteTable(owner); err != nil {
 		return nil, err
@@ -89,6 +97,7 @@ func (r *rules) deleteTable(owner string) error {
 func (r *rules) close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer r.conn.CloseLasting()
 	r.conn.DelTable(r.table)
 	if err := r.conn.Flush(); err != nil {
 		return fmt.Errorf("nftables: delete table %s: %w", r.table.Name, err)
