@@ -79,8 +79,8 @@ func TestNetNSSamePortTwoInstances(t *testing.T) {
 		default:
 		}
 	}
-	// Dialing moved threads into the instances' namespaces and back: only
-	// the two owner threads stay there.
+	// Only the two owner threads are in the instances' namespaces: dials
+	// go to the instances' addresses from the host's.
 	waitForeignThreads(t, p, 2)
 }
 
