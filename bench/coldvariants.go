@@ -48,7 +48,11 @@ func measureColdVariants(ctx context.Context, cfg config, children *procs, openf
 			bin = openfc
 		}
 		dir := filepath.Join(tmp, fmt.Sprintf("variant-%d", i))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		err := os.MkdirAll(dir, 0o755)
+		if err == nil { // the same function code
+			err = os.Symlink(filepath.Join(tmp, "code"), filepath.Join(dir, "code"))
+		}
+		if err != nil {
 			res.fail("cold variant %s: %v", v.name, err)
 			continue
 		}
@@ -75,4 +79,35 @@ func measureColdVariants(ctx context.Context, cfg config, children *procs, openf
 		res.ColdVariants = append(res.ColdVariants, r)
 		logf("cold start, %s: first response %.2f ms, overhead %.2f ms (%s)", v.name, r.MedianFirstMs, r.OverheadMs, strings.Join(v.args, " "))
 	}
+}
+
+// benchCold is -cold-only: the cold starts of the default server and of
+// every variant, without the warm path and memory scenarios.
+func benchCold(ctx context.Context, cfg config, children *procs) (*results, error) {
+	tmp, err := os.MkdirTemp("", "openfc-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	res := newResults(ctx, cfg)
+	openfc, bootstrap, err := buildBinaries(ctx, cfg.openfc, tmp)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := startServer(children, openfc, tmp, cfg.logLevel)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := deploy(ctx, srv, cfg.coldRuns, res); err != nil {
+		return nil, err
+	}
+	cold := &coldResult{Runs: cfg.coldRuns}
+	cold.DirectExecToListen = directStarts(children, bootstrap, cfg.coldRuns, res)
+	coldStarts(ctx, srv, cold, res)
+	summarizeCold(cold, res)
+	children.stop(srv.pid)
+	if res.Cold != nil {
+		measureColdVariants(ctx, cfg, children, openfc, tmp, res.Cold.MedianDirectMs, res)
+	}
+	return res, nil
 }

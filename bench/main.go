@@ -65,6 +65,8 @@ type config struct {
 	// coldBaseline is another openfc binary whose cold start is measured
 	// as a variant (the previous commit's, say).
 	coldBaseline string
+	// coldOnly runs only the cold starts (benchCold).
+	coldOnly bool
 }
 
 func parseFlags() config {
@@ -78,6 +80,7 @@ func parseFlags() config {
 	flag.IntVar(&cfg.idleConns, "idle-conns", 1000, "idle client connections for the memory figure")
 	flag.StringVar(&cfg.logLevel, "log-level", "warn", "openfc serve --log-level (info: with its access log)")
 	flag.StringVar(&cfg.coldBaseline, "cold-baseline", "", "another openfc binary whose cold start is measured as a variant")
+	flag.BoolVar(&cfg.coldOnly, "cold-only", false, "only the cold starts: the default server and its variants")
 	flag.StringVar(&cfg.ab, "ab", "", `warm path only, openfc variants side by side: "name=binary[:log-level],…" (empty binary: this tree)`)
 	flag.Parse()
 	if cfg.smoke {
@@ -106,8 +109,11 @@ func run() int {
 	// Ctrl-C is handled above by stopping every child and exiting, so
 	// nothing needs to cancel this context.
 	scenarios := bench
-	if cfg.ab != "" {
+	switch {
+	case cfg.ab != "":
 		scenarios = benchAB
+	case cfg.coldOnly:
+		scenarios = benchCold
 	}
 	res, err := scenarios(context.Background(), cfg, children)
 	if err != nil {

@@ -37,6 +37,27 @@ type Spec struct {
 	// Net is the instance's network policy and DNS, honoured where the
 	// instance has a network of its own.
 	Net NetSpec
+	// Root, when not nil, runs the instance in a container (runc) with
+	// this root filesystem; nil runs it as a plain process.
+	Root *RootFS
+	// MemoryMB limits the instance's memory (FC's memorySize) where the
+	// sandbox can (a container's cgroup); 0: no limit.
+	MemoryMB int
+}
+
+// RootFS is a container's root filesystem and the image settings that
+// come with it.
+type RootFS struct {
+	// Layers are unpacked image layer directories, lowest first, joined
+	// read-only under a writable layer of the instance's own. Empty: the
+	// host's root, read-only, with Spec.Dir mounted at /code.
+	Layers []string
+	// User is the image's user ("uid", "uid:gid", or a name the image's
+	// /etc/passwd knows); empty: root.
+	User string
+	// WorkingDir is the process's working directory inside the
+	// container; empty: Spec.Dir's mount (/code), else "/".
+	WorkingDir string
 }
 
 // NetSpec is what an instance's own network looks like to it.
