@@ -40,6 +40,12 @@ func main() {
 		runUpstream(addr)
 		return
 	}
+	// As a function: the port openfc gives (its CAPort on a network of
+	// its own, a free one in the host network).
+	if port := os.Getenv("FC_SERVER_PORT"); port != "" {
+		runUpstream("0.0.0.0:" + port)
+		return
+	}
 	if addr := os.Getenv("BENCH_REVERSEPROXY_LISTEN"); addr != "" {
 		runReverseProxy(addr, os.Getenv("BENCH_REVERSEPROXY_TARGET"))
 		return

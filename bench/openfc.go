@@ -105,7 +105,6 @@ const functionYAML = `  %[1]s:
       customRuntimeConfig:
         port: 9000
       environmentVariables:
-        BENCH_UPSTREAM_LISTEN: 0.0.0.0:9000
         GOMAXPROCS: "1"
       triggers:
         - triggerName: http
