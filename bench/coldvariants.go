@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // coldVariant is a server configuration whose cold start is compared with
@@ -25,10 +27,12 @@ type coldVariantResult struct {
 	OverheadMs    float64   `json:"overhead_ms"` // less the default run's median direct exec-to-listen
 }
 
-// coldVariants lists the variants: the instance network without its
+// coldVariants lists the variants: the default configuration again (the
+// reference in the same rounds), the instance network without its
 // namespace pool, the host network, and the binary of -cold-baseline.
 func coldVariants(cfg config) []coldVariant {
 	vs := []coldVariant{
+		{name: "default (own network, namespace pool)"},
 		{name: "own network, no namespace pool", args: []string{"--instance-netns-pool", "0"}},
 		{name: "host network (--netns off)", args: []string{"--netns", "off"}},
 	}
@@ -38,51 +42,87 @@ func coldVariants(cfg config) []coldVariant {
 	return vs
 }
 
-// measureColdVariants runs each variant's cold starts on a server of its
-// own (started, deployed, measured and stopped in turn, so that only one
-// runs at a time) and records them next to the default's.
+// measureColdVariants starts a server per variant, deploys the cold
+// functions on each, then takes the cold starts in interleaved rounds
+// (cold-i on every server in turn), so that the machine's drift, which
+// is larger than the differences measured, hits every variant alike.
 func measureColdVariants(ctx context.Context, cfg config, children *procs, openfc, tmp string, direct float64, res *results) {
-	for i, v := range coldVariants(cfg) {
-		bin := v.bin
-		if bin == "" {
-			bin = openfc
-		}
-		dir := filepath.Join(tmp, fmt.Sprintf("variant-%d", i))
-		err := os.MkdirAll(dir, 0o755)
-		if err == nil { // the same function code
-			err = os.Symlink(filepath.Join(tmp, "code"), filepath.Join(dir, "code"))
-		}
+	vs := coldVariants(cfg)
+	srvs := make([]*server, len(vs))
+	colds := make([]*coldResult, len(vs))
+	for i, v := range vs {
+		srv, err := startVariantServer(ctx, cfg, children, openfc, filepath.Join(tmp, fmt.Sprintf("variant-%d", i)), v, res)
 		if err != nil {
 			res.fail("cold variant %s: %v", v.name, err)
 			continue
 		}
-		logf("cold start variant: %s", v.name)
-		srv, err := startServer(children, bin, dir, cfg.logLevel, v.args...)
-		if err != nil {
-			res.fail("cold variant %s: %v", v.name, err)
-			continue
+		srvs[i], colds[i] = srv, &coldResult{Runs: cfg.coldRuns}
+	}
+	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for run := 0; run < cfg.coldRuns; run++ {
+		for i, srv := range srvs {
+			if srv == nil {
+				continue
+			}
+			first, app, err := coldStart(ctx, client, srv.proxyURL(fmt.Sprintf("cold-%d", run)))
+			if err != nil {
+				res.fail("cold variant %s: cold-%d: %v", vs[i].name, run, err)
+				continue
+			}
+			colds[i].FirstResponseMs = append(colds[i].FirstResponseMs, first)
+			colds[i].AppStartToListenMs = append(colds[i].AppStartToListenMs, app)
 		}
-		cold := &coldResult{Runs: cfg.coldRuns}
-		if _, err := deploy(ctx, srv, cfg.coldRuns, res); err != nil {
-			res.fail("cold variant %s: %v", v.name, err)
-		} else {
-			coldStarts(ctx, srv, cold, res)
+	}
+	for i, srv := range srvs {
+		if srv == nil {
+			continue
 		}
 		children.stop(srv.pid)
-		if len(cold.FirstResponseMs) == 0 {
-			res.fail("cold variant %s produced no numbers", v.name)
-			continue
-		}
-		r := coldVariantResult{Name: v.name, Args: v.args, Runs: len(cold.FirstResponseMs), FirstMs: cold.FirstResponseMs}
-		r.MedianFirstMs = round(median(r.FirstMs), 2)
-		r.OverheadMs = round(r.MedianFirstMs-direct, 2)
-		res.ColdVariants = append(res.ColdVariants, r)
-		logf("cold start, %s: first response %.2f ms, overhead %.2f ms (%s)", v.name, r.MedianFirstMs, r.OverheadMs, strings.Join(v.args, " "))
+		recordVariant(vs[i], colds[i], direct, res)
 	}
 }
 
-// benchCold is -cold-only: the cold starts of the default server and of
-// every variant, without the warm path and memory scenarios.
+// startVariantServer starts v's server in dir, sharing the run's function
+// code, and deploys the cold functions.
+func startVariantServer(ctx context.Context, cfg config, children *procs, openfc, dir string, v coldVariant, res *results) (*server, error) {
+	bin := v.bin
+	if bin == "" {
+		bin = openfc
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Symlink(filepath.Join(filepath.Dir(dir), "code"), filepath.Join(dir, "code")); err != nil {
+		return nil, err
+	}
+	logf("cold start variant: %s", v.name)
+	srv, err := startServer(children, bin, dir, cfg.logLevel, v.args...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := deploy(ctx, srv, cfg.coldRuns, res); err != nil {
+		children.stop(srv.pid)
+		return nil, err
+	}
+	return srv, nil
+}
+
+// recordVariant adds v's medians to res.
+func recordVariant(v coldVariant, cold *coldResult, direct float64, res *results) {
+	if len(cold.FirstResponseMs) == 0 {
+		res.fail("cold variant %s produced no numbers", v.name)
+		return
+	}
+	r := coldVariantResult{Name: v.name, Args: v.args, Runs: len(cold.FirstResponseMs), FirstMs: cold.FirstResponseMs}
+	r.MedianFirstMs = round(median(r.FirstMs), 2)
+	r.OverheadMs = round(r.MedianFirstMs-direct, 2)
+	res.ColdVariants = append(res.ColdVariants, r)
+	logf("cold start, %s: first response %.2f ms, overhead %.2f ms (%s)", v.name, r.MedianFirstMs, r.OverheadMs, strings.Join(v.args, " "))
+}
+
+// benchCold is -cold-only: the app's own start time, then the cold starts
+// of every variant in interleaved rounds, without the warm path and
+// memory scenarios.
 func benchCold(ctx context.Context, cfg config, children *procs) (*results, error) {
 	tmp, err := os.MkdirTemp("", "openfc-bench-")
 	if err != nil {
@@ -94,20 +134,10 @@ func benchCold(ctx context.Context, cfg config, children *procs) (*results, erro
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startServer(children, openfc, tmp, cfg.logLevel)
-	if err != nil {
-		return nil, err
+	direct := directStarts(children, bootstrap, cfg.coldRuns, res)
+	if len(direct) == 0 {
+		return nil, fmt.Errorf("the function binary did not start")
 	}
-	if _, err := deploy(ctx, srv, cfg.coldRuns, res); err != nil {
-		return nil, err
-	}
-	cold := &coldResult{Runs: cfg.coldRuns}
-	cold.DirectExecToListen = directStarts(children, bootstrap, cfg.coldRuns, res)
-	coldStarts(ctx, srv, cold, res)
-	summarizeCold(cold, res)
-	children.stop(srv.pid)
-	if res.Cold != nil {
-		measureColdVariants(ctx, cfg, children, openfc, tmp, res.Cold.MedianDirectMs, res)
-	}
+	measureColdVariants(ctx, cfg, children, openfc, tmp, round(median(direct), 2), res)
 	return res, nil
 }
