@@ -51,7 +51,7 @@ func indexTar(f *os.File) (*tarFiles, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: the upload is not a tarball: %v", ErrInvalid, err)
+			return nil, invalidf("the upload is not a tarball: %v", err)
 		}
 		n, err := cleanName(h.Name)
 		if err != nil {
@@ -92,7 +92,7 @@ func (t *tarFiles) open(name string) (io.ReadCloser, error) {
 		}
 		n = e.link
 	}
-	return nil, fmt.Errorf("%w: %s: too many symbolic links", ErrInvalid, name)
+	return nil, invalidf("%s: too many symbolic links", name)
 }
 
 // dirFiles is an OCI layout directory on this machine.
@@ -126,7 +126,7 @@ func readSmall(fsys files, name string) ([]byte, error) {
 		return nil, err
 	}
 	if len(b) > maxJSONBlob {
-		return nil, fmt.Errorf("%w: %s is over %d bytes", ErrInvalid, name, maxJSONBlob)
+		return nil, invalidf("%s is over %d bytes", name, maxJSONBlob)
 	}
 	return b, nil
 }
@@ -135,7 +135,7 @@ func readSmall(fsys files, name string) ([]byte, error) {
 func blobPath(digest string) (string, error) {
 	h, err := parseDigest(digest)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrInvalid, err)
+		return "", invalidf("%v", err)
 	}
 	return "blobs/" + h.Algorithm + "/" + h.Hex, nil
 }

@@ -3,7 +3,6 @@ package images
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"hash"
 	"io"
 )
@@ -39,10 +38,10 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 		return n, err
 	}
 	if v.size >= 0 && v.n != v.size {
-		return n, fmt.Errorf("%w: blob %s has %d bytes, not the %d its descriptor says", ErrInvalid, v.want, v.n, v.size)
+		return n, invalidf("blob %s has %d bytes, not the %d its descriptor says", v.want, v.n, v.size)
 	}
 	if got := v.d.digest(); got != v.want {
-		return n, fmt.Errorf("%w: blob %s has digest %s", ErrInvalid, v.want, got)
+		return n, invalidf("blob %s has digest %s", v.want, got)
 	}
 	if v.check != nil {
 		if err := v.check(); err != nil {

@@ -25,6 +25,7 @@ package images
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -93,3 +94,24 @@ var (
 	// ErrClosed: the store is closed.
 	ErrClosed = errors.New("image store closed")
 )
+
+// kindError is an error of one of the kinds above whose message is its
+// own: errors.Is finds the kind, the message does not repeat it.
+type kindError struct {
+	kind error
+	err  error
+}
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
+
+// invalidf returns an ErrInvalid with a formatted message (%w wraps a
+// cause).
+func invalidf(format string, args ...any) error {
+	return &kindError{kind: ErrInvalid, err: fmt.Errorf(format, args...)}
+}
+
+// notFoundf returns an ErrNotFound with a formatted message.
+func notFoundf(format string, args ...any) error {
+	return &kindError{kind: ErrNotFound, err: fmt.Errorf(format, args...)}
+}

@@ -40,8 +40,8 @@ const (
 // checked before it is stored (a tar entry that would escape the layer
 // fails the import, naming the entry). It returns the records written.
 func (s *Store) Import(ctx context.Context, r io.Reader, o ImportOptions) ([]Record, error) {
-	if s.isClosed() {
-		return nil, ErrClosed
+	if err := s.checkImport(o); err != nil {
+		return nil, err
 	}
 	f, err := s.tempFile()
 	if err != nil {
@@ -64,8 +64,8 @@ func (s *Store) Import(ctx context.Context, r io.Reader, o ImportOptions) ([]Rec
 // ImportPath imports a tarball (as Import) or an OCI layout directory on
 // this machine.
 func (s *Store) ImportPath(ctx context.Context, p string, o ImportOptions) ([]Record, error) {
-	if s.isClosed() {
-		return nil, ErrClosed
+	if err := s.checkImport(o); err != nil {
+		return nil, err
 	}
 	fi, err := os.Stat(p)
 	if err != nil {
@@ -84,6 +84,19 @@ func (s *Store) ImportPath(ctx context.Context, p string, o ImportOptions) ([]Re
 		return nil, err
 	}
 	return s.importFiles(ctx, t, o)
+}
+
+// checkImport refuses an import before its tarball is read: the store is
+// closed, or the reference it names is not one.
+func (s *Store) checkImport(o ImportOptions) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	if o.Ref != "" {
+		_, err := importRef(o.Ref)
+		return err
+	}
+	return nil
 }
 
 // found is an image read from an archive, and the names it gives it.
@@ -131,16 +144,13 @@ func importRefs(imgs []found, ref string) ([][]string, error) {
 	out := make([][]string, len(imgs))
 	if ref != "" {
 		if len(imgs) != 1 {
-			return nil, fmt.Errorf("%w: the tarball holds %d images; a reference names one", ErrInvalid, len(imgs))
+			return nil, invalidf("the tarball holds %d images; a reference names one", len(imgs))
 		}
-		r, err := parseRef(ref)
+		norm, err := importRef(ref)
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := r.(name.Digest); ok {
-			return nil, fmt.Errorf("%w: name the image by a tag (name:tag), not a digest: %s", ErrInvalid, ref)
-		}
-		out[0] = []string{refString(r)}
+		out[0] = []string{norm}
 		return out, nil
 	}
 	for i, img := range imgs {
@@ -156,10 +166,23 @@ func importRefs(imgs []found, ref string) ([][]string, error) {
 			}
 		}
 		if len(out[i]) == 0 {
-			return nil, fmt.Errorf("%w: image %d of the tarball (%s) has no name: give it one (openfc images import FILE --ref name:tag)", ErrInvalid, i, img.info.digest)
+			return nil, invalidf("image %d of the tarball (%s) has no name: give it one (openfc images import FILE --ref name:tag)", i, img.info.digest)
 		}
 	}
 	return out, nil
+}
+
+// importRef checks and normalises the reference an import is asked to
+// store an image under: a tag, not a digest.
+func importRef(ref string) (string, error) {
+	r, err := parseRef(ref)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := r.(name.Digest); ok {
+		return "", invalidf("name the image by a tag (name:tag), not a digest: %s", ref)
+	}
+	return refString(r), nil
 }
 
 // readArchive reads the images of an OCI layout (index.json), else of a
@@ -175,7 +198,7 @@ func (s *Store) readArchive(ctx context.Context, fsys files) ([]found, error) {
 	}
 	raw, err = readSmall(fsys, "manifest.json")
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: neither a docker save tarball (manifest.json) nor an OCI image (index.json)", ErrInvalid)
+		return nil, invalidf("neither a docker save tarball (manifest.json) nor an OCI image (index.json)")
 	}
 	if err != nil {
 		return nil, err
@@ -187,10 +210,10 @@ func (s *Store) readArchive(ctx context.Context, fsys files) ([]found, error) {
 func (s *Store) readLayout(ctx context.Context, fsys files, rawIndex []byte) ([]found, error) {
 	idx, err := v1.ParseIndexManifest(bytes.NewReader(rawIndex))
 	if err != nil {
-		return nil, fmt.Errorf("%w: index.json: %v", ErrInvalid, err)
+		return nil, invalidf("index.json: %v", err)
 	}
 	if len(idx.Manifests) == 0 {
-		return nil, fmt.Errorf("%w: index.json lists no image", ErrInvalid)
+		return nil, invalidf("index.json lists no image")
 	}
 	read := func(_ context.Context, digest string) ([]byte, error) {
 		p, err := blobPath(digest)
@@ -199,7 +222,7 @@ func (s *Store) readLayout(ctx context.Context, fsys files, rawIndex []byte) ([]
 		}
 		b, err := readSmall(fsys, p)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: blob %s is missing", ErrInvalid, digest)
+			return nil, invalidf("blob %s is missing", digest)
 		}
 		return b, err
 	}
@@ -227,7 +250,7 @@ func (s *Store) readLayout(ctx context.Context, fsys files, rawIndex []byte) ([]
 func (s *Store) layoutImage(ctx context.Context, fsys files, read func(context.Context, string) ([]byte, error), rawManifest []byte) (found, error) {
 	m, err := v1.ParseManifest(bytes.NewReader(rawManifest))
 	if err != nil {
-		return found{}, fmt.Errorf("%w: manifest: %v", ErrInvalid, err)
+		return found{}, invalidf("manifest: %v", err)
 	}
 	rawConfig, err := read(ctx, m.Config.Digest.String())
 	if err != nil {
@@ -261,16 +284,16 @@ type dockerSaveImage struct {
 func (s *Store) readDockerSave(fsys files, raw []byte) ([]found, error) {
 	var entries []dockerSaveImage
 	if err := json.Unmarshal(raw, &entries); err != nil {
-		return nil, fmt.Errorf("%w: manifest.json: %v", ErrInvalid, err)
+		return nil, invalidf("manifest.json: %v", err)
 	}
 	if len(entries) == 0 {
-		return nil, fmt.Errorf("%w: manifest.json lists no image", ErrInvalid)
+		return nil, invalidf("manifest.json lists no image")
 	}
 	var out []found
 	for i, e := range entries {
 		rawConfig, err := readSmall(fsys, e.Config)
 		if err != nil {
-			return nil, fmt.Errorf("%w: image %d: config %s: %v", ErrInvalid, i, e.Config, err)
+			return nil, invalidf("image %d: config %s: %v", i, e.Config, err)
 		}
 		m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1,
 			Config: v1.Descriptor{MediaType: types.OCIConfigJSON, Size: int64(len(rawConfig)), Digest: mustHash(digestBytes(rawConfig))}}
@@ -301,7 +324,7 @@ func (s *Store) readDockerSave(fsys files, raw []byte) ([]found, error) {
 func describeLayer(fsys files, name string) (v1.Descriptor, error) {
 	rc, err := fsys.open(name)
 	if err != nil {
-		return v1.Descriptor{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return v1.Descriptor{}, invalidf("%v", err)
 	}
 	defer rc.Close()
 	br := bufio.NewReader(rc)

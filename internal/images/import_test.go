@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -274,4 +275,24 @@ func tarDir(t *testing.T, dir string) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// Directories a layer implies are rwxr-xr-x whatever the umask: the
+// container's user walks them.
+func TestExtractImpliedDirsIgnoreUmask(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	root := filepath.Join(t.TempDir(), "root")
+	if err := mkdir755(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := extractLayer(bytes.NewReader(tarBytes(t, file{name: "a/b/c", body: "c"})), root); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{root, filepath.Join(root, "a"), filepath.Join(root, "a/b")} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o755 {
+			t.Errorf("%s: %v %v, want rwxr-xr-x", p, fi.Mode(), err)
+		}
+	}
+	wantFile(t, filepath.Join(root, "a/b/c"), "c", 0o644)
 }

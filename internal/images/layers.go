@@ -104,7 +104,7 @@ func (s *Store) unpack(ctx context.Context, info *imageInfo, i int) (string, err
 	}
 	defer rc.Close()
 	tmp := filepath.Join(s.layersDir, unpackPrefix+id+"-"+rand.Text())
-	if err := os.Mkdir(tmp, 0o755); err != nil {
+	if err := mkdir755(tmp); err != nil {
 		return "", fmt.Errorf("images: %w", err)
 	}
 	d := newDigester()
@@ -115,7 +115,7 @@ func (s *Store) unpack(ctx context.Context, info *imageInfo, i int) (string, err
 		got, err = extractLayer(zr, tmp)
 		zr.Close()
 		if err == nil && got != info.diffIDs[i] {
-			err = fmt.Errorf("%w: the stored layer's uncompressed digest is %s, not %s", ErrInvalid, got, info.diffIDs[i])
+			err = invalidf("the stored layer's uncompressed digest is %s, not %s", got, info.diffIDs[i])
 		}
 	}
 	if err == nil {

@@ -40,40 +40,40 @@ func parseImage(rawManifest, rawConfig []byte, platform v1.Platform) (*imageInfo
 	digest := digestBytes(rawManifest)
 	m, err := v1.ParseManifest(bytes.NewReader(rawManifest))
 	if err != nil {
-		return nil, fmt.Errorf("%w: manifest %s: %v", ErrInvalid, digest, err)
+		return nil, invalidf("manifest %s: %v", digest, err)
 	}
 	switch m.MediaType {
 	case "", types.OCIManifestSchema1, types.DockerManifestSchema2:
 	default:
-		return nil, fmt.Errorf("%w: manifest %s has media type %s, not an image manifest", ErrInvalid, digest, m.MediaType)
+		return nil, invalidf("manifest %s has media type %s, not an image manifest", digest, m.MediaType)
 	}
 	if got := digestBytes(rawConfig); got != m.Config.Digest.String() {
-		return nil, fmt.Errorf("%w: the config of manifest %s has digest %s, not %s", ErrInvalid, digest, got, m.Config.Digest)
+		return nil, invalidf("the config of manifest %s has digest %s, not %s", digest, got, m.Config.Digest)
 	}
 	cf, err := v1.ParseConfigFile(bytes.NewReader(rawConfig))
 	if err != nil {
-		return nil, fmt.Errorf("%w: image config %s: %v", ErrInvalid, m.Config.Digest, err)
+		return nil, invalidf("image config %s: %v", m.Config.Digest, err)
 	}
 	if (cf.OS != "" && cf.OS != platform.OS) || (cf.Architecture != "" && cf.Architecture != platform.Architecture) {
-		return nil, fmt.Errorf("%w: the image is for %s/%s; this node runs %s/%s", ErrInvalid, cf.OS, cf.Architecture, platform.OS, platform.Architecture)
+		return nil, invalidf("the image is for %s/%s; this node runs %s/%s", cf.OS, cf.Architecture, platform.OS, platform.Architecture)
 	}
 	if len(cf.RootFS.DiffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("%w: manifest %s has %d layers, its config %d diff IDs", ErrInvalid, digest, len(m.Layers), len(cf.RootFS.DiffIDs))
+		return nil, invalidf("manifest %s has %d layers, its config %d diff IDs", digest, len(m.Layers), len(cf.RootFS.DiffIDs))
 	}
 	info := &imageInfo{digest: digest, manifest: m, configDigest: m.Config.Digest.String(),
 		size: int64(len(rawManifest) + len(rawConfig))}
 	for i, l := range m.Layers {
 		if _, err := parseDigest(l.Digest.String()); err != nil {
-			return nil, fmt.Errorf("%w: layer %d: %v", ErrInvalid, i, err)
+			return nil, invalidf("layer %d: %v", i, err)
 		}
 		if _, err := parseDigest(cf.RootFS.DiffIDs[i].String()); err != nil {
-			return nil, fmt.Errorf("%w: layer %d: diff ID: %v", ErrInvalid, i, err)
+			return nil, invalidf("layer %d: diff ID: %v", i, err)
 		}
 		if len(l.URLs) > 0 || !l.MediaType.IsDistributable() {
-			return nil, fmt.Errorf("%w: layer %d (%s) is a foreign layer, which openfc does not fetch", ErrInvalid, i, l.Digest)
+			return nil, invalidf("layer %d (%s) is a foreign layer, which openfc does not fetch", i, l.Digest)
 		}
 		if l.Size < 0 {
-			return nil, fmt.Errorf("%w: layer %d has a negative size", ErrInvalid, i)
+			return nil, invalidf("layer %d has a negative size", i)
 		}
 		info.diffIDs = append(info.diffIDs, cf.RootFS.DiffIDs[i].String())
 		info.size += l.Size
@@ -100,17 +100,17 @@ func resolveManifest(ctx context.Context, read func(ctx context.Context, digest 
 			return nil, err
 		}
 		if got := digestBytes(raw); got != desc.Digest.String() {
-			return nil, fmt.Errorf("%w: blob %s has digest %s", ErrInvalid, desc.Digest, got)
+			return nil, invalidf("blob %s has digest %s", desc.Digest, got)
 		}
 		if !isIndex(desc.MediaType, raw) {
 			return raw, nil
 		}
 		if depth == maxIndexDepth {
-			return nil, fmt.Errorf("%w: indexes nested over %d deep", ErrInvalid, maxIndexDepth)
+			return nil, invalidf("indexes nested over %d deep", maxIndexDepth)
 		}
 		idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 		if err != nil {
-			return nil, fmt.Errorf("%w: index %s: %v", ErrInvalid, desc.Digest, err)
+			return nil, invalidf("index %s: %v", desc.Digest, err)
 		}
 		next, err := pickManifest(idx, platform)
 		if err != nil {
@@ -155,5 +155,5 @@ func pickManifest(idx *v1.IndexManifest, platform v1.Platform) (v1.Descriptor, e
 	if len(unnamed) == 1 && len(seen) == 0 {
 		return unnamed[0], nil
 	}
-	return v1.Descriptor{}, fmt.Errorf("%w: no %s image among %d manifests %v", ErrInvalid, platform.String(), len(idx.Manifests), seen)
+	return v1.Descriptor{}, invalidf("no %s image among %d manifests %v", platform.String(), len(idx.Manifests), seen)
 }

@@ -51,7 +51,7 @@ func (s *Store) info(ctx context.Context, digest string) (*imageInfo, error) {
 	}
 	m, err := v1.ParseManifest(bytes.NewReader(rawManifest))
 	if err != nil {
-		return nil, fmt.Errorf("%w: stored manifest %s: %v", ErrInvalid, digest, err)
+		return nil, invalidf("stored manifest %s: %v", digest, err)
 	}
 	rawConfig, err := s.readBlob(ctx, m.Config.Digest.String())
 	if err != nil {
@@ -130,7 +130,7 @@ func (s *Store) pull(ctx context.Context, r name.Reference, norm string, auth *A
 	}
 	src := source{manifest: rawManifest, config: rawConfig, openLayer: func(_ context.Context, i int) (io.ReadCloser, error) {
 		if i >= len(layers) {
-			return nil, fmt.Errorf("%w: layer %d is not in the image", ErrInvalid, i)
+			return nil, invalidf("layer %d is not in the image", i)
 		}
 		return layers[i].Compressed()
 	}}
@@ -148,14 +148,14 @@ func pullErr(ref string, err error) error {
 	if errors.As(err, &te) {
 		switch te.StatusCode {
 		case http.StatusNotFound:
-			return fmt.Errorf("%w: the registry has no image %s", ErrNotFound, ref)
+			return notFoundf("the registry has no image %s", ref)
 		case http.StatusUnauthorized, http.StatusForbidden:
-			return fmt.Errorf("%w: the registry refused access to %s (check the function's registryConfig, or the server's docker config): %v", ErrNotFound, ref, err)
+			return notFoundf("the registry refused access to %s (check the function's registryConfig, or the server's docker config): %v", ref, err)
 		}
-		return fmt.Errorf("%w: pulling %s: %v", ErrNotFound, ref, err)
+		return notFoundf("pulling %s: %v", ref, err)
 	}
 	if errors.Is(err, ErrInvalid) {
 		return err
 	}
-	return fmt.Errorf("%w: %s is not stored, and pulling it failed (import it with `openfc images import`): %v", ErrNotFound, ref, err)
+	return notFoundf("%s is not stored, and pulling it failed (import it with `openfc images import`): %v", ref, err)
 }

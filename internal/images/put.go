@@ -114,7 +114,7 @@ func (s *Store) putLayer(ctx context.Context, l v1.Descriptor, diffID string, op
 				return err
 			}
 			if id != diffID {
-				return fmt.Errorf("%w: the layer's uncompressed digest is %s, its config says %s", ErrInvalid, id, diffID)
+				return invalidf("the layer's uncompressed digest is %s, its config says %s", id, diffID)
 			}
 			return nil
 		},

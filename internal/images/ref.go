@@ -34,15 +34,15 @@ func Normalize(ref string) (string, error) {
 func parseRef(ref string) (name.Reference, error) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
-		return nil, fmt.Errorf("%w: the image reference is empty", ErrInvalid)
+		return nil, invalidf("the image reference is empty")
 	}
 	r, err := name.ParseReference(ref)
 	if err != nil {
-		return nil, fmt.Errorf("%w: image reference %q: %v", ErrInvalid, ref, err)
+		return nil, invalidf("image reference %q: %v", ref, err)
 	}
 	if d, ok := r.(name.Digest); ok {
 		if _, err := parseDigest(d.DigestStr()); err != nil {
-			return nil, fmt.Errorf("%w: image reference %q: %v", ErrInvalid, ref, err)
+			return nil, invalidf("image reference %q: %v", ref, err)
 		}
 	}
 	return r, nil

@@ -191,7 +191,7 @@ func (s *Store) tempFile() (*os.File, error) {
 func (s *Store) record(ctx context.Context, ref string) (Record, uint64, error) {
 	e, err := s.kv.Get(ctx, recordKey(ref))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return Record{}, 0, fmt.Errorf("%w: %s is not stored", ErrNotFound, ref)
+		return Record{}, 0, notFoundf("image %s is not stored", ref)
 	}
 	if err != nil {
 		return Record{}, 0, fmt.Errorf("images: reading %s: %w", ref, err)
@@ -288,6 +288,7 @@ func (s *Store) Remove(ctx context.Context, ref string) ([]Record, error) {
 			return nil, err
 		}
 		match = func(r Record) bool { return r.Ref == norm }
+		ref = norm
 	}
 	ls, err := s.records(ctx)
 	if err != nil {
@@ -304,7 +305,7 @@ func (s *Store) Remove(ctx context.Context, ref string) ([]Record, error) {
 		out = append(out, l.Record)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: %s is not stored", ErrNotFound, ref)
+		return nil, notFoundf("image %s is not stored", ref)
 	}
 	return out, nil
 }
@@ -320,7 +321,7 @@ func (s *Store) openBlob(ctx context.Context, digest string) (io.ReadCloser, err
 	if err != nil {
 		cancel()
 		if errors.Is(err, jetstream.ErrObjectNotFound) {
-			return nil, fmt.Errorf("%w: blob %s is not stored", ErrNotFound, digest)
+			return nil, notFoundf("blob %s is not stored", digest)
 		}
 		return nil, fmt.Errorf("images: reading blob %s: %w", digest, err)
 	}
@@ -352,10 +353,10 @@ func (s *Store) readBlob(ctx context.Context, digest string) ([]byte, error) {
 		return nil, fmt.Errorf("images: reading blob %s: %w", digest, err)
 	}
 	if len(b) > maxJSONBlob {
-		return nil, fmt.Errorf("%w: blob %s is over %d bytes", ErrInvalid, digest, maxJSONBlob)
+		return nil, invalidf("blob %s is over %d bytes", digest, maxJSONBlob)
 	}
 	if got := digestBytes(b); got != digest {
-		return nil, fmt.Errorf("%w: stored blob %s has digest %s", ErrInvalid, digest, got)
+		return nil, invalidf("stored blob %s has digest %s", digest, got)
 	}
 	return b, nil
 }

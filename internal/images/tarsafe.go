@@ -59,7 +59,7 @@ type entry struct {
 // the unpacker never follows a link it wrote. The error names the entry.
 func checkEntry(h *tar.Header) (entry, error) {
 	bad := func(why string) (entry, error) {
-		return entry{}, fmt.Errorf("%w: layer entry %q: %s", ErrInvalid, h.Name, why)
+		return entry{}, invalidf("layer entry %q: %s", h.Name, why)
 	}
 	name, err := cleanName(h.Name)
 	if err != nil {
@@ -149,7 +149,7 @@ func scanLayer(r io.Reader) (string, error) {
 			break
 		}
 		if err != nil {
-			return "", fmt.Errorf("%w: reading the layer's tar: %v", ErrInvalid, err)
+			return "", invalidf("reading the layer's tar: %v", err)
 		}
 		e, err := checkEntry(hdr)
 		if err != nil {
@@ -159,13 +159,13 @@ func scanLayer(r io.Reader) (string, error) {
 			continue
 		}
 		if err := throughNonDir(made, e.name, e.kind == kindOpaque); err != nil {
-			return "", fmt.Errorf("%w: layer entry %q: %v", ErrInvalid, hdr.Name, err)
+			return "", invalidf("layer entry %q: %v", hdr.Name, err)
 		}
 		if e.kind != kindNormal {
 			continue
 		}
 		if t, ok := made[e.link]; e.link != "" && (!ok || t == tar.TypeDir) {
-			return "", fmt.Errorf("%w: layer entry %q: a hard link to %q, which the layer does not hold", ErrInvalid, hdr.Name, hdr.Linkname)
+			return "", invalidf("layer entry %q: a hard link to %q, which the layer does not hold", hdr.Name, hdr.Linkname)
 		}
 		if e.link != "" {
 			made[e.name] = made[e.link]
@@ -223,13 +223,13 @@ func decompress(r io.Reader) (io.ReadCloser, error) {
 	case bytes.HasPrefix(head, gzipMagic):
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("%w: the layer's gzip stream: %v", ErrInvalid, err)
+			return nil, invalidf("the layer's gzip stream: %v", err)
 		}
 		return zr, nil
 	case bytes.HasPrefix(head, zstdMagic):
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 		if err != nil {
-			return nil, fmt.Errorf("%w: the layer's zstd stream: %v", ErrInvalid, err)
+			return nil, invalidf("the layer's zstd stream: %v", err)
 		}
 		return zr.IOReadCloser(), nil
 	}

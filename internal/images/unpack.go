@@ -67,7 +67,7 @@ func (x *extractor) entries(r io.Reader) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%w: reading the layer's tar: %v", ErrInvalid, err)
+			return invalidf("reading the layer's tar: %v", err)
 		}
 		e, err := checkEntry(h)
 		if err != nil {
@@ -155,7 +155,7 @@ func (x *extractor) create(tr io.Reader, h *tar.Header, e entry, p string) error
 		}
 		ti, err := os.Lstat(target)
 		if err != nil || !(ti.Mode().IsRegular() || ti.Mode()&fs.ModeSymlink != 0) {
-			return fmt.Errorf("%w: a hard link to %q, which the layer does not hold", ErrInvalid, h.Linkname)
+			return invalidf("a hard link to %q, which the layer does not hold", h.Linkname)
 		}
 		return os.Link(target, p)
 	}
@@ -187,7 +187,7 @@ func (x *extractor) parents(name string, self bool) (string, error) {
 		p = filepath.Join(p, part)
 		fi, err := os.Lstat(p)
 		if errors.Is(err, fs.ErrNotExist) {
-			if err := os.Mkdir(p, 0o755); err != nil {
+			if err := mkdir755(p); err != nil {
 				return "", err
 			}
 			continue
@@ -196,13 +196,23 @@ func (x *extractor) parents(name string, self bool) (string, error) {
 			return "", err
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 {
-			return "", fmt.Errorf("%w: its path goes through the symbolic link %q", ErrInvalid, strings.TrimPrefix(p, x.root+"/"))
+			return "", invalidf("its path goes through the symbolic link %q", strings.TrimPrefix(p, x.root+"/"))
 		}
 		if !fi.IsDir() {
-			return "", fmt.Errorf("%w: its path goes through %q, which is not a directory", ErrInvalid, strings.TrimPrefix(p, x.root+"/"))
+			return "", invalidf("its path goes through %q, which is not a directory", strings.TrimPrefix(p, x.root+"/"))
 		}
 	}
 	return filepath.Join(x.root, filepath.FromSlash(name)), nil
+}
+
+// mkdir755 makes a directory a layer does not describe: rwxr-xr-x, as
+// Docker makes them, whatever the server's umask (a container's user must
+// be able to walk it).
+func mkdir755(p string) error {
+	if err := os.Mkdir(p, 0o755); err != nil {
+		return err
+	}
+	return os.Chmod(p, 0o755)
 }
 
 // meta sets owner, then mode (a chown clears setuid bits), then xattrs.
