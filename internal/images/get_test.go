@@ -256,3 +256,23 @@ func stat(t *testing.T, p string) *syscall.Stat_t {
 	}
 	return fi.Sys().(*syscall.Stat_t)
 }
+
+// An image that repeats a layer (an empty one, say) stacks it once, at
+// its highest place: overlayfs refuses a lower directory twice.
+func TestGetStacksRepeatedLayersOnce(t *testing.T) {
+	ctx := testCtx(t)
+	e := newEnv(t)
+	rs := newRegistry(t)
+	empty := layer(t)
+	a := layer(t, file{name: "a", body: "a"})
+	ref := rs.push(t, "rep:1", image(t, empty, a, empty))
+	img, release, err := e.store.Get(ctx, ref, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if len(img.Layers) != 2 || img.Layers[0] == img.Layers[1] {
+		t.Fatalf("Layers = %v", img.Layers)
+	}
+	wantFile(t, filepath.Join(img.Layers[0], "a"), "a", 0o644)
+}

@@ -33,7 +33,8 @@ import (
 type Image struct {
 	// Ref is the reference it was asked for; Digest its manifest digest.
 	Ref, Digest string
-	// Layers are the unpacked layer directories, lowest first.
+	// Layers are the unpacked layer directories, lowest first, each once
+	// (a layer the image repeats is stacked at its highest place).
 	Layers []string
 	// Config is what the image says about running it.
 	Config Config

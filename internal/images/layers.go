@@ -49,16 +49,35 @@ func (s *Store) Get(ctx context.Context, ref string, auth *Auth) (img *Image, re
 	// Held before the directories are looked at: a sweep either ran
 	// before (and the layer is unpacked again) or leaves it alone.
 	release = s.hold(ids)
-	img = &Image{Ref: norm, Digest: info.digest, Config: info.config, Layers: make([]string, len(ids))}
-	for i := range ids {
+	img = &Image{Ref: norm, Digest: info.digest, Config: info.config}
+	for _, i := range distinctLayers(ids) {
 		dir, err := s.unpack(ctx, info, i)
 		if err != nil {
 			release()
 			return nil, nil, fmt.Errorf("image %s: layer %d (%s): %w", norm, i, info.manifest.Layers[i].Digest, err)
 		}
-		img.Layers[i] = dir
+		img.Layers = append(img.Layers, dir)
 	}
 	return img, release, nil
+}
+
+// distinctLayers returns the indexes of the layers to stack, lowest
+// first: a layer that comes again higher up (empty layers often do) is
+// stacked once, at its highest place. overlayfs refuses a lower directory
+// twice, and the lower copy changes nothing: the higher one has every
+// file, whiteout and opaque marker it has, above whatever came between.
+func distinctLayers(ids []string) []int {
+	last := map[string]int{}
+	for i, id := range ids {
+		last[id] = i
+	}
+	var out []int
+	for i, id := range ids {
+		if last[id] == i {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 func (s *Store) isClosed() bool {
