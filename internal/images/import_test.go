@@ -8,10 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -295,4 +297,90 @@ func TestExtractImpliedDirsIgnoreUmask(t *testing.T) {
 		}
 	}
 	wantFile(t, filepath.Join(root, "a/b/c"), "c", 0o644)
+}
+
+// A `docker save` tarball as Docker before 25 wrote it: uncompressed
+// layer.tar files in per-layer directories, a layer two images share
+// stored once and symbolically linked from the other's directory.
+func TestImportLegacyDockerSave(t *testing.T) {
+	ctx := testCtx(t)
+	e := newEnv(t)
+	shared := tarBytes(t, file{name: "shared", body: "s"})
+	own := tarBytes(t, file{name: "own", body: "o"})
+	config := func(diffIDs ...[]byte) []byte {
+		ids := []string{}
+		for _, d := range diffIDs {
+			ids = append(ids, `"`+digestBytes(d)+`"`)
+		}
+		return []byte(`{"architecture":"amd64","os":"linux","config":{"Cmd":["/own"]},"rootfs":{"type":"layers","diff_ids":[` + strings.Join(ids, ",") + `]}}`)
+	}
+	c1, c2 := config(shared), config(shared, own)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(h *tar.Header, body []byte) {
+		h.Size = int64(len(body))
+		if h.Typeflag == 0 {
+			h.Typeflag, h.Mode = tar.TypeReg, 0o644
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(body)
+	}
+	add(&tar.Header{Name: "a/", Typeflag: tar.TypeDir, Mode: 0o755}, nil)
+	add(&tar.Header{Name: "a/layer.tar"}, shared)
+	add(&tar.Header{Name: "b/", Typeflag: tar.TypeDir, Mode: 0o755}, nil)
+	add(&tar.Header{Name: "b/layer.tar", Typeflag: tar.TypeSymlink, Linkname: "../a/layer.tar"}, nil)
+	add(&tar.Header{Name: "c/layer.tar"}, own)
+	add(&tar.Header{Name: "c1.json"}, c1)
+	add(&tar.Header{Name: "c2.json"}, c2)
+	add(&tar.Header{Name: "manifest.json"}, []byte(`[
+		{"Config":"c1.json","RepoTags":["one:1"],"Layers":["a/layer.tar"]},
+		{"Config":"c2.json","RepoTags":["two:1","two:latest"],"Layers":["b/layer.tar","c/layer.tar"]}]`))
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	recs, err := e.store.Import(ctx, &buf, ImportOptions{})
+	if err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	if got := []string{recs[0].Ref, recs[1].Ref, recs[2].Ref}; !slices.Equal(got, []string{"docker.io/library/one:1", "docker.io/library/two:1", "docker.io/library/two:latest"}) {
+		t.Errorf("refs = %v", got)
+	}
+	// The shared layer is one blob, stored uncompressed under its diff ID.
+	names := e.blobNames(t)
+	if !slices.Contains(names, digestBytes(shared)) || len(names) != 6 { // 2 layers, 2 configs, 2 manifests
+		t.Errorf("blobs = %v", names)
+	}
+	img, release, err := e.store.Get(ctx, "two", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	wantFile(t, filepath.Join(img.Layers[0], "shared"), "s", 0o644)
+	wantFile(t, filepath.Join(img.Layers[1], "own"), "o", 0o644)
+	if !slices.Equal(img.Config.Cmd, []string{"/own"}) {
+		t.Errorf("Config = %+v", img.Config)
+	}
+}
+
+func TestImportZstdLayer(t *testing.T) {
+	ctx := testCtx(t)
+	e := newEnv(t)
+	b := tarBytes(t, file{name: "z", body: "zstd"})
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
+		tarball.WithCompression(compression.ZStd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Import(ctx, bytes.NewReader(saveTarball(t, "example.com/z:1", image(t, l))), ImportOptions{}); err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	img, release, err := e.store.Get(ctx, "example.com/z:1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	wantFile(t, filepath.Join(img.Layers[0], "z"), "zstd", 0o644)
 }
