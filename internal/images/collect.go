@@ -103,6 +103,9 @@ func (s *Store) Collect(ctx context.Context, inUse func() []string) (CollectResu
 			res.Blobs++
 		}
 	}
+	if err := s.purgeOrphanChunks(ctx, objs, now, seen); err != nil {
+		return res, err
+	}
 	for k := range s.unrefSince {
 		if !seen[k] {
 			delete(s.unrefSince, k)
@@ -158,7 +161,8 @@ func (s *Store) referenced(ctx context.Context, kept []listed, used, usedDigests
 	for _, r := range kept {
 		info, err := s.info(ctx, r.Digest)
 		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalid) {
-			// A broken image: what it has left is kept.
+			// A broken image (its manifest or config gone or bad): which
+			// blobs it has left cannot be told, and it cannot run anyway.
 			s.log.Warn("images: a stored image is broken", "ref", r.Ref, "err", err)
 			continue
 		}
@@ -175,6 +179,43 @@ func (s *Store) referenced(ctx context.Context, kept []listed, used, usedDigests
 		}
 	}
 	return blobs, layers, nil
+}
+
+// purgeOrphanChunks purges the chunks of puts that never finished: a
+// server killed while it stored a blob leaves chunks that no object's
+// metadata names (a put that fails cleanly purges its own). Chunks whose
+// object (NUID) is not listed go once seen so for the grace period: a put
+// in progress has chunks before its metadata.
+func (s *Store) purgeOrphanChunks(ctx context.Context, objs []*jetstream.ObjectInfo, now time.Time, seen map[string]bool) error {
+	prefix := "$O." + bucket + ".C."
+	info, err := s.blobStream.Info(ctx, jetstream.WithSubjectFilter(prefix+">"))
+	if err != nil {
+		return fmt.Errorf("images: listing chunks: %w", err)
+	}
+	live := make(map[string]bool, len(objs))
+	for _, o := range objs {
+		live[o.NUID] = true
+	}
+	for subj := range info.State.Subjects {
+		nuid := strings.TrimPrefix(subj, prefix)
+		key := "chunks " + nuid
+		if live[nuid] {
+			continue
+		}
+		seen[key] = true
+		if since, ok := s.unrefSince[key]; !ok {
+			s.unrefSince[key] = now
+			continue
+		} else if now.Sub(since) < s.opts.Grace {
+			continue
+		}
+		if err := s.blobStream.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+			return fmt.Errorf("images: purging orphan chunks: %w", err)
+		}
+		delete(s.unrefSince, key)
+		s.log.Info("purged the chunks of an interrupted blob put", "nuid", nuid)
+	}
+	return nil
 }
 
 // beginPass returns the seq that writing holds taken or released from

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // layerDirs lists the layer directories of the env's cache.
@@ -212,4 +214,45 @@ func listRefs(t *testing.T, e *env) []string {
 		out = append(out, r.Ref)
 	}
 	return out
+}
+
+// The chunks of a put a killed server never finished go after the grace
+// period; a stored blob's stay.
+func TestCollectPurgesOrphanChunks(t *testing.T) {
+	ctx := testCtx(t)
+	e := newEnv(t)
+	tb := saveTarball(t, "example.com/kept:1", image(t, layer(t, file{name: "k", body: "k"})))
+	if _, err := e.store.Import(ctx, bytes.NewReader(tb), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	orphan := "$O." + bucket + ".C.ORPHANNUID0000000000"
+	if _, err := e.nats.JS.Publish(ctx, orphan, []byte("half a layer")); err != nil {
+		t.Fatal(err)
+	}
+	chunks := func() map[string]uint64 {
+		info, err := e.store.blobStream.Info(ctx, jetstream.WithSubjectFilter("$O."+bucket+".C.>"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Subjects
+	}
+	stored := len(chunks()) - 1
+	inUse := func() []string { return nil }
+	for i := range 2 {
+		if _, err := e.store.Collect(ctx, inUse); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := chunks()[orphan]; !ok {
+			t.Fatalf("pass %d purged the orphan within the grace period", i)
+		}
+		e.clock.add(DefaultGrace / 2)
+	}
+	e.clock.add(time.Second)
+	if _, err := e.store.Collect(ctx, inUse); err != nil {
+		t.Fatal(err)
+	}
+	left := chunks()
+	if _, ok := left[orphan]; ok || len(left) != stored {
+		t.Errorf("chunks after the grace period: %v; want the %d stored blobs' only", left, stored)
+	}
 }
