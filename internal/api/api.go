@@ -75,6 +75,15 @@ type Options struct {
 	Now func() time.Time
 	// Logs serves GET …/functions/{function}/logs; nil answers 503.
 	Logs LogReader
+	// Images serves the images endpoints (images.go); nil answers 503.
+	Images Images
+	// ImageUsers names the functions ("service/function") whose image is
+	// ref (normalised, images.Normalize), so that removing it is refused.
+	// May be nil: no check.
+	ImageUsers func(ref string) []string
+	// MaxImageBytes bounds an imported tarball; 0 means
+	// DefaultMaxImageBytes.
+	MaxImageBytes int64
 }
 
 // CodeCollector collects the code packages no function references
@@ -147,6 +156,8 @@ func (a *API) routes() {
 	h("DELETE "+fnv+"/provision-config", a.deleteProvisionConfig)
 	h("GET "+v+"/provision-configs", a.listProvisionConfigs)
 	h("GET "+fnv+"/instances", a.listInstances)
+
+	a.imageRoutes(h)
 
 	a.mux.Handle("POST "+v+"/services/{service}/functions/{function}/invocations", a.authenticated(a.invoke))
 	a.mux.Handle("GET "+v+"/services/{service}/functions/{function}/logs", a.authenticated(a.functionLogs))

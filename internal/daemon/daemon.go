@@ -23,6 +23,7 @@ import (
 	"github.com/openfc/openfc/internal/config"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/gateway"
+	"github.com/openfc/openfc/internal/images"
 	"github.com/openfc/openfc/internal/instance"
 	"github.com/openfc/openfc/internal/logs"
 	"github.com/openfc/openfc/internal/natsx"
@@ -38,6 +39,7 @@ var (
 	_ gateway.Catalog  = (*store.JetStream)(nil)
 	_ instance.Scaling = (*store.JetStream)(nil)
 	_ codeStore        = (*store.JetStream)(nil)
+	_ api.Images       = (*images.Store)(nil)
 )
 
 // Daemon is a running openfc server.
@@ -62,6 +64,10 @@ type Daemon struct {
 	accessOut *batchWriter
 	// code is the unpacked code and its collector.
 	code *codeGC
+	// images stores container images (JetStream) and unpacks them on this
+	// node; imageGC is its collector loop.
+	images  *images.Store
+	imageGC *imageGC
 
 	srv, admin   *http.Server
 	ln, adminLn  net.Listener
@@ -108,6 +114,9 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("opening store: %w", err)
 	}
+	if err := d.openImages(ctx); err != nil {
+		return err
+	}
 	// The listeners come before the sandbox: instances are kept away
 	// from their ports, which are known once they listen.
 	d.ln, err = net.Listen("tcp", o.Listen)
@@ -141,6 +150,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	d.serve(d.srv, d.ln)
 	d.startAdmin(reg)
 	d.code.start()
+	d.startImageGC(nil) // the functions' images: nil until functions can name one
 	d.log.Info("openfc serving", "listen", d.ln.Addr().String(), "admin", o.AdminListen, "data", o.DataDir,
 		"nats", firstNonEmpty(o.NATSURL, "embedded"), "netns", d.sb.NetNSEnabled())
 	return nil
@@ -205,6 +215,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 // and NATS.
 func (d *Daemon) closeBackends(ctx context.Context) {
 	d.code.stop()
+	d.imageGC.stop()
 	if d.stopGateway != nil {
 		d.stopGateway() // when Start failed after starting it
 	}
@@ -229,6 +240,9 @@ func (d *Daemon) closeBackends(ctx context.Context) {
 	}
 	if d.adminLn != nil && d.admin == nil {
 		d.adminLn.Close()
+	}
+	if d.images != nil {
+		d.images.Close() // ends the pulls in flight
 	}
 	if d.store != nil {
 		d.store.Close()

@@ -76,6 +76,7 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 		CodeReceived:    d.trim.poke,
 		Instances:       d.instances,
 		Logs:            d.logs,
+		Images:          d.images,
 		Logger:          d.log.With("component", "api"),
 	})
 	gw = gateway.New(gateway.Options{

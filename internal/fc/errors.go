@@ -56,6 +56,12 @@ const (
 
 	// CodeOnDemandConfigNotFound: a function version has no on-demand config.
 	CodeOnDemandConfigNotFound Code = "OnDemandConfigNotFound"
+
+	// CodeImageNotFound: the images API (an openfc extension) names an
+	// image that is not stored.
+	CodeImageNotFound Code = "ImageNotFound"
+	// CodeImageInUse: removing an image that functions use.
+	CodeImageInUse Code = "ImageInUse"
 )
 
 // codeInfo is one row of the error table.
@@ -99,6 +105,9 @@ var codeTable = map[Code]codeInfo{
 	CodeFunctionConnection:    {http.StatusBadGateway, UnhandledInvocationError},
 
 	CodeOnDemandConfigNotFound: {http.StatusNotFound, FcCommonError},
+
+	CodeImageNotFound: {http.StatusNotFound, FcCommonError},
+	CodeImageInUse:    {http.StatusConflict, FcCommonError},
 }
 
 // Codes returns every error code in the table, for tests that walk it.

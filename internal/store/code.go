@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -77,48 +75,12 @@ func (r *codeReader) Close() error {
 }
 
 // DeleteCode removes the zip stored under checksum; a missing zip is fine.
-//
-// nats.go's Delete purges the zip's chunks and leaves a delete marker in
-// the zip's place. The marker is then purged too: a file store only frees
-// a block of its stream once every message in it is gone, and markers
-// left behind would pin the deleted chunks' blocks on disk. The purge
-// stops at the marker's sequence, so that a zip stored again under the
-// same checksum meanwhile stays.
+// DeleteObject says how the object goes for good.
 func (s *JetStream) DeleteCode(ctx context.Context, checksum string) error {
 	if checksum == "" {
 		return nil
 	}
-	err := s.code.Delete(ctx, checksum)
-	if errors.Is(err, jetstream.ErrObjectNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("store: delete code %s: %w", checksum, err)
-	}
-	subj := codeMetaSubject(checksum)
-	m, err := s.codeStream.GetLastMsgForSubject(ctx, subj)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("store: delete code %s: reading its marker: %w", checksum, err)
-	}
-	var meta struct {
-		Deleted bool `json:"deleted"`
-	}
-	if json.Unmarshal(m.Data, &meta) != nil || !meta.Deleted {
-		return nil // stored again since: keep it
-	}
-	if err := s.codeStream.Purge(ctx, jetstream.WithPurgeSubject(subj), jetstream.WithPurgeSequence(m.Sequence+1)); err != nil {
-		return fmt.Errorf("store: delete code %s: purging its marker: %w", checksum, err)
-	}
-	return nil
-}
-
-// codeMetaSubject is the subject of a zip's metadata in the object store's
-// stream (the layout of NATS's object store, ADR-20).
-func codeMetaSubject(checksum string) string {
-	return "$O." + codeBucket + ".M." + base64.URLEncoding.EncodeToString([]byte(checksum))
+	return DeleteObject(ctx, s.code, s.codeStream, codeBucket, checksum)
 }
 
 // ListCode lists the stored zips.

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -120,19 +119,19 @@ func Open(ctx context.Context, js jetstream.JetStream, logger *slog.Logger) (*Je
 	}
 	s := &JetStream{log: logger, cat: newCatalog()}
 	for b := range numBuckets {
-		kv, err := openKV(ctx, js, b.name())
+		kv, err := OpenKV(ctx, js, b.name(), "openfc metadata")
 		if err != nil {
 			return nil, err
 		}
 		s.kv[b] = kv
 	}
-	code, err := openObjectStore(ctx, js, codeBucket)
+	code, err := OpenObjectStore(ctx, js, codeBucket, "openfc code packages")
 	if err != nil {
 		return nil, err
 	}
 	s.code = code
-	if s.codeStream, err = js.Stream(ctx, "OBJ_"+codeBucket); err != nil {
-		return nil, fmt.Errorf("store: bind the stream of object store %s: %w", codeBucket, err)
+	if s.codeStream, err = ObjectStream(ctx, js, codeBucket); err != nil {
+		return nil, err
 	}
 
 	// The watchers live until Close, so they get their own context: nats.go
@@ -157,55 +156,6 @@ func Open(ctx context.Context, js jetstream.JetStream, logger *slog.Logger) (*Je
 		}
 	}
 	return s, nil
-}
-
-// openKV binds the bucket, creating it when it does not exist yet. An
-// existing bucket keeps its configuration (an operator may have raised its
-// replicas on a cluster).
-func openKV(ctx context.Context, js jetstream.JetStream, name string) (jetstream.KeyValue, error) {
-	kv, err := js.KeyValue(ctx, name)
-	if err == nil {
-		return kv, nil
-	}
-	if !errors.Is(err, jetstream.ErrBucketNotFound) {
-		return nil, fmt.Errorf("store: bind kv bucket %s: %w", name, err)
-	}
-	kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      name,
-		Description: "openfc metadata",
-		History:     1,
-		Storage:     jetstream.FileStorage,
-	})
-	if errors.Is(err, jetstream.ErrBucketExists) { // another node won the race
-		kv, err = js.KeyValue(ctx, name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: create kv bucket %s: %w", name, err)
-	}
-	return kv, nil
-}
-
-// openObjectStore binds the object store, creating it when needed.
-func openObjectStore(ctx context.Context, js jetstream.JetStream, name string) (jetstream.ObjectStore, error) {
-	obs, err := js.ObjectStore(ctx, name)
-	if err == nil {
-		return obs, nil
-	}
-	if !errors.Is(err, jetstream.ErrBucketNotFound) {
-		return nil, fmt.Errorf("store: bind object store %s: %w", name, err)
-	}
-	obs, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket:      name,
-		Description: "openfc code packages",
-		Storage:     jetstream.FileStorage,
-	})
-	if errors.Is(err, jetstream.ErrBucketExists) {
-		obs, err = js.ObjectStore(ctx, name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: create object store %s: %w", name, err)
-	}
-	return obs, nil
 }
 
 // Close stops the catalog watchers and waits for them. The catalog keeps

@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// This file is how openfc binds its JetStream buckets and removes objects
+// for good; the image store (internal/images) uses it for its own.
+
+// OpenKV binds the KV bucket, creating it (file storage, one value per
+// key) when it does not exist yet. An existing bucket keeps its
+// configuration (an operator may have raised its replicas on a cluster).
+func OpenKV(ctx context.Context, js jetstream.JetStream, name, description string) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, name)
+	if err == nil {
+		return kv, nil
+	}
+	if !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, fmt.Errorf("store: bind kv bucket %s: %w", name, err)
+	}
+	kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      name,
+		Description: description,
+		History:     1,
+		Storage:     jetstream.FileStorage,
+	})
+	if errors.Is(err, jetstream.ErrBucketExists) { // another node won the race
+		kv, err = js.KeyValue(ctx, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: create kv bucket %s: %w", name, err)
+	}
+	return kv, nil
+}
+
+// OpenObjectStore binds the object store, creating it (file storage)
+// when needed; an existing one keeps its configuration.
+func OpenObjectStore(ctx context.Context, js jetstream.JetStream, name, description string) (jetstream.ObjectStore, error) {
+	obs, err := js.ObjectStore(ctx, name)
+	if err == nil {
+		return obs, nil
+	}
+	if !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, fmt.Errorf("store: bind object store %s: %w", name, err)
+	}
+	obs, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      name,
+		Description: description,
+		Storage:     jetstream.FileStorage,
+	})
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		obs, err = js.ObjectStore(ctx, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: create object store %s: %w", name, err)
+	}
+	return obs, nil
+}
+
+// ObjectStream binds the stream behind object store bucket, for what the
+// object store API lacks (DeleteObject).
+func ObjectStream(ctx context.Context, js jetstream.JetStream, bucket string) (jetstream.Stream, error) {
+	st, err := js.Stream(ctx, "OBJ_"+bucket)
+	if err != nil {
+		return nil, fmt.Errorf("store: bind the stream of object store %s: %w", bucket, err)
+	}
+	return st, nil
+}
+
+// DeleteObject removes object name from the object store obs (bucket,
+// whose stream is st); a missing object is fine.
+//
+// nats.go's Delete purges the object's chunks and leaves a delete marker
+// in the object's place. The marker is then purged too: a file store only
+// frees a block of its stream once every message in it is gone, and
+// markers left behind would pin the deleted chunks' blocks on disk. The
+// purge stops at the marker's sequence, so that an object stored again
+// under the same name meanwhile stays.
+func DeleteObject(ctx context.Context, obs jetstream.ObjectStore, st jetstream.Stream, bucket, name string) error {
+	err := obs.Delete(ctx, name)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: delete %s/%s: %w", bucket, name, err)
+	}
+	subj := objectMetaSubject(bucket, name)
+	m, err := st.GetLastMsgForSubject(ctx, subj)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: delete %s/%s: reading its marker: %w", bucket, name, err)
+	}
+	var meta struct {
+		Deleted bool `json:"deleted"`
+	}
+	if json.Unmarshal(m.Data, &meta) != nil || !meta.Deleted {
+		return nil // stored again since: keep it
+	}
+	if err := st.Purge(ctx, jetstream.WithPurgeSubject(subj), jetstream.WithPurgeSequence(m.Sequence+1)); err != nil {
+		return fmt.Errorf("store: delete %s/%s: purging its marker: %w", bucket, name, err)
+	}
+	return nil
+}
+
+// objectMetaSubject is the subject of an object's metadata in its object
+// store's stream (the layout of NATS's object store, ADR-20).
+func objectMetaSubject(bucket, name string) string {
+	return "$O." + bucket + ".M." + base64.URLEncoding.EncodeToString([]byte(name))
+}
