@@ -260,6 +260,10 @@ func unmarshalBody(b []byte, v any) error {
 	if err == nil {
 		return nil
 	}
+	var fe *fc.Error
+	if errors.As(err, &fe) { // a type's own check (fc.CustomContainerConfig)
+		return fe
+	}
 	var ce base64.CorruptInputError
 	if errors.As(err, &ce) { // the one []byte field: fc.FunctionCode.ZipFile
 		return fc.Errorf(fc.CodeInvalidArgument, "code.zipFile is not valid base64: %v", err)

@@ -107,12 +107,15 @@ func (a *API) createFunction(r *http.Request, _ string) (int, any, http.Header, 
 	if _, _, err := a.opts.Store.GetFunction(ctx, service, fn.FunctionName); err == nil {
 		return 0, nil, nil, fc.Errorf(fc.CodeFunctionAlreadyExists, "function '%s' already exists in service '%s'", fn.FunctionName, service)
 	}
-	if in.Code == nil {
-		return 0, nil, nil, fc.Errorf(fc.CodeInvalidArgument, "code is required: send code.zipFile (base64 of a zip)")
-	}
-	done, err := a.prepareCode(ctx, in.Code, &fn)
-	if err != nil {
+	if err := checkCodePresence(&fn, in.Code != nil, false); err != nil {
 		return 0, nil, nil, err
+	}
+	done := func(bool) {}
+	if in.Code != nil {
+		var err error
+		if done, err = a.prepareCode(ctx, in.Code, &fn); err != nil {
+			return 0, nil, nil, err
+		}
 	}
 	fn.FunctionID = newID()
 	fn.CreatedTime = a.now()
@@ -211,13 +214,23 @@ func (a *API) updateFunction(r *http.Request, _ string) (int, any, http.Header, 
 	if err := fc.ValidateFunction(&fn); err != nil {
 		return 0, nil, nil, err
 	}
+	if err := checkCodePresence(&fn, in.Code != nil, cur.CodeChecksum != ""); err != nil {
+		return 0, nil, nil, err
+	}
 	done := func(bool) {}
-	if in.Code != nil {
+	switch {
+	case fn.IsContainer():
+		// Its image is its code: code kept from a custom runtime is
+		// released below, as any replaced code is.
+		fn.CodeChecksum, fn.CodeSize = "", 0
+	case in.Code != nil:
 		if done, err = a.prepareCode(ctx, in.Code, &fn); err != nil {
 			return 0, nil, nil, err
 		}
-	} else if err := a.checkStoredBootstrap(ctx, &fn); err != nil {
-		return 0, nil, nil, err
+	default:
+		if err := a.checkStoredBootstrap(ctx, &fn); err != nil {
+			return 0, nil, nil, err
+		}
 	}
 	newRev, err := a.opts.Store.UpdateFunction(ctx, service, &fn, curRev)
 	done(err == nil)
@@ -231,6 +244,20 @@ func (a *API) updateFunction(r *http.Request, _ string) (int, any, http.Header, 
 		a.releasedCode(ctx, cur.CodeChecksum) // the write replaced revision curRev: nothing else changed the code meanwhile
 	}
 	return http.StatusOK, &fn, etag(newRev), nil
+}
+
+// checkCodePresence enforces who has code: a custom-container function
+// runs its image and takes no code (FC 3.0: code or customContainerConfig,
+// never both); any other function needs code, sent now or stored
+// (hasStored) from before.
+func checkCodePresence(fn *fc.Function, sent, hasStored bool) error {
+	switch {
+	case fn.IsContainer() && sent:
+		return fc.Errorf(fc.CodeInvalidArgument, "code is not used by a %s function: it runs customContainerConfig.image; remove code", fc.RuntimeCustomContainer)
+	case !fn.IsContainer() && !sent && !hasStored:
+		return fc.Errorf(fc.CodeInvalidArgument, "code is required for runtime %q: send code.zipFile (base64 of a zip)", fn.Runtime)
+	}
+	return nil
 }
 
 // checkStoredBootstrap applies requireCommand to an update that keeps the

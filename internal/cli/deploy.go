@@ -56,13 +56,18 @@ warning each on stderr.`,
 }
 
 // functionBody renders a create or update body: the function's fields and
-// its code (zipFile, base64). The code is encoded straight into a buffer
-// of the final size: json.Marshal's growing buffer and final copy held a
-// large package about four times over.
+// its code (zipFile, base64), when it has code (zip not nil; a
+// custom-container function has none). The code is encoded straight into
+// a buffer of the final size: json.Marshal's growing buffer and final
+// copy held a large package about four times over.
 func functionBody(fn *fc.Function, zip []byte) (json.RawMessage, error) {
-	b, err := json.Marshal(deployedFunction{Function: fn, CustomDNS: fn.CustomDNS, InternetAccess: fn.InternetAccess})
+	b, err := json.Marshal(deployedFunction{Function: fn, CustomDNS: fn.CustomDNS, InternetAccess: fn.InternetAccess,
+		CustomRuntimeConfig: fn.CustomRuntimeConfig, CustomContainerConfig: fn.CustomContainerConfig})
 	if err != nil {
 		return nil, err
+	}
+	if zip == nil {
+		return b, nil
 	}
 	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
 		return nil, fmt.Errorf("function JSON %q is not an object", b)
@@ -82,11 +87,15 @@ func functionBody(fn *fc.Function, zip []byte) (json.RawMessage, error) {
 // are sent as null when the s.yaml leaves them out. An update keeps the
 // fields its body omits (FC's partial update), so without the nulls a
 // customDNS or internetAccess removed from the file would stay on the
-// function. (The outer fields hide the embedded ones of the same name.)
+// function, and a function turned from a custom runtime into a custom
+// container (or back) would keep the other's config, which the API
+// refuses. (The outer fields hide the embedded ones of the same name.)
 type deployedFunction struct {
 	*fc.Function
-	CustomDNS      *fc.CustomDNS `json:"customDNS"`
-	InternetAccess *bool         `json:"internetAccess"`
+	CustomDNS             *fc.CustomDNS             `json:"customDNS"`
+	InternetAccess        *bool                     `json:"internetAccess"`
+	CustomRuntimeConfig   *fc.CustomRuntimeConfig   `json:"customRuntimeConfig"`
+	CustomContainerConfig *fc.CustomContainerConfig `json:"customContainerConfig"`
 }
 
 // apply creates or updates everything in the plan.
@@ -100,11 +109,15 @@ func (e *env) apply(ctx context.Context, c *client.Client, plan *deploy.Plan) er
 		base := "/services/" + url.PathEscape(svc.ServiceName) + "/functions"
 		for _, fp := range sp.Functions {
 			fn := fp.Function
-			zipped, err := codezip.ZipDir(fp.CodeDir)
-			if err != nil {
-				return fmt.Errorf("function %s: zipping %s: %w", fn.FunctionName, fp.CodeDir, err)
+			var zipped []byte
+			what := "image " + imageOf(&fn)
+			if fp.CodeDir != "" { // a custom container has none
+				var err error
+				if zipped, err = codezip.ZipDir(fp.CodeDir); err != nil {
+					return fmt.Errorf("function %s: zipping %s: %w", fn.FunctionName, fp.CodeDir, err)
+				}
+				what = fmt.Sprintf("code %d bytes", len(zipped)) // the zip itself is not needed once in the body
 			}
-			size := len(zipped) // the zip itself is not needed once in the body
 			body, err := functionBody(&fn, zipped)
 			if err != nil {
 				return fmt.Errorf("function %s/%s: %w", svc.ServiceName, fn.FunctionName, err)
@@ -112,7 +125,7 @@ func (e *env) apply(ctx context.Context, c *client.Client, plan *deploy.Plan) er
 			if err := upsert(ctx, c, base+"/"+url.PathEscape(fn.FunctionName), base, body); err != nil {
 				return fmt.Errorf("function %s/%s: %w", svc.ServiceName, fn.FunctionName, err)
 			}
-			fmt.Fprintf(e.stdout, "deployed %s/%s (%s, code %d bytes)\n", svc.ServiceName, fn.FunctionName, fn.Runtime, size)
+			fmt.Fprintf(e.stdout, "deployed %s/%s (%s, %s)\n", svc.ServiceName, fn.FunctionName, fn.Runtime, what)
 			tbase := base + "/" + url.PathEscape(fn.FunctionName) + "/triggers"
 			for _, t := range fp.Triggers {
 				t := t
@@ -135,6 +148,15 @@ func (e *env) apply(ctx context.Context, c *client.Client, plan *deploy.Plan) er
 		fmt.Fprintf(e.stdout, "    %s\n    %s\n", t.URLInternet, t.URLIntranet)
 	}
 	return nil
+}
+
+// imageOf returns the image of a custom-container function ("" for
+// others).
+func imageOf(fn *fc.Function) string {
+	if fn.CustomContainerConfig == nil {
+		return ""
+	}
+	return fn.CustomContainerConfig.Image
 }
 
 func upsert(ctx context.Context, c *client.Client, itemPath, collPath string, body any) error {

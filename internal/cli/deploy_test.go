@@ -55,6 +55,30 @@ func TestFunctionBody(t *testing.T) {
 	}
 }
 
+// A custom-container function is sent without code, its container config
+// in FC 2.0's form.
+func TestFunctionBodyContainer(t *testing.T) {
+	fn := &fc.Function{FunctionName: "f", Runtime: fc.RuntimeCustomContainer,
+		CustomContainerConfig: &fc.CustomContainerConfig{Image: "app:v1", Command: fc.StringArray{"/srv"}}}
+	body, err := functionBody(fn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("body %s: %v", body, err)
+	}
+	if _, ok := got["code"]; ok {
+		t.Errorf("body %s has code", body)
+	}
+	if want := `{"image":"app:v1","command":"[\"/srv\"]"}`; string(got["customContainerConfig"]) != want {
+		t.Errorf("customContainerConfig %s; want %s", got["customContainerConfig"], want)
+	}
+	if string(got["customRuntimeConfig"]) != "null" {
+		t.Errorf("customRuntimeConfig %s; want null", got["customRuntimeConfig"])
+	}
+}
+
 // A refused s.yaml prints its warnings on stderr before the error, and
 // never reaches the server (the endpoint here listens nowhere).
 func TestDeployWarnsBeforeRefusing(t *testing.T) {
@@ -90,7 +114,8 @@ func TestFunctionBodyNetworkFields(t *testing.T) {
 		fn   *fc.Function
 		want map[string]string
 	}{
-		{&fc.Function{FunctionName: "f"}, map[string]string{"customDNS": "null", "internetAccess": "null"}},
+		{&fc.Function{FunctionName: "f"}, map[string]string{"customDNS": "null", "internetAccess": "null",
+			"customRuntimeConfig": "null", "customContainerConfig": "null"}},
 		{&fc.Function{FunctionName: "f", InternetAccess: &off, CustomDNS: &fc.CustomDNS{NameServers: []string{"8.8.8.8"}}},
 			map[string]string{"customDNS": `{"nameServers":["8.8.8.8"]}`, "internetAccess": "false"}},
 	} {

@@ -64,8 +64,12 @@ func newFunctions(e *env) *cobra.Command {
 			if e.asJSON {
 				return e.printJSON(map[string]any{"function": fn, "triggers": trigs})
 			}
-			fmt.Fprintf(e.stdout, "%s/%s\n  runtime: %s\n  memorySize: %d MB\n  timeout: %d s\n  instanceConcurrency: %d\n  port: %d\n  codeChecksum: %s (%d bytes)\n  modified: %s\n",
-				service, fn.FunctionName, fn.Runtime, fn.MemorySize, fn.Timeout, fn.InstanceConcurrency, fn.Port(), fn.CodeChecksum, fn.CodeSize, e.localTime(fn.LastModifiedTime))
+			code := fmt.Sprintf("codeChecksum: %s (%d bytes)", fn.CodeChecksum, fn.CodeSize)
+			if fn.IsContainer() {
+				code = "image: " + imageOf(&fn)
+			}
+			fmt.Fprintf(e.stdout, "%s/%s\n  runtime: %s\n  memorySize: %d MB\n  timeout: %d s\n  instanceConcurrency: %d\n  port: %d\n  %s\n  modified: %s\n",
+				service, fn.FunctionName, fn.Runtime, fn.MemorySize, fn.Timeout, fn.InstanceConcurrency, fn.Port(), code, e.localTime(fn.LastModifiedTime))
 			for _, t := range trigs {
 				fmt.Fprintf(e.stdout, "  trigger %s: %s %s %v %s\n", t.TriggerName, t.TriggerType, t.TriggerConfig.AuthType, t.TriggerConfig.Methods, t.URLInternet)
 			}

@@ -34,7 +34,10 @@ type Options struct {
 	// NATSListen makes the embedded NATS server also listen on TCP (for
 	// other nodes or tools); empty keeps it in-process only.
 	NATSListen string
-	// Isolation is how instances run: "process" (only one so far).
+	// Isolation is how custom-runtime instances run: IsolationProcess
+	// (default: child processes) or IsolationContainer (runc: the host's
+	// root read-only, the code at /code). Custom containers run in runc
+	// either way.
 	Isolation string
 	// NetNS selects per-instance network namespaces: auto, on or off.
 	NetNS string
@@ -92,6 +95,12 @@ type Options struct {
 	MaxResponseHeaderBytes int
 }
 
+// The values of --isolation.
+const (
+	IsolationProcess   = "process"
+	IsolationContainer = "container"
+)
+
 // Defaults returns the options with every default filled in. home is the
 // user's home directory (for the default data dir).
 func Defaults(home string) Options {
@@ -99,7 +108,7 @@ func Defaults(home string) Options {
 		Listen:                  "127.0.0.1:8080",
 		AdminListen:             "127.0.0.1:8081",
 		DataDir:                 filepath.Join(home, ".openfc"),
-		Isolation:               "process",
+		Isolation:               IsolationProcess,
 		NetNS:                   "auto",
 		InstanceCIDR:            network.DefaultCIDR,
 		InstanceNetNSPool:       network.DefaultPoolSize,
@@ -145,7 +154,8 @@ func FlagSet(o *Options) *pflag.FlagSet {
 	fs.StringVar(&o.DataDir, "data", o.DataDir, "data directory (env OPENFC_DATA)")
 	fs.StringVar(&o.NATSURL, "nats", o.NATSURL, "external NATS JetStream URL (default: embedded server)")
 	fs.StringVar(&o.NATSListen, "nats-listen", o.NATSListen, "also expose the embedded NATS server on this address")
-	fs.StringVar(&o.Isolation, "isolation", o.Isolation, "instance isolation: process")
+	fs.StringVar(&o.Isolation, "isolation", o.Isolation,
+		"how custom-runtime instances run: process, or container (runc; falls back to process where runc is missing)")
 	fs.StringVar(&o.NetNS, "netns", o.NetNS, "per-instance network namespace: auto, on or off")
 	fs.Var(prefixValue{&o.InstanceCIDR}, FlagInstanceCIDR, "IPv4 range instance addresses come from, a /30 per instance")
 	fs.Var(portsValue{&o.InstanceAllowHostPorts}, FlagInstanceAllowHostPorts,
@@ -212,8 +222,8 @@ func (o *Options) validate() error {
 		return errors.New("--listen is required")
 	case o.DataDir == "":
 		return errors.New("--data is required")
-	case o.Isolation != "process":
-		return fmt.Errorf("--isolation %q is not supported (use process)", o.Isolation)
+	case o.Isolation != IsolationProcess && o.Isolation != IsolationContainer:
+		return fmt.Errorf("--isolation %q: use %s or %s", o.Isolation, IsolationProcess, IsolationContainer)
 	case o.NetNS != "auto" && o.NetNS != "on" && o.NetNS != "off":
 		return fmt.Errorf("--netns %q: use auto, on or off", o.NetNS)
 	case (o.AccessKeyID == "") != (o.AccessKeySecret == ""):

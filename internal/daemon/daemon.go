@@ -52,10 +52,15 @@ type Daemon struct {
 	lock  *dataLock
 	nats  *natsx.Conn
 	store *store.JetStream
-	// sb runs the instances; closed once they have all stopped.
-	sb        *sandbox.Process
-	instances *instance.Manager
-	logs      *logs.Store
+	// sb runs the instances as processes, containers (nil without runc)
+	// in runc; run routes each Spec to one of them. Both are closed once
+	// every instance has stopped, containers first (they use sb's
+	// instance networks).
+	sb         *sandbox.Process
+	containers *sandbox.Container
+	run        sandbox.Sandbox
+	instances  *instance.Manager
+	logs       *logs.Store
 	// stopGateway ends the gateway's idle-connection sweeper.
 	stopGateway context.CancelFunc
 	// trim returns memory to the OS after code uploads.
@@ -132,7 +137,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d.code = d.newCodeGC()
-	d.instances = d.newInstances(d.sb, reg)
+	d.instances = d.newInstances(d.run, reg)
 	verifier := &auth.Verifier{Keys: func(id string) (string, bool) {
 		if id == cred.AccessKeyID {
 			return cred.AccessKeySecret, true
@@ -150,9 +155,9 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	d.serve(d.srv, d.ln)
 	d.startAdmin(reg)
 	d.code.start()
-	d.startImageGC(nil) // the functions' images: nil until functions can name one
+	d.startImageGC(d.imagesInUse)
 	d.log.Info("openfc serving", "listen", d.ln.Addr().String(), "admin", o.AdminListen, "data", o.DataDir,
-		"nats", firstNonEmpty(o.NATSURL, "embedded"), "netns", d.sb.NetNSEnabled())
+		"nats", firstNonEmpty(o.NATSURL, "embedded"), "netns", d.sb.NetNSEnabled(), "isolation", d.isolation())
 	return nil
 }
 
@@ -223,6 +228,15 @@ func (d *Daemon) closeBackends(ctx context.Context) {
 		// Give instances a bounded grace period even when ctx is spent.
 		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		_ = d.instances.Shutdown(ictx)
+		cancel()
+	}
+	if d.containers != nil {
+		// After the instances: their containers are gone; what is left
+		// of the runtime's own goes now, before the networks it used.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if err := d.containers.Close(cctx); err != nil {
+			d.log.Warn("closing the container sandbox", "err", err)
+		}
 		cancel()
 	}
 	if d.sb != nil {

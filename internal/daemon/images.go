@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/openfc/openfc/internal/images"
+	"github.com/openfc/openfc/internal/instance"
 )
 
 // imagesCollectInterval is how often unused images, blobs and layer
@@ -56,4 +57,61 @@ func (g *imageGC) stop() {
 	}
 	g.cancel()
 	<-g.done
+}
+
+// imageSource gives the instance manager the node's images.
+func (d *Daemon) imageSource() instance.ImageSource { return instance.ImageFunc(d.images.Get) }
+
+// functionImages maps each image functions use, normalised as the image
+// store names it, to those functions. A reference that does not parse is
+// left out (the API refuses those).
+func (d *Daemon) functionImages(ctx context.Context) (map[string][]string, error) {
+	raw, err := d.store.FunctionImages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string, len(raw))
+	for ref, fns := range raw {
+		if n, err := images.Normalize(ref); err == nil {
+			out[n] = append(out[n], fns...)
+		}
+	}
+	return out, nil
+}
+
+// imagesInUse is the collector's view of the images functions use; on a
+// store error it says every stored image, so that nothing goes.
+func (d *Daemon) imagesInUse() []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := d.functionImages(ctx)
+	if err != nil {
+		d.log.Warn("image collection: cannot read the functions' images; keeping every image", "err", err)
+		recs, lerr := d.images.List(ctx)
+		if lerr != nil {
+			return nil
+		}
+		all := make([]string, 0, len(recs))
+		for _, r := range recs {
+			all = append(all, r.Ref)
+		}
+		return all
+	}
+	out := make([]string, 0, len(m))
+	for ref := range m {
+		out = append(out, ref)
+	}
+	return out
+}
+
+// imageUsers names the functions that use ref (normalised), for the API's
+// refusal to delete an image in use.
+func (d *Daemon) imageUsers(ref string) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := d.functionImages(ctx)
+	if err != nil {
+		return []string{"(the functions could not be read: " + err.Error() + ")"}
+	}
+	return m[ref]
 }

@@ -16,7 +16,7 @@ import (
 )
 
 // newSandbox builds the process sandbox with the instance network the
-// options describe. The listeners must be open: instances are kept away
+// options describe, and the container sandbox beside it. The listeners must be open: instances are kept away
 // from their ports.
 func (d *Daemon) newSandbox() error {
 	netOpts, err := d.networkOptions()
@@ -27,7 +27,7 @@ func (d *Daemon) newSandbox() error {
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	return nil
+	return d.newContainers(netOpts.Owner)
 }
 
 // networkOptions turns the server options into the instance network's.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
+	"github.com/openfc/openfc/internal/config"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/gateway"
 	"github.com/openfc/openfc/internal/instance"
@@ -28,18 +29,20 @@ func (d *Daemon) newInstances(sb sandbox.Sandbox, reg *prometheus.Registry) *ins
 	o := d.opts
 	d.logs = logs.New(logs.Options{MaxBytesPerFunction: o.LogBytesPerFunction})
 	return instance.New(instance.Options{
-		Sandbox:          sb,
-		Code:             d.code.cache,
-		Region:           o.Region,
-		AccountID:        o.AccountID,
-		StartTimeout:     o.StartTimeout,
-		MaxInstances:     o.MaxInstances,
-		MaxPerFunction:   o.MaxInstancesPerFunction,
-		QueueDepth:       o.QueueDepth,
-		QueueTimeout:     o.QueueTimeout,
-		IdleTimeout:      o.IdleTimeout,
-		Scaling:          d.store,
-		ProvisionTargets: d.provisionTargets,
+		Sandbox:              sb,
+		Code:                 d.code.cache,
+		Images:               d.imageSource(),
+		RuntimesInContainers: d.isolation() == config.IsolationContainer,
+		Region:               o.Region,
+		AccountID:            o.AccountID,
+		StartTimeout:         o.StartTimeout,
+		MaxInstances:         o.MaxInstances,
+		MaxPerFunction:       o.MaxInstancesPerFunction,
+		QueueDepth:           o.QueueDepth,
+		QueueTimeout:         o.QueueTimeout,
+		IdleTimeout:          o.IdleTimeout,
+		Scaling:              d.store,
+		ProvisionTargets:     d.provisionTargets,
 		LookupFunction: func(service, function string) (*fc.Function, bool) {
 			fn, _, _, ok := d.store.LookupFunction(service, function)
 			return fn, ok
@@ -77,6 +80,7 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 		Instances:       d.instances,
 		Logs:            d.logs,
 		Images:          d.images,
+		ImageUsers:      d.imageUsers,
 		Logger:          d.log.With("component", "api"),
 	})
 	gw = gateway.New(gateway.Options{

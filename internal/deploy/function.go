@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -15,6 +16,8 @@ type fnKeys struct {
 	name string
 	// code lists the accepted code fields in order of preference.
 	code []string
+	// fc3 is set for the fc3 component's shapes (customContainerConfig).
+	fc3 bool
 }
 
 // trigKeys names the trigger fields that differ between the two formats.
@@ -45,7 +48,7 @@ func (p *parser) fc3(props obj) error {
 		return err
 	}
 	fp, err := p.functionPlan(props, props,
-		fnKeys{name: "functionName", code: []string{"code"}},
+		fnKeys{name: "functionName", code: []string{"code"}, fc3: true},
 		trigKeys{name: "triggerName", typ: "triggerType", config: "triggerConfig", keys: fc3TriggerKeys},
 		app)
 	if err != nil {
@@ -145,7 +148,7 @@ func (p *parser) function(o obj, k fnKeys, service string) (fc.Function, string,
 	if f.Runtime, err = o.str("runtime"); err != nil {
 		return f, "", err
 	}
-	dir, err := p.codeDir(o, k.code)
+	dir, err := p.functionCode(o, k, f.Runtime)
 	if err != nil {
 		return f, "", err
 	}
@@ -184,6 +187,9 @@ func (p *parser) function(o obj, k fnKeys, service string) (fc.Function, string,
 	if f.CustomRuntimeConfig, err = customRuntimeConfig(o); err != nil {
 		return f, "", err
 	}
+	if f.CustomContainerConfig, err = p.containerConfig(o, k.fc3); err != nil {
+		return f, "", err
+	}
 	if err := lifecycleInitializer(o, &f); err != nil {
 		return f, "", err
 	}
@@ -214,7 +220,7 @@ func (p *parser) function(o obj, k fnKeys, service string) (fc.Function, string,
 		return f, "", p.errf(o.line, o.path, "%s is required", k.name)
 	case f.Runtime == "":
 		return f, "", p.errf(o.line, o.path, "runtime is required")
-	case dir == "":
+	case dir == "" && f.Runtime != fc.RuntimeCustomContainer:
 		if o.has("ossBucket") || o.has("ossKey") {
 			return f, "", p.errf(o.line, o.path, "code in OSS is not supported; set %s to a local directory", k.code[0])
 		}
@@ -228,6 +234,21 @@ func (p *parser) function(o obj, k fnKeys, service string) (fc.Function, string,
 		return f, "", &Error{File: p.file, Line: o.line, Field: o.path, Err: err}
 	}
 	return f, dir, nil
+}
+
+// functionCode returns the function's code directory (see codeDir). A
+// custom-container function runs its image: code given with it (the fc
+// component's examples carry codeUri: ./) is not read, with a notice.
+func (p *parser) functionCode(o obj, k fnKeys, runtime string) (string, error) {
+	if runtime != fc.RuntimeCustomContainer {
+		return p.codeDir(o, k.code)
+	}
+	for _, key := range append(slices.Clip(k.code), "ossBucket", "ossKey") {
+		if o.has(key) {
+			p.notef(o.lineOf(key), "%s: a %s function runs customContainerConfig.image; its code is not uploaded", join(o.path, key), fc.RuntimeCustomContainer)
+		}
+	}
+	return "", nil
 }
 
 // codeDir returns the absolute code directory named by the first of keys

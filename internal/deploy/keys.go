@@ -63,7 +63,7 @@ func newKeySet(what string, read, ignored, quiet []string) keySet {
 var functionRead = []string{
 	"runtime", "handler", "description", "memorySize", "timeout", "instanceConcurrency", "caPort",
 	"instanceType", "customRuntimeConfig", "environmentVariables", "initializer", "initializationTimeout",
-	"instanceLifecycleConfig", "customHealthCheckConfig", "customDNS",
+	"instanceLifecycleConfig", "customHealthCheckConfig", "customDNS", "customContainerConfig",
 }
 
 // fc3Keys are the props of an fc3 resource: one function, its triggers,
@@ -73,7 +73,7 @@ var fc3Keys = newKeySet("an fc3 function",
 	[]string{
 		"cpu", "diskSize", "layers", "sessionAffinity", "sessionAffinityConfig",
 		"instanceIsolationMode", "enableLongLiving", "resourceGroupId", "logConfig", "nasConfig",
-		"ossMountConfig", "role", "vpcConfig", "vpcBinding", "customContainerConfig",
+		"ossMountConfig", "role", "vpcConfig", "vpcBinding",
 		"gpuConfig", "tracingConfig", "tags", "annotations", "asyncInvokeConfig", "concurrencyConfig",
 		"provisionConfig", "scalingConfig", "endpoint", "supplement", "buildDir",
 	}, nil)
@@ -92,7 +92,7 @@ var fc2ServiceKeys = newKeySet("a service",
 var fc2FunctionKeys = newKeySet("a function",
 	slices.Concat(functionRead, []string{"name", "codeUri", "code"}),
 	[]string{
-		"ossBucket", "ossKey", "customContainerConfig", "cpu", "diskSize", "gpuMemorySize", "layers",
+		"ossBucket", "ossKey", "cpu", "diskSize", "gpuMemorySize", "layers",
 		"asyncConfiguration", "instanceSoftConcurrency",
 	}, nil)
 

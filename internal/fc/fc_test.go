@@ -104,11 +104,11 @@ func TestValidateFunction(t *testing.T) {
 	}
 }
 
-// ValidateRuntime accepts FC's custom runtimes only, and its refusals
+// ValidateRuntime accepts FC's custom runtimes and custom containers only, and its refusals
 // list them; an unknown runtime gets the closest FC runtime as a hint.
 func TestValidateRuntime(t *testing.T) {
-	const runnable = "openfc runs custom, custom.debian10, custom.debian11, custom.debian12"
-	for _, r := range []string{"custom", "custom.debian10", "custom.debian11", "custom.debian12"} {
+	const runnable = "openfc runs custom, custom.debian10, custom.debian11, custom.debian12, custom-container"
+	for _, r := range []string{"custom", "custom.debian10", "custom.debian11", "custom.debian12", "custom-container"} {
 		if err := ValidateRuntime(r); err != nil {
 			t.Errorf("ValidateRuntime(%q) = %v", r, err)
 		}
@@ -120,7 +120,7 @@ func TestValidateRuntime(t *testing.T) {
 		{"custom.alpine", `runtime "custom.alpine" is not a Function Compute runtime; ` + runnable},
 		{"cobol", `runtime "cobol" is not a Function Compute runtime; ` + runnable},
 		{"nodejs18", `runtime "nodejs18" is not supported by this openfc yet; ` + runnable},
-		{"custom-container", `runtime "custom-container" is not supported by this openfc yet; ` + runnable},
+		{"custom-contianer", `runtime "custom-contianer" is not a Function Compute runtime (did you mean "custom-container"?); ` + runnable},
 		{"", "runtime is required"},
 	}
 	for _, tt := range tests {

@@ -104,10 +104,12 @@ type Function struct {
 	InstanceConcurrency   int                  `json:"instanceConcurrency"`
 	CAPort                int                  `json:"caPort,omitempty"`
 	CustomRuntimeConfig   *CustomRuntimeConfig `json:"customRuntimeConfig,omitempty"`
-	EnvironmentVariables  map[string]string    `json:"environmentVariables"`
-	CodeChecksum          string               `json:"codeChecksum"`
-	CodeSize              int64                `json:"codeSize"`
-	InstanceType          string               `json:"instanceType,omitempty"`
+	// CustomContainerConfig is the image of a custom-container function.
+	CustomContainerConfig *CustomContainerConfig `json:"customContainerConfig,omitempty"`
+	EnvironmentVariables  map[string]string      `json:"environmentVariables"`
+	CodeChecksum          string                 `json:"codeChecksum"`
+	CodeSize              int64                  `json:"codeSize"`
+	InstanceType          string                 `json:"instanceType,omitempty"`
 	// CustomHealthCheckConfig is FC 2.0's place for the health check.
 	CustomHealthCheckConfig *HealthCheckConfig       `json:"customHealthCheckConfig,omitempty"`
 	InstanceLifecycleConfig *InstanceLifecycleConfig `json:"instanceLifecycleConfig,omitempty"`
@@ -122,10 +124,14 @@ type Function struct {
 }
 
 // Port returns the port the function's HTTP server listens on:
-// customRuntimeConfig.port, else caPort, else FC's default 9000.
+// customRuntimeConfig.port or customContainerConfig.port (FC 3.0's
+// places), else caPort (FC 2.0's), else FC's default 9000.
 func (f *Function) Port() int {
 	if f.CustomRuntimeConfig != nil && f.CustomRuntimeConfig.Port != 0 {
 		return f.CustomRuntimeConfig.Port
+	}
+	if f.CustomContainerConfig != nil && f.CustomContainerConfig.Port != 0 {
+		return f.CustomContainerConfig.Port
 	}
 	if f.CAPort != 0 {
 		return f.CAPort
@@ -133,17 +139,32 @@ func (f *Function) Port() int {
 	return DefaultCAPort
 }
 
-// HealthCheck returns the function's custom health check (FC 2.0 or 3.0
-// placement) or nil.
+// HealthCheck returns the function's custom health check (FC 2.0's
+// customHealthCheckConfig, or FC 3.0's in customRuntimeConfig or
+// customContainerConfig) or nil.
 func (f *Function) HealthCheck() *HealthCheckConfig {
-	if f.CustomHealthCheckConfig != nil && f.CustomHealthCheckConfig.HTTPGetURL != "" {
-		return f.CustomHealthCheckConfig
-	}
-	if c := f.CustomRuntimeConfig; c != nil && c.HealthCheckConfig != nil && c.HealthCheckConfig.HTTPGetURL != "" {
-		return c.HealthCheckConfig
+	for _, hc := range f.healthChecks() {
+		if hc != nil && hc.HTTPGetURL != "" {
+			return hc
+		}
 	}
 	return nil
 }
+
+// healthChecks lists the places of a health check, FC 2.0's first.
+func (f *Function) healthChecks() []*HealthCheckConfig {
+	out := []*HealthCheckConfig{f.CustomHealthCheckConfig, nil, nil}
+	if c := f.CustomRuntimeConfig; c != nil {
+		out[1] = c.HealthCheckConfig
+	}
+	if c := f.CustomContainerConfig; c != nil {
+		out[2] = c.HealthCheckConfig
+	}
+	return out
+}
+
+// IsContainer reports whether f runs an OCI image (custom-container).
+func (f *Function) IsContainer() bool { return f.Runtime == RuntimeCustomContainer }
 
 // PreStop returns the PreStop hook or nil.
 func (f *Function) PreStop() *LifecycleHook {

@@ -53,6 +53,10 @@ func ValidateService(s *Service) error {
 // all alike: the code brings its own HTTP server, whatever the image.
 var customRuntimes = []string{"custom", "custom.debian10", "custom.debian11", "custom.debian12"}
 
+// runnableRuntimes are the runtimes openfc runs: the custom runtimes and
+// custom containers (an image whose server listens on the port).
+var runnableRuntimes = slices.Concat(customRuntimes, []string{RuntimeCustomContainer})
+
 // builtinRuntimes are FC's built-in runtimes (FC 2.0 and 3.0, as the
 // Serverless Devs fc3 component lists them), known but not yet runnable
 // here.
@@ -60,7 +64,7 @@ var builtinRuntimes = []string{
 	"nodejs8", "nodejs10", "nodejs12", "nodejs14", "nodejs16", "nodejs18", "nodejs20",
 	"python2.7", "python3", "python3.9", "python3.10", "python3.12",
 	"php7.2", "java8", "java11", "dotnetcore2.1", "dotnetcore3.1", "go1",
-	"custom-container", "micro-sandbox",
+	"micro-sandbox",
 }
 
 // IsCustomRuntime reports whether runtime is one of FC's custom runtimes
@@ -73,17 +77,17 @@ func IsCustomRuntime(runtime string) bool {
 // message of an unknown one suggests the closest FC runtime, and both kinds
 // of refusal list the runtimes openfc runs.
 func ValidateRuntime(runtime string) error {
-	runnable := "openfc runs " + strings.Join(customRuntimes, ", ")
+	runnable := "openfc runs " + strings.Join(runnableRuntimes, ", ")
 	switch {
 	case runtime == "":
 		return invalid("runtime is required")
-	case IsCustomRuntime(runtime):
+	case slices.Contains(runnableRuntimes, runtime):
 		return nil
 	case slices.Contains(builtinRuntimes, runtime):
 		return invalid("runtime %q is not supported by this openfc yet; %s", runtime, runnable)
 	}
 	msg := fmt.Sprintf("runtime %q is not a Function Compute runtime", runtime)
-	if s := suggest.Closest(runtime, slices.Concat(customRuntimes, builtinRuntimes)); s != "" {
+	if s := suggest.Closest(runtime, slices.Concat(runnableRuntimes, builtinRuntimes)); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return invalid("%s; %s", msg, runnable)
@@ -155,7 +159,10 @@ func ValidateFunction(f *Function) error {
 			return invalid("customRuntimeConfig.command is required when customRuntimeConfig.args is set")
 		}
 	}
-	for _, hc := range []*HealthCheckConfig{f.CustomHealthCheckConfig, customRuntimeHealth(f)} {
+	if err := validateContainer(f); err != nil {
+		return err
+	}
+	for _, hc := range f.healthChecks() {
 		if err := validateHealthCheck(hc); err != nil {
 			return err
 		}
@@ -246,13 +253,6 @@ func ValidateTrigger(t *Trigger) error {
 		t.Qualifier = LATEST
 	}
 	return nil
-}
-
-func customRuntimeHealth(f *Function) *HealthCheckConfig {
-	if f.CustomRuntimeConfig == nil {
-		return nil
-	}
-	return f.CustomRuntimeConfig.HealthCheckConfig
 }
 
 // validateHealthCheck checks a health check against FC's ranges and fills

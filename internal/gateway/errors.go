@@ -47,6 +47,10 @@ func exchangeError(ctx context.Context, c *call, err error) error {
 		return fc.Errorf(fc.CodeClientClosedRequest, "client Closed Request")
 	}
 	if exited, exitErr := c.lease.Exited(200 * time.Millisecond); exited {
+		var fe *fc.Error
+		if errors.As(exitErr, &fe) {
+			return fe // the instance manager's own account (out of memory)
+		}
 		return &fc.Error{Code: fc.CodeFunctionCrashed, Err: err,
 			Message: "Process exited unexpectedly before completing request (instance " + c.lease.InstanceID() + ": " + describeExit(exitErr) + ")"}
 	}

@@ -46,7 +46,9 @@ type Lease interface {
 	Fail(reason string)
 	// Release ends the invocation and frees the slot.
 	Release()
-	// Exited waits up to d for the instance to exit.
+	// Exited waits up to d for the instance to exit, and says how it
+	// did; an *fc.Error is the answer to the request (a container that
+	// ran out of memory).
 	Exited(d time.Duration) (bool, error)
 	// LogTail returns the last maxBytes of this invocation's log so far.
 	LogTail(maxBytes int) []byte

@@ -71,6 +71,7 @@ type fakeInstances struct {
 	released int
 	errs     map[string]error // by function name: Acquire fails
 	exited   bool             // Exited reports an exited instance
+	exitErr  error            // with this error (nil: "exit status 3")
 	// noFastPath makes TryAcquire fail, so that Acquire is used;
 	// acquireDelay makes Acquire take that long (a cold start), unless
 	// its context ends first.
@@ -145,6 +146,9 @@ func (l *fakeLease) LogTail(int) []byte { return []byte("FC Invoke Start Request
 func (l *fakeLease) Exited(time.Duration) (bool, error) {
 	l.f.mu.Lock()
 	defer l.f.mu.Unlock()
+	if l.f.exited && l.f.exitErr != nil {
+		return true, l.f.exitErr
+	}
 	if l.f.exited {
 		return true, errors.New("exit status 3")
 	}
@@ -933,13 +937,17 @@ func TestFunctionErrors(t *testing.T) {
 		name    string
 		fn      string
 		exited  bool
+		exitErr error
 		handler http.HandlerFunc
 		code    fc.Code
 		msg     string
 	}{
-		{"connection closed", "anon", false, hangUp, fc.CodeFunctionConnection, "HTTP server failed"},
-		{"process exited", "anon", true, hangUp, fc.CodeFunctionCrashed, "exit status 3"},
-		{"timeout", "slow", false, func(w http.ResponseWriter, r *http.Request) {
+		{"connection closed", "anon", false, nil, hangUp, fc.CodeFunctionConnection, "HTTP server failed"},
+		{"process exited", "anon", true, nil, hangUp, fc.CodeFunctionCrashed, "exit status 3"},
+		// The instance manager's account of an exit is the answer.
+		{"out of memory", "anon", true, fc.Errorf(fc.CodeFunctionCrashed, "Function ran out of memory (memorySize 128 MB)"), hangUp,
+			fc.CodeFunctionCrashed, "Function ran out of memory (memorySize 128 MB)"},
+		{"timeout", "slow", false, nil, func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():
 			case <-time.After(5 * time.Second):
@@ -948,7 +956,7 @@ func TestFunctionErrors(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e.inst.mu.Lock()
-			e.inst.exited = c.exited
+			e.inst.exited, e.inst.exitErr = c.exited, c.exitErr
 			e.inst.mu.Unlock()
 			e.setHandler(c.handler)
 			resp, body := e.do(e.req("GET", proxy+c.fn+"/", "", nil))

@@ -46,13 +46,15 @@ func (l *Lease) Release() {
 
 // Exited waits up to d for the instance's process to exit and reports
 // whether it did, with its exit description. The gateway uses it to tell a
-// crash from a connection error.
+// crash from a connection error. An exit the manager can explain to the
+// client (a container that ran out of memory) comes as an *fc.Error, the
+// request's answer.
 func (l *Lease) Exited(d time.Duration) (bool, error) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-l.in.sb.Done():
-		return true, l.in.sb.ExitErr()
+		return true, exitError(l.in)
 	case <-t.C:
 		return false, nil
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -27,20 +26,19 @@ func (m *Manager) start(p *pool, provisioned bool) (*inst, error) {
 	defer cancel()
 	id := newID()
 	began := time.Now()
-	dir, releaseCode, err := m.opts.Code.CodeDir(ctx, fn.CodeChecksum)
+	spec, release, err := m.spec(ctx, fn, p.qualifier, id)
 	if err != nil {
 		m.unreserve()
-		return nil, fc.Errorf(fc.CodeFunctionNotStarted, "The function cannot be started: code package %s: %w", fn.CodeChecksum, err)
+		return nil, err
 	}
-	in := &inst{id: id, p: p, started: began, provisioned: provisioned, releaseCode: releaseCode}
+	in := &inst{id: id, p: p, started: began, provisioned: provisioned, release: release}
 	in.tail = newTailBuffer(4096, id, m.opts.Output)
-	spec := sandbox.Spec{ID: id, Dir: dir, Command: command(fn), Env: m.env(fn, p.qualifier, id, dir), Port: fn.Port(),
-		PortEnv: portEnv(fn), Output: &lineWriter{m: m, in: in}, Net: m.netSpec(fn)}
+	spec.Output = &lineWriter{m: m, in: in}
 	in.sb, err = m.opts.Sandbox.Start(ctx, spec)
 	if err != nil {
-		releaseCode()
+		release()
 		m.unreserve()
-		return nil, fc.Errorf(fc.CodeFunctionNotStarted, "The CA's http server cannot be started: %v. Logs : %s", err, in.tail.String())
+		return nil, startError(err, in)
 	}
 	in.hook = hookClient(in.sb)
 	m.register(in)
@@ -267,7 +265,7 @@ func (m *Manager) stopInstance(ctx context.Context, in *inst, reason string) {
 		m.log.Warn("stopping instance", "instance", in.id, "err", err)
 	}
 	if m.unregisterOnce(in) {
-		in.releaseCode() // the process is gone: its code may be collected
+		in.release() // the process is gone: its code or image may be collected
 		m.unreserve()
 		m.opts.Metrics.exit(reason)
 		m.log.Info("instance stopped", "function", in.p.key, "instance", in.id, "reason", reason)
@@ -299,10 +297,14 @@ func (m *Manager) watch(in *inst) {
 	<-in.sb.Done()
 	if in.p.exited(in) {
 		m.log.Warn("instance exited unexpectedly", "function", in.p.key, "instance", in.id, "exit", in.sb.ExitErr(), "tail", lastLine(in.tail.String()))
-		m.appendLog(in, "", fmt.Sprintf("openfc: instance %s exited unexpectedly (%v)", in.id, describe(in.sb.ExitErr())))
+		reason, why := "crashed", describe(in.sb.ExitErr())
+		if errors.Is(in.sb.ExitErr(), sandbox.ErrOutOfMemory) {
+			reason, why = "out of memory", fmt.Sprintf("killed by its memory limit: memorySize %d MB", in.p.fn.MemorySize)
+		}
+		m.appendLog(in, "", fmt.Sprintf("openfc: instance %s exited unexpectedly (%s)", in.id, why))
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(m.ctx), 5*time.Second)
 		defer cancel()
-		m.stopInstance(ctx, in, "crashed")
+		m.stopInstance(ctx, in, reason)
 	}
 }
 
@@ -352,72 +354,6 @@ func (m *Manager) reconcile(now time.Time) {
 	for _, p := range m.poolList() {
 		p.reclaimIdle(now, targets[p.key])
 	}
-}
-
-// netSpec is the network fn's instances get: internet access as its
-// function and service say (fc.InternetAccess), DNS from its customDNS.
-func (m *Manager) netSpec(fn *fc.Function) sandbox.NetSpec {
-	var svc *fc.Service
-	if m.opts.LookupService != nil {
-		svc, _ = m.opts.LookupService(fn.ServiceName)
-	}
-	ns := sandbox.NetSpec{NoInternet: !fc.InternetAccess(svc, fn)}
-	ns.Nameservers, ns.Searches, ns.Options = fn.CustomDNS.ResolvConf()
-	return ns
-}
-
-// env builds the instance environment: a minimal base, the user's
-// variables, then FC's variables (which the user cannot override).
-func (m *Manager) env(fn *fc.Function, qualifier, id, dir string) []string {
-	vars := map[string]string{
-		"PATH": os.Getenv("PATH"),
-		"HOME": os.TempDir(),
-		"LANG": "C.UTF-8",
-	}
-	for k, v := range fn.EnvironmentVariables {
-		vars[k] = v
-	}
-	for k, v := range map[string]string{
-		"FC_FUNCTION_NAME":        fn.FunctionName,
-		"FC_SERVICE_NAME":         fn.ServiceName,
-		"FC_FUNCTION_HANDLER":     fn.Handler,
-		"FC_FUNCTION_MEMORY_SIZE": strconv.Itoa(fn.MemorySize),
-		"FC_FUNC_CODE_PATH":       dir,
-		"FC_INSTANCE_ID":          id,
-		"FC_REGION":               m.opts.Region,
-		"FC_ACCOUNT_ID":           m.opts.AccountID,
-		"FC_QUALIFIER":            qualifier,
-		"FC_VERSION_ID":           qualifier,
-		"FC_TIMEOUT":              strconv.Itoa(fn.Timeout),
-	} {
-		vars[k] = v
-	}
-	out := make([]string, 0, len(vars))
-	for k, v := range vars {
-		out = append(out, k+"="+v)
-	}
-	return out
-}
-
-// portEnv names the variables that tell an instance its port (the
-// sandbox decides it: the CAPort in a namespace of its own, another in
-// the host network): FC's, and PORT, which web frameworks read, unless
-// the function sets PORT itself.
-func portEnv(fn *fc.Function) []string {
-	names := []string{"FC_SERVER_PORT", "FC_CUSTOM_LISTEN_PORT"}
-	if _, set := fn.EnvironmentVariables["PORT"]; !set {
-		names = append(names, "PORT")
-	}
-	return names
-}
-
-// command returns argv: customRuntimeConfig.command + args, else FC's
-// convention, an executable bootstrap at the code root.
-func command(fn *fc.Function) []string {
-	if c := fn.CustomRuntimeConfig; c != nil && len(c.Command) > 0 {
-		return append(append([]string{}, c.Command...), c.Args...)
-	}
-	return []string{"./bootstrap"}
 }
 
 func lastLine(s string) string {

@@ -51,8 +51,16 @@ type LogSink interface {
 
 // Options configure a Manager. Zero values take the documented defaults.
 type Options struct {
+	// Sandbox runs the instances: a Spec with Root in a container.
 	Sandbox sandbox.Sandbox
 	Code    CodeSource
+	// Images provides the images of custom-container functions; nil: they
+	// fail to start (FunctionNotStarted).
+	Images ImageSource
+	// RuntimesInContainers runs custom-runtime functions in containers
+	// too (--isolation container): the host's root read-only, the code at
+	// /code. False runs them as processes.
+	RuntimesInContainers bool
 	// Region and AccountID are exported to instances.
 	Region, AccountID string
 	// StartTimeout bounds how long a new instance may take to accept a

@@ -49,6 +49,8 @@ type fakeInstance struct {
 	once    sync.Once
 	stopped atomic.Bool
 	syncs   atomic.Int32 // SyncOutput calls
+	// exitErr is ExitErr (nil: "exit status 3"); set it before exit.
+	exitErr error
 }
 
 func (i *fakeInstance) ID() string      { return i.id }
@@ -68,8 +70,13 @@ func (i *fakeInstance) Ready(ctx context.Context) error {
 	}
 	return c.Close()
 }
-func (i *fakeInstance) Done() <-chan struct{}         { return i.done }
-func (i *fakeInstance) ExitErr() error                { return errors.New("exit status 3") }
+func (i *fakeInstance) Done() <-chan struct{} { return i.done }
+func (i *fakeInstance) ExitErr() error {
+	if i.exitErr != nil {
+		return i.exitErr
+	}
+	return errors.New("exit status 3")
+}
 func (i *fakeInstance) SyncOutput(time.Duration) bool { i.syncs.Add(1); return true }
 func (i *fakeInstance) exit()                         { i.once.Do(func() { close(i.done) }) }
 func (i *fakeInstance) Stop(ctx context.Context) error {

@@ -52,9 +52,10 @@ type inst struct {
 	hook        *http.Client // lifecycle hooks and health checks
 	started     time.Time
 	provisioned bool
-	// releaseCode ends the instance's hold on its code directory (see
-	// CodeSource); stopInstance calls it once the process is gone.
-	releaseCode func()
+	// release ends the instance's hold on its code directory (see
+	// CodeSource) or image (ImageSource); stopInstance calls it once the
+	// process is gone.
+	release func()
 	// current is the request id of the only request in flight, for
 	// tagging output lines; nil when none or several.
 	current atomic.Pointer[string]

@@ -6,10 +6,15 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"time"
 )
+
+// ErrOutOfMemory is wrapped by the ExitErr of an instance killed by its
+// memory limit (a container's cgroup).
+var ErrOutOfMemory = errors.New("sandbox: out of memory")
 
 // Spec says what to run.
 type Spec struct {

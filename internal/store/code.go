@@ -119,3 +119,25 @@ func (s *JetStream) FunctionCodeChecksums(ctx context.Context) ([]string, error)
 	}
 	return out, nil
 }
+
+// FunctionImages returns, for every image reference a custom-container
+// function names, the functions ("service/function") that name it, read
+// from the store as FunctionCodeChecksums is.
+func (s *JetStream) FunctionImages(ctx context.Context) (map[string][]string, error) {
+	items, err := s.list(ctx, bFunctions, "*.*")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, it := range items {
+		v, err := decode(bFunctions, it.key, it.val)
+		if err != nil {
+			return nil, err
+		}
+		fn := v.(*fc.Function)
+		if c := fn.CustomContainerConfig; fn.IsContainer() && c != nil && c.Image != "" {
+			out[c.Image] = append(out[c.Image], fn.ServiceName+"/"+fn.FunctionName)
+		}
+	}
+	return out, nil
+}

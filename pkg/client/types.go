@@ -26,6 +26,20 @@ type CustomRuntimeConfig struct {
 	Port    int      `json:"port,omitempty"`
 }
 
+// CustomContainerConfig is the image of a custom-container function, in
+// FC 2.0's shape: Command replaces the image's ENTRYPOINT and Args its
+// CMD, each a string holding a JSON array (`["node","app.js"]`). Port is
+// FC 3.0's place for the port (else the function's CAPort).
+type CustomContainerConfig struct {
+	Image            string `json:"image,omitempty"`
+	Command          string `json:"command,omitempty"`
+	Args             string `json:"args,omitempty"`
+	Port             int    `json:"port,omitempty"`
+	AccelerationType string `json:"accelerationType,omitempty"`
+	InstanceID       string `json:"instanceID,omitempty"`
+	WebServerMode    *bool  `json:"webServerMode,omitempty"`
+}
+
 // Code is a function's code in a create or update request: a base64 zip
 // archive (ZipFile) or, on Alibaba Cloud, an OSS object.
 type Code struct {
@@ -48,11 +62,14 @@ type Function struct {
 	InstanceConcurrency   int                  `json:"instanceConcurrency,omitempty"`
 	CAPort                int                  `json:"caPort,omitempty"`
 	CustomRuntimeConfig   *CustomRuntimeConfig `json:"customRuntimeConfig,omitempty"`
-	EnvironmentVariables  map[string]string    `json:"environmentVariables,omitempty"`
-	CodeChecksum          string               `json:"codeChecksum,omitempty"`
-	CodeSize              int64                `json:"codeSize,omitempty"`
-	InstanceType          string               `json:"instanceType,omitempty"`
-	CustomDNS             *CustomDNS           `json:"customDNS,omitempty"`
+	// CustomContainerConfig is set for runtime custom-container, which
+	// takes no Code.
+	CustomContainerConfig *CustomContainerConfig `json:"customContainerConfig,omitempty"`
+	EnvironmentVariables  map[string]string      `json:"environmentVariables,omitempty"`
+	CodeChecksum          string                 `json:"codeChecksum,omitempty"`
+	CodeSize              int64                  `json:"codeSize,omitempty"`
+	InstanceType          string                 `json:"instanceType,omitempty"`
+	CustomDNS             *CustomDNS             `json:"customDNS,omitempty"`
 	// InternetAccess is FC 3.0's per-function switch; nil defers to the
 	// service's.
 	InternetAccess   *bool  `json:"internetAccess,omitempty"`
