@@ -240,7 +240,11 @@ func (c *Container) track(in *containerInstance) error {
 	if c.closed {
 		return errClosed
 	}
-	c.live[in] = struct{}{}
+	select {
+	case <-in.done: // it exited already; finish has untracked it
+	default:
+		c.live[in] = struct{}{}
+	}
 	return nil
 }
 
