@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/openfc/openfc/internal/sandbox/network"
 )
 
@@ -81,7 +83,9 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 
 // imageLayers returns two unpacked layers, lowest first: the server with
 // an /etc/passwd and /etc/group (user app, 1000, also in group extra), and
-// one on top that replaces /srv/which.
+// one on top that replaces /srv/which and deletes /srv/gone with an
+// overlayfs whiteout (a 0:0 character device), the form unpacked layers
+// take.
 func imageLayers(t *testing.T) []string {
 	t.Helper()
 	base, top := t.TempDir(), t.TempDir()
@@ -97,8 +101,12 @@ func imageLayers(t *testing.T) []string {
 		"etc/group":  "root:x:0:\napp:x:1000:\nextra:x:2000:app\n",
 		"srv/which":  "base",
 		"srv/base":   "from the base layer",
+		"srv/gone":   "deleted by the top layer",
 	})
 	writeFiles(t, top, map[string]string{"srv/which": "top"})
+	if err := unix.Mknod(filepath.Join(top, "srv/gone"), unix.S_IFCHR, 0); err != nil {
+		t.Fatal(err)
+	}
 	return []string{base, top}
 }
 

@@ -43,6 +43,7 @@ func TestContainerTwoInstances(t *testing.T) {
 	}{
 		{ca, "/read?path=/srv/which", "top"},
 		{ca, "/read?path=/srv/base", "from the base layer"},
+		{ca, "/read?path=/srv/gone", "missing"},
 		{ca, "/write?path=/srv/note&data=hello", "ok"},
 		{ca, "/read?path=/srv/note", "hello"},
 		{cb, "/read?path=/srv/note", "missing"},
