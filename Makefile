@@ -6,15 +6,16 @@ BIN     := bin/openfc
 NATS    := bin/nats-server
 EXAMPLE := examples/express-hello/code
 
-.PHONY: nettools build deps npm-deps chromium demo test test-unit test-e2e lint clean bench bench-smoke
+.PHONY: nettools runc build deps npm-deps chromium demo test test-unit test-e2e lint clean bench bench-smoke
 
 build:
 	$(GO) build -o $(BIN) ./cmd/openfc
 
 # Everything the tests need beyond Go, Node.js and Python: the npm
 # packages, nats-server (the external-JetStream e2e test), Chromium (the
-# browser CORS e2e test), ip and nft (the instance network e2e tests).
-deps: npm-deps $(NATS) chromium nettools
+# browser CORS e2e test), ip and nft (the instance network e2e tests),
+# runc (the container sandbox's tests).
+deps: npm-deps $(NATS) chromium nettools runc
 
 # npm packages the example and the SDK tests need (from package-lock.json).
 npm-deps: $(EXAMPLE)/node_modules/.package-lock.json test/e2e/sdk/node_modules/.package-lock.json
@@ -32,6 +33,9 @@ chromium:
 nettools:
 	@./scripts/ensure-tool.sh "the instance network e2e tests" iproute2 - ip
 	@./scripts/ensure-tool.sh "the instance network e2e tests" nftables - nft
+
+runc:
+	@./scripts/ensure-tool.sh "the container sandbox tests" runc - runc
 
 $(EXAMPLE)/node_modules/.package-lock.json: $(EXAMPLE)/package-lock.json
 	cd $(EXAMPLE) && npm ci --no-audit --no-fund

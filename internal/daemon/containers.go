@@ -20,7 +20,10 @@ func (d *Daemon) newContainers(owner string) error {
 		StateDir: filepath.Join(o.DataDir, "run", "containers"),
 		Owner:    owner, // the network's: a restart finds what a killed run left by it
 		Network:  d.sb.Network(),
-		Logger:   d.log.With("component", "container"),
+		// The data dir holds the admin key and every function's code: a
+		// container with the host's root sees it empty.
+		Hide:   []string{o.DataDir},
+		Logger: d.log.With("component", "container"),
 	})
 	switch {
 	case err == nil:

@@ -60,6 +60,10 @@ type Process struct {
 
 var _ Sandbox = (*Process)(nil)
 
+// Network returns the manager of the instances' networks, nil where
+// instances share the host network; the container sandbox shares it.
+func (p *Process) Network() *network.Manager { return p.net }
+
 // NetNSEnabled reports whether instances get private network namespaces.
 func (p *Process) NetNSEnabled() bool { return p.net != nil }
 

@@ -7,14 +7,21 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"time"
 )
 
-// ErrOutOfMemory is wrapped by the ExitErr of an instance killed by its
-// memory limit (a container's cgroup).
-var ErrOutOfMemory = errors.New("sandbox: out of memory")
+var (
+	// ErrOutOfMemory is wrapped by Instance.ExitErr when the instance's
+	// memory cgroup killed it for going over Spec.MemoryMB.
+	ErrOutOfMemory = errors.New("out of memory")
+	// ErrNoRuntime is wrapped by the errors of NewContainer when runc is
+	// missing or unusable, and of a Spec with Root given to a sandbox
+	// without containers.
+	ErrNoRuntime = errors.New("no container runtime (runc)")
+)
 
 // Spec says what to run.
 type Spec struct {
@@ -116,4 +123,27 @@ type Instance interface {
 	// ctx ends, and returns after the process has exited and its resources
 	// (namespace handles) are released. Safe to call more than once.
 	Stop(ctx context.Context) error
+}
+
+// Choose returns a Sandbox that runs a Spec with Root in container and
+// any other in process. container may be nil (runc missing): a Spec with
+// Root then fails with an error wrapping ErrNoRuntime.
+func Choose(process, container Sandbox) Sandbox {
+	if c, ok := container.(*Container); ok && c == nil {
+		container = nil // a nil *Container in the interface
+	}
+	return chooser{process: process, container: container}
+}
+
+type chooser struct{ process, container Sandbox }
+
+// Start routes spec by its Root.
+func (c chooser) Start(ctx context.Context, spec Spec) (Instance, error) {
+	if spec.Root == nil {
+		return c.process.Start(ctx, spec)
+	}
+	if c.container == nil {
+		return nil, fmt.Errorf("sandbox: start instance %s in a container: %w", spec.ID, ErrNoRuntime)
+	}
+	return c.container.Start(ctx, spec)
 }

@@ -171,3 +171,9 @@ func TestToolLookupOrder(t *testing.T) {
 		t.Fatalf("find with %s naming nothing = %v, want an error naming make deps", tl.env, err)
 	}
 }
+
+// runcTool runs the containers of custom-container functions.
+func runcTool() tool {
+	return tool{name: "runc", path: []string{"runc"},
+		install: "make deps (as root with apt-get it runs: apt-get install -y runc); otherwise: sudo apt-get install -y runc"}
+}

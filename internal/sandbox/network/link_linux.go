@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -143,4 +144,14 @@ func (m *Manager) topUp() {
 	case m.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Files returns the resolv.conf and hosts Configure wrote for l ("" before
+// Configure), for a container runtime to mount at /etc.
+func (l *Link) Files() (resolv, hosts string) { return l.resolv, l.hosts }
+
+// NSPath is a path another process (runc) can open to join l's network
+// namespace while l is not released: this process's descriptor of it.
+func (l *Link) NSPath() string {
+	return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), l.NS.Fd())
 }
