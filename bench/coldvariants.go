@@ -29,12 +29,14 @@ type coldVariantResult struct {
 
 // coldVariants lists the variants: the default configuration again (the
 // reference in the same rounds), the instance network without its
-// namespace pool, the host network, and the binary of -cold-baseline.
+// namespace pool, the host network, the function in a runc container
+// (the host's root, its code at /code), and the binary of -cold-baseline.
 func coldVariants(cfg config) []coldVariant {
 	vs := []coldVariant{
 		{name: "default (own network, namespace pool)"},
 		{name: "own network, no namespace pool", args: []string{"--instance-netns-pool", "0"}},
 		{name: "host network (--netns off)", args: []string{"--netns", "off"}},
+		{name: "runc container (--isolation container)", args: []string{"--isolation", "container"}},
 	}
 	if cfg.coldBaseline != "" {
 		vs = append(vs, coldVariant{name: "baseline " + filepath.Base(cfg.coldBaseline), bin: cfg.coldBaseline})

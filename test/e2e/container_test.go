@@ -271,3 +271,42 @@ func TestCustomContainerCleanup(t *testing.T) {
 		return nil
 	})
 }
+
+// TestIsolationContainer: with --isolation container a custom-runtime
+// function runs under runc with the host's root read-only and its code at
+// /code (its working directory and FC_FUNC_CODE_PATH); the data dir is
+// hidden from it.
+func TestIsolationContainer(t *testing.T) {
+	runcTool().mustFind(t)
+	code := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(code, "bootstrap"), "./test/e2e/testdata/ctrserver")
+	build.Dir = repoRoot()
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ctrserver: %v\n%s", err, out)
+	}
+	data := t.TempDir()
+	s := startServer(t, data, "--isolation", "container")
+	s.deployEcho(echoOpts{service: "iso", name: "ctr", code: code, command: "[./bootstrap]"})
+	if got := s.getOK("/2016-08-15/proxy/iso/ctr/whoami"); got != "uid=0 gid=0 cwd=/code" {
+		t.Errorf("whoami: %q; want root in /code", got)
+	}
+	if got := s.getOK("/2016-08-15/proxy/iso/ctr/env?k=FC_FUNC_CODE_PATH"); got != "/code" {
+		t.Errorf("FC_FUNC_CODE_PATH=%q; want /code", got)
+	}
+	for _, f := range []string{"/code/x", "/etc/x", "/x"} {
+		resp, body := s.do("GET", "/2016-08-15/proxy/iso/ctr/write?f="+f+"&v=1", nil, nil)
+		if resp.StatusCode != 500 || !strings.Contains(string(body), "read-only") {
+			t.Errorf("write %s: %d %q; want a read-only file system", f, resp.StatusCode, body)
+		}
+	}
+	if got := s.getOK("/2016-08-15/proxy/iso/ctr/write?f=/tmp/x&v=1"); got != "written" {
+		t.Errorf("write /tmp: %q", got)
+	}
+	if resp, body := s.do("GET", "/2016-08-15/proxy/iso/ctr/read?f="+filepath.Join(data, "credentials.json"), nil, nil); resp.StatusCode != 404 {
+		t.Errorf("the data dir is visible: %d %q", resp.StatusCode, body)
+	}
+	if out := s.cli("instances"); !strings.Contains(out, "169.254.") {
+		t.Errorf("the container has no address of its own:\n%s", out)
+	}
+}

@@ -4,7 +4,7 @@
 // "$NAME <hostname>"; /write?f=PATH&v=V writes V to PATH; /read?f=PATH
 // answers the file (404 when absent); /alloc?mb=N allocates and touches N
 // MB and keeps them; /fetch?url=U fetches U (502 "error: …" on failure);
-// /whoami answers "uid=U gid=G cwd=D".
+// /env?k=K answers $K; /whoami answers "uid=U gid=G cwd=D".
 package main
 
 import (
@@ -64,6 +64,9 @@ func main() {
 		}
 		defer resp.Body.Close()
 		io.Copy(w, resp.Body)
+	})
+	mux.HandleFunc("/env", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, os.Getenv(r.URL.Query().Get("k")))
 	})
 	mux.HandleFunc("/whoami", func(w http.ResponseWriter, r *http.Request) {
 		wd, _ := os.Getwd()
