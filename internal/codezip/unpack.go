@@ -8,6 +8,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+
+	"github.com/openfc/openfc/internal/dircache"
 )
 
 // dirMode is the mode of unpacked directories.
@@ -36,7 +38,7 @@ func Unpack(zipBytes []byte, dest string, lim Limits) error {
 	if err := os.MkdirAll(parent, dirMode); err != nil {
 		return fmt.Errorf("unpack code: %w", err)
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dest)+".unpack-*")
+	tmp, err := dircache.TempDir(parent, filepath.Base(dest))
 	if err != nil {
 		return fmt.Errorf("unpack code: %w", err)
 	}

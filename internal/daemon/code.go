@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/openfc/openfc/internal/codezip"
+	"github.com/openfc/openfc/internal/dircache"
 )
 
 // codeStore is what the code cache needs of the store (store.JetStream).
@@ -21,15 +21,6 @@ type codeStore interface {
 	// absent.
 	GetCode(ctx context.Context, checksum string) (io.ReadCloser, error)
 }
-
-// Names the cache gives what is not a checksum's directory: codezip.Unpack
-// unpacks into ".<checksum>.unpack-<random>" next to the destination, and
-// Sweep moves a directory to ".trash-<checksum>-<random>" before removing
-// it.
-const (
-	unpackInfix = ".unpack-"
-	trashPrefix = ".trash-"
-)
 
 // codeCache unpacks code packages from the store into dir/<checksum>, once
 // per checksum, and serves the directories to the instance manager. It
@@ -134,46 +125,11 @@ func (c *codeCache) InUse(checksum string) bool {
 // left (codegc.Dirs). A directory is first renamed, under the lock, so
 // that no CodeDir can find it half removed.
 func (c *codeCache) Sweep(keep func(checksum string) bool) (int, error) {
-	entries, err := os.ReadDir(c.dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
+	busy := func(sum string) bool { return c.holds[sum] > 0 }
+	retire := func(sum string) bool { return !busy(sum) && !keep(sum) }
+	n, err := dircache.Sweep(c.dir, &c.mu, busy, retire, c.log)
 	if err != nil {
-		return 0, fmt.Errorf("code cache: %w", err)
+		return n, fmt.Errorf("code cache: %w", err)
 	}
-	var remove []string
-	removed := 0
-	c.mu.Lock()
-	for _, e := range entries {
-		name := e.Name()
-		switch {
-		case !e.IsDir():
-			// not the cache's
-		case strings.HasPrefix(name, trashPrefix):
-			remove = append(remove, name)
-		case strings.HasPrefix(name, "."):
-			// An unpack's temporary directory: in progress while its
-			// checksum is held, else a crash's.
-			if sum, _, ok := strings.Cut(name[1:], unpackInfix); ok && c.holds[sum] == 0 {
-				remove = append(remove, name)
-			}
-		case c.holds[name] > 0 || keep(name):
-		default:
-			trash := trashPrefix + name + "-" + rand.Text() // unique, also across restarts
-			if err := os.Rename(filepath.Join(c.dir, name), filepath.Join(c.dir, trash)); err != nil {
-				c.log.Warn("code cache: cannot remove unused code", "checksum", name, "err", err)
-				continue
-			}
-			remove = append(remove, trash)
-			removed++
-		}
-	}
-	c.mu.Unlock()
-	var errs []error
-	for _, name := range remove {
-		if err := os.RemoveAll(filepath.Join(c.dir, name)); err != nil {
-			errs = append(errs, fmt.Errorf("code cache: %w", err))
-		}
-	}
-	return removed, errors.Join(errs...)
+	return n, nil
 }

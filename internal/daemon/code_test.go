@@ -120,7 +120,7 @@ func TestCodeCacheSweep(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(c.dir, "busy")); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []string{".busy.unpack-1", ".gone.unpack-2", ".trash-x-3", ".trash-y-4/sub"} {
+	for _, d := range []string{".unpack-busy-1", ".unpack-gone-2", ".trash-x-3", ".trash-y-4/sub", ".gone.unpack-5"} {
 		if err := os.MkdirAll(filepath.Join(c.dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +135,7 @@ func TestCodeCacheSweep(t *testing.T) {
 	if n != 1 {
 		t.Errorf("Sweep removed %d directories; want 1 (old)", n)
 	}
-	if got, want := entries(t, c.dir), []string{".busy.unpack-1", "README", "held", "ref"}; !slices.Equal(got, want) {
+	if got, want := entries(t, c.dir), []string{".unpack-busy-1", "README", "held", "ref"}; !slices.Equal(got, want) {
 		t.Errorf("left after Sweep: %v; want %v", got, want)
 	}
 	releaseBusy()

@@ -2,7 +2,6 @@ package images
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -11,15 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-)
 
-// Names in the layers dir that are not a layer's: an unpack writes into
-// ".unpack-<hex>-<random>" and renames it to "<hex>" when done; a sweep
-// renames a directory to ".trash-<hex>-<random>" before removing it, so
-// that no Get finds it half removed.
-const (
-	unpackPrefix = ".unpack-"
-	trashPrefix  = ".trash-"
+	"github.com/openfc/openfc/internal/dircache"
 )
 
 // Get returns ref's image with every layer unpacked on this node, held
@@ -122,8 +114,11 @@ func (s *Store) unpack(ctx context.Context, info *imageInfo, i int) (string, err
 		return "", err
 	}
 	defer rc.Close()
-	tmp := filepath.Join(s.layersDir, unpackPrefix+id+"-"+rand.Text())
-	if err := mkdir755(tmp); err != nil {
+	tmp, err := dircache.TempDir(s.layersDir, id)
+	if err == nil {
+		err = os.Chmod(tmp, 0o755) // MkdirTemp makes it 0700; the container's users read it
+	}
+	if err != nil {
 		return "", fmt.Errorf("images: %w", err)
 	}
 	d := newDigester()
@@ -159,42 +154,11 @@ func (s *Store) unpack(ctx context.Context, info *imageInfo, i int) (string, err
 // interrupted and the trash a crash left. It returns how many layer
 // directories it removed.
 func (s *Store) sweepLayers(keep func(id string) bool) (int, error) {
-	entries, err := os.ReadDir(s.layersDir)
+	busy := func(id string) bool { return s.holds[id] > 0 }
+	retire := func(id string) bool { return !busy(id) && !keep(id) }
+	n, err := dircache.Sweep(s.layersDir, &s.mu, busy, retire, s.log)
 	if err != nil {
-		return 0, fmt.Errorf("images: %w", err)
+		return n, fmt.Errorf("images: %w", err)
 	}
-	var remove []string
-	removed := 0
-	s.mu.Lock()
-	for _, e := range entries {
-		name := e.Name()
-		switch {
-		case !e.IsDir():
-		case strings.HasPrefix(name, trashPrefix):
-			remove = append(remove, name)
-		case strings.HasPrefix(name, unpackPrefix):
-			// In progress while its layer is held, else a crash's.
-			id, _, _ := strings.Cut(strings.TrimPrefix(name, unpackPrefix), "-")
-			if s.holds[id] == 0 {
-				remove = append(remove, name)
-			}
-		case s.holds[name] > 0 || keep(name):
-		default:
-			trash := trashPrefix + name + "-" + rand.Text()
-			if err := os.Rename(filepath.Join(s.layersDir, name), filepath.Join(s.layersDir, trash)); err != nil {
-				s.log.Warn("images: cannot remove an unused layer", "layer", name, "err", err)
-				continue
-			}
-			remove = append(remove, trash)
-			removed++
-		}
-	}
-	s.mu.Unlock()
-	var errs []error
-	for _, name := range remove {
-		if err := os.RemoveAll(filepath.Join(s.layersDir, name)); err != nil {
-			errs = append(errs, fmt.Errorf("images: %w", err))
-		}
-	}
-	return removed, errors.Join(errs...)
+	return n, nil
 }

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -83,25 +82,7 @@ func (in *containerInstance) Ready(ctx context.Context) error {
 
 // DialContext connects to the container's port.
 func (in *containerInstance) DialContext(ctx context.Context) (net.Conn, error) {
-	select {
-	case <-in.done:
-		return nil, fmt.Errorf("sandbox: instance %s has exited: %w", in.id, net.ErrClosed)
-	default:
-	}
-	if in.addr == "" {
-		return nil, fmt.Errorf("sandbox: instance %s has no port", in.id)
-	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", in.addr)
-	if err != nil {
-		select {
-		case <-in.done:
-			return nil, fmt.Errorf("sandbox: instance %s has exited: %w", in.id, net.ErrClosed)
-		default:
-		}
-		return nil, fmt.Errorf("sandbox: dial instance %s: %w", in.id, err)
-	}
-	return conn, nil
+	return dialInstance(ctx, in.id, in.addr, in.done)
 }
 
 // Stop sends SIGTERM to the container's init (runc forwards the signals

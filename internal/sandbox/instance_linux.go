@@ -88,11 +88,6 @@ func (in *instance) Ready(ctx context.Context) error {
 // DialContext connects to the instance's port at its address, or, in
 // the host network, to the port its own process listens on.
 func (in *instance) DialContext(ctx context.Context) (net.Conn, error) {
-	select {
-	case <-in.done:
-		return nil, fmt.Errorf("sandbox: instance %s has exited: %w", in.id, net.ErrClosed)
-	default:
-	}
 	addr := in.addr
 	if in.link == nil && len(in.ports) > 0 {
 		var err error
@@ -100,18 +95,30 @@ func (in *instance) DialContext(ctx context.Context) (net.Conn, error) {
 			return nil, fmt.Errorf("sandbox: instance %s: %w", in.id, err)
 		}
 	}
+	return dialInstance(ctx, in.id, addr, in.done)
+}
+
+// dialInstance connects to addr, the port of instance id, which is gone
+// once done is closed: a dial then, or one that fails after, says the
+// instance exited (net.ErrClosed) rather than how the dial failed.
+func dialInstance(ctx context.Context, id, addr string, done <-chan struct{}) (net.Conn, error) {
+	select {
+	case <-done:
+		return nil, fmt.Errorf("sandbox: instance %s has exited: %w", id, net.ErrClosed)
+	default:
+	}
 	if addr == "" {
-		return nil, fmt.Errorf("sandbox: instance %s has no port", in.id)
+		return nil, fmt.Errorf("sandbox: instance %s has no port", id)
 	}
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		select {
-		case <-in.done:
-			return nil, fmt.Errorf("sandbox: instance %s has exited: %w", in.id, net.ErrClosed)
+		case <-done:
+			return nil, fmt.Errorf("sandbox: instance %s has exited: %w", id, net.ErrClosed)
 		default:
 		}
-		return nil, fmt.Errorf("sandbox: dial instance %s: %w", in.id, err)
+		return nil, fmt.Errorf("sandbox: dial instance %s: %w", id, err)
 	}
 	return c, nil
 }
