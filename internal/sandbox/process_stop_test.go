@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -172,14 +173,17 @@ func TestHelperServer(t *testing.T) {
 	if mode == "" {
 		t.Skip("helper process for TestServerKilled")
 	}
+	// The directories are the parent test's: this process is killed, so
+	// its own t.TempDir would never be removed.
+	dir := os.Getenv("OPENFC_SANDBOX_DIR")
 	owner := os.Getenv("OPENFC_SANDBOX_OWNER")
-	p, err := NewProcess(ProcessOptions{NetNS: mode, Network: network.Options{Owner: owner, StateDir: t.TempDir()}})
+	p, err := NewProcess(ProcessOptions{NetNS: mode, Network: network.Options{Owner: owner, StateDir: filepath.Join(dir, "net")}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = p.Start(context.Background(), Spec{
 		ID:      "orphan",
-		Dir:     t.TempDir(),
+		Dir:     dir,
 		Command: []string{"sh", "-c", "echo $$; exec sleep 1000"},
 		Env:     []string{"PATH=/usr/bin:/bin"},
 		Output:  os.Stdout,
@@ -200,7 +204,7 @@ func TestServerKilled(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			owner := netOptions(t).Owner
 			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServer$", "-test.count=1")
-			cmd.Env = append(os.Environ(), "OPENFC_SANDBOX_HELPER="+mode, "OPENFC_SANDBOX_OWNER="+owner)
+			cmd.Env = append(os.Environ(), "OPENFC_SANDBOX_HELPER="+mode, "OPENFC_SANDBOX_OWNER="+owner, "OPENFC_SANDBOX_DIR="+t.TempDir())
 			cmd.Stderr = os.Stderr
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
