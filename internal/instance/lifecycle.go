@@ -78,7 +78,7 @@ func (m *Manager) waitReady(ctx context.Context, in *inst) error {
 			t.Stop()
 		}
 	}
-	delay := time.Millisecond
+	delay, began := time.Millisecond, time.Now()
 	var lastErr error
 	successes := 0
 	for {
@@ -118,10 +118,22 @@ func (m *Manager) waitReady(ctx context.Context, in *inst) error {
 				m.opts.StartTimeout.Nanoseconds(), lastErr, in.tail.String())
 		case <-t.C:
 		}
-		if delay < 50*time.Millisecond {
-			delay *= 2
-		}
+		delay = nextPoll(delay, time.Since(began))
 	}
+}
+
+// nextPoll is the wait before the next readiness probe of a starting
+// instance: doubling from 1 ms to 4 ms while the start is young, so that
+// a server listening after 20 ms or 120 ms (a runc container) is found
+// within a few milliseconds, not up to a doubled interval later; 50 ms
+// once it has taken 2 s (a JVM), where a few milliseconds do not matter
+// and the probes would.
+func nextPoll(delay, elapsed time.Duration) time.Duration {
+	limit := 4 * time.Millisecond
+	if elapsed > 2*time.Second {
+		limit = 50 * time.Millisecond
+	}
+	return min(delay*2, limit)
 }
 
 // probe runs one health check: GET httpGetUrl within timeoutSeconds; any

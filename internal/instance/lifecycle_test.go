@@ -433,3 +433,20 @@ func TestCrashRightAfterStartBacksOff(t *testing.T) {
 		t.Fatalf("%d starts, answered in %v; want no new start and a fast answer", n, time.Since(began))
 	}
 }
+
+func TestNextPoll(t *testing.T) {
+	d, waited := time.Millisecond, time.Duration(0)
+	for waited < 200*time.Millisecond {
+		waited += d
+		d = nextPoll(d, waited)
+		if d > 4*time.Millisecond {
+			t.Fatalf("after %v a starting instance is probed every %v; want ≤ 4 ms while young", waited, d)
+		}
+	}
+	if d := nextPoll(4*time.Millisecond, 3*time.Second); d != 8*time.Millisecond {
+		t.Fatalf("after 3 s: %v; want the interval to grow again", d)
+	}
+	if d := nextPoll(50*time.Millisecond, 3*time.Second); d != 50*time.Millisecond {
+		t.Fatalf("after 3 s: %v; want at most 50 ms", d)
+	}
+}
