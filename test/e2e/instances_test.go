@@ -664,7 +664,19 @@ instanceLifecycleConfig:
 			t.Errorf("concurrent request %d: instance %s reports %d initializer calls; want 1", i, r.reply.Instance, r.reply.InitCount)
 		}
 	}
-	list := s.lcMustInstances(t, "init/fn")
+	// A second instance may still be starting (its initializer running):
+	// wait until every listed instance is ready, so that the markers and
+	// the list are read at one moment.
+	var list []client.Instance
+	waitFor(t, 15*time.Second, func() error {
+		list = s.lcMustInstances(t, "init/fn")
+		for _, in := range list {
+			if in.State == "Starting" {
+				return fmt.Errorf("instance %s still starting", in.InstanceID)
+			}
+		}
+		return nil
+	})
 	t.Logf("served by %v; listed %v", served, lcIDs(list))
 	if len(list) < 2 {
 		t.Errorf("6 concurrent 500 ms requests with concurrency 3 left %d instance(s); a second should have started", len(list))
