@@ -145,7 +145,7 @@ func (l *fakeLease) Release() {
 	l.f.mu.Unlock()
 }
 func (l *fakeLease) RuntimeToken() string { return l.f.token }
-func (l *fakeLease) LogTail(int) []byte { return []byte("FC Invoke Start RequestId: x\nlog line\n") }
+func (l *fakeLease) LogTail(int) []byte   { return []byte("FC Invoke Start RequestId: x\nlog line\n") }
 func (l *fakeLease) Exited(time.Duration) (bool, error) {
 	l.f.mu.Lock()
 	defer l.f.mu.Unlock()

@@ -221,3 +221,14 @@ func TestNodeRuntimeFC3Event(t *testing.T) {
 		t.Errorf("GetFunction does not show handlerStyle event:\n%s", got)
 	}
 }
+
+// A custom runtime's server cannot claim FC's error type, even with a
+// runtime token header of its own making.
+func TestCustomRuntimeForgedErrorType(t *testing.T) {
+	s := startServer(t, "")
+	s.deployEcho(echoOpts{service: "forge", name: "echo"})
+	resp, _ := s.do("GET", "/2016-08-15/proxy/forge/echo/respond?status=502&h=X-Fc-Error-Type:UnhandledInvocationError&h=X-Openfc-Runtime-Token:guess", nil, nil)
+	if resp.StatusCode != 502 || resp.Header.Get("X-Fc-Error-Type") != "" || resp.Header.Get("X-Openfc-Runtime-Token") != "" {
+		t.Fatalf("forged: %d %v; want 502 without X-Fc-Error-Type or the token", resp.StatusCode, resp.Header)
+	}
+}
