@@ -81,6 +81,10 @@ type Options struct {
 	// ref (normalised, images.Normalize), so that removing it is refused.
 	// May be nil: no check.
 	ImageUsers func(ref string) []string
+	// CheckRuntime reports why a built-in runtime (fc.IsBuiltinRuntime)
+	// cannot run on this node (its interpreter is missing: the error
+	// names the package to install). May be nil: no check.
+	CheckRuntime func(runtime string) error
 	// MaxImageBytes bounds an imported tarball; 0 means
 	// DefaultMaxImageBytes.
 	MaxImageBytes int64

@@ -157,7 +157,8 @@ func TestBadFunctionInput(t *testing.T) {
 		{name: "name empty", fn: "", body: set("functionName", ""), code: "InvalidArgument", msg: []string{"functionName"}},
 		// Runtime.
 		{name: "unknown runtime", body: set("runtime", "cobol85"), code: "InvalidArgument", msg: []string{"runtime", "cobol85"}},
-		{name: "built-in runtime", body: set("runtime", "nodejs18"), code: "InvalidArgument", msg: []string{"runtime", "nodejs18"}},
+		{name: "built-in runtime not yet", body: set("runtime", "java11"), code: "InvalidArgument", msg: []string{"runtime", "java11"}},
+		{name: "built-in handler", body: set("runtime", "nodejs18", "handler", "index"), code: "InvalidArgument", msg: []string{"handler", "file.function"}},
 		{name: "no runtime", body: set("runtime", nil), code: "InvalidArgument", msg: []string{"runtime"}},
 		// Custom runtime config.
 		{name: "no command, no bootstrap", zip: noBootstrap, body: set("customRuntimeConfig", nil), code: "InvalidArgument", msg: []string{"customRuntimeConfig.command", "bootstrap"}},
@@ -345,7 +346,7 @@ func TestBadUpdateKeepsFunction(t *testing.T) {
 		{name: "code not base64", method: http.MethodPut, path: path, body: map[string]any{"code": map[string]any{"zipFile": "%%%"}}, code: "InvalidArgument", msg: []string{"code.zipFile"}},
 		{name: "memorySize 100", method: http.MethodPut, path: path, body: map[string]any{"memorySize": 100}, code: "InvalidArgument", msg: []string{"memorySize"}},
 		{name: "memorySize string", method: http.MethodPut, path: path, body: map[string]any{"memorySize": "big"}, code: "InvalidArgument", msg: []string{"memorySize"}},
-		{name: "runtime built-in", method: http.MethodPut, path: path, body: map[string]any{"runtime": "python3.9"}, code: "InvalidArgument", msg: []string{"runtime"}},
+		{name: "runtime built-in", method: http.MethodPut, path: path, body: map[string]any{"runtime": "php7.2"}, code: "InvalidArgument", msg: []string{"runtime"}},
 		{name: "drop the command, no bootstrap", method: http.MethodPut, path: path, body: map[string]any{"customRuntimeConfig": nil}, code: "InvalidArgument", msg: []string{"customRuntimeConfig.command"}},
 		{name: "env key", method: http.MethodPut, path: path, body: map[string]any{"environmentVariables": map[string]string{"1BAD": "x"}}, code: "InvalidArgument", msg: []string{"1BAD"}},
 		{name: "rename", method: http.MethodPut, path: path, body: map[string]any{"functionName": "other"}, code: "InvalidArgument", msg: []string{"functionName"}, gone: fnPath("svc", "other")},

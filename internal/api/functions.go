@@ -78,9 +78,10 @@ func (a *API) releasedCode(ctx context.Context, sum string) {
 }
 
 // requireCommand enforces design §6: customRuntimeConfig.command, else an
-// executable bootstrap at the code root.
+// executable bootstrap at the code root. A built-in runtime's handler is
+// started by openfc's bootstrap for the language.
 func requireCommand(fn *fc.Function, hasBootstrap bool) error {
-	if c := fn.CustomRuntimeConfig; c != nil && len(c.Command) > 0 {
+	if c := fn.CustomRuntimeConfig; c != nil && len(c.Command) > 0 || fc.IsBuiltinRuntime(fn.Runtime) {
 		return nil
 	}
 	if hasBootstrap {
@@ -97,7 +98,7 @@ func (a *API) createFunction(r *http.Request, _ string) (int, any, http.Header, 
 	}
 	fn := in.Function
 	fn.ServiceName = service
-	if err := fc.ValidateFunction(&fn); err != nil {
+	if err := a.validateFunction(&fn); err != nil {
 		return 0, nil, nil, err
 	}
 	ctx := r.Context()
@@ -211,7 +212,7 @@ func (a *API) updateFunction(r *http.Request, _ string) (int, any, http.Header, 
 	fn.ServiceName = service
 	fn.FunctionID, fn.CreatedTime, fn.LastModifiedTime = cur.FunctionID, cur.CreatedTime, a.now()
 	fn.CodeChecksum, fn.CodeSize = cur.CodeChecksum, cur.CodeSize
-	if err := fc.ValidateFunction(&fn); err != nil {
+	if err := a.validateFunction(&fn); err != nil {
 		return 0, nil, nil, err
 	}
 	if err := checkCodePresence(&fn, in.Code != nil, cur.CodeChecksum != ""); err != nil {
@@ -246,6 +247,21 @@ func (a *API) updateFunction(r *http.Request, _ string) (int, any, http.Header, 
 	return http.StatusOK, &fn, etag(newRev), nil
 }
 
+// validateFunction checks fn (fc.ValidateFunction) and, for a built-in
+// runtime, that this node has its interpreter.
+func (a *API) validateFunction(fn *fc.Function) error {
+	if err := fc.ValidateFunction(fn); err != nil {
+		return err
+	}
+	if !fc.IsBuiltinRuntime(fn.Runtime) || a.opts.CheckRuntime == nil {
+		return nil
+	}
+	if err := a.opts.CheckRuntime(fn.Runtime); err != nil {
+		return fc.Errorf(fc.CodeInvalidArgument, "%w", err)
+	}
+	return nil
+}
+
 // checkCodePresence enforces who has code: a custom-container function
 // runs its image and takes no code (FC 3.0: code or customContainerConfig,
 // never both); any other function needs code, sent now or stored
@@ -263,7 +279,7 @@ func checkCodePresence(fn *fc.Function, sent, hasStored bool) error {
 // checkStoredBootstrap applies requireCommand to an update that keeps the
 // stored code.
 func (a *API) checkStoredBootstrap(ctx context.Context, fn *fc.Function) error {
-	if c := fn.CustomRuntimeConfig; c != nil && len(c.Command) > 0 {
+	if c := fn.CustomRuntimeConfig; c != nil && len(c.Command) > 0 || fc.IsBuiltinRuntime(fn.Runtime) {
 		return nil
 	}
 	rc, err := a.opts.Store.GetCode(ctx, fn.CodeChecksum)

@@ -68,8 +68,13 @@ func newFunctions(e *env) *cobra.Command {
 			if fn.IsContainer() {
 				code = "image: " + imageOf(&fn)
 			}
+			runtime := fn.Runtime
+			if fn.HandlerStyle != "" {
+				// A built-in runtime: the handler, and how it is called.
+				runtime += fmt.Sprintf("\n  handler: %s (%s style)", fn.Handler, fn.HandlerStyle)
+			}
 			fmt.Fprintf(e.stdout, "%s/%s\n  runtime: %s\n  memorySize: %d MB\n  timeout: %d s\n  instanceConcurrency: %d\n  port: %d\n  %s\n  modified: %s\n",
-				service, fn.FunctionName, fn.Runtime, fn.MemorySize, fn.Timeout, fn.InstanceConcurrency, fn.Port(), code, e.localTime(fn.LastModifiedTime))
+				service, fn.FunctionName, runtime, fn.MemorySize, fn.Timeout, fn.InstanceConcurrency, fn.Port(), code, e.localTime(fn.LastModifiedTime))
 			for _, t := range trigs {
 				fmt.Fprintf(e.stdout, "  trigger %s: %s %s %v %s\n", t.TriggerName, t.TriggerType, t.TriggerConfig.AuthType, t.TriggerConfig.Methods, t.URLInternet)
 			}

@@ -7,11 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/openfc/openfc/internal/runtimes"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -44,9 +46,11 @@ var (
 
 // Daemon is a running openfc server.
 type Daemon struct {
-	opts   *config.Options
-	log    *slog.Logger
-	getenv func(string) string
+	// runtimes launches the built-in runtimes (nodejs18, python3.10).
+	runtimes *runtimes.Registry
+	opts     *config.Options
+	log      *slog.Logger
+	getenv   func(string) string
 
 	// lock makes this the only server on the data dir until closeBackends.
 	lock  *dataLock
@@ -137,6 +141,11 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d.code = d.newCodeGC()
+	// The built-in runtimes' bootstraps, written out afresh at each start
+	// (an upgraded openfc brings new ones).
+	if d.runtimes, err = runtimes.New(filepath.Join(o.DataDir, "runtimes"), d.log.With("component", "runtimes")); err != nil {
+		return err
+	}
 	d.instances = d.newInstances(d.run, reg)
 	verifier := &auth.Verifier{Keys: func(id string) (string, bool) {
 		if id == cred.AccessKeyID {

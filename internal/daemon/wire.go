@@ -33,6 +33,7 @@ func (d *Daemon) newInstances(sb sandbox.Sandbox, reg *prometheus.Registry) *ins
 		Code:                 d.code.cache,
 		Images:               d.imageSource(),
 		RuntimesInContainers: d.isolation() == config.IsolationContainer,
+		Runtimes:             d.runtimes,
 		Region:               o.Region,
 		AccountID:            o.AccountID,
 		StartTimeout:         o.StartTimeout,
@@ -81,6 +82,7 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 		Logs:            d.logs,
 		Images:          d.images,
 		ImageUsers:      d.imageUsers,
+		CheckRuntime:    d.checkRuntime,
 		Logger:          d.log.With("component", "api"),
 	})
 	gw = gateway.New(gateway.Options{
@@ -148,4 +150,16 @@ func (d *Daemon) startAdmin(reg *prometheus.Registry) {
 	}
 	d.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	d.serve(d.admin, d.adminLn)
+}
+
+// checkRuntime is the API's deploy-time check of a built-in runtime: its
+// launcher finds the interpreter. An older one than asked only warns (in
+// the function's log, when an instance starts).
+func (d *Daemon) checkRuntime(rt string) error {
+	r, _, ok := d.runtimes.For(rt)
+	if !ok {
+		return fmt.Errorf("runtime %s is not available on this openfc", rt)
+	}
+	_, err := r.Check(rt)
+	return err
 }

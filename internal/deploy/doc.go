@@ -48,7 +48,9 @@
 // qualifier}}].
 //
 // Fields marked * are required. HTTP triggers also need methods, as in FC.
-// The runtime must be one openfc runs (fc.ValidateRuntime): a custom one.
+// The runtime must be one openfc runs (fc.ValidateRuntime): a custom one,
+// custom-container, or a built-in one (nodejs*, python3*), whose handler
+// style is FC 3.0's event from fc3 and FC 2.0's HTTP handler from fc.
 //
 // ParseFile, which reads the file from disk, also checks that each code
 // path is a directory, and adds a Notice when a code directory has a

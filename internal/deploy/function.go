@@ -226,6 +226,15 @@ func (p *parser) function(o obj, k fnKeys, service string) (fc.Function, string,
 		}
 		return f, "", p.errf(o.line, o.path, "%s is required", k.code[0])
 	}
+	if fc.IsBuiltinRuntime(f.Runtime) {
+		// The component decides how a built-in runtime calls the handler
+		// on an HTTP trigger: FC 3.0's event for fc3, FC 2.0's HTTP
+		// handler for fc.
+		f.HandlerStyle = fc.HandlerStyleHTTP
+		if k.fc3 {
+			f.HandlerStyle = fc.HandlerStyleEvent
+		}
+	}
 	// The runtime is checked apart to point at its own line.
 	if err := fc.ValidateRuntime(f.Runtime); err != nil {
 		return f, "", &Error{File: p.file, Line: o.lineOf("runtime"), Field: join(o.path, "runtime"), Err: err}

@@ -21,6 +21,10 @@ const (
 	HeaderInvocationType = "X-Fc-Invocation-Type"
 	HeaderLogType        = "X-Fc-Log-Type"
 	HeaderLogResult      = "X-Fc-Log-Result"
+	// HeaderRuntimeToken carries a built-in runtime's per-instance secret
+	// (OPENFC_RUNTIME_TOKEN) on the answers its bootstrap writes itself:
+	// the trusted channel for X-Fc-Error-Type. Never leaves openfc.
+	HeaderRuntimeToken = "X-Openfc-Runtime-Token"
 )
 
 // The control paths FC tells an instance (x-fc-control-path) what a

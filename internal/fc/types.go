@@ -91,12 +91,16 @@ type FunctionCode struct {
 // Function is a function's stored configuration. CodeChecksum names the
 // code package in the object store (FC's CRC-64/ECMA of the zip, decimal).
 type Function struct {
-	FunctionName          string               `json:"functionName"`
-	FunctionID            string               `json:"functionId,omitempty"`
-	ServiceName           string               `json:"-"`
-	Description           string               `json:"description"`
-	Runtime               string               `json:"runtime"`
-	Handler               string               `json:"handler"`
+	FunctionName string `json:"functionName"`
+	FunctionID   string `json:"functionId,omitempty"`
+	ServiceName  string `json:"-"`
+	Description  string `json:"description"`
+	Runtime      string `json:"runtime"`
+	Handler      string `json:"handler"`
+	// HandlerStyle is an openfc extension: how a built-in runtime calls
+	// the handler (HandlerStyleHTTP, FC 2.0's HTTP handler, or
+	// HandlerStyleEvent, FC 3.0's event). "" on other runtimes.
+	HandlerStyle          string               `json:"handlerStyle,omitempty"`
 	Initializer           string               `json:"initializer,omitempty"`
 	InitializationTimeout int                  `json:"initializationTimeout,omitempty"`
 	Timeout               int                  `json:"timeout"`

@@ -53,13 +53,21 @@ func ValidateService(s *Service) error {
 // all alike: the code brings its own HTTP server, whatever the image.
 var customRuntimes = []string{"custom", "custom.debian10", "custom.debian11", "custom.debian12"}
 
-// runnableRuntimes are the runtimes openfc runs: the custom runtimes and
-// custom containers (an image whose server listens on the port).
-var runnableRuntimes = slices.Concat(customRuntimes, []string{RuntimeCustomContainer})
+// builtinRunnable are the built-in runtimes openfc runs (internal/runtimes:
+// its bootstrap calls the handler with FC's signature).
+var builtinRunnable = []string{
+	"nodejs12", "nodejs14", "nodejs16", "nodejs18", "nodejs20",
+	"python3", "python3.9", "python3.10",
+}
+
+// runnableRuntimes are the runtimes openfc runs: the custom runtimes,
+// custom containers (an image whose server listens on the port) and the
+// built-in runtimes of builtinRunnable.
+var runnableRuntimes = slices.Concat(customRuntimes, []string{RuntimeCustomContainer}, builtinRunnable)
 
 // builtinRuntimes are FC's built-in runtimes (FC 2.0 and 3.0, as the
-// Serverless Devs fc3 component lists them), known but not yet runnable
-// here.
+// Serverless Devs fc3 component lists them); those not in builtinRunnable
+// are known but not yet runnable here.
 var builtinRuntimes = []string{
 	"nodejs8", "nodejs10", "nodejs12", "nodejs14", "nodejs16", "nodejs18", "nodejs20",
 	"python2.7", "python3", "python3.9", "python3.10", "python3.12",
@@ -71,6 +79,13 @@ var builtinRuntimes = []string{
 // ("custom", "custom.debian10", …), whose code brings its own HTTP server.
 func IsCustomRuntime(runtime string) bool {
 	return slices.Contains(customRuntimes, runtime)
+}
+
+// IsBuiltinRuntime reports whether runtime is one of FC's built-in
+// runtimes that openfc runs ("nodejs18", "python3.10"): the code is a
+// handler, started by openfc's bootstrap for the language.
+func IsBuiltinRuntime(runtime string) bool {
+	return slices.Contains(builtinRunnable, runtime)
 }
 
 // ValidateRuntime checks that runtime is an FC runtime openfc runs. The
@@ -111,6 +126,9 @@ func ValidateFunction(f *Function) error {
 	}
 	if f.Handler == "" {
 		f.Handler = "index.handler"
+	}
+	if err := validateHandlerStyle(f); err != nil {
+		return err
 	}
 	if f.MemorySize == 0 {
 		f.MemorySize = DefaultMemorySize
@@ -282,6 +300,43 @@ func validateHealthCheck(h *HealthCheckConfig) error {
 		if err := checkRange("customHealthCheckConfig."+d.field, *d.v, d.lo, d.hi); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Handler styles (Function.HandlerStyle): how a built-in runtime calls the
+// handler on an HTTP trigger.
+const (
+	// HandlerStyleHTTP is FC 2.0's HTTP handler (Node.js request,
+	// response, context; Python WSGI): functions from the 2016-08-15 API
+	// and the fc component.
+	HandlerStyleHTTP = "http"
+	// HandlerStyleEvent is FC 3.0's: handler(event, context) with the
+	// request as a JSON event, returning {statusCode, headers, body}:
+	// functions deployed from an fc3 s.yaml.
+	HandlerStyleEvent = "event"
+)
+
+// validateHandlerStyle checks a built-in runtime's handler ("file.func")
+// and handler style, which defaults to FC 2.0's HTTP handler.
+func validateHandlerStyle(f *Function) error {
+	switch f.HandlerStyle {
+	case "", HandlerStyleHTTP, HandlerStyleEvent:
+	default:
+		return invalid("handlerStyle %q is invalid: use %q or %q", f.HandlerStyle, HandlerStyleHTTP, HandlerStyleEvent)
+	}
+	if !IsBuiltinRuntime(f.Runtime) {
+		f.HandlerStyle = "" // (left by an update that changed the runtime)
+		return nil
+	}
+	if f.HandlerStyle == "" {
+		f.HandlerStyle = HandlerStyleHTTP
+	}
+	if i := strings.LastIndexByte(f.Handler, '.'); i <= 0 || i == len(f.Handler)-1 {
+		return invalid("handler %q is invalid for runtime %s: use file.function, such as index.handler", f.Handler, f.Runtime)
+	}
+	if f.Initializer != "" && !strings.Contains(strings.Trim(f.Initializer, "."), ".") {
+		return invalid("initializer %q is invalid for runtime %s: use file.function, such as index.initializer", f.Initializer, f.Runtime)
 	}
 	return nil
 }

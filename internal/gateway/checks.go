@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/subtle"
 	"io"
 	"math"
 	"net/http"
@@ -161,11 +162,17 @@ func (g *Gateway) checkResponseHeaderSize(h http.Header) error {
 // filterResponseHeaders removes or recomputes the response headers a
 // function may not set (upstream has dropped the hop-by-hop ones
 // already): x-fc-*, Server, Date, and Content-Length, set from the
-// framing.
-func filterResponseHeaders(resp *http.Response, method string) {
+// framing. The one exception is the trusted channel of a built-in
+// runtime: its bootstrap's X-Fc-Error-Type stays when the answer carries
+// the instance's token (runtimeToken, "" for custom runtimes, whose
+// answers are all the user's). The token itself never goes out.
+func filterResponseHeaders(resp *http.Response, method, runtimeToken string) {
 	h := resp.Header
+	trusted := runtimeToken != "" && len(h[fc.HeaderRuntimeToken]) == 1 &&
+		subtle.ConstantTimeCompare([]byte(h[fc.HeaderRuntimeToken][0]), []byte(runtimeToken)) == 1
+	delete(h, fc.HeaderRuntimeToken)
 	for k := range h {
-		if fc.IsFCHeader(k) {
+		if fc.IsFCHeader(k) && !(trusted && k == fc.HeaderErrorType) {
 			delete(h, k)
 		}
 	}

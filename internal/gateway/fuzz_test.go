@@ -242,7 +242,7 @@ func FuzzResponseFilter(f *testing.F) {
 		h := fuzzHeader(raw, true)
 		orig := cloneHeader(h)
 		resp := &http.Response{StatusCode: status, Header: h, ContentLength: contentLength}
-		filterResponseHeaders(resp, method)
+		filterResponseHeaders(resp, method, "")
 		for k := range h {
 			if hasFCPrefix(k) {
 				t.Fatalf("x-fc key %q survived", k)

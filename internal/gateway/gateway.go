@@ -52,6 +52,9 @@ type Lease interface {
 	Exited(d time.Duration) (bool, error)
 	// LogTail returns the last maxBytes of this invocation's log so far.
 	LogTail(maxBytes int) []byte
+	// RuntimeToken is the secret with which a built-in runtime's
+	// bootstrap marks its own answers; "" for custom runtimes.
+	RuntimeToken() string
 }
 
 // Instances hands out instance slots (instance.Manager).

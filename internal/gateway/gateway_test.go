@@ -82,6 +82,8 @@ type fakeInstances struct {
 	dial     func(ctx context.Context) (net.Conn, error)
 	dials    int
 	failures []string
+	// token is its leases' RuntimeToken (a built-in runtime's instance).
+	token string
 }
 
 func (f *fakeInstances) Acquire(ctx context.Context, fn *fc.Function, _ string) (Lease, error) {
@@ -142,7 +144,8 @@ func (l *fakeLease) Release() {
 	l.f.released++
 	l.f.mu.Unlock()
 }
-func (l *fakeLease) LogTail(int) []byte { return []byte("FC Invoke Start RequestId: x\nlog line\n") }
+func (l *fakeLease) RuntimeToken() string { return l.f.token }
+func (l *fakeLease) LogTail(int) []byte   { return []byte("FC Invoke Start RequestId: x\nlog line\n") }
 func (l *fakeLease) Exited(time.Duration) (bool, error) {
 	l.f.mu.Lock()
 	defer l.f.mu.Unlock()

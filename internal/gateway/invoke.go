@@ -91,7 +91,7 @@ func (c *call) ModifyResponse(resp *http.Response) error {
 			return err
 		}
 	}
-	filterResponseHeaders(resp, c.up.Method)
+	filterResponseHeaders(resp, c.up.Method, c.lease.RuntimeToken())
 	h := resp.Header
 	c.idValue[0] = c.requestID
 	h[fc.HeaderRequestID] = c.idValue[:]

@@ -27,6 +27,11 @@ func (l *Lease) Fail(reason string) {
 // InstanceID returns the instance id.
 func (l *Lease) InstanceID() string { return l.in.id }
 
+// RuntimeToken returns the secret with which a built-in runtime's
+// bootstrap marks its own answers (X-Openfc-Runtime-Token); "" for custom
+// runtimes and containers, whose answers are all the user's.
+func (l *Lease) RuntimeToken() string { return l.in.token }
+
 // Release ends the invocation and frees the slot. Calling it twice is a
 // no-op.
 func (l *Lease) Release() {

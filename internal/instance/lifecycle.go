@@ -26,14 +26,18 @@ func (m *Manager) start(p *pool, provisioned bool) (*inst, error) {
 	defer cancel()
 	id := newID()
 	began := time.Now()
-	spec, release, err := m.spec(ctx, fn, p.qualifier, id)
+	in := &inst{id: id, p: p, started: began, provisioned: provisioned}
+	spec, warning, release, err := m.spec(ctx, fn, p.qualifier, in)
 	if err != nil {
 		m.unreserve()
 		return nil, err
 	}
-	in := &inst{id: id, p: p, started: began, provisioned: provisioned, release: release}
+	in.release = release
 	in.tail = newTailBuffer(4096, id, m.opts.Output)
 	spec.Output = &lineWriter{m: m, in: in}
+	if warning != "" {
+		m.appendLog(in, "", warning)
+	}
 	in.sb, err = m.opts.Sandbox.Start(ctx, spec)
 	if err != nil {
 		release()

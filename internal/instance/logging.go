@@ -9,7 +9,9 @@ import (
 
 // lineWriter splits an instance's output into lines and records each one
 // in the log sink, tagged with the request in flight when there is exactly
-// one. The sandbox writes from one goroutine per instance.
+// one, or, on a built-in runtime, with the request its bootstrap's prefix
+// names (see prefixedID). The sandbox writes from one goroutine per
+// instance.
 type lineWriter struct {
 	m       *Manager
 	in      *inst
@@ -44,7 +46,32 @@ func (w *lineWriter) emit(line []byte) {
 	if p := w.in.current.Load(); p != nil {
 		reqID = *p
 	}
+	if w.in.token != "" {
+		if id := prefixedID(line); id != "" {
+			reqID = id
+		}
+	}
 	w.m.appendLog(w.in, reqID, string(line))
+}
+
+// prefixedID returns the request id of a line in FC's log format,
+// "<RFC 3339 time> <requestId> [LEVEL] <message>", which a built-in
+// runtime's bootstrap writes for each line a handler logs: with several
+// requests in flight on one instance, it alone knows whose line it is.
+// "" when the line is not in that format.
+func prefixedID(line []byte) string {
+	ts, rest, ok := bytes.Cut(line, []byte{' '})
+	if !ok || len(ts) < 20 || ts[4] != '-' || ts[10] != 'T' {
+		return ""
+	}
+	id, rest, ok := bytes.Cut(rest, []byte{' '})
+	if !ok || len(id) == 0 || len(rest) < 3 || rest[0] != '[' {
+		return ""
+	}
+	if _, err := time.Parse(time.RFC3339Nano, string(ts)); err != nil {
+		return ""
+	}
+	return string(id)
 }
 
 // appendLog records one line of an instance's log.

@@ -124,3 +124,19 @@ func TestNoLogSink(t *testing.T) {
 }
 
 var _ LogSink = (*fakeSink)(nil)
+
+func TestPrefixedID(t *testing.T) {
+	for line, want := range map[string]string{
+		"2024-05-06T07:08:09.123Z 1-abc [INFO] hello":  "1-abc",
+		"2024-05-06T07:08:09Z r2 [ERROR] ":             "r2",
+		"2024-05-06T07:08:09.123Z 1-abc hello":         "",
+		"hello world [INFO] x":                         "",
+		"2024-05-06T07:08:09.123Zx 1-abc [INFO] hello": "",
+		"": "",
+		"2024-05-06T07:08:09.123456789Z id [DEBUG] m x": "id",
+	} {
+		if got := prefixedID([]byte(line)); got != want {
+			t.Errorf("prefixedID(%q) = %q; want %q", line, got, want)
+		}
+	}
+}

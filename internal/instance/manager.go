@@ -61,6 +61,9 @@ type Options struct {
 	// too (--isolation container): the host's root read-only, the code at
 	// /code. False runs them as processes.
 	RuntimesInContainers bool
+	// Runtimes launches the built-in runtimes (nodejs18, python3.10); nil:
+	// their functions fail to start (FunctionNotStarted).
+	Runtimes Runtimes
 	// Region and AccountID are exported to instances.
 	Region, AccountID string
 	// StartTimeout bounds how long a new instance may take to accept a

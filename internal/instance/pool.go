@@ -56,6 +56,10 @@ type inst struct {
 	// CodeSource) or image (ImageSource); stopInstance calls it once the
 	// process is gone.
 	release func()
+	// token is the per-instance secret of a built-in runtime's bootstrap
+	// (OPENFC_RUNTIME_TOKEN): its answers carrying it are the runtime's
+	// own. "" for custom runtimes and containers.
+	token string
 	// current is the request id of the only request in flight, for
 	// tagging output lines; nil when none or several.
 	current atomic.Pointer[string]

@@ -43,16 +43,19 @@ const codeMount = "/code"
 // defaultPath is the PATH of an image that sets none (Docker's).
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// spec returns what instance id of fn runs (without its Output), holding
-// its code or image until release is called.
-func (m *Manager) spec(ctx context.Context, fn *fc.Function, qualifier, id string) (sandbox.Spec, func(), error) {
-	spec := sandbox.Spec{ID: id, Port: fn.Port(), PortEnv: portEnv(fn), Net: m.netSpec(fn), MemoryMB: fn.MemorySize}
+// spec returns what instance in of fn runs (without its Output), holding
+// its code or image until release is called, and a warning for the
+// function's log (a built-in runtime's interpreter older than asked). It
+// sets in.token for a built-in runtime.
+func (m *Manager) spec(ctx context.Context, fn *fc.Function, qualifier string, in *inst) (sandbox.Spec, string, func(), error) {
+	spec := sandbox.Spec{ID: in.id, Port: fn.Port(), PortEnv: portEnv(fn), Net: m.netSpec(fn), MemoryMB: fn.MemorySize}
 	if fn.IsContainer() {
-		return m.imageSpec(ctx, fn, qualifier, spec)
+		spec, release, err := m.imageSpec(ctx, fn, qualifier, spec)
+		return spec, "", release, err
 	}
 	dir, release, err := m.opts.Code.CodeDir(ctx, fn.CodeChecksum)
 	if err != nil {
-		return spec, nil, fc.Errorf(fc.CodeFunctionNotStarted, "The function cannot be started: code package %s: %w", fn.CodeChecksum, err)
+		return spec, "", nil, fc.Errorf(fc.CodeFunctionNotStarted, "The function cannot be started: code package %s: %w", fn.CodeChecksum, err)
 	}
 	spec.Dir, spec.Command = dir, command(fn)
 	base := map[string]string{"PATH": os.Getenv("PATH"), "HOME": os.TempDir(), "LANG": "C.UTF-8"}
@@ -63,8 +66,16 @@ func (m *Manager) spec(ctx context.Context, fn *fc.Function, qualifier, id strin
 		spec.Root = &sandbox.RootFS{}
 		base["HOME"], codePath = "/tmp", codeMount
 	}
-	spec.Env = m.env(fn, qualifier, id, base, codePath)
-	return spec, release, nil
+	var extra []string
+	warning := ""
+	if fc.IsBuiltinRuntime(fn.Runtime) {
+		if spec.Command, extra, warning, err = m.builtinLaunch(fn, codePath, in); err != nil {
+			release()
+			return spec, "", nil, err
+		}
+	}
+	spec.Env = m.env(fn, qualifier, in.id, base, codePath, extra)
+	return spec, warning, release, nil
 }
 
 // imageSpec fills in spec for a custom-container function: its image's
@@ -100,7 +111,7 @@ func (m *Manager) imageSpec(ctx context.Context, fn *fc.Function, qualifier stri
 		base["PATH"] = defaultPath
 	}
 	// An image has no code directory: no FC_FUNC_CODE_PATH.
-	spec.Env = m.env(fn, qualifier, spec.ID, base, "")
+	spec.Env = m.env(fn, qualifier, spec.ID, base, "", nil)
 	return spec, release, nil
 }
 
@@ -154,12 +165,18 @@ func (m *Manager) netSpec(fn *fc.Function) sandbox.NetSpec {
 }
 
 // env builds the instance environment: base (a minimal one, or the
-// image's), the user's variables, then FC's variables (which the user
-// cannot override). codePath is FC_FUNC_CODE_PATH; "" leaves it out.
-func (m *Manager) env(fn *fc.Function, qualifier, id string, base map[string]string, codePath string) []string {
+// image's), the user's variables, a built-in runtime's (extra, KEY=value),
+// then FC's variables (which the user cannot override). codePath is
+// FC_FUNC_CODE_PATH; "" leaves it out.
+func (m *Manager) env(fn *fc.Function, qualifier, id string, base map[string]string, codePath string, extra []string) []string {
 	vars := base
 	for k, v := range fn.EnvironmentVariables {
 		vars[k] = v
+	}
+	for _, kv := range extra {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
 	}
 	for k, v := range map[string]string{
 		"FC_FUNCTION_NAME":        fn.FunctionName,

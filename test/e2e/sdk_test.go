@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,4 +132,46 @@ func TestOfficialNodeSDK(t *testing.T) {
 	}
 	resp, body = s.do("GET", "/2016-08-15/proxy/"+svc+"/echo/", nil, nil)
 	expectError(t, "trigger after the flow", resp, body, 404, "ServiceNotFound")
+}
+
+// TestOfficialNodeSDKBuiltinRuntime: the FC 2.0 Node SDK creates a
+// nodejs18 function from a zip (examples/nodejs-echo) and its HTTP
+// trigger calls the handler unchanged.
+func TestOfficialNodeSDKBuiltinRuntime(t *testing.T) {
+	dir := filepath.Join(repoRoot(), "test/e2e/sdk")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules/@alicloud/fc2/package.json")); err != nil {
+		t.Fatalf("the Node SDK is not installed: run npm ci in test/e2e/sdk (make test does): %v", err)
+	}
+	zip, err := codezip.ZipDir(filepath.Join(repoRoot(), "examples/nodejs-echo/code"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zipFile := filepath.Join(t.TempDir(), "code.zip.b64")
+	if err := os.WriteFile(zipFile, []byte(base64.StdEncoding.EncodeToString(zip)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "builtin.js")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "OPENFC_ENDPOINT="+s.URL, "OPENFC_ACCOUNT_ID="+accountID,
+		"OPENFC_ACCESS_KEY_ID="+accessKeyID, "OPENFC_ACCESS_KEY_SECRET="+accessKeySecret, "OPENFC_ZIP_B64_FILE="+zipFile)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("node builtin.js: %v\nstderr:\n%s\nstdout:\n%s", err, stderr.String(), stdout.String())
+	}
+	var res struct {
+		OK                                        bool
+		Runtime, HandlerStyle, Method, Path, Body string
+		Queries                                   map[string]any
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &res); err != nil {
+		t.Fatalf("builtin.js output: %v\n%s", err, stdout.String())
+	}
+	if !res.OK || res.Runtime != "nodejs18" || res.HandlerStyle != "http" || res.Method != "POST" || res.Path != "/hi" ||
+		res.Body != "payload" || fmt.Sprint(res.Queries["a"]) != "[1 2]" {
+		t.Errorf("builtin.js: %s", stdout.String())
+	}
 }
