@@ -189,6 +189,7 @@ class Code:
     def resolve(self, name):
         """The function named "module.function" (the module path may be dotted)."""
         module, _, func = name.rpartition(".")
+        module = module.replace("/", ".")  # "src/app.handler" is src/app.py
         if not module or not func:
             raise ValueError("handler %r is not of the form file.function" % name)
         mod = importlib.import_module(module)
