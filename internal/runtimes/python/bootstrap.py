@@ -93,6 +93,12 @@ class _LineStream(io.TextIOBase):
             _emit(self._level, buf)
 
 
+def flush_logs():
+    """Writes out the current thread's unterminated print line, if any."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
 class _LogHandler(logging.Handler):
     """The root logger's handler: FC's "<time> <requestId> [LEVEL] msg" lines."""
 
@@ -239,8 +245,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 else:
                     self.wsgi(body, h)
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            flush_logs()
             _request_id.reset(token)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_request
@@ -258,6 +263,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.rfile.readline()
         n = _int(self.headers.get("Content-Length"))
         return self.rfile.read(n) if n > 0 else b""
+
+    def send_response(self, code, message=None):
+        # A request's log lines reach the log before its answer does: the
+        # log pipeline ends the invocation's log when the answer arrives.
+        flush_logs()
+        super().send_response(code, message)
 
     def fail(self, exc, status=502):
         """Answers a failed handler: FC's error shape on the trusted channel."""
@@ -340,6 +351,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.fail(exc)
             return
         if state["chunked"]:
+            flush_logs()
             self.wfile.write(b"0\r\n\r\n")
 
     def start(self, state):

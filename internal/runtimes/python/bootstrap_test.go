@@ -15,6 +15,7 @@ import (
 )
 
 func TestWSGIRequest(t *testing.T) {
+	t.Parallel()
 	in := start(t, "app.echo")
 	resp, b := in.do(t, http.MethodGet, "/a/b%20c?x=1&x=2&y=", "req-1", nil,
 		"X-Fc-Access-Key-Id", "AK", "X-Fc-Base-Path", "/2016-08-15/proxy/svc/fn/", "X-Custom", "v",
@@ -57,6 +58,7 @@ func TestWSGIRequest(t *testing.T) {
 }
 
 func TestWSGIBinaryBodyStatusHeaders(t *testing.T) {
+	t.Parallel()
 	in := start(t, "app.raw")
 	body := make([]byte, 70000)
 	for i := range body {
@@ -86,6 +88,7 @@ func TestWSGIBinaryBodyStatusHeaders(t *testing.T) {
 }
 
 func TestWSGIStreamedBody(t *testing.T) {
+	t.Parallel()
 	in := start(t, "app.stream")
 	resp, b := in.do(t, http.MethodGet, "/", "r", nil)
 	if string(b) != "part0;part1;part2;" || len(resp.TransferEncoding) == 0 || resp.TransferEncoding[0] != "chunked" {
@@ -95,6 +98,7 @@ func TestWSGIStreamedBody(t *testing.T) {
 
 // TestKeepAlive sends two requests on one connection.
 func TestKeepAlive(t *testing.T) {
+	t.Parallel()
 	in := start(t, "app.raw")
 	c, err := net.Dial("tcp", strings.TrimPrefix(in.url, "http://"))
 	if err != nil {
@@ -119,7 +123,8 @@ func TestKeepAlive(t *testing.T) {
 }
 
 // TestConcurrency runs two slow requests: side by side with
-// FC_INSTANCE_CONCURRENCY=2, one after the other with 1.
+// FC_INSTANCE_CONCURRENCY=2, one after the other with 1. It measures
+// time, so it runs alone (the other tests are parallel).
 func TestConcurrency(t *testing.T) {
 	for _, tc := range []struct {
 		concurrency string
@@ -151,6 +156,7 @@ func TestConcurrency(t *testing.T) {
 }
 
 func TestInitializerOnce(t *testing.T) {
+	t.Parallel()
 	in := start(t, "app.count", "FC_FUNCTION_INITIALIZER=app.init")
 	for i := range 2 {
 		resp, b := in.do(t, http.MethodPost, "/initialize", fmt.Sprint("init-", i), nil, "X-Fc-Control-Path", "/initialize")
@@ -161,12 +167,13 @@ func TestInitializerOnce(t *testing.T) {
 	if _, b := in.do(t, http.MethodGet, "/", "r", nil); string(b) != "1" {
 		t.Errorf("initializer ran %s times, want 1", b)
 	}
-	if got := in.logLines()["initializing init-0"]; got[0] != "init-0" {
+	if got := in.waitLines("initializing init-0")["initializing init-0"]; got[0] != "init-0" {
 		t.Errorf("initializer's line: %v\n%s", got, in.out.String())
 	}
 }
 
 func TestUnhandledError(t *testing.T) {
+	t.Parallel()
 	in := start(t, "app.boom")
 	for i := range 2 { // the instance keeps serving
 		resp, b := in.do(t, http.MethodGet, "/", fmt.Sprint("r", i), nil)
@@ -186,15 +193,19 @@ func TestUnhandledError(t *testing.T) {
 		if e.ErrorMessage != "bad input" || e.ErrorType != "ValueError" || len(e.StackTrace) == 0 || !strings.Contains(e.StackTrace[0], "app.py") {
 			t.Errorf("error body %+v", e)
 		}
-	}
-	if got := in.logLines()["Traceback (most recent call last):"]; got != [2]string{"r1", "ERROR"} {
-		t.Errorf("traceback line %v\n%s", got, in.out.String())
+		if i == 0 {
+			const tb = "Traceback (most recent call last):"
+			if got := in.waitLines(tb)[tb]; got != [2]string{"r0", "ERROR"} {
+				t.Errorf("traceback line %v\n%s", got, in.out.String())
+			}
+		}
 	}
 }
 
 // TestTokenHidden checks that user code does not find the trusted
 // channel's secret in its environment.
 func TestTokenHidden(t *testing.T) {
+	t.Parallel()
 	in := start(t, "app.echo")
 	_, b := in.do(t, http.MethodGet, "/", "r", nil)
 	if bytes.Contains(b, []byte(testToken)) {
@@ -206,6 +217,7 @@ func TestTokenHidden(t *testing.T) {
 // logging through print, stderr and logging, and checks every line names
 // its own request.
 func TestLogRequestIDs(t *testing.T) {
+	t.Parallel()
 	in := start(t, "app.logs", "FC_INSTANCE_CONCURRENCY=2")
 	var wg sync.WaitGroup
 	for _, tag := range []string{"A", "B"} {
@@ -216,7 +228,7 @@ func TestLogRequestIDs(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	lines := in.logLines()
+	lines := in.waitLines("no newline A", "no newline B", "logging A 4", "logging B 4")
 	for _, tag := range []string{"A", "B"} {
 		for i := range 5 {
 			for kind, level := range map[string]string{"print": "INFO", "stderr": "ERROR", "logging": "INFO"} {
@@ -233,6 +245,7 @@ func TestLogRequestIDs(t *testing.T) {
 }
 
 func TestEventStyle(t *testing.T) {
+	t.Parallel()
 	in := start(t, "app.event", "OPENFC_HANDLER_STYLE=event")
 	resp, b := in.do(t, http.MethodPost, "/p/q?a=1&a=2&b=x", "ev-1", []byte("hello"), "X-Forwarded-For", "1.2.3.4", "User-Agent", "ua")
 	if resp.StatusCode != 201 || resp.Header.Get("X-Ev") != "yes" {
@@ -269,6 +282,7 @@ func TestEventStyle(t *testing.T) {
 }
 
 func TestEventStyleBinaryAndPlain(t *testing.T) {
+	t.Parallel()
 	in := start(t, "app.event_bin", "OPENFC_HANDLER_STYLE=event")
 	body := []byte{0, 0xff, 0xfe, 1, 2, 0x80}
 	resp, b := in.do(t, http.MethodPost, "/", "r", body)
@@ -284,6 +298,7 @@ func TestEventStyleBinaryAndPlain(t *testing.T) {
 
 // TestInvoke is InvokeFunction: the raw payload in, the return value out.
 func TestInvoke(t *testing.T) {
+	t.Parallel()
 	in := start(t, "app.invoke")
 	resp, b := in.do(t, http.MethodPost, "/invoke", "r", []byte("payload"), "X-Fc-Control-Path", "/invoke")
 	if resp.StatusCode != 200 || string(b) != "got:payload" {
@@ -292,6 +307,7 @@ func TestInvoke(t *testing.T) {
 }
 
 func TestMissingHandler(t *testing.T) {
+	t.Parallel()
 	in := start(t, "app.nope")
 	resp, b := in.do(t, http.MethodGet, "/", "r", nil)
 	if resp.StatusCode != 502 || !bytes.Contains(b, []byte("Handler 'nope' is missing on module 'app'")) {
@@ -300,6 +316,7 @@ func TestMissingHandler(t *testing.T) {
 }
 
 func TestFlask(t *testing.T) {
+	t.Parallel()
 	if err := exec.Command(python(t), "-c", "import flask").Run(); err != nil {
 		t.Skip("flask is not installed for this interpreter (apt-get install python3-flask)")
 	}
@@ -320,4 +337,3 @@ func TestFlask(t *testing.T) {
 		t.Errorf("status %d headers %v body %q", resp.StatusCode, resp.Header, b)
 	}
 }
-

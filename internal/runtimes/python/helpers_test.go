@@ -163,3 +163,22 @@ func (in *instance) logLines() map[string][2]string {
 	}
 	return out
 }
+
+// waitLines is logLines once every message in msgs is there (or after
+// 5 s): output reaches the buffer through a pipe, after the answer.
+func (in *instance) waitLines(msgs ...string) map[string][2]string {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		lines := in.logLines()
+		missing := false
+		for _, m := range msgs {
+			if _, ok := lines[m]; !ok {
+				missing = true
+			}
+		}
+		if !missing || time.Now().After(deadline) {
+			return lines
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
