@@ -22,6 +22,7 @@ pipeline can tell concurrent requests apart. Runs on Python 3.9 and later.
 
 import base64
 import contextvars
+import http.client
 import http.server
 import importlib
 import io
@@ -34,6 +35,10 @@ import threading
 import time
 import traceback
 import urllib.parse
+
+# FC bounds request headers by size (8 KB), not by count; http.client's
+# default of 100 would refuse a request FC accepts.
+http.client._MAXHEADERS = 1000
 
 # The trusted channel's secret, out of the environment before user code runs.
 _TOKEN = os.environ.pop("OPENFC_RUNTIME_TOKEN", "")

@@ -3,11 +3,13 @@ package python
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -335,5 +337,40 @@ func TestFlask(t *testing.T) {
 	resp, b = in.do(t, http.MethodGet, "/status", "r", nil)
 	if resp.StatusCode != 418 || resp.Header.Get("X-Flask") != "1" || string(b) != "teapot" {
 		t.Errorf("status %d headers %v body %q", resp.StatusCode, resp.Header, b)
+	}
+}
+
+// TestExampleEcho runs examples/python-echo, as WSGI and (with Flask
+// installed) as a Flask app: repeated query keys, a binary body.
+func TestExampleEcho(t *testing.T) {
+	t.Parallel()
+	code, err := filepath.Abs("../../../examples/python-echo/code")
+	if err != nil {
+		t.Fatal(err)
+	}
+	handlers := []string{"index.handler"}
+	if exec.Command(python(t), "-c", "import flask").Run() == nil {
+		handlers = append(handlers, "flaskapp.handler")
+	}
+	body := []byte{0, 0xff, 0x10, 'a'}
+	for _, h := range handlers {
+		in := start(t, h, "FC_FUNC_CODE_PATH="+code)
+		resp, b := in.do(t, http.MethodPut, "/x/y?k=1&k=2&one=v", "r", body, "X-Fc-Base-Path", "/2016-08-15/proxy/s/f/", "X-Forwarded-For", "9.9.9.9")
+		var got struct {
+			Method, Path, Body, BodyEncoding, URL, ClientIP string
+			Queries                                         map[string]any
+		}
+		if err := json.Unmarshal(b, &got); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d %v: %s", h, resp.StatusCode, err, b)
+		}
+		if got.Method != "PUT" || got.Path != "/x/y" || got.ClientIP != "9.9.9.9" || !strings.HasSuffix(got.URL, "/2016-08-15/proxy/s/f/x/y?k=1&k=2&one=v") {
+			t.Errorf("%s: %+v", h, got)
+		}
+		if raw, _ := base64.StdEncoding.DecodeString(got.Body); got.BodyEncoding != "base64" || !bytes.Equal(raw, body) {
+			t.Errorf("%s: body %q (%s)", h, got.Body, got.BodyEncoding)
+		}
+		if fmt.Sprint(got.Queries["k"]) != "[1 2]" || got.Queries["one"] != "v" {
+			t.Errorf("%s: queries %v", h, got.Queries)
+		}
 	}
 }
