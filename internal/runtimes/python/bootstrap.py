@@ -20,7 +20,6 @@ inside a handler get FC's prefix "<time> <requestId> [LEVEL] ", so that the log
 pipeline can tell concurrent requests apart. Runs on Python 3.9 and later.
 """
 
-import base64
 import contextvars
 import http.client
 import http.server
@@ -36,6 +35,8 @@ import time
 import traceback
 import urllib.parse
 
+from _openfc_event import FRAMING as _FRAMING, EventCodec
+
 # FC bounds request headers by size (8 KB), not by count; http.client's
 # default of 100 would refuse a request FC accepts.
 http.client._MAXHEADERS = 1000
@@ -48,8 +49,6 @@ _write_lock = threading.Lock()
 
 # Request headers a handler never sees (FC strips them, §2.1 of the spec).
 _HIDDEN = ("connection", "keep-alive", "transfer-encoding", "proxy-connection")
-# Response headers the bootstrap frames itself.
-_FRAMING = ("connection", "keep-alive", "transfer-encoding", "content-length")
 
 
 def _now():
@@ -318,7 +317,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def event(self, body, h):
         codec = self.server.event_codec
         try:
-            result = self.server.code.resolve(self.server.handler)(codec.request(self, body, h), make_context(h))
+            result = self.server.code.resolve(self.server.handler)(codec.request(self, body, h, visible_headers(self), client_ip(self, h)), make_context(h))
             status, headers, out = codec.response(result)
         except Exception as exc:  # noqa: BLE001
             self.fail(exc)
@@ -450,69 +449,6 @@ def visible_headers(req):
 def client_ip(req, h):
     fwd = h.get("x-forwarded-for", "")
     return fwd.split(",")[0].strip() if fwd else req.client_address[0]
-
-
-class EventCodec:
-    """FC 3.0's HTTP-trigger event for built-in runtimes, both ways."""
-
-    @staticmethod
-    def request(req, body, h):
-        path, _, query = req.path.partition("?")
-        queries = {}
-        for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True):
-            queries[k] = queries[k] + "," + v if k in queries else v
-        try:
-            text, b64 = body.decode("utf-8"), False
-        except UnicodeDecodeError:
-            text, b64 = base64.b64encode(body).decode(), True
-        host = h.get("x-forwarded-host") or h.get("host", "")
-        now = time.time()
-        event = {
-            "version": "v1",
-            "rawPath": path,
-            "headers": visible_headers(req),
-            "queryParameters": queries,
-            "body": text,
-            "isBase64Encoded": b64,
-            "requestContext": {
-                "accountId": h.get("x-fc-account-id") or os.environ.get("FC_ACCOUNT_ID", ""),
-                "domainName": host,
-                "domainPrefix": host.split(".")[0],
-                "http": {"method": req.command, "path": urllib.parse.unquote(path), "protocol": req.request_version,
-                         "sourceIp": client_ip(req, h), "userAgent": h.get("user-agent", "")},
-                "requestId": h.get("x-fc-request-id", ""),
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
-                "timeEpoch": str(int(now * 1000)),
-            },
-        }
-        return json.dumps(event).encode()
-
-    @staticmethod
-    def response(result):
-        """(status, headers, body) of a handler's return value: the
-        {statusCode, headers, body, isBase64Encoded} object, else the value
-        itself as a 200 body (bytes or str as they are, others as JSON)."""
-        if isinstance(result, (bytes, bytearray, str)):
-            try:
-                parsed = json.loads(result)
-            except ValueError:
-                parsed = None
-            if not (isinstance(parsed, dict) and "statusCode" in parsed):
-                return 200, [], bytes(result) if not isinstance(result, str) else result.encode()
-            result = parsed
-        if isinstance(result, dict) and "statusCode" in result:
-            body = result.get("body", "")
-            if result.get("isBase64Encoded"):
-                body = base64.b64decode(body)
-            elif isinstance(body, str):
-                body = body.encode()
-            elif not isinstance(body, (bytes, bytearray)):
-                body = json.dumps(body).encode()
-            headers = [(k, str(v)) for k, v in (result.get("headers") or {}).items() if k.lower() not in _FRAMING]
-            return int(result["statusCode"]), headers, bytes(body)
-        if result is None:
-            return 200, [], b""
-        return 200, [("Content-Type", "application/json")], json.dumps(result).encode()
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):

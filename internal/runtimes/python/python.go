@@ -19,10 +19,11 @@ import (
 	"github.com/openfc/openfc/internal/fc"
 )
 
-// Files holds the bootstrap, written out once by the runtime registry;
-// Launch runs bootstrap.py from that directory.
+// Files holds the bootstrap, written out once by the runtime registry:
+// bootstrap.py and the module it imports from its own directory
+// (_openfc_event.py, FC 3.0's event). Launch runs bootstrap.py there.
 //
-//go:embed bootstrap.py
+//go:embed bootstrap.py _openfc_event.py
 var Files embed.FS
 
 // Launch is how to start one instance (the contract's runtimes.Launch,

@@ -102,4 +102,7 @@ func TestFilesHoldBootstrap(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "def main():") {
 		t.Fatalf("embedded bootstrap.py: %v", err)
 	}
+	if _, err := Files.ReadFile("_openfc_event.py"); err != nil {
+		t.Fatalf("embedded _openfc_event.py: %v", err)
+	}
 }
