@@ -13,6 +13,7 @@ import (
 
 	"github.com/openfc/openfc/internal/runtimes/launch"
 	"github.com/openfc/openfc/internal/runtimes/nodejs"
+	"github.com/openfc/openfc/internal/runtimes/python"
 )
 
 // Launch and Runtime are the launcher's shape (package launch, which the
@@ -34,7 +35,7 @@ type lang struct {
 func languages() []lang {
 	return []lang{
 		{"nodejs", nodejs.Runtime{}, nodejs.Files},
-		// python: {"python", python.Runtime{}, python.Files},
+		{"python", python.Runtime{}, python.Files},
 	}
 }
 

@@ -100,13 +100,19 @@ var listenRE = regexp.MustCompile(`msg="openfc serving" listen=(\S+)`)
 // (or dataDir when non-empty) and waits until it serves.
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
+	return startServerEnv(t, dataDir, nil, extra...)
+}
+
+// startServerEnv is startServer with env added to the server's environment.
+func startServerEnv(t *testing.T, dataDir string, env []string, extra ...string) *server {
+	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
 	s := &server{t: t, dataDir: dataDir, log: &syncBuffer{}, done: make(chan struct{}), extra: extra}
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "", "--data", dataDir, "--shutdown-timeout", "10s"}, extra...)
 	s.cmd = exec.Command(binary, args...)
-	s.cmd.Env = testEnv()
+	s.cmd.Env = testEnv(env...)
 	pr, pw := io.Pipe()
 	s.cmd.Stdout = s.log
 	s.cmd.Stderr = pw
