@@ -199,19 +199,8 @@ func (p *parser) function(o obj, k fnKeys, service string) (fc.Function, string,
 	if err := p.network(o, &f); err != nil {
 		return f, "", err
 	}
-	if lc, ok, err := o.checkedObj("instanceLifecycleConfig", lifecycleKeys); err != nil {
+	if f.InstanceLifecycleConfig, err = lifecycleHooks(o); err != nil {
 		return f, "", err
-	} else if ok {
-		var hooks fc.InstanceLifecycleConfig
-		if hooks.PreStop, err = lifecycleHook(lc, "preStop"); err != nil {
-			return f, "", err
-		}
-		if hooks.PreFreeze, err = lifecycleHook(lc, "preFreeze"); err != nil {
-			return f, "", err
-		}
-		if hooks.PreStop != nil || hooks.PreFreeze != nil {
-			f.InstanceLifecycleConfig = &hooks
-		}
 	}
 	// Required fields are checked once every field has been type-checked,
 	// against the line of the function's mapping.
@@ -359,52 +348,6 @@ func healthCheck(o obj, key string) (*fc.HealthCheckConfig, error) {
 		}
 	}
 	return &h, nil
-}
-
-// lifecycleHook parses instanceLifecycleConfig.<name>{handler, timeout};
-// nil when absent.
-func lifecycleHook(lc obj, name string) (*fc.LifecycleHook, error) {
-	c, ok, err := lc.checkedObj(name, hookKeys)
-	if err != nil || !ok {
-		return nil, err
-	}
-	var h fc.LifecycleHook
-	if h.Handler, err = c.str("handler"); err != nil {
-		return nil, err
-	}
-	if h.Timeout, err = c.integer("timeout"); err != nil {
-		return nil, err
-	}
-	return &h, nil
-}
-
-// lifecycleInitializer reads FC 3.0's instanceLifecycleConfig.initializer
-// {handler, timeout} into f; when set, it overrides initializer and
-// initializationTimeout.
-func lifecycleInitializer(o obj, f *fc.Function) error {
-	lc, ok, err := o.checkedObj("instanceLifecycleConfig", lifecycleKeys)
-	if err != nil || !ok {
-		return err
-	}
-	in, ok, err := lc.checkedObj("initializer", hookKeys)
-	if err != nil || !ok {
-		return err
-	}
-	handler, err := in.str("handler")
-	if err != nil {
-		return err
-	}
-	timeout, err := in.integer("timeout")
-	if err != nil {
-		return err
-	}
-	if handler != "" {
-		f.Initializer = handler
-	}
-	if timeout != 0 {
-		f.InitializationTimeout = timeout
-	}
-	return nil
 }
 
 // triggers parses and validates the triggers list of o.
