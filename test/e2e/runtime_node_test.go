@@ -145,34 +145,36 @@ func TestNodeRuntimeConcurrencyAndLogs(t *testing.T) {
 	deployNodeFC2(s, "nodec", "fn", 2)
 	base := "/2016-08-15/proxy/nodec/fn"
 	s.do("GET", base+"/init", nil, nil) // warm: one instance
+	slowPairAndLogs(t, s, "nodec/fn")
+}
+
+// slowPairAndLogs sends two 1.5 s /slow requests to fn at once and checks
+// they ran side by side in one process and that each one's two "slow …"
+// log lines (which name its request id) are filed under that request id.
+func slowPairAndLogs(t *testing.T, s *server, fn string) {
+	t.Helper()
 	type slow struct {
 		RequestID string
 		PID       int
 	}
-	var wg sync.WaitGroup
 	out := make([]slow, 2)
+	var wg sync.WaitGroup
 	begin := time.Now()
 	for i := range out {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, body := s.do("GET", base+"/slow?ms=1500", nil, nil)
+		wg.Go(func() {
+			resp, body := s.do("GET", "/2016-08-15/proxy/"+fn+"/slow?ms=1500", nil, nil)
 			if resp.StatusCode != 200 || json.Unmarshal(body, &out[i]) != nil {
 				t.Errorf("slow: %d %s", resp.StatusCode, body)
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	if d := time.Since(begin); d > 2800*time.Millisecond {
-		t.Errorf("two 1.5 s requests took %v: not in parallel", d)
+	if d := time.Since(begin); d > 2800*time.Millisecond || out[0].PID != out[1].PID {
+		t.Errorf("two 1.5 s requests took %v on processes %d, %d; want in parallel on one instance", d, out[0].PID, out[1].PID)
 	}
-	if out[0].PID != out[1].PID {
-		t.Errorf("served by two processes %d, %d; want one instance", out[0].PID, out[1].PID)
-	}
-	var recs []struct{ RequestID, Message string }
 	waitFor(t, 5*time.Second, func() error {
-		recs = recs[:0]
-		for _, l := range strings.Split(strings.TrimSpace(s.cli("logs", "nodec/fn", "--json")), "\n") {
+		var recs []struct{ RequestID, Message string }
+		for _, l := range strings.Split(strings.TrimSpace(s.cli("logs", fn, "--json")), "\n") {
 			var r struct{ RequestID, Message string }
 			if json.Unmarshal([]byte(l), &r) == nil {
 				recs = append(recs, r)
@@ -183,7 +185,7 @@ func TestNodeRuntimeConcurrencyAndLogs(t *testing.T) {
 			for _, r := range recs {
 				if strings.Contains(r.Message, "slow ") && strings.Contains(r.Message, o.RequestID) {
 					if r.RequestID != o.RequestID {
-						return fmt.Errorf("line %q attributed to %q", r.Message, r.RequestID)
+						return fmt.Errorf("line %q filed under %q", r.Message, r.RequestID)
 					}
 					n++
 				}

@@ -9,9 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 )
 
 // pythonEnv points the server at the Debian interpreter, which has Flask
@@ -114,49 +112,7 @@ func TestPythonRuntimeErrorsConcurrencyLogs(t *testing.T) {
 	if init.InitCalls != 1 {
 		t.Errorf("initializer ran %d times; want 1", init.InitCalls)
 	}
-	type slow struct {
-		RequestID string
-		PID       int
-	}
-	out := make([]slow, 2)
-	var wg sync.WaitGroup
-	begin := time.Now()
-	for i := range out {
-		wg.Go(func() {
-			resp, body := s.do("GET", base+"/slow?ms=1500", nil, nil)
-			if resp.StatusCode != 200 || json.Unmarshal(body, &out[i]) != nil {
-				t.Errorf("slow: %d %s", resp.StatusCode, body)
-			}
-		})
-	}
-	wg.Wait()
-	if d := time.Since(begin); d > 2800*time.Millisecond || out[0].PID != out[1].PID {
-		t.Errorf("two 1.5 s requests took %v on processes %d, %d; want in parallel on one", d, out[0].PID, out[1].PID)
-	}
-	waitFor(t, 5*time.Second, func() error {
-		var recs []struct{ RequestID, Message string }
-		for _, l := range strings.Split(strings.TrimSpace(s.cli("logs", "pyb/fn", "--json")), "\n") {
-			var r struct{ RequestID, Message string }
-			if json.Unmarshal([]byte(l), &r) == nil {
-				recs = append(recs, r)
-			}
-		}
-		for _, o := range out {
-			n := 0
-			for _, r := range recs {
-				if strings.Contains(r.Message, "slow ") && strings.Contains(r.Message, o.RequestID) {
-					if r.RequestID != o.RequestID {
-						return fmt.Errorf("line %q filed under %q", r.Message, r.RequestID)
-					}
-					n++
-				}
-			}
-			if n != 2 {
-				return fmt.Errorf("request %s has %d slow lines; want 2", o.RequestID, n)
-			}
-		}
-		return nil
-	})
+	slowPairAndLogs(t, s, "pyb/fn")
 }
 
 // An fc3 s.yaml's Python function gets FC 3.0's HTTP event.
