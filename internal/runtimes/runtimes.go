@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/openfc/openfc/internal/runtimes/launch"
 	"github.com/openfc/openfc/internal/runtimes/nodejs"
@@ -49,7 +50,8 @@ type Registry struct {
 // what an older openfc left there) and returns the registry.
 func New(dir string, log *slog.Logger) (*Registry, error) {
 	r := &Registry{langs: languages()}
-	for _, l := range r.langs {
+	for i, l := range r.langs {
+		r.langs[i].rt = newChecked(l.rt, time.Now)
 		d := filepath.Join(dir, l.name)
 		if err := os.RemoveAll(d); err != nil {
 			return nil, fmt.Errorf("runtimes: clearing %s: %w", d, err)
