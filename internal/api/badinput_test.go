@@ -346,7 +346,7 @@ func TestBadUpdateKeepsFunction(t *testing.T) {
 		{name: "code not base64", method: http.MethodPut, path: path, body: map[string]any{"code": map[string]any{"zipFile": "%%%"}}, code: "InvalidArgument", msg: []string{"code.zipFile"}},
 		{name: "memorySize 100", method: http.MethodPut, path: path, body: map[string]any{"memorySize": 100}, code: "InvalidArgument", msg: []string{"memorySize"}},
 		{name: "memorySize string", method: http.MethodPut, path: path, body: map[string]any{"memorySize": "big"}, code: "InvalidArgument", msg: []string{"memorySize"}},
-		{name: "runtime built-in", method: http.MethodPut, path: path, body: map[string]any{"runtime": "php7.2"}, code: "InvalidArgument", msg: []string{"runtime"}},
+		{name: "runtime built-in", method: http.MethodPut, path: path, body: map[string]any{"runtime": "java8"}, code: "InvalidArgument", msg: []string{"runtime"}},
 		{name: "drop the command, no bootstrap", method: http.MethodPut, path: path, body: map[string]any{"customRuntimeConfig": nil}, code: "InvalidArgument", msg: []string{"customRuntimeConfig.command"}},
 		{name: "env key", method: http.MethodPut, path: path, body: map[string]any{"environmentVariables": map[string]string{"1BAD": "x"}}, code: "InvalidArgument", msg: []string{"1BAD"}},
 		{name: "rename", method: http.MethodPut, path: path, body: map[string]any{"functionName": "other"}, code: "InvalidArgument", msg: []string{"functionName"}, gone: fnPath("svc", "other")},

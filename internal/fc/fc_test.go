@@ -109,8 +109,8 @@ func TestValidateFunction(t *testing.T) {
 // ValidateRuntime accepts FC's custom runtimes and custom containers only, and its refusals
 // list them; an unknown runtime gets the closest FC runtime as a hint.
 func TestValidateRuntime(t *testing.T) {
-	const runnable = "openfc runs custom, custom.debian10, custom.debian11, custom.debian12, custom-container, nodejs12, nodejs14, nodejs16, nodejs18, nodejs20, python3, python3.9, python3.10"
-	for _, r := range []string{"custom", "custom.debian10", "custom.debian11", "custom.debian12", "custom-container", "nodejs18", "python3.10"} {
+	const runnable = "openfc runs custom, custom.debian10, custom.debian11, custom.debian12, custom-container, nodejs12, nodejs14, nodejs16, nodejs18, nodejs20, python3, python3.9, python3.10, php7.2"
+	for _, r := range []string{"custom", "custom.debian10", "custom.debian11", "custom.debian12", "custom-container", "nodejs18", "python3.10", "php7.2"} {
 		if err := ValidateRuntime(r); err != nil {
 			t.Errorf("ValidateRuntime(%q) = %v", r, err)
 		}
@@ -121,7 +121,7 @@ func TestValidateRuntime(t *testing.T) {
 		{"pyhton3.10", `runtime "pyhton3.10" is not a Function Compute runtime (did you mean "python3.10"?); ` + runnable},
 		{"custom.alpine", `runtime "custom.alpine" is not a Function Compute runtime; ` + runnable},
 		{"cobol", `runtime "cobol" is not a Function Compute runtime; ` + runnable},
-		{"php7.2", `runtime "php7.2" is not supported by this openfc yet; ` + runnable},
+		{"java8", `runtime "java8" is not supported by this openfc yet; ` + runnable},
 		{"custom-contianer", `runtime "custom-contianer" is not a Function Compute runtime (did you mean "custom-container"?); ` + runnable},
 		{"", "runtime is required"},
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/openfc/openfc/internal/runtimes/launch"
 	"github.com/openfc/openfc/internal/runtimes/nodejs"
+	"github.com/openfc/openfc/internal/runtimes/php"
 	"github.com/openfc/openfc/internal/runtimes/python"
 )
 
@@ -37,6 +38,7 @@ func languages() []lang {
 	return []lang{
 		{"nodejs", nodejs.Runtime{}, nodejs.Files},
 		{"python", python.Runtime{}, python.Files},
+		{"php", php.Runtime{}, php.Files},
 	}
 }
 
