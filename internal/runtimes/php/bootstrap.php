@@ -157,9 +157,16 @@ function openfc_serve($listen, OpenfcApp $app, $until = null)
             $r[] = $listen;
         }
         $w = $e = null;
-        $n = @stream_select($r, $w, $e, $conns ? 0 : null, $conns ? (int) (OPENFC_IDLE_POLL * 1e6) : 0);
+        $n = @stream_select($r, $w, $e, $conns ? 0 : 1, $conns ? (int) (OPENFC_IDLE_POLL * 1e6) : 0);
         if ($n === false) {
             continue; // EINTR (a signal)
+        }
+        if ($n === 0 && !$conns) {
+            $master = $GLOBALS['openfcMaster'] ?? 0;
+            if ($master && posix_getppid() !== $master) {
+                exit(0); // the master is gone: so is the instance
+            }
+            continue;
         }
         if ($n === 0) {
             $r = [$listen];
@@ -249,6 +256,7 @@ function openfc_supervise($listen, OpenfcApp $app, $n)
     pcntl_signal(SIGINT, $stop);
     while (!$stopping) {
         while (count($children) < $n && !$stopping) {
+            $GLOBALS['openfcMaster'] = getmypid();
             $pid = pcntl_fork();
             if ($pid === 0) {
                 pcntl_signal(SIGTERM, SIG_DFL);

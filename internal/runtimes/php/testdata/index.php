@@ -48,3 +48,8 @@ function event($event, $context)
     $e = json_decode($event, true);
     return ['statusCode' => 201, 'headers' => ['x-style' => 'event'], 'body' => json_encode(['rawPath' => $e['rawPath'], 'method' => $e['requestContext']['http']['method'], 'queries' => $e['queryParameters']]), 'isBase64Encoded' => false];
 }
+
+function invoke($payload, $context)
+{
+    return "got $payload";
+}
