@@ -103,7 +103,7 @@ function openfc_fail(Throwable $e, $type = null)
     openfc_log('ERROR', get_class($e) . ': ' . $e->getMessage() . "\n" . $e->getTraceAsString());
     $trace = [];
     foreach ($e->getTrace() as $f) {
-        if (isset($f['file']) && dirname($f['file']) === __DIR__) {
+        if ((isset($f['file']) && dirname($f['file']) === __DIR__) || strpos($f['function'] ?? '', 'openfc_') === 0) {
             continue;
         }
         $trace[] = sprintf('%s(%s): %s%s%s()', $f['file'] ?? '[internal]', $f['line'] ?? 0, $f['class'] ?? '', $f['type'] ?? '', $f['function'] ?? '');
