@@ -70,7 +70,7 @@ func TestValidateFunction(t *testing.T) {
 		{"dot", func(f *Function) { f.FunctionName = "a.b" }, "functionName"},
 		{"too long", func(f *Function) { f.FunctionName = strings.Repeat("a", 65) }, "functionName"},
 		{"unknown runtime", func(f *Function) { f.Runtime = "cobol" }, "runtime"},
-		{"builtin not yet", func(f *Function) { f.Runtime = "java11" }, "runtime"},
+		{"builtin not yet", func(f *Function) { f.Runtime = "dotnetcore3.1" }, "runtime"},
 		{"builtin handler", func(f *Function) { f.Runtime, f.Handler = "nodejs18", "index" }, "handler"},
 		{"handler style", func(f *Function) { f.HandlerStyle = "rpc" }, "handlerStyle"},
 		{"port high", func(f *Function) { f.CustomRuntimeConfig.Port = 70000 }, "customRuntimeConfig.port"},
@@ -109,7 +109,7 @@ func TestValidateFunction(t *testing.T) {
 // ValidateRuntime accepts FC's custom runtimes and custom containers only, and its refusals
 // list them; an unknown runtime gets the closest FC runtime as a hint.
 func TestValidateRuntime(t *testing.T) {
-	const runnable = "openfc runs custom, custom.debian10, custom.debian11, custom.debian12, custom-container, nodejs12, nodejs14, nodejs16, nodejs18, nodejs20, python3, python3.9, python3.10"
+	const runnable = "openfc runs custom, custom.debian10, custom.debian11, custom.debian12, custom-container, nodejs12, nodejs14, nodejs16, nodejs18, nodejs20, python3, python3.9, python3.10, java8, java11"
 	for _, r := range []string{"custom", "custom.debian10", "custom.debian11", "custom.debian12", "custom-container", "nodejs18", "python3.10"} {
 		if err := ValidateRuntime(r); err != nil {
 			t.Errorf("ValidateRuntime(%q) = %v", r, err)

@@ -58,6 +58,7 @@ var customRuntimes = []string{"custom", "custom.debian10", "custom.debian11", "c
 var builtinRunnable = []string{
 	"nodejs12", "nodejs14", "nodejs16", "nodejs18", "nodejs20",
 	"python3", "python3.9", "python3.10",
+	"java8", "java11",
 }
 
 // runnableRuntimes are the runtimes openfc runs: the custom runtimes,

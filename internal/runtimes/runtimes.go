@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/openfc/openfc/internal/runtimes/java"
 	"github.com/openfc/openfc/internal/runtimes/launch"
 	"github.com/openfc/openfc/internal/runtimes/nodejs"
 	"github.com/openfc/openfc/internal/runtimes/python"
@@ -37,6 +38,7 @@ func languages() []lang {
 	return []lang{
 		{"nodejs", nodejs.Runtime{}, nodejs.Files},
 		{"python", python.Runtime{}, python.Files},
+		{"java", java.Runtime{}, java.Files},
 	}
 }
 
