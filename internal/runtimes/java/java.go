@@ -125,18 +125,11 @@ func jdkVersion() (int, string, error) {
 	return major, strings.Trim(string(m[0][8:]), `"`), nil
 }
 
-// Launch says how to start an instance of fn: java running the compiled
-// bootstrap, which loads the code from FC_FUNC_CODE_PATH. The bootstrap is
+// Launch says how to start an instance of fn (whose handlers package fc
+// has checked): java running the compiled bootstrap, which loads the code
+// from FC_FUNC_CODE_PATH. The bootstrap is
 // compiled the first time (into bootstrapDir/classes).
 func (r Runtime) Launch(fn *fc.Function, codeDir, bootstrapDir string) (launch.Launch, error) {
-	if err := checkHandler("handler", fn.Handler); err != nil {
-		return launch.Launch{}, err
-	}
-	if fn.Initializer != "" {
-		if err := checkHandler("initializer", fn.Initializer); err != nil {
-			return launch.Launch{}, err
-		}
-	}
 	classes, err := compile(bootstrapDir, r.servletJar())
 	if err != nil {
 		return launch.Launch{}, err
@@ -156,15 +149,6 @@ func (r Runtime) Launch(fn *fc.Function, codeDir, bootstrapDir string) (launch.L
 		env = append(env, "FC_PRE_STOP_HANDLER="+h.Handler)
 	}
 	return launch.Launch{Command: argv, Env: env}, nil
-}
-
-// checkHandler checks FC's "package.Class::method" form of a Java handler.
-func checkHandler(what, h string) error {
-	cls, method, ok := strings.Cut(h, "::")
-	if !ok || cls == "" || method == "" || strings.ContainsAny(h, "/\\ ") {
-		return fc.Errorf(fc.CodeInvalidArgument, "%s %q of a Java function must be package.Class::method, e.g. example.App::handleRequest", what, h)
-	}
-	return nil
 }
 
 // compile builds the bootstrap into bootstrapDir/classes unless it is
