@@ -59,8 +59,8 @@ func TestJavaRuntimeEcho(t *testing.T) {
 	resp, body := s.do("GET", "/2016-08-15/proxy/java-demo/echo/a/b?x=1&x=2&y=3", nil, nil)
 	var e struct {
 		Method, Path, Body, BodyEncoding, URL, ClientIP, RequestID string
-		Queries                                                  map[string]any
-		Headers                                                  map[string]string
+		Queries                                                    map[string]any
+		Headers                                                    map[string]string
 	}
 	if resp.StatusCode != 200 || json.Unmarshal(body, &e) != nil {
 		t.Fatalf("GET: %d %s", resp.StatusCode, body)
