@@ -72,6 +72,11 @@ func TestValidateFunction(t *testing.T) {
 		{"unknown runtime", func(f *Function) { f.Runtime = "cobol" }, "runtime"},
 		{"builtin not yet", func(f *Function) { f.Runtime = "dotnetcore3.1" }, "runtime"},
 		{"builtin handler", func(f *Function) { f.Runtime, f.Handler = "nodejs18", "index" }, "handler"},
+		{"java handler", func(f *Function) { f.Runtime, f.Handler = "java11", "example.App::handleRequest" }, ""},
+		{"java handler form", func(f *Function) { f.Runtime, f.Handler = "java11", "example.App.handleRequest" }, "handler"},
+		{"java initializer form", func(f *Function) {
+			f.Runtime, f.Handler, f.Initializer = "java8", "example.App::handleRequest", "example.App"
+		}, "initializer"},
 		{"handler style", func(f *Function) { f.HandlerStyle = "rpc" }, "handlerStyle"},
 		{"port high", func(f *Function) { f.CustomRuntimeConfig.Port = 70000 }, "customRuntimeConfig.port"},
 		{"caPort zero ok", func(f *Function) { f.CAPort = 0 }, ""},
