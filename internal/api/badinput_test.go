@@ -157,7 +157,7 @@ func TestBadFunctionInput(t *testing.T) {
 		{name: "name empty", fn: "", body: set("functionName", ""), code: "InvalidArgument", msg: []string{"functionName"}},
 		// Runtime.
 		{name: "unknown runtime", body: set("runtime", "cobol85"), code: "InvalidArgument", msg: []string{"runtime", "cobol85"}},
-		{name: "built-in runtime not yet", body: set("runtime", "java11"), code: "InvalidArgument", msg: []string{"runtime", "java11"}},
+		{name: "built-in runtime not yet", body: set("runtime", "dotnetcore3.1"), code: "InvalidArgument", msg: []string{"runtime", "dotnetcore3.1"}},
 		{name: "built-in handler", body: set("runtime", "nodejs18", "handler", "index"), code: "InvalidArgument", msg: []string{"handler", "file.function"}},
 		{name: "no runtime", body: set("runtime", nil), code: "InvalidArgument", msg: []string{"runtime"}},
 		// Custom runtime config.

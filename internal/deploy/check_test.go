@@ -87,11 +87,11 @@ func TestCheckErrors(t *testing.T) {
 
 		// Runtimes: the line of the runtime key, a hint and the list.
 		{"fc3 runtime typo", fc3Head + "      functionName: web\n      runtime: custom.debain10\n      code: .\n",
-			`s.yaml:8: resources.web.props.runtime: runtime "custom.debain10" is not a Function Compute runtime (did you mean "custom.debian10"?); openfc runs custom, custom.debian10, custom.debian11, custom.debian12, custom-container, nodejs12, nodejs14, nodejs16, nodejs18, nodejs20, python3, python3.9, python3.10`},
+			`s.yaml:8: resources.web.props.runtime: runtime "custom.debain10" is not a Function Compute runtime (did you mean "custom.debian10"?); openfc runs custom, custom.debian10, custom.debian11, custom.debian12, custom-container, nodejs12, nodejs14, nodejs16, nodejs18, nodejs20, python3, python3.9, python3.10, php7.2, java8, java11`},
 		{"fc3 unknown custom flavour", fc3Head + "      functionName: web\n      runtime: custom.alpine\n      code: .\n",
-			`s.yaml:8: resources.web.props.runtime: runtime "custom.alpine" is not a Function Compute runtime; openfc runs custom, custom.debian10, custom.debian11, custom.debian12, custom-container, nodejs12, nodejs14, nodejs16, nodejs18, nodejs20, python3, python3.9, python3.10`},
+			`s.yaml:8: resources.web.props.runtime: runtime "custom.alpine" is not a Function Compute runtime; openfc runs custom, custom.debian10, custom.debian11, custom.debian12, custom-container, nodejs12, nodejs14, nodejs16, nodejs18, nodejs20, python3, python3.9, python3.10, php7.2, java8, java11`},
 		{"fc2 runtime typo", strings.Replace(fc2Head, "runtime: custom", "runtime: nodejs-18", 1),
-			`s.yaml:9: services.s.props.function.runtime: runtime "nodejs-18" is not a Function Compute runtime (did you mean "nodejs18"?); openfc runs custom, custom.debian10, custom.debian11, custom.debian12, custom-container, nodejs12, nodejs14, nodejs16, nodejs18, nodejs20, python3, python3.9, python3.10`},
+			`s.yaml:9: services.s.props.function.runtime: runtime "nodejs-18" is not a Function Compute runtime (did you mean "nodejs18"?); openfc runs custom, custom.debian10, custom.debian11, custom.debian12, custom-container, nodejs12, nodejs14, nodejs16, nodejs18, nodejs20, python3, python3.9, python3.10, php7.2, java8, java11`},
 
 		// Wrong types, FC 2.0 (fc3's are in TestParseErrors).
 		{"fc2 memorySize", fc2Head + "        memorySize: big\n",

@@ -70,8 +70,13 @@ func TestValidateFunction(t *testing.T) {
 		{"dot", func(f *Function) { f.FunctionName = "a.b" }, "functionName"},
 		{"too long", func(f *Function) { f.FunctionName = strings.Repeat("a", 65) }, "functionName"},
 		{"unknown runtime", func(f *Function) { f.Runtime = "cobol" }, "runtime"},
-		{"builtin not yet", func(f *Function) { f.Runtime = "java11" }, "runtime"},
+		{"builtin not yet", func(f *Function) { f.Runtime = "dotnetcore3.1" }, "runtime"},
 		{"builtin handler", func(f *Function) { f.Runtime, f.Handler = "nodejs18", "index" }, "handler"},
+		{"java handler", func(f *Function) { f.Runtime, f.Handler = "java11", "example.App::handleRequest" }, ""},
+		{"java handler form", func(f *Function) { f.Runtime, f.Handler = "java11", "example.App.handleRequest" }, "handler"},
+		{"java initializer form", func(f *Function) {
+			f.Runtime, f.Handler, f.Initializer = "java8", "example.App::handleRequest", "example.App"
+		}, "initializer"},
 		{"handler style", func(f *Function) { f.HandlerStyle = "rpc" }, "handlerStyle"},
 		{"port high", func(f *Function) { f.CustomRuntimeConfig.Port = 70000 }, "customRuntimeConfig.port"},
 		{"caPort zero ok", func(f *Function) { f.CAPort = 0 }, ""},
@@ -109,8 +114,8 @@ func TestValidateFunction(t *testing.T) {
 // ValidateRuntime accepts FC's custom runtimes and custom containers only, and its refusals
 // list them; an unknown runtime gets the closest FC runtime as a hint.
 func TestValidateRuntime(t *testing.T) {
-	const runnable = "openfc runs custom, custom.debian10, custom.debian11, custom.debian12, custom-container, nodejs12, nodejs14, nodejs16, nodejs18, nodejs20, python3, python3.9, python3.10, php7.2"
-	for _, r := range []string{"custom", "custom.debian10", "custom.debian11", "custom.debian12", "custom-container", "nodejs18", "python3.10", "php7.2"} {
+	const runnable = "openfc runs custom, custom.debian10, custom.debian11, custom.debian12, custom-container, nodejs12, nodejs14, nodejs16, nodejs18, nodejs20, python3, python3.9, python3.10, php7.2, java8, java11"
+	for _, r := range []string{"custom", "custom.debian10", "custom.debian11", "custom.debian12", "custom-container", "nodejs18", "python3.10", "php7.2", "java11"} {
 		if err := ValidateRuntime(r); err != nil {
 			t.Errorf("ValidateRuntime(%q) = %v", r, err)
 		}
@@ -121,7 +126,7 @@ func TestValidateRuntime(t *testing.T) {
 		{"pyhton3.10", `runtime "pyhton3.10" is not a Function Compute runtime (did you mean "python3.10"?); ` + runnable},
 		{"custom.alpine", `runtime "custom.alpine" is not a Function Compute runtime; ` + runnable},
 		{"cobol", `runtime "cobol" is not a Function Compute runtime; ` + runnable},
-		{"java8", `runtime "java8" is not supported by this openfc yet; ` + runnable},
+		{"dotnetcore3.1", `runtime "dotnetcore3.1" is not supported by this openfc yet; ` + runnable},
 		{"custom-contianer", `runtime "custom-contianer" is not a Function Compute runtime (did you mean "custom-container"?); ` + runnable},
 		{"", "runtime is required"},
 	}

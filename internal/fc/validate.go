@@ -59,6 +59,7 @@ var builtinRunnable = []string{
 	"nodejs12", "nodejs14", "nodejs16", "nodejs18", "nodejs20",
 	"python3", "python3.9", "python3.10",
 	"php7.2",
+	"java8", "java11",
 }
 
 // runnableRuntimes are the runtimes openfc runs: the custom runtimes,
@@ -333,11 +334,32 @@ func validateHandlerStyle(f *Function) error {
 	if f.HandlerStyle == "" {
 		f.HandlerStyle = HandlerStyleHTTP
 	}
+	if strings.HasPrefix(f.Runtime, "java") {
+		return validateJavaHandlers(f)
+	}
 	if i := strings.LastIndexByte(f.Handler, '.'); i <= 0 || i == len(f.Handler)-1 {
 		return invalid("handler %q is invalid for runtime %s: use file.function, such as index.handler", f.Handler, f.Runtime)
 	}
 	if f.Initializer != "" && !strings.Contains(strings.Trim(f.Initializer, "."), ".") {
 		return invalid("initializer %q is invalid for runtime %s: use file.function, such as index.initializer", f.Initializer, f.Runtime)
+	}
+	return nil
+}
+
+// validateJavaHandlers checks FC's Java form of handlers,
+// package.Class::method (a class in the default package has no package).
+func validateJavaHandlers(f *Function) error {
+	for _, h := range []struct{ what, v, eg string }{
+		{"handler", f.Handler, "example.App::handleRequest"},
+		{"initializer", f.Initializer, "example.App::initialize"},
+	} {
+		if h.v == "" && h.what == "initializer" {
+			continue
+		}
+		cls, method, ok := strings.Cut(h.v, "::")
+		if !ok || cls == "" || method == "" || strings.ContainsAny(h.v, "/\\ ") {
+			return invalid("%s %q is invalid for runtime %s: use package.Class::method, such as %s", h.what, h.v, f.Runtime, h.eg)
+		}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/openfc/openfc/internal/runtimes/java"
 	"github.com/openfc/openfc/internal/runtimes/launch"
 	"github.com/openfc/openfc/internal/runtimes/nodejs"
 	"github.com/openfc/openfc/internal/runtimes/php"
@@ -39,6 +40,7 @@ func languages() []lang {
 		{"nodejs", nodejs.Runtime{}, nodejs.Files},
 		{"python", python.Runtime{}, python.Files},
 		{"php", php.Runtime{}, php.Files},
+		{"java", java.Runtime{}, java.Files},
 	}
 }
 
