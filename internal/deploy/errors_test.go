@@ -111,7 +111,7 @@ func TestParseErrors(t *testing.T) {
 
 		// Validation by package fc: the line of the block.
 		{"builtin runtime", fc3Head + "      functionName: web\n      runtime: dotnetcore3.1\n      code: .\n", nil,
-			`s.yaml:8: resources.web.props.runtime: runtime "dotnetcore3.1" is not supported by this openfc yet; openfc runs custom, custom.debian10, custom.debian11, custom.debian12, custom-container, nodejs12, nodejs14, nodejs16, nodejs18, nodejs20, python3, python3.9, python3.10, php7.2, java8, java11`},
+			`s.yaml:8: resources.web.props.runtime: runtime "dotnetcore3.1" needs a .NET runtime (the dotnet command), which this machine does not have, and openfc has no C# bootstrap yet; openfc runs custom, custom.debian10, custom.debian11, custom.debian12, custom-container, nodejs12, nodejs14, nodejs16, nodejs18, nodejs20, python3, python3.9, python3.10, php7.2, java8, java11`},
 		{"memory out of range", fc3Head + "      functionName: web\n      runtime: custom\n      code: .\n      memorySize: 100\n", nil,
 			"s.yaml:6: resources.web.props: memorySize 100 is out of range [128, 32768]"},
 		{"bad function name", fc3Head + "      functionName: -web\n      runtime: custom\n      code: .\n", nil,

@@ -126,7 +126,7 @@ func TestValidateRuntime(t *testing.T) {
 		{"pyhton3.10", `runtime "pyhton3.10" is not a Function Compute runtime (did you mean "python3.10"?); ` + runnable},
 		{"custom.alpine", `runtime "custom.alpine" is not a Function Compute runtime; ` + runnable},
 		{"cobol", `runtime "cobol" is not a Function Compute runtime; ` + runnable},
-		{"dotnetcore3.1", `runtime "dotnetcore3.1" is not supported by this openfc yet; ` + runnable},
+		{"dotnetcore3.1", `runtime "dotnetcore3.1" needs a .NET runtime (the dotnet command), which this machine does not have, and openfc has no C# bootstrap yet; ` + runnable},
 		{"custom-contianer", `runtime "custom-contianer" is not a Function Compute runtime (did you mean "custom-container"?); ` + runnable},
 		{"", "runtime is required"},
 	}

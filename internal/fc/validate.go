@@ -100,6 +100,10 @@ func ValidateRuntime(runtime string) error {
 		return invalid("runtime is required")
 	case slices.Contains(runnableRuntimes, runtime):
 		return nil
+	case strings.HasPrefix(runtime, "dotnetcore") && slices.Contains(builtinRuntimes, runtime):
+		// C# handlers need a .NET runtime, which these machines do not
+		// have, and a bootstrap openfc does not ship without one.
+		return invalid("runtime %q needs a .NET runtime (the dotnet command), which this machine does not have, and openfc has no C# bootstrap yet; %s", runtime, runnable)
 	case slices.Contains(builtinRuntimes, runtime):
 		return invalid("runtime %q is not supported by this openfc yet; %s", runtime, runnable)
 	}
