@@ -177,7 +177,11 @@ func bench(ctx context.Context, cfg config, children *procs) (*results, error) {
 
 	waitWarmFunction(ctx, srv, res)
 	targets = append(targets, openfcTargets(srv, warmLabel)...)
+	// After the idle sample: the runtime functions' instances are
+	// started by their readiness check.
+	targets = append(targets, deployRuntimes(ctx, srv, res)...)
 	measureWarm(ctx, cfg, targets, res)
+	runtimeRatios(res)
 	time.Sleep(500 * time.Millisecond)
 	mem.AfterWarmMB = rssKB(srv.pid) / 1024
 
