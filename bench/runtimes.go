@@ -172,7 +172,8 @@ func deployRuntimes(ctx context.Context, s *server, res *results) []target {
 }
 
 // runtimeRatios records, per language and connection count, the built-in
-// function's requests/s ÷ the custom runtime's and the p50 it adds.
+// function's requests/s ÷ the custom runtime's (the medians' ratio and the
+// median of the rounds' ratios) and the p50 it adds.
 func runtimeRatios(res *results) {
 	fig := map[roundKey]wrkResult{}
 	for _, w := range res.Warm {
@@ -188,6 +189,20 @@ func runtimeRatios(res *results) {
 			k := fmt.Sprintf("%s-builtin_c%d", lang, c)
 			res.Ratios[k+"_rps_vs_custom"] = round(b.RPS/u.RPS, 3)
 			res.Ratios[k+"_added_p50_us_over_custom"] = round(b.P50us-u.P50us, 1)
+			// The pair measured seconds apart in each round: on a shared
+			// machine the median of these is steadier than the ratio of
+			// the medians.
+			if len(b.RoundsRPS) == len(u.RoundsRPS) {
+				var per []float64
+				for i := range b.RoundsRPS {
+					if u.RoundsRPS[i] > 0 {
+						per = append(per, b.RoundsRPS[i]/u.RoundsRPS[i])
+					}
+				}
+				if len(per) > 0 {
+					res.Ratios[k+"_rps_vs_custom_paired_median"] = round(median(per), 3)
+				}
+			}
 		}
 	}
 }
