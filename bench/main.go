@@ -1,10 +1,11 @@
 // Command bench measures openfc's warm request path side by side with a
 // direct call, nginx proxy_pass and a bare httputil.ReverseProxy (wrk at 1
-// and 32 connections), the cold start of a process-isolated function, a
+// and 32 connections), the built-in Node.js and Python bootstraps against
+// a custom runtime in the same language (runtimes.go), the cold start of a process-isolated function, a
 // 50-request scale-out and the server's memory. It writes a table to stdout,
 // <out>/results.json and <out>/chart.svg (design.md §5).
 //
-//	go run ./bench            # full run (about 5 minutes)
+//	go run ./bench            # full run (about 6 minutes)
 //	go run ./bench -smoke     # a few seconds per scenario; non-zero exit if any scenario yields no numbers
 //
 // It needs wrk and nginx on PATH (`make bench` installs them) and runs from
@@ -177,7 +178,11 @@ func bench(ctx context.Context, cfg config, children *procs) (*results, error) {
 
 	waitWarmFunction(ctx, srv, res)
 	targets = append(targets, openfcTargets(srv, warmLabel)...)
+	// After the idle sample: the runtime functions' instances are
+	// started by their readiness check.
+	targets = append(targets, deployRuntimes(ctx, srv, res)...)
 	measureWarm(ctx, cfg, targets, res)
+	runtimeRatios(res)
 	time.Sleep(500 * time.Millisecond)
 	mem.AfterWarmMB = rssKB(srv.pid) / 1024
 

@@ -35,6 +35,9 @@ func startServer(children *procs, bin, tmp, logLevel string, extra ...string) (*
 			"OPENFC_ACCESS_KEY_SECRET=benchsecret-0123456789",
 			"OPENFC_ENDPOINT=http://"+addr,
 			"OPENFC_DATA="+filepath.Join(tmp, "data"),
+			// The Python bootstrap's interpreter, the Python custom
+			// runtime's too (runtimes.go).
+			"OPENFC_PYTHON="+benchPython,
 		),
 		// The admin listener's pprof endpoint lets the memory figures be
 		// read after a garbage collection in the server (goMemKB).
@@ -73,6 +76,11 @@ func (s *server) dumpLog() {
 func proxyPath(fn string) string { return "/2016-08-15/proxy/bench/" + fn + "/" }
 
 func (s *server) proxyURL(fn string) string { return "http://" + s.addr + proxyPath(fn) }
+
+// serviceProxyURL is function fn of service svc behind the proxy route.
+func (s *server) serviceProxyURL(svc, fn string) string {
+	return "http://" + s.addr + "/2016-08-15/proxy/" + svc + "/" + fn + "/"
+}
 
 // cli runs the openfc CLI from the run's directory, where s.yaml's
 // relative ./code path resolves.
