@@ -47,13 +47,7 @@ type Runtime struct {
 }
 
 func (r Runtime) servletJar() string {
-	if r.ServletJar != "" {
-		return r.ServletJar
-	}
-	if p := os.Getenv(ServletJarEnv); p != "" {
-		return p
-	}
-	return defaultServletJar
+	return launch.Setting(r.ServletJar, ServletJarEnv, defaultServletJar)
 }
 
 // Matches reports whether rt is one of FC's Java runtimes.

@@ -4,7 +4,11 @@
 // cycle.
 package launch
 
-import "github.com/openfc/openfc/internal/fc"
+import (
+	"os"
+
+	"github.com/openfc/openfc/internal/fc"
+)
 
 // Launch is how to start one instance of a function on a built-in runtime.
 type Launch struct {
@@ -26,4 +30,17 @@ type Runtime interface {
 	// at codeDir; bootstrapDir holds this runtime's embedded bootstrap
 	// files, written out once by the registry.
 	Launch(fn *fc.Function, codeDir, bootstrapDir string) (Launch, error)
+}
+
+// Setting is how a launcher finds a program or file it runs with: the
+// launcher's own override (tests), else the server's environment
+// variable env (the operator's choice), else def.
+func Setting(override, env, def string) string {
+	if override != "" {
+		return override
+	}
+	if v := os.Getenv(env); v != "" {
+		return v
+	}
+	return def
 }

@@ -9,7 +9,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -50,13 +49,7 @@ type Runtime struct {
 }
 
 func (r Runtime) interpreter() string {
-	if r.Interpreter != "" {
-		return r.Interpreter
-	}
-	if p := os.Getenv(InterpreterEnv); p != "" {
-		return p
-	}
-	return defaultInterpreter
+	return launch.Setting(r.Interpreter, InterpreterEnv, defaultInterpreter)
 }
 
 // Matches reports whether rt is a PHP runtime: phpX.Y (FC has php7.2).

@@ -9,7 +9,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -50,13 +49,7 @@ type Runtime struct {
 
 // interpreter is the Python that runs functions.
 func (r Runtime) interpreter() string {
-	if r.Interpreter != "" {
-		return r.Interpreter
-	}
-	if p := os.Getenv(InterpreterEnv); p != "" {
-		return p
-	}
-	return defaultInterpreter
+	return launch.Setting(r.Interpreter, InterpreterEnv, defaultInterpreter)
 }
 
 // Matches reports whether rt is one of FC's Python 3 runtimes: python3
