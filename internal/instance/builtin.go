@@ -8,6 +8,7 @@ import (
 
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/runtimes/launch"
+	"github.com/openfc/openfc/internal/sandbox"
 )
 
 // This file starts instances of built-in runtimes (nodejs18, python3.10):
@@ -24,8 +25,10 @@ type Runtimes interface {
 
 // builtinLaunch returns argv and the bootstrap's environment (KEY=value)
 // of instance in of fn, whose code is at codePath, and the warning of an
-// interpreter older than fn's runtime asks. It gives in its token.
-func (m *Manager) builtinLaunch(fn *fc.Function, codePath string, in *inst) (argv, env []string, warning string, err error) {
+// interpreter older than fn's runtime asks. It gives in its token. In a
+// container (root not nil) the bootstrap's directory, which lives in the
+// data directory the container hides, is bound back read-only.
+func (m *Manager) builtinLaunch(fn *fc.Function, codePath string, in *inst, root *sandbox.RootFS) (argv, env []string, warning string, err error) {
 	notStarted := func(err error) error {
 		return fc.Errorf(fc.CodeFunctionNotStarted, "The function cannot be started: runtime %s: %w", fn.Runtime, err)
 	}
@@ -42,6 +45,9 @@ func (m *Manager) builtinLaunch(fn *fc.Function, codePath string, in *inst) (arg
 	l, err := rt.Launch(fn, codePath, bootstrapDir)
 	if err != nil {
 		return nil, nil, "", notStarted(err)
+	}
+	if root != nil {
+		root.Binds = append(root.Binds, bootstrapDir)
 	}
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {

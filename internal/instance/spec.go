@@ -69,7 +69,7 @@ func (m *Manager) spec(ctx context.Context, fn *fc.Function, qualifier string, i
 	var extra []string
 	warning := ""
 	if fc.IsBuiltinRuntime(fn.Runtime) {
-		if spec.Command, extra, warning, err = m.builtinLaunch(fn, codePath, in); err != nil {
+		if spec.Command, extra, warning, err = m.builtinLaunch(fn, codePath, in, spec.Root); err != nil {
 			release()
 			return spec, "", nil, err
 		}

@@ -36,10 +36,11 @@ type ContainerOptions struct {
 	// Process.Network); nil: containers share the host network and are
 	// reached on Spec.Port.
 	Network *network.Manager
-	// Hide are host paths that containers running on the host's root
-	// (RootFS.Layers empty) see as empty, read-only directories: the data
-	// directory, with other functions' code and openfc's keys. StateDir
-	// is always hidden.
+	// Hide are host directories that containers running on the host's
+	// root (RootFS.Layers empty) see empty (a small tmpfs of their own):
+	// the data directory, with other functions' code and openfc's keys;
+	// RootFS.Binds may show parts of it again. StateDir is always
+	// hidden.
 	Hide []string
 	// Logger receives diagnostics. Nil discards.
 	Logger *slog.Logger

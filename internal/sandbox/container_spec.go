@@ -88,6 +88,13 @@ type ociParams struct {
 	Swap bool
 	// Masked are paths hidden in the container besides runc's defaults.
 	Masked []string
+	// Hidden are host directories covered by an empty tmpfs of the
+	// container's own, in host-root mode; unlike Masked (which runc
+	// applies last) Binds can go on top of them.
+	Hidden []string
+	// Binds are host directories bound read-only at the same path, after
+	// Hidden.
+	Binds []string
 }
 
 // ociSpec builds the runtime spec of a container.
@@ -219,6 +226,12 @@ func containerMounts(p ociParams) []specs.Mount {
 			// system, none mounted below it.
 			m = append(m, specs.Mount{Destination: d, Type: "bind", Source: d, Options: []string{"bind", "ro", "nosuid", "nodev"}})
 		}
+	}
+	for _, d := range p.Hidden {
+		m = append(m, specs.Mount{Destination: d, Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "noexec", "mode=755", "size=64k"}})
+	}
+	for _, d := range p.Binds {
+		m = append(m, specs.Mount{Destination: d, Type: "bind", Source: d, Options: []string{"bind", "ro", "nosuid", "nodev"}})
 	}
 	if p.CodeDir != "" {
 		m = append(m, specs.Mount{Destination: codeMount, Type: "bind", Source: p.CodeDir, Options: []string{"bind", "ro", "nosuid", "nodev"}})

@@ -225,7 +225,8 @@ func (in *containerInstance) rootfs(spec *Spec, p *ociParams) (openInRoot, error
 			}
 			p.HostDirs = append(p.HostDirs, d)
 		}
-		p.Masked = append([]string{in.c.opts.StateDir}, in.c.opts.Hide...)
+		p.Masked = []string{in.c.opts.StateDir}
+		p.Hidden, p.Binds = in.c.opts.Hide, spec.Root.Binds
 		return rootOpener("/"), nil
 	}
 	upper, work := filepath.Join(in.bundle, "upper"), filepath.Join(in.bundle, "work")

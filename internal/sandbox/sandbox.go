@@ -70,6 +70,10 @@ type RootFS struct {
 	// WorkingDir is the process's working directory inside the
 	// container; empty: Spec.Dir's mount (/code), else "/".
 	WorkingDir string
+	// Binds are host directories bound read-only at the same path, on
+	// top of what the container hides (host-root mode only): a built-in
+	// runtime's bootstrap, which lives in the hidden data directory.
+	Binds []string
 }
 
 // NetSpec is what an instance's own network looks like to it.

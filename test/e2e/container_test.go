@@ -3,6 +3,7 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http/httptest"
@@ -308,5 +309,40 @@ func TestIsolationContainer(t *testing.T) {
 	}
 	if out := s.cli("instances"); !strings.Contains(out, "169.254.") {
 		t.Errorf("the container has no address of its own:\n%s", out)
+	}
+}
+
+// TestBuiltinRuntimesInContainers: with --isolation container, built-in
+// runtimes run under runc too: the bootstrap, kept in the data directory
+// the container hides, is bound back read-only, and the handler answers;
+// the rest of the data directory stays out of sight.
+func TestBuiltinRuntimesInContainers(t *testing.T) {
+	runcTool().mustFind(t)
+	data := t.TempDir()
+	s := startServerEnv(t, data, []string{pythonEnv(t)}, "--isolation", "container")
+	deployNodeFC2(s, "ctrrt", "node", 1)
+	deployPy(s, "ctrrt", "py", 1)
+	if body := s.getOK("/2016-08-15/proxy/ctrrt/node/init"); !strings.Contains(body, `"inits":1`) {
+		t.Errorf("node in a container: %s", body)
+	}
+	var init struct{ InitCalls int }
+	if err := json.Unmarshal([]byte(s.getOK("/2016-08-15/proxy/ctrrt/py/init")), &init); err != nil || init.InitCalls != 1 {
+		t.Errorf("python in a container: initializer ran %d times (%v)", init.InitCalls, err)
+	}
+	resp, body := s.do("GET", "/2016-08-15/proxy/ctrrt/py/boom", nil, nil)
+	if resp.StatusCode != 502 || resp.Header.Get("X-Fc-Error-Type") != "UnhandledInvocationError" {
+		t.Errorf("python exception in a container: %d %q %s", resp.StatusCode, resp.Header.Get("X-Fc-Error-Type"), body)
+	}
+	for _, ref := range []string{"ctrrt/node", "ctrrt/py"} {
+		if out := s.cli("instances", ref); !strings.Contains(out, "169.254.") {
+			t.Errorf("%s has no address of its own:\n%s", ref, out)
+		}
+	}
+	// The bootstraps end on SIGTERM, pid 1 of their containers or not:
+	// the server stops without waiting out the stop grace (10 s).
+	began := time.Now()
+	s.stop()
+	if d := time.Since(began); d > 8*time.Second {
+		t.Errorf("the server took %v to stop its built-in containers", d)
 	}
 }

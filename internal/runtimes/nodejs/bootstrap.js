@@ -253,6 +253,11 @@ server.requestTimeout = 0;
 server.headersTimeout = 0;
 server.listen(Number(env.FC_SERVER_PORT || 9000), '0.0.0.0');
 
+// SIGTERM ends the instance at once (the preStop hook, if any, has run):
+// as pid 1 of a container the bootstrap would otherwise ignore it and
+// wait for SIGKILL.
+process.on('SIGTERM', () => process.exit(0));
+
 // An error thrown outside any promise (a timer's callback) is logged and
 // the instance keeps serving, as FC's runtime does.
 process.on('uncaughtException', (err) => rt.writeLog(rt.als.getStore()?.reqId || '', 'ERROR', `Uncaught ${err && err.stack ? err.stack : err}`));

@@ -28,6 +28,7 @@ import io
 import json
 import logging
 import os
+import signal
 import socketserver
 import sys
 import threading
@@ -477,6 +478,10 @@ def main():
         srv.code.resolve(srv.handler)  # import now: the cold start pays for it, not the first request
     except Exception:  # noqa: BLE001 - reported to every request instead, as FC does
         traceback.print_exc()
+    # SIGTERM ends the instance at once (the preStop hook, if any, has
+    # run): as pid 1 of a container the bootstrap would otherwise ignore
+    # it and wait for SIGKILL.
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     try:
         srv.serve_forever()
     except KeyboardInterrupt:
