@@ -147,3 +147,46 @@ services:
 	}
 	slowPairAndLogs(t, s, "jb/fn")
 }
+
+// FC 3.0's event style: a StreamRequestHandler deployed from an fc3
+// s.yaml gets the HTTP request as the event JSON and answers with
+// {statusCode, headers, body}; its exception is FC's 502 shape.
+func TestJavaRuntimeFC3Event(t *testing.T) {
+	dir := t.TempDir()
+	buildJavaJar(t, dir, "event", "test/e2e/testdata/javaevent/event/Echo.java")
+	yaml := fmt.Sprintf(`edition: 3.0.0
+name: jev
+resources:
+  fn:
+    component: fc3
+    props:
+      region: cn-hangzhou
+      functionName: jev
+      runtime: java11
+      code: %s
+      handler: event.Echo::handleRequest
+      memorySize: 512
+      triggers:
+        - triggerName: http
+          triggerType: http
+          triggerConfig: {authType: anonymous, methods: [GET]}
+`, dir)
+	path := filepath.Join(t.TempDir(), "s.yaml")
+	os.WriteFile(path, []byte(yaml), 0o644)
+	s := startServer(t, "")
+	s.cli("deploy", "-f", path)
+	resp, body := s.do("GET", "/2016-08-15/proxy/jev/jev/p/q?k=v&k=w", nil, nil)
+	var ev struct{ RawPath, Method, K, Version, RequestID string }
+	if resp.StatusCode != 201 || resp.Header.Get("X-Style") != "event" || json.Unmarshal(body, &ev) != nil {
+		t.Fatalf("event style: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	if ev.RawPath != "/p/q" || ev.Method != "GET" || ev.K != "v,w" || ev.Version != "v1" || ev.RequestID == "" {
+		t.Errorf("the event carried %s", body)
+	}
+	resp, body = s.do("GET", "/2016-08-15/proxy/jev/jev/boom", nil, nil)
+	var e struct{ ErrorMessage, ErrorType string }
+	json.Unmarshal(body, &e)
+	if resp.StatusCode != 502 || resp.Header.Get("X-Fc-Error-Type") != "UnhandledInvocationError" || e.ErrorType != "java.lang.IllegalStateException" || e.ErrorMessage != "boom from the event handler" {
+		t.Errorf("exception: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+}

@@ -2,7 +2,8 @@
 // java11): it runs the user's jar under a bootstrap written in Java (src/,
 // embedded here and compiled with javac on the node the first time a Java
 // instance starts), which serves the same instance contract as a custom
-// runtime and calls FC's HttpRequestHandler and StreamRequestHandler.
+// runtime and calls FC's HttpRequestHandler and StreamRequestHandler
+// (FC 3.0's event style for functions deployed from an fc3 s.yaml).
 package java
 
 import (

@@ -24,7 +24,8 @@ import javax.servlet.http.HttpServletResponse;
  * FC's x-fc-* request headers, POST /initialize, GET /pre-stop) with the
  * JDK's HTTP server (HTTP/1.1, keep-alive) and calls the user's handler:
  * an HttpRequestHandler for HTTP requests, a StreamRequestHandler for
- * InvokeFunction (x-fc-control-path /invoke), at most
+ * InvokeFunction (x-fc-control-path /invoke) and for HTTP requests in FC
+ * 3.0's event style (OPENFC_HANDLER_STYLE=event, see Event), at most
  * FC_INSTANCE_CONCURRENCY at once. It is trusted code: a failed handler is
  * answered 502 with FC's error body, X-Fc-Error-Type and the instance's
  * secret X-Openfc-Runtime-Token, which the gateway alone keeps.
@@ -34,10 +35,13 @@ public final class Main {
     private final UserCode code;
     private final String handler;
     private final Semaphore slots;
+    /** FC 3.0's event style (a function deployed from an fc3 s.yaml) for HTTP requests. */
+    private final boolean eventStyle;
     private final FunctionComputeLogger logger = Log.logger();
 
-    private Main(String token, UserCode code, String handler, int concurrency) {
+    private Main(String token, UserCode code, String handler, int concurrency, boolean eventStyle) {
         this.token = token;
+        this.eventStyle = eventStyle;
         this.code = code;
         this.handler = handler;
         this.slots = new Semaphore(Math.max(1, concurrency));
@@ -47,7 +51,8 @@ public final class Main {
         String token = Env.takeToken();
         Log.install();
         File dir = new File(Env.get("FC_FUNC_CODE_PATH", System.getProperty("user.dir")));
-        Main m = new Main(token, new UserCode(dir), Env.get("FC_FUNCTION_HANDLER", ""), Env.getInt("FC_INSTANCE_CONCURRENCY", 1));
+        Main m = new Main(token, new UserCode(dir), Env.get("FC_FUNCTION_HANDLER", ""), Env.getInt("FC_INSTANCE_CONCURRENCY", 1),
+                "event".equals(Env.get("OPENFC_HANDLER_STYLE", "http")));
         HttpServer srv = HttpServer.create(new InetSocketAddress("0.0.0.0", Env.getInt("FC_SERVER_PORT", 9000)), 256);
         srv.createContext("/", m::serve);
         // Lifecycle hooks must not wait behind busy handlers: one thread per
@@ -75,6 +80,8 @@ public final class Main {
             try {
                 if ("/invoke".equals(control)) {
                     invoke(ex, body, ctx);
+                } else if (eventStyle) {
+                    event(ex, body, ctx);
                 } else {
                     http(ex, body, ctx);
                 }
@@ -106,6 +113,13 @@ public final class Main {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         code.resolve(handler, 3).call(new ByteArrayInputStream(body), out, ctx);
         send(ex, 200, Map.of(), out.toByteArray());
+    }
+
+    private void event(HttpExchange ex, byte[] body, FcContext ctx) throws Throwable {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        code.resolve(handler, 3).call(new ByteArrayInputStream(Event.request(ex, body)), out, ctx);
+        Event e = Event.response(out.toByteArray());
+        send(ex, e.status, e.headers, e.body);
     }
 
     private void http(HttpExchange ex, byte[] body, FcContext ctx) throws Throwable {

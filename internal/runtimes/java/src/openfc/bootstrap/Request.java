@@ -36,12 +36,7 @@ final class Request {
     private Request(HttpExchange ex, byte[] body) {
         this.ex = ex;
         this.body = body;
-        ex.getRequestHeaders().forEach((k, vs) -> {
-            String lk = k.toLowerCase(Locale.ROOT);
-            if (!lk.startsWith("x-fc-") && !lk.equals("connection") && !lk.equals("keep-alive") && !lk.equals("transfer-encoding")) {
-                headers.computeIfAbsent(lk, x -> new ArrayList<>()).addAll(vs);
-            }
-        });
+        headers.putAll(visibleHeaders(ex));
         parse(ex.getRequestURI().getRawQuery());
         String ct = header("content-type");
         if (ct != null && ct.toLowerCase(Locale.ROOT).startsWith("application/x-www-form-urlencoded")) {
@@ -59,6 +54,21 @@ final class Request {
                 new Class<?>[] {HttpServletRequest.class}, (p, m, a) -> r.call(p, m, a));
     }
 
+    /**
+     * The request headers a handler sees, by lower-case name: FC's own
+     * x-fc-* and hop-by-hop ones removed.
+     */
+    static Map<String, List<String>> visibleHeaders(HttpExchange ex) {
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        ex.getRequestHeaders().forEach((k, vs) -> {
+            String lk = k.toLowerCase(Locale.ROOT);
+            if (!lk.startsWith("x-fc-") && !lk.equals("connection") && !lk.equals("keep-alive") && !lk.equals("transfer-encoding")) {
+                out.computeIfAbsent(lk, x -> new ArrayList<>()).addAll(vs);
+            }
+        });
+        return out;
+    }
+
     private void parse(String q) {
         if (q == null || q.isEmpty()) {
             return;
@@ -74,7 +84,7 @@ final class Request {
         }
     }
 
-    private static String decode(String s) {
+    static String decode(String s) {
         try {
             return URLDecoder.decode(s, StandardCharsets.UTF_8);
         } catch (IllegalArgumentException e) {
@@ -96,6 +106,11 @@ final class Request {
     }
 
     private String clientIP() {
+        return clientIP(ex);
+    }
+
+    /** The client's address: X-Forwarded-For's first, which openfc's gateway sets, else the peer's. */
+    static String clientIP(HttpExchange ex) {
         String fwd = ex.getRequestHeaders().getFirst("X-Forwarded-For");
         if (fwd != null && !fwd.isBlank()) {
             return fwd.split(",")[0].trim();
