@@ -58,8 +58,13 @@ func (m *Manager) builtinLaunch(fn *fc.Function, codePath string, in *inst, root
 	if style == "" {
 		style = fc.HandlerStyleHTTP
 	}
+	preStop := ""
+	if h := fn.PreStop(); h != nil {
+		preStop = h.Handler
+	}
 	env = append(l.Env,
 		"FC_FUNCTION_INITIALIZER="+fn.Initializer,
+		"FC_PRE_STOP_HANDLER="+preStop,
 		"FC_INSTANCE_CONCURRENCY="+strconv.Itoa(fn.InstanceConcurrency),
 		"OPENFC_HANDLER_STYLE="+style,
 		"OPENFC_RUNTIME_TOKEN="+in.token,

@@ -234,3 +234,41 @@ func TestCustomRuntimeForgedErrorType(t *testing.T) {
 		t.Fatalf("forged: %d %v; want 502 without X-Fc-Error-Type or the token", resp.StatusCode, resp.Header)
 	}
 }
+
+// A Node.js function's preStop hook runs when its instance stops.
+func TestNodeRuntimePreStop(t *testing.T) {
+	marks := t.TempDir()
+	s := startServer(t, "")
+	yaml := fmt.Sprintf(`edition: 1.0.0
+name: nodestop
+services:
+  fn:
+    component: devsapp/fc
+    props:
+      region: cn-hangzhou
+      service: {name: nodestop}
+      function:
+        name: fn
+        runtime: nodejs18
+        codeUri: %s
+        handler: index.handler
+        environmentVariables: {MARK_DIR: %s}
+        instanceLifecycleConfig:
+          preStop: {handler: index.preStop, timeout: 5}
+      triggers:
+        - name: http
+          type: http
+          config: {authType: anonymous, methods: [GET]}
+`, filepath.Join(repoRoot(), "test/e2e/testdata/nodebehave"), marks)
+	path := filepath.Join(t.TempDir(), "s.yaml")
+	os.WriteFile(path, []byte(yaml), 0o644)
+	s.cli("deploy", "-f", path)
+	if resp, body := s.do("GET", "/2016-08-15/proxy/nodestop/fn/init", nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("GET: %d %s", resp.StatusCode, body)
+	}
+	s.stop()
+	ents, _ := os.ReadDir(marks)
+	if len(ents) != 1 || !strings.HasPrefix(ents[0].Name(), "prestop-") {
+		t.Fatalf("marks after stop: %v; want the preStop hook's one", ents)
+	}
+}

@@ -140,9 +140,6 @@ func (r Runtime) Launch(fn *fc.Function, codeDir, bootstrapDir string) (launch.L
 	}
 	argv = append(argv, "-cp", classes+string(os.PathListSeparator)+r.servletJar(), "openfc.bootstrap.Main")
 	env := []string{"FC_RUNTIME=" + fn.Runtime}
-	if h := fn.PreStop(); h != nil && h.Handler != "" {
-		env = append(env, "FC_PRE_STOP_HANDLER="+h.Handler)
-	}
 	return launch.Launch{Command: argv, Env: env}, nil
 }
 

@@ -218,11 +218,21 @@ async function initialize(res, ctx) {
   res.end();
 }
 
+// preStop runs the function's preStop hook (instanceLifecycleConfig),
+// if it names one, before the instance is stopped.
+async function preStop(res, ctx) {
+  if (env.FC_PRE_STOP_HANDLER) {
+    await rt.callHandler(rt.exported(env.FC_PRE_STOP_HANDLER), [ctx]);
+  }
+  res.end();
+}
+
 function dispatch(req, res, ctx, control) {
   switch (control) {
     case '/initialize':
       return initialize(res, ctx);
     case '/pre-stop':
+      return preStop(res, ctx);
     case '/pre-freeze':
       res.end();
       return Promise.resolve();

@@ -152,9 +152,6 @@ func (r Runtime) Launch(fn *fc.Function, codeDir, bootstrapDir string) (launch.L
 		}
 	}
 	env := []string{"FC_RUNTIME=" + fn.Runtime}
-	if h := fn.PreStop(); h != nil && h.Handler != "" {
-		env = append(env, "FC_PRE_STOP_HANDLER="+h.Handler)
-	}
 	argv := []string{r.interpreter(),
 		// Errors go to the function's log; the bootstrap answers them.
 		"-d", "display_errors=stderr", "-d", "html_errors=0", "-d", "log_errors=0",

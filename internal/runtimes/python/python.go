@@ -147,9 +147,6 @@ func (r Runtime) Launch(fn *fc.Function, codeDir, bootstrapDir string) (launch.L
 		"PYTHONUNBUFFERED=1",
 		"FC_RUNTIME=" + fn.Runtime,
 	}
-	if h := fn.PreStop(); h != nil && h.Handler != "" {
-		env = append(env, "FC_PRE_STOP_HANDLER="+h.Handler)
-	}
 	return launch.Launch{Command: []string{r.interpreter(), filepath.Join(bootstrapDir, "bootstrap.py")}, Env: env}, nil
 }
 

@@ -83,7 +83,7 @@ func TestLaunch(t *testing.T) {
 	if want := []string{"/opt/venv/bin/python", "/var/lib/openfc/runtimes/python/bootstrap.py"}; !slices.Equal(l.Command, want) {
 		t.Errorf("command %v, want %v", l.Command, want)
 	}
-	for _, kv := range []string{"PYTHONDONTWRITEBYTECODE=1", "FC_RUNTIME=python3.10", "FC_PRE_STOP_HANDLER=index.stop"} {
+	for _, kv := range []string{"PYTHONDONTWRITEBYTECODE=1", "FC_RUNTIME=python3.10"} {
 		if !slices.Contains(l.Env, kv) {
 			t.Errorf("env %v lacks %s", l.Env, kv)
 		}

@@ -13,6 +13,15 @@ exports.initializer = (context, callback) => {
   callback(null, '');
 };
 
+// preStop (instanceLifecycleConfig.preStop) leaves a mark in $MARK_DIR
+// when the instance is stopped.
+exports.preStop = (context, callback) => {
+  if (process.env.MARK_DIR) {
+    require('fs').writeFileSync(require('path').join(process.env.MARK_DIR, 'prestop-' + context.requestId), 'ran');
+  }
+  callback(null, '');
+};
+
 function readBody(request) {
   return new Promise((resolve, reject) => {
     const chunks = [];
