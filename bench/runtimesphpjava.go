@@ -88,6 +88,8 @@ public class Server {
     private static final byte[] BODY = ` + strconv.Quote(upstreamBody) + `.getBytes(StandardCharsets.UTF_8);
 
     public static void main(String[] args) throws IOException {
+        // As the bootstrap does: head and body are two writes.
+        System.setProperty("sun.net.httpserver.nodelay", "true");
         String p = System.getenv("FC_SERVER_PORT");
         int port = p == null || p.isEmpty() ? 9000 : Integer.parseInt(p);
         HttpServer srv = HttpServer.create(new InetSocketAddress("0.0.0.0", port), 256);

@@ -48,6 +48,9 @@ public final class Main {
     }
 
     public static void main(String[] args) throws Exception {
+        // The JDK's server writes a response's head and body apart; with
+        // Nagle on, the body waits for the peer's delayed ACK (40 ms).
+        System.setProperty("sun.net.httpserver.nodelay", "true");
         String token = Env.takeToken();
         Log.install();
         File dir = new File(Env.get("FC_FUNC_CODE_PATH", System.getProperty("user.dir")));
