@@ -107,6 +107,10 @@ func TestPythonRuntimeErrorsConcurrencyLogs(t *testing.T) {
 	if again := s.getOK(base + "/"); again != first {
 		t.Errorf("after the exception %q answered; want the same instance %q", again, first)
 	}
+	resp, body = s.do("GET", base+"/status?code=418", nil, nil)
+	if resp.StatusCode != 418 || resp.Header.Get("X-Set") != "yes" || strings.Join(resp.Header.Values("X-Multi"), ",") != "a,b" || string(body) != "status" {
+		t.Errorf("status and headers: %d %v %q", resp.StatusCode, resp.Header, body)
+	}
 	var init struct{ InitCalls int }
 	json.Unmarshal([]byte(s.getOK(base+"/init")), &init)
 	if init.InitCalls != 1 {

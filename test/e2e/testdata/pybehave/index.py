@@ -1,8 +1,9 @@
 """Python built-in runtime behaviours for openfc's e2e tests (WSGI, FC 2.0).
 
 /boom raises; /slow?ms=N sleeps and logs two lines naming the request id;
-/init answers how many times the initializer ran in this process; anything
-else answers "ok <pid>"."""
+/init answers how many times the initializer ran in this process;
+/status?code=N answers status N with an X-Set header and two X-Multi
+headers; anything else answers "ok <pid>"."""
 
 import json
 import logging
@@ -24,6 +25,10 @@ def handler(environ, start_response):
     q = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
     if path == "/boom":
         raise ValueError("boom from the handler")
+    if path == "/status":
+        code = int(q.get("code", ["200"])[0])
+        start_response("%d Custom" % code, [("X-Set", "yes"), ("X-Multi", "a"), ("X-Multi", "b"), ("Content-Type", "text/plain")])
+        return [b"status"]
     if path == "/slow":
         print("slow start", rid)
         time.sleep(int(q.get("ms", ["1000"])[0]) / 1000)
