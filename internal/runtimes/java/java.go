@@ -99,16 +99,12 @@ var versionRE = regexp.MustCompile(`version "(\d+)(?:\.(\d+))?[^"]*"`)
 
 // jdkVersion runs java -version: its major version ("1.8" is 8).
 func jdkVersion() (int, string, error) {
-	path, err := exec.LookPath("java")
+	// java -version writes to stderr.
+	path, stdout, stderr, err := launch.Probe("java", "-version")
 	if err != nil {
-		return 0, "", fmt.Errorf("looking up java: %w", err)
+		return 0, "", err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, path, "-version").CombinedOutput()
-	if err != nil {
-		return 0, "", fmt.Errorf("running %s -version: %w", path, err)
-	}
+	out := []byte(stderr + "\n" + stdout)
 	m := versionRE.FindSubmatch(out)
 	if m == nil {
 		return 0, "", fmt.Errorf("%s -version printed %q", path, bytes.TrimSpace(out))

@@ -5,7 +5,12 @@
 package launch
 
 import (
+	"context"
+	"fmt"
 	"os"
+	"os/exec"
+	"strings"
+	"time"
 
 	"github.com/openfc/openfc/internal/fc"
 )
@@ -43,4 +48,29 @@ func Setting(override, env, def string) string {
 		return v
 	}
 	return def
+}
+
+// probeTimeout bounds a launcher's run of its interpreter.
+const probeTimeout = 20 * time.Second
+
+// Probe looks program up in PATH and runs it with args, as a launcher
+// does to learn an interpreter's version, within probeTimeout: its path
+// and what it wrote to stdout and stderr, trimmed. A program not found
+// wraps exec.ErrNotFound; a failed run's error carries its stderr.
+func Probe(program string, args ...string) (path, stdout, stderr string, err error) {
+	path, err = exec.LookPath(program)
+	if err != nil {
+		return "", "", "", fmt.Errorf("looking up %s: %w", program, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	var out, errb strings.Builder
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	stdout, stderr = strings.TrimSpace(out.String()), strings.TrimSpace(errb.String())
+	if err != nil {
+		return path, stdout, stderr, fmt.Errorf("running %s: %w: %s", path, err, stderr)
+	}
+	return path, stdout, stderr, nil
 }

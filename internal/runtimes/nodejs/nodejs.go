@@ -5,6 +5,7 @@ package nodejs
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -46,15 +47,13 @@ func (r Runtime) Check(rt string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("runtime %q is not a Node.js runtime openfc runs", rt)
 	}
-	path, err := exec.LookPath(r.node())
-	if err != nil {
+	path, v, _, err := launch.Probe(r.node(), "--version")
+	if errors.Is(err, exec.ErrNotFound) {
 		return "", fmt.Errorf("runtime %s needs Node.js, which is not installed on this node (apt-get install nodejs): %w", rt, err)
 	}
-	out, err := exec.Command(path, "--version").Output()
 	if err != nil {
-		return "", fmt.Errorf("runtime %s: running %s --version: %w", rt, path, err)
+		return "", fmt.Errorf("runtime %s: %w", rt, err)
 	}
-	v := strings.TrimSpace(string(out))
 	major, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(v, "v"), ".", 2)[0])
 	if err != nil {
 		return "", fmt.Errorf("runtime %s: %s --version printed %q: %w", rt, path, v, err)

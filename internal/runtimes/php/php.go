@@ -5,15 +5,12 @@
 package php
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/runtimes/launch"
@@ -118,20 +115,10 @@ func (r Runtime) Check(rt string) (warning string, err error) {
 
 // version runs php to learn its version (and that Guzzle's PSR-7 loads).
 func version(php string) ([2]int, string, error) {
-	path, err := exec.LookPath(php)
+	path, full, _, err := launch.Probe(php, "-r", probe)
 	if err != nil {
-		return [2]int{}, "", fmt.Errorf("looking up %s: %w", php, err)
+		return [2]int{}, "", err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var stderr strings.Builder
-	cmd := exec.CommandContext(ctx, path, "-r", probe)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return [2]int{}, "", fmt.Errorf("running %s: %w: %s", path, err, strings.TrimSpace(stderr.String()))
-	}
-	full := strings.TrimSpace(string(out))
 	v, ok := parseVersion(full)
 	if !ok {
 		return [2]int{}, full, errors.New(path + " printed version " + strconv.Quote(full))

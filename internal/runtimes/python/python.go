@@ -5,15 +5,12 @@
 package python
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/runtimes/launch"
@@ -105,17 +102,10 @@ func (r Runtime) Check(rt string) (warning string, err error) {
 
 // version runs py to learn its version.
 func version(py string) (major, minor int, full string, err error) {
-	path, err := exec.LookPath(py)
+	path, full, _, err := launch.Probe(py, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])")
 	if err != nil {
-		return 0, 0, "", fmt.Errorf("looking up %s: %w", py, err)
+		return 0, 0, "", err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, path, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])").Output()
-	if err != nil {
-		return 0, 0, "", fmt.Errorf("running %s: %w", path, err)
-	}
-	full = strings.TrimSpace(string(out))
 	parts := strings.SplitN(full, ".", 3)
 	if len(parts) < 2 {
 		return 0, 0, full, fmt.Errorf("%s printed version %q", path, full)
