@@ -31,6 +31,11 @@ func (m *Manager) makeLink() (*Link, error) {
 		m.Release(l)
 		return nil, fmt.Errorf("instance link %s: %w", l.name, err)
 	}
+	if err := m.rules.setMine(l.name, true); err != nil {
+		m.Release(l)
+		return nil, err
+	}
+	l.mine = true
 	return l, nil
 }
 

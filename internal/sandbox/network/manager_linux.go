@@ -58,6 +58,7 @@ type Link struct {
 	index         int    // the host end's ifindex
 	slot          int
 	offline       bool
+	mine          bool   // in the rules' set of this openfc's links
 	dir           string // per-instance files, once written
 	resolv, hosts string // in dir
 }
@@ -318,6 +319,13 @@ func (m *Manager) reapLinks() {
 
 // deleteLink deletes l's host end with del and frees its slot.
 func (m *Manager) deleteLink(l *Link, del func(netlink.Link) error) {
+	// Out of "mine" first: once deleted, the name may be another
+	// openfc's, whose instances this openfc's allow list must not bind.
+	if l.mine {
+		if err := m.rules.setMine(l.name, false); err != nil {
+			m.log.Warn("cannot forget an instance link", "link", l.name, "err", err)
+		}
+	}
 	// By index: the kernel may have deleted the pair already, when the
 	// namespace went with its last process (ENODEV then), and the name
 	// may be another openfc's by now.

@@ -221,6 +221,46 @@ func TestDeniedAndAllowedHostPorts(t *testing.T) {
 	}
 }
 
+// One openfc's allow list confines its own instances only: the instances
+// of another openfc on the host (and their pool-made links) still reach
+// the ports it does not list, while its own denied ports stay closed to
+// every instance.
+func TestAllowListConfinesOnlyItsOwnInstances(t *testing.T) {
+	var ports [3]uint16 // allowed, unlisted, denied
+	for i, name := range []string{"allowed", "unlisted", "denied"} {
+		l, err := net.Listen("tcp4", "0.0.0.0:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		serve(t, l, name)
+		ports[i] = uint16(l.Addr().(*net.TCPAddr).Port)
+	}
+	strict := newTestManager(t, Options{AllowHostPorts: ports[:1], DenyHostPorts: ports[2:]})
+	other := newTestManager(t, Options{})
+	mine, theirs := take(t, strict), take(t, other)
+	for _, tc := range []struct {
+		who  string
+		l    *Link
+		port uint16
+		want string // "" for refused
+	}{
+		{"strict's instance", mine, ports[0], "allowed"},
+		{"strict's instance", mine, ports[1], ""},
+		{"strict's instance", mine, ports[2], ""},
+		{"another openfc's instance", theirs, ports[0], "allowed"},
+		{"another openfc's instance", theirs, ports[1], "unlisted"},
+		{"another openfc's instance", theirs, ports[2], ""},
+	} {
+		start := time.Now()
+		got, err := fetchFrom(t, tc.l.NS, netip.AddrPortFrom(tc.l.Gateway, tc.port).String())
+		if tc.want == "" {
+			refusedFast(t, fmt.Sprintf("%s → port %d", tc.who, tc.port), err, time.Since(start))
+		} else if err != nil || got != tc.want {
+			t.Errorf("%s → port %d: %q, %v; want %q", tc.who, tc.port, got, err, tc.want)
+		}
+	}
+}
+
 // outside makes a namespace standing for the internet: joined to the host
 // by a veth pair of its own (not an instance link), addressed from
 // TEST-NET-2, with a server on port 80.

@@ -3,6 +3,7 @@ package network
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/google/nftables"
@@ -14,8 +15,9 @@ import (
 // rules is this openfc's nftables table (family inet):
 //
 //	input:       from instance links: replies accepted; then the host
-//	             ports instances may not reach (or only those they may)
-//	             refused
+//	             ports no instance may reach (this openfc's listeners)
+//	             refused; with an allow list, this openfc's own links
+//	             (the set "mine") reach only the ports on it
 //	forward:     instance to instance refused; an offline instance
 //	             (internetAccess: false) forwards nothing; towards
 //	             instances only replies
@@ -23,13 +25,18 @@ import (
 //
 // Refusals are ICMP "administratively prohibited" (connect fails at once
 // with "no route to host"), never silent drops that make callers wait.
-// Links are matched by the name prefix every openfc uses, so the rules of
-// one openfc also protect from the instances of another on the host.
+// Links are matched by the name prefix every openfc uses, so the denied
+// ports of one openfc are also safe from the instances of another on the
+// host; an allow list, though, is one openfc's policy for its own
+// instances and must not confine another's, so it matches the names in
+// "mine".
 type rules struct {
 	mu      sync.Mutex // serialises batches on conn
 	conn    *nftables.Conn
 	table   *nftables.Table
 	offline *nftables.Set
+	mine    *nftables.Set // nil without an allow list
+	closed  bool          // the table is gone
 }
 
 // tableName is the nftables table of the openfc whose owner id is owner.
@@ -59,15 +66,22 @@ func installRules(pool netip.Prefix, owner string, deny, allow []uint16) (_ *rul
 	if err := conn.AddSet(r.offline, nil); err != nil {
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
-	ports := &nftables.Set{Table: r.table, Name: "host_ports", KeyType: nftables.TypeInetService}
-	list := deny
-	if allow != nil {
-		list = allow
-	}
-	if err := conn.AddSet(ports, portElements(list)); err != nil {
+	denied := &nftables.Set{Table: r.table, Name: "denied_ports", KeyType: nftables.TypeInetService}
+	if err := conn.AddSet(denied, portElements(without(deny, allow))); err != nil {
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
-	r.inputChain(ports, allow != nil)
+	var allowed *nftables.Set
+	if allow != nil {
+		allowed = &nftables.Set{Table: r.table, Name: "allowed_ports", KeyType: nftables.TypeInetService}
+		r.mine = &nftables.Set{Table: r.table, Name: "mine", KeyType: nftables.TypeIFName}
+		if err := conn.AddSet(allowed, portElements(allow)); err != nil {
+			return nil, fmt.Errorf("nftables: %w", err)
+		}
+		if err := conn.AddSet(r.mine, nil); err != nil {
+			return nil, fmt.Errorf("nftables: %w", err)
+		}
+	}
+	r.inputChain(denied, allowed)
 	r.forwardChain()
 	r.natChain(pool)
 	if err := conn.Flush(); err != nil {
@@ -97,6 +111,7 @@ func (r *rules) deleteTable(owner string) error {
 func (r *rules) close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closed = true
 	defer r.conn.CloseLasting()
 	r.conn.DelTable(r.table)
 	if err := r.conn.Flush(); err != nil {
@@ -107,39 +122,59 @@ func (r *rules) close() error {
 
 // setOffline adds addr to, or removes it from, the offline set.
 func (r *rules) setOffline(addr netip.Addr, offline bool) error {
+	return r.setMember(r.offline, addr.AsSlice(), offline)
+}
+
+// setMine adds the link named name to, or removes it from, the set of
+// this openfc's links (kept only with an allow list).
+func (r *rules) setMine(name string, mine bool) error {
+	if r.mine == nil {
+		return nil
+	}
+	key := make([]byte, unix.IFNAMSIZ)
+	copy(key, name)
+	return r.setMember(r.mine, key, mine)
+}
+
+func (r *rules) setMember(set *nftables.Set, key []byte, in bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	el := []nftables.SetElement{{Key: addr.AsSlice()}}
+	if r.closed {
+		return nil // the whole table went
+	}
+	el := []nftables.SetElement{{Key: key}}
 	var err error
-	if offline {
-		err = r.conn.SetAddElements(r.offline, el)
+	if in {
+		err = r.conn.SetAddElements(set, el)
 	} else {
-		err = r.conn.SetDeleteElements(r.offline, el)
+		err = r.conn.SetDeleteElements(set, el)
 	}
 	if err == nil {
 		err = r.conn.Flush()
 	}
 	if err != nil {
-		return fmt.Errorf("nftables: offline set: %w", err)
+		return fmt.Errorf("nftables: %s set: %w", set.Name, err)
 	}
 	return nil
 }
 
-func (r *rules) inputChain(ports *nftables.Set, allowList bool) {
+// inputChain refuses denied ports to every instance link and, given an
+// allowed set, everything else to this openfc's links.
+func (r *rules) inputChain(denied, allowed *nftables.Set) {
 	c := r.conn.AddChain(&nftables.Chain{Name: "input", Table: r.table, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter})
 	r.add(c, ifname(expr.MetaKeyIIFNAME), replies(), accept())
-	portVerdict := reject
-	if allowList {
-		portVerdict = accept
+	for _, proto := range []byte{unix.IPPROTO_TCP, unix.IPPROTO_UDP} {
+		r.add(c, ifname(expr.MetaKeyIIFNAME), l4proto(proto), dportIn(denied), reject())
+	}
+	if allowed == nil {
+		return
 	}
 	for _, proto := range []byte{unix.IPPROTO_TCP, unix.IPPROTO_UDP} {
-		r.add(c, ifname(expr.MetaKeyIIFNAME), l4proto(proto), dportIn(ports), portVerdict())
+		r.add(c, ifnameIn(expr.MetaKeyIIFNAME, r.mine), l4proto(proto), dportIn(allowed), accept())
 	}
-	if allowList {
-		r.add(c, ifname(expr.MetaKeyIIFNAME), l4proto(unix.IPPROTO_ICMP), accept())
-		r.add(c, ifname(expr.MetaKeyIIFNAME), reject())
-	}
+	r.add(c, ifnameIn(expr.MetaKeyIIFNAME, r.mine), l4proto(unix.IPPROTO_ICMP), accept())
+	r.add(c, ifnameIn(expr.MetaKeyIIFNAME, r.mine), reject())
 }
 
 func (r *rules) forwardChain() {
@@ -171,6 +206,14 @@ func ifname(key expr.MetaKey) []expr.Any {
 	return []expr.Any{
 		&expr.Meta{Key: key, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte(linkPrefix)},
+	}
+}
+
+// ifnameIn matches an interface whose name is in set.
+func ifnameIn(key expr.MetaKey, set *nftables.Set) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: key, Register: 1},
+		&expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID},
 	}
 }
 
@@ -244,6 +287,17 @@ func accept() []expr.Any { return []expr.Any{&expr.Verdict{Kind: expr.VerdictAcc
 
 func reject() []expr.Any {
 	return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_ADMIN_PROHIBITED}}
+}
+
+// without returns the ports of list not in drop.
+func without(list, drop []uint16) []uint16 {
+	var out []uint16
+	for _, p := range list {
+		if !slices.Contains(drop, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func portElements(ports []uint16) []nftables.SetElement {
