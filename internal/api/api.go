@@ -23,9 +23,10 @@ import (
 	"github.com/openfc/openfc/internal/route"
 )
 
-// Verifier checks the FC signature of a management request.
+// Verifier checks the FC signature of a management request and says who
+// signed.
 type Verifier interface {
-	VerifyHeader(r *http.Request, withQuery bool) error
+	VerifyHeader(r *http.Request, withQuery bool) (fc.Principal, error)
 }
 
 // Invoker runs a synchronous event invocation (the gateway).
@@ -175,7 +176,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 
 // check authenticates a request: FC signature and account.
 func (a *API) check(r *http.Request) error {
-	if err := a.opts.Verifier.VerifyHeader(r, false); err != nil {
+	if _, err := a.opts.Verifier.VerifyHeader(r, false); err != nil {
 		return err
 	}
 	if acct := r.Header.Get("X-Fc-Account-Id"); acct != "" && acct != a.opts.AccountID {

@@ -133,13 +133,8 @@ func newEnvWith(t *testing.T, wrap func(api.Store) api.Store) *env {
 		apiStore = wrap(st)
 	}
 	a := api.New(api.Options{
-		Store: apiStore,
-		Verifier: &auth.Verifier{Keys: func(id string) (string, bool) {
-			if id == testKeyID {
-				return testKeySecret, true
-			}
-			return "", false
-		}},
+		Store:     apiStore,
+		Verifier:  &auth.Verifier{Keys: testKeys},
 		Invoker:   e.inv,
 		Instances: e.inst,
 		AccountID: testAccount,
@@ -1161,3 +1156,6 @@ func TestServerOwnedFieldsIgnored(t *testing.T) {
 		})
 	}
 }
+
+// testKeys knows the admin key testKeyID.
+var testKeys = auth.AdminKey(fcsign.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testKeySecret})

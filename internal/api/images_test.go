@@ -46,7 +46,7 @@ func newImagesEnv(t *testing.T, maxBytes int64) *imagesEnv {
 	t.Cleanup(st.Close)
 	e := &imagesEnv{ctx: ctx, users: map[string][]string{}}
 	a := api.New(api.Options{
-		Verifier:      &auth.Verifier{Keys: func(id string) (string, bool) { return testKeySecret, id == testKeyID }},
+		Verifier:      &auth.Verifier{Keys: testKeys},
 		AccountID:     testAccount,
 		Images:        st,
 		ImageUsers:    func(ref string) []string { return e.users[ref] },
@@ -147,7 +147,7 @@ func TestImagesImportRefused(t *testing.T) {
 
 func TestImagesUnavailable(t *testing.T) {
 	a := api.New(api.Options{
-		Verifier:  &auth.Verifier{Keys: func(id string) (string, bool) { return testKeySecret, id == testKeyID }},
+		Verifier:  &auth.Verifier{Keys: testKeys},
 		AccountID: testAccount,
 	})
 	srv := httptest.NewServer(a)

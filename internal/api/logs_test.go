@@ -54,10 +54,8 @@ func newLogsEnv(t *testing.T, withLogs bool) *logsEnv {
 	t.Helper()
 	e := &logsEnv{ls: logs.New(logs.Options{})}
 	o := api.Options{
-		Store: logsCatalog{},
-		Verifier: &auth.Verifier{Keys: func(id string) (string, bool) {
-			return testKeySecret, id == testKeyID
-		}},
+		Store:     logsCatalog{},
+		Verifier:  &auth.Verifier{Keys: testKeys},
 		AccountID: testAccount,
 	}
 	if withLogs {

@@ -347,10 +347,8 @@ func TestNoInstanceLister(t *testing.T) {
 	e.createService("svc")
 	e.createFunction("svc", "fn")
 	a := api.New(api.Options{
-		Store: e.st,
-		Verifier: &auth.Verifier{Keys: func(id string) (string, bool) {
-			return testKeySecret, id == testKeyID
-		}},
+		Store:              e.st,
+		Verifier:           &auth.Verifier{Keys: testKeys},
 		AccountID:          testAccount,
 		MaxProvisionTarget: 3,
 	})

@@ -29,12 +29,21 @@ const DefaultMaxSkew = 15 * time.Minute
 // signatureNotMatchMessage is FC's message for a wrong signature.
 const signatureNotMatchMessage = "The request signature we calculated does not match the signature you provided. Check your access key and signing method"
 
+// Key is what a Verifier knows of an access key.
+type Key struct {
+	Secret string
+	// Principal is returned for a request the key signed.
+	Principal fc.Principal
+	// Expires is when the key stops working; zero: never.
+	Expires time.Time
+}
+
 // Verifier checks signed requests. The zero value knows no keys; set Keys.
 // A Verifier is safe for concurrent use when Keys and Now are.
 type Verifier struct {
-	// Keys returns the secret of an access key ID, and false for an
-	// unknown ID. A nil Keys knows no keys.
-	Keys func(accessKeyID string) (secret string, ok bool)
+	// Keys returns an access key by ID, and false for an unknown ID. A
+	// nil Keys knows no keys.
+	Keys func(accessKeyID string) (Key, bool)
 	// Now returns the server time; nil means time.Now.
 	Now func() time.Time
 	// MaxSkew bounds |Date - Now| for the header form; zero or negative
@@ -56,14 +65,18 @@ func (v *Verifier) maxSkew() time.Duration {
 	return DefaultMaxSkew
 }
 
-// secret looks an access key ID up, failing with InvalidAccessKeyID.
-func (v *Verifier) secret(accessKeyID string) (string, error) {
+// key looks an access key ID up, failing with InvalidAccessKeyID for an
+// unknown or expired one.
+func (v *Verifier) key(accessKeyID string) (Key, error) {
 	if v.Keys != nil {
-		if s, ok := v.Keys(accessKeyID); ok {
-			return s, nil
+		if k, ok := v.Keys(accessKeyID); ok {
+			if !k.Expires.IsZero() && !v.now().Before(k.Expires) {
+				return Key{}, fc.Errorf(fc.CodeInvalidAccessKeyID, "access key ID '%s' expired at %s", accessKeyID, k.Expires.UTC().Format(time.RFC3339))
+			}
+			return k, nil
 		}
 	}
-	return "", fc.Errorf(fc.CodeInvalidAccessKeyID, "invalid access key ID '%s'", accessKeyID)
+	return Key{}, fc.Errorf(fc.CodeInvalidAccessKeyID, "invalid access key ID '%s'", accessKeyID)
 }
 
 // VerifyHeader checks the header form: "Authorization: FC id:signature"
@@ -72,59 +85,70 @@ func (v *Verifier) secret(accessKeyID string) (string, error) {
 // when withQuery is true (HTTP-trigger requests), the whole query is
 // signed as well. Errors are *fc.Error values: MissingRequiredHeader,
 // InvalidArgument, AccessDenied, InvalidAccessKeyID or SignatureNotMatch.
-func (v *Verifier) VerifyHeader(r *http.Request, withQuery bool) error {
+// The principal is the signing key's.
+func (v *Verifier) VerifyHeader(r *http.Request, withQuery bool) (fc.Principal, error) {
 	authz := fcsign.HeaderValue(r.Header, fcsign.HeaderAuthorization)
 	if authz == "" {
-		return missingHeader(fcsign.HeaderAuthorization)
+		return fc.Principal{}, missingHeader(fcsign.HeaderAuthorization)
 	}
 	date := fcsign.HeaderValue(r.Header, fcsign.HeaderDate)
 	if date == "" {
-		return missingHeader(fcsign.HeaderDate)
+		return fc.Principal{}, missingHeader(fcsign.HeaderDate)
 	}
 	id, sig, err := fcsign.ParseAuthorization(authz)
 	if err != nil {
-		return fc.Errorf(fc.CodeInvalidArgument, "invalid Authorization header %q: %w", authz, err)
+		return fc.Principal{}, fc.Errorf(fc.CodeInvalidArgument, "invalid Authorization header %q: %w", authz, err)
 	}
 	if err := v.checkDate(date); err != nil {
-		return err
+		return fc.Principal{}, err
 	}
-	secret, err := v.secret(id)
+	k, err := v.key(id)
 	if err != nil {
-		return err
+		return fc.Principal{}, err
 	}
 	sts := fcsign.StringToSign(r.Method, fcsign.SignedPath(r.URL), r.Header, r.URL.Query(), withQuery)
-	return checkSignature(secret, sts, sig)
+	return principal(k, id, checkSignature(k.Secret, sts, sig))
+}
+
+// principal is k's principal when err is nil.
+func principal(k Key, id string, err error) (fc.Principal, error) {
+	if err != nil {
+		return fc.Principal{}, err
+	}
+	p := k.Principal
+	p.KeyID = id
+	return p, nil
 }
 
 // VerifyURL checks the signed-URL form: x-fc-access-key-id, x-fc-expires
 // (Unix seconds, not in the past) and x-fc-signature in the query, each
 // exactly once. The signature is checked against
 // fcsign.PresignedStringToSign of the request.
-func (v *Verifier) VerifyURL(r *http.Request) error {
+func (v *Verifier) VerifyURL(r *http.Request) (fc.Principal, error) {
 	q := r.URL.Query()
 	for _, name := range []string{fcsign.QueryAccessKeyID, fcsign.QueryExpires, fcsign.QuerySignature} {
 		switch n := len(q[name]); {
 		case n == 0 || q.Get(name) == "":
-			return fc.Errorf(fc.CodeMissingRequiredHeader, "required query parameter %s was not specified", name)
+			return fc.Principal{}, fc.Errorf(fc.CodeMissingRequiredHeader, "required query parameter %s was not specified", name)
 		case n > 1:
-			return fc.Errorf(fc.CodeInvalidArgument, "query parameter %s is given %d times", name, n)
+			return fc.Principal{}, fc.Errorf(fc.CodeInvalidArgument, "query parameter %s is given %d times", name, n)
 		}
 	}
 	id, exp, sig := q.Get(fcsign.QueryAccessKeyID), q.Get(fcsign.QueryExpires), q.Get(fcsign.QuerySignature)
 	expires, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil {
-		return fc.Errorf(fc.CodeAccessDenied, "the value %q of %s is not a Unix time: %w", exp, fcsign.QueryExpires, err)
+		return fc.Principal{}, fc.Errorf(fc.CodeAccessDenied, "the value %q of %s is not a Unix time: %w", exp, fcsign.QueryExpires, err)
 	}
 	if now := v.now(); now.Unix() > expires {
-		return fc.Errorf(fc.CodeAccessDenied, "the signed URL expired at %s (server time %s)",
+		return fc.Principal{}, fc.Errorf(fc.CodeAccessDenied, "the signed URL expired at %s (server time %s)",
 			time.Unix(expires, 0).UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
-	secret, err := v.secret(id)
+	k, err := v.key(id)
 	if err != nil {
-		return err
+		return fc.Principal{}, err
 	}
 	sts := fcsign.PresignedStringToSign(r.Method, fcsign.SignedPath(r.URL), r.Header, q)
-	return checkSignature(secret, sts, sig)
+	return principal(k, id, checkSignature(k.Secret, sts, sig))
 }
 
 // checkDate parses an HTTP date and checks it is within MaxSkew of now.
@@ -159,4 +183,15 @@ func checkSignature(secret, sts, got string) error {
 // missingHeader is FC's MissingRequiredHeader error.
 func missingHeader(name string) error {
 	return fc.Errorf(fc.CodeMissingRequiredHeader, "required HTTP header %s was not specified", name)
+}
+
+// AdminKey is a Keys function that knows only the admin key c.
+func AdminKey(c fcsign.Credentials) func(string) (Key, bool) {
+	k := Key{Secret: c.AccessKeySecret, Principal: fc.Principal{Admin: true}}
+	return func(id string) (Key, bool) {
+		if id == c.AccessKeyID {
+			return k, true
+		}
+		return Key{}, false
+	}
 }

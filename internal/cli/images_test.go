@@ -22,6 +22,7 @@ import (
 	"github.com/openfc/openfc/internal/images"
 	"github.com/openfc/openfc/internal/natsx"
 	"github.com/openfc/openfc/pkg/client"
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // imagesCLI serves the images API over a real image store and returns a
@@ -41,7 +42,7 @@ func imagesCLI(t *testing.T) func(args ...string) (stdout, stderr string, err er
 	}
 	t.Cleanup(st.Close)
 	srv := httptest.NewServer(api.New(api.Options{
-		Verifier:   &auth.Verifier{Keys: func(id string) (string, bool) { return cliKeySecret, id == cliKeyID }},
+		Verifier:   &auth.Verifier{Keys: auth.AdminKey(fcsign.Credentials{AccessKeyID: cliKeyID, AccessKeySecret: cliKeySecret})},
 		AccountID:  cliAccount,
 		Images:     st,
 		ImageUsers: func(ref string) []string { return map[string][]string{"example.com/used:1": {"demo/fn"}}[ref] },

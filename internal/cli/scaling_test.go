@@ -15,6 +15,7 @@ import (
 	"github.com/openfc/openfc/internal/natsx"
 	"github.com/openfc/openfc/internal/store"
 	"github.com/openfc/openfc/pkg/client"
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 const (
@@ -54,10 +55,8 @@ func cliServerEnv(t *testing.T, inst cannedInstances, extra map[string]string) (
 	}
 	t.Cleanup(st.Close)
 	srv := httptest.NewServer(api.New(api.Options{
-		Store: st,
-		Verifier: &auth.Verifier{Keys: func(id string) (string, bool) {
-			return cliKeySecret, id == cliKeyID
-		}},
+		Store:     st,
+		Verifier:  &auth.Verifier{Keys: auth.AdminKey(fcsign.Credentials{AccessKeyID: cliKeyID, AccessKeySecret: cliKeySecret})},
 		Instances: inst,
 		AccountID: cliAccount,
 	}))

@@ -147,12 +147,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		return err
 	}
 	d.instances = d.newInstances(d.run, reg)
-	verifier := &auth.Verifier{Keys: func(id string) (string, bool) {
-		if id == cred.AccessKeyID {
-			return cred.AccessKeySecret, true
-		}
-		return "", false
-	}}
+	verifier := &auth.Verifier{Keys: auth.AdminKey(cred)}
 	gw := d.newGateway(ctx, verifier, reg)
 	d.srv = &http.Server{
 		Handler:           gw,

@@ -15,17 +15,26 @@ func (g *Gateway) authenticate(c *call) error {
 		return nil
 	}
 	if c.r.URL.Query().Has(fcsign.QuerySignature) {
-		if err := g.opts.Verifier.VerifyURL(c.r); err != nil {
+		p, err := g.opts.Verifier.VerifyURL(c.r)
+		if err != nil {
 			return err
 		}
 		c.rawQuery = dropFCQuery(c.rawQuery)
-		return nil
+		return c.allow(p)
 	}
-	if err := g.opts.Verifier.VerifyHeader(c.r, true); err != nil {
+	p, err := g.opts.Verifier.VerifyHeader(c.r, true)
+	if err != nil {
 		return err
 	}
 	c.stripAuth = true
-	return nil
+	return c.allow(p)
+}
+
+// allow records who signed the call and checks the key may invoke its
+// function.
+func (c *call) allow(p fc.Principal) error {
+	c.keyID = p.KeyID
+	return p.Allow(fc.ActionInvoke, c.fn.ServiceName, c.fn.FunctionName)
 }
 
 // dropFCQuery removes signed-URL parameters (x-fc-*) from a raw query,

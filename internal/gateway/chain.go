@@ -81,8 +81,9 @@ type call struct {
 	rawQuery    string
 	basePath    string // x-fc-base-path, "" for none
 	controlPath string
-	proxyForm   bool // the shared-origin URL: answers become downloads
-	stripAuth   bool // the Authorization header was openfc's signature
+	proxyForm   bool   // the shared-origin URL: answers become downloads
+	stripAuth   bool   // the Authorization header was openfc's signature
+	keyID       string // the access key that signed the call ("": none)
 	origin      string
 	logTail     bool         // X-Fc-Log-Type: Tail
 	body        *limitedBody // nil: no body

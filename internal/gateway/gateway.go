@@ -67,10 +67,10 @@ type Instances interface {
 	Acquire(ctx context.Context, fn *fc.Function, requestID string) (Lease, error)
 }
 
-// Verifier checks FC signatures (auth.Verifier).
+// Verifier checks FC signatures (auth.Verifier) and says who signed.
 type Verifier interface {
-	VerifyHeader(r *http.Request, withQuery bool) error
-	VerifyURL(r *http.Request) error
+	VerifyHeader(r *http.Request, withQuery bool) (fc.Principal, error)
+	VerifyURL(r *http.Request) (fc.Principal, error)
 }
 
 // Limits are FC's HTTP-trigger limits. Zero values take FC's defaults

@@ -161,21 +161,21 @@ func (l *fakeLease) Exited(time.Duration) (bool, error) {
 // fakeVerifier accepts "Authorization: FC good" and "x-fc-signature=good".
 type fakeVerifier struct{}
 
-func (fakeVerifier) VerifyHeader(r *http.Request, _ bool) error {
+func (fakeVerifier) VerifyHeader(r *http.Request, _ bool) (fc.Principal, error) {
 	switch r.Header.Get("Authorization") {
 	case "":
-		return fc.Errorf(fc.CodeMissingRequiredHeader, "required HTTP header Authorization was not specified")
+		return fc.Principal{}, fc.Errorf(fc.CodeMissingRequiredHeader, "required HTTP header Authorization was not specified")
 	case "FC good":
-		return nil
+		return fc.Principal{KeyID: "good", Admin: true}, nil
 	}
-	return fc.Errorf(fc.CodeSignatureNotMatch, "signature mismatch")
+	return fc.Principal{}, fc.Errorf(fc.CodeSignatureNotMatch, "signature mismatch")
 }
 
-func (fakeVerifier) VerifyURL(r *http.Request) error {
+func (fakeVerifier) VerifyURL(r *http.Request) (fc.Principal, error) {
 	if r.URL.Query().Get("x-fc-signature") == "good" {
-		return nil
+		return fc.Principal{KeyID: "good", Admin: true}, nil
 	}
-	return fc.Errorf(fc.CodeSignatureNotMatch, "signature mismatch")
+	return fc.Principal{}, fc.Errorf(fc.CodeSignatureNotMatch, "signature mismatch")
 }
 
 // seen is what the upstream instance received.

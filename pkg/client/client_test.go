@@ -40,12 +40,10 @@ type fakeFC struct {
 
 func newFakeFC(t *testing.T) *fakeFC {
 	f := &fakeFC{}
-	v := &auth.Verifier{Keys: func(id string) (string, bool) {
-		return testCred.AccessKeySecret, id == testCred.AccessKeyID
-	}}
+	v := &auth.Verifier{Keys: auth.AdminKey(fcsign.Credentials(testCred))}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		authErr := v.VerifyHeader(r, strings.HasPrefix(r.URL.Path, fcsign.ProxyPathPrefix))
+		_, authErr := v.VerifyHeader(r, strings.HasPrefix(r.URL.Path, fcsign.ProxyPathPrefix))
 		f.mu.Lock()
 		f.last = recorded{method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery, header: r.Header.Clone(), body: body, authErr: authErr}
 		status, reply, hdr := f.status, f.reply, f.header

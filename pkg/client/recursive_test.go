@@ -13,6 +13,7 @@ import (
 	"github.com/openfc/openfc/internal/natsx"
 	"github.com/openfc/openfc/internal/store"
 	"github.com/openfc/openfc/pkg/client"
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // realAPI serves the management API over an embedded NATS store and
@@ -34,7 +35,7 @@ func realAPI(t *testing.T) (context.Context, *client.Client, *store.JetStream) {
 	cred := client.Credentials{AccessKeyID: "LTAIrecursive0000001", AccessKeySecret: "recursive-secret"}
 	srv := httptest.NewServer(api.New(api.Options{
 		Store:     st,
-		Verifier:  &auth.Verifier{Keys: func(id string) (string, bool) { return cred.AccessKeySecret, id == cred.AccessKeyID }},
+		Verifier:  &auth.Verifier{Keys: auth.AdminKey(fcsign.Credentials(cred))},
 		AccountID: "1234567890123456",
 	}))
 	t.Cleanup(srv.Close)
