@@ -23,10 +23,11 @@ type wrkResult struct {
 
 // Lines of wrk's --latency output; compiled once, never changed.
 var (
-	reRPS = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
-	reP   = regexp.MustCompile(`(?m)^\s+(50|99)(?:\.000)?%\s+([0-9.]+)(us|ms|s)\s*$`)
-	reBad = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
-	reErr = regexp.MustCompile(`Socket errors: .*`)
+	reRPS   = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	reP     = regexp.MustCompile(`(?m)^\s+(50|99)(?:\.000)?%\s+([0-9.]+)(us|ms|s)\s*$`)
+	reBad   = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
+	reTotal = regexp.MustCompile(`(\d+) requests in `)
+	reErr   = regexp.MustCompile(`Socket errors: .*`)
 )
 
 // runWrk runs wrk for d (whole seconds, at least 1) at conns connections,
@@ -34,23 +35,57 @@ var (
 // and p50/p99; any non-2xx answer or socket error is an error, since the
 // figures would then not be those of the path being measured.
 func runWrk(ctx context.Context, u, host string, conns int, d time.Duration) (wrkResult, error) {
+	var headers []string
+	if host != "" {
+		headers = []string{"Host: " + host}
+	}
+	return runWrkWith(ctx, wrkRun{url: u, headers: headers, conns: conns, d: d})
+}
+
+// wrkRun is one wrk run: its URL and extra headers ("Name: value"), its
+// connections and duration; rejects: every answer must be a non-2xx one
+// (a path measured for how fast it refuses).
+type wrkRun struct {
+	url     string
+	headers []string
+	conns   int
+	d       time.Duration
+	rejects bool
+}
+
+func runWrkWith(ctx context.Context, w wrkRun) (wrkResult, error) {
 	threads := 1
-	if conns > 1 {
+	if w.conns > 1 {
 		threads = 2
 	}
-	secs := int(math.Max(1, math.Round(d.Seconds())))
-	args := []string{"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(conns), "-d" + strconv.Itoa(secs) + "s", "--timeout", "5s", "--latency"}
-	if host != "" {
-		args = append(args, "-H", "Host: "+host)
+	secs := int(math.Max(1, math.Round(w.d.Seconds())))
+	args := []string{"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(w.conns), "-d" + strconv.Itoa(secs) + "s", "--timeout", "5s", "--latency"}
+	for _, h := range w.headers {
+		args = append(args, "-H", h)
 	}
-	args = append(args, u)
-	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+	args = append(args, w.url)
+	ctx, cancel := context.WithTimeout(ctx, w.d+30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "wrk", args...).CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	return parseWrk(string(out), conns)
+	if w.rejects {
+		if err := allRejected(string(out)); err != nil {
+			return wrkResult{}, err
+		}
+		return parseWrk(reBad.ReplaceAllString(string(out), ""), w.conns)
+	}
+	return parseWrk(string(out), w.conns)
+}
+
+// allRejected checks that wrk counted every request as non-2xx.
+func allRejected(s string) error {
+	bad, total := reBad.FindStringSubmatch(s), reTotal.FindStringSubmatch(s)
+	if bad == nil || total == nil || bad[1] != total[1] {
+		return fmt.Errorf("wrk: not every request was refused\n%s", s)
+	}
+	return nil
 }
 
 func parseWrk(s string, conns int) (wrkResult, error) {
