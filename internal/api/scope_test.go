@@ -13,8 +13,8 @@ import (
 // scopeRow is what one route does, to what, for access-key scopes.
 type scopeRow struct {
 	pattern, method, path string // path: an example request path (after the version)
-	action                        fc.Action
-	service, function             string
+	action                fc.Action
+	service, function     string
 }
 
 const (
