@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -362,5 +363,36 @@ func TestKeysRewatch(t *testing.T) {
 func TestStartKeysNeedsAdmin(t *testing.T) {
 	if _, err := StartKeys(context.Background(), KeysOptions{Store: newFakeKeyStore()}); err == nil {
 		t.Error("StartKeys without an admin key succeeded")
+	}
+}
+
+// A stored key signs until its expiry, then is refused like an unknown
+// key, through the Verifier that uses the cache.
+func TestKeysExpiry(t *testing.T) {
+	k := startTestKeys(t, newFakeKeyStore(), nil)
+	exp := testNow.Add(time.Hour)
+	key, err := k.Create(context.Background(), fc.AccessKey{ExpiresTime: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		now  time.Time
+		code fc.Code // "" : accepted
+	}{
+		{exp.Add(-time.Second), ""},
+		{exp, fc.CodeInvalidAccessKeyID},
+		{exp.Add(time.Hour), fc.CodeInvalidAccessKeyID},
+	} {
+		now := tc.now
+		v := &Verifier{Keys: k.Lookup, Now: func() time.Time { return now }}
+		r := signedRequest(t, "GET", "http://x/2016-08-15/services", now.Format(http.TimeFormat))
+		fcsign.Sign(fcsign.Credentials{AccessKeyID: key.AccessKeyID, AccessKeySecret: key.AccessKeySecret}, r)
+		p, err := v.VerifyHeader(r, false)
+		switch {
+		case tc.code == "" && (err != nil || p.KeyID != key.AccessKeyID || p.Admin):
+			t.Errorf("at %s: %+v, %v; want the key's principal", now, p, err)
+		case tc.code != "" && fc.AsError(err).Code != tc.code:
+			t.Errorf("at %s: %v; want %s", now, err, tc.code)
+		}
 	}
 }
