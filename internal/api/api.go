@@ -1,8 +1,9 @@
 // Package api serves FC's 2016-08-15 management REST API (services,
 // functions, HTTP triggers, invocations, on-demand and provision configs,
 // instances) over the store, with FC's JSON
-// field names, status codes and error bodies. Every request must carry a
-// valid FC signature made with the admin AccessKey.
+// field names, status codes and error bodies, and openfc's access-keys
+// extension. Every request must carry a valid FC signature made with the
+// admin key, or with an access key whose scope allows the call (check).
 package api
 
 import (

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -226,7 +227,7 @@ func waitKey(k *auth.Keys, id string, known bool) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return &fc.Error{Code: fc.CodeInternalServerError, Message: "key " + id + " not seen (known=" + map[bool]string{true: "true", false: "false"}[known] + ") within a second"}
+			return fmt.Errorf("key %s: known=%v not seen within a second", id, known)
 		}
 	}
 }
