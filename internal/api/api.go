@@ -1,8 +1,9 @@
 // Package api serves FC's 2016-08-15 management REST API (services,
 // functions, HTTP triggers, invocations, on-demand and provision configs,
 // instances) over the store, with FC's JSON
-// field names, status codes and error bodies. Every request must carry a
-// valid FC signature made with the admin AccessKey.
+// field names, status codes and error bodies, and openfc's access-keys
+// extension. Every request must carry a valid FC signature made with the
+// admin key, or with an access key whose scope allows the call (check).
 package api
 
 import (
@@ -89,6 +90,8 @@ type Options struct {
 	// MaxImageBytes bounds an imported tarball; 0 means
 	// DefaultMaxImageBytes.
 	MaxImageBytes int64
+	// Keys manages the access keys (keys.go); nil answers 503.
+	Keys AccessKeys
 }
 
 // CodeCollector collects the code packages no function references
@@ -110,6 +113,9 @@ type API struct {
 	lim  codezip.Limits // opts.CodeLimits with the defaults filled in
 	log  *slog.Logger
 	mux  *http.ServeMux
+	// patterns lists the registered routes, for the test that checks
+	// every one of them has its scope (scope.go).
+	patterns []string
 }
 
 // New returns the API handler.
@@ -131,8 +137,14 @@ type handlerFunc func(r *http.Request, reqID string) (status int, body any, head
 
 const v = "/" + fc.APIVersion
 
+// handle registers a route; every handler is behind authenticated.
+func (a *API) handle(pattern string, next func(w http.ResponseWriter, r *http.Request, reqID string)) {
+	a.patterns = append(a.patterns, pattern)
+	a.mux.Handle(pattern, a.authenticated(next))
+}
+
 func (a *API) routes() {
-	h := func(pattern string, fn handlerFunc) { a.mux.Handle(pattern, a.wrap(fn)) }
+	h := func(pattern string, fn handlerFunc) { a.handle(pattern, a.wrap(fn)) }
 	h("POST "+v+"/services", a.createService)
 	h("GET "+v+"/services", a.listServices)
 	h("GET "+v+"/services/{service}", a.getService)
@@ -163,9 +175,10 @@ func (a *API) routes() {
 	h("GET "+fnv+"/instances", a.listInstances)
 
 	a.imageRoutes(h)
+	a.keyRoutes(h)
 
-	a.mux.Handle("POST "+v+"/services/{service}/functions/{function}/invocations", a.authenticated(a.invoke))
-	a.mux.Handle("GET "+v+"/services/{service}/functions/{function}/logs", a.authenticated(a.functionLogs))
+	a.handle(invokePattern, a.invoke)
+	a.handle("GET "+v+"/services/{service}/functions/{function}/logs", a.functionLogs)
 	h("/", func(r *http.Request, _ string) (int, any, http.Header, error) {
 		return 0, nil, nil, fc.Errorf(fc.CodePathNotSupported, "'%s' against '%s' is not supported", r.Method, r.URL.Path)
 	})
@@ -174,31 +187,40 @@ func (a *API) routes() {
 // ServeHTTP serves the management API.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
 
-// check authenticates a request: FC signature and account.
-func (a *API) check(r *http.Request) error {
-	if _, err := a.opts.Verifier.VerifyHeader(r, false); err != nil {
-		return err
+// check authenticates a request (FC signature and account) and applies
+// the signing key's scope to what the route does (routeScope): the one
+// place where management calls meet access-key scopes. It returns who
+// signed.
+func (a *API) check(r *http.Request) (fc.Principal, error) {
+	p, err := a.opts.Verifier.VerifyHeader(r, false)
+	if err != nil {
+		return fc.Principal{}, err
 	}
 	if acct := r.Header.Get("X-Fc-Account-Id"); acct != "" && acct != a.opts.AccountID {
-		return fc.Errorf(fc.CodeAccessDenied, "the caller is not authorized to access account '%s'", acct)
+		return p, fc.Errorf(fc.CodeAccessDenied, "the caller is not authorized to access account '%s'", acct)
 	}
-	return nil
+	action, service, function := routeScope(r)
+	return p, p.Allow(action, service, function)
 }
 
-// authenticated wraps a raw handler with the signature check.
+// authenticated wraps a handler with check: a refused call never reaches
+// it. The handler finds the principal with principalFrom.
 func (a *API) authenticated(next func(w http.ResponseWriter, r *http.Request, reqID string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reqID := fc.NewRequestID()
-		if err := a.check(r); err != nil {
+		p, err := a.check(r)
+		r = r.WithContext(withPrincipal(r.Context(), p))
+		if err != nil {
 			a.writeErr(w, r, reqID, err)
 			return
 		}
+		a.log.Debug("management API call", "request_id", reqID, "key_id", p.KeyID, "method", r.Method, "path", r.URL.Path)
 		next(w, r, reqID)
 	})
 }
 
-func (a *API) wrap(fn handlerFunc) http.Handler {
-	return a.authenticated(func(w http.ResponseWriter, r *http.Request, reqID string) {
+func (a *API) wrap(fn handlerFunc) func(w http.ResponseWriter, r *http.Request, reqID string) {
+	return func(w http.ResponseWriter, r *http.Request, reqID string) {
 		status, body, header, err := fn(r, reqID)
 		if err != nil {
 			a.writeErr(w, r, reqID, err)
@@ -221,15 +243,16 @@ func (a *API) wrap(fn handlerFunc) http.Handler {
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(status)
 		_, _ = w.Write(b)
-	})
+	}
 }
 
 func (a *API) writeErr(w http.ResponseWriter, r *http.Request, reqID string, err error) {
 	fe := fc.AsError(err)
+	keyID := principalFrom(r.Context()).KeyID
 	if fe.Code == fc.CodeInternalServerError {
-		a.log.Error("management API error", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "err", err)
+		a.log.Error("management API error", "request_id", reqID, "key_id", keyID, "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
-		a.log.Debug("management API request refused", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "code", fe.Code, "msg", fe.Message)
+		a.log.Debug("management API request refused", "request_id", reqID, "key_id", keyID, "method", r.Method, "path", r.URL.Path, "code", fe.Code, "msg", fe.Message)
 	}
 	fc.WriteError(w, reqID, fe)
 }

@@ -42,6 +42,8 @@ var (
 	_ instance.Scaling = (*store.JetStream)(nil)
 	_ codeStore        = (*store.JetStream)(nil)
 	_ api.Images       = (*images.Store)(nil)
+	_ auth.KeyStore    = (*store.JetStream)(nil)
+	_ api.AccessKeys   = (*auth.Keys)(nil)
 )
 
 // Daemon is a running openfc server.
@@ -56,6 +58,9 @@ type Daemon struct {
 	lock  *dataLock
 	nats  *natsx.Conn
 	store *store.JetStream
+	// keys knows the access keys (the admin key and the stored ones),
+	// kept current by its watch of the store until closeBackends.
+	keys *auth.Keys
 	// sb runs the instances as processes, containers (nil without runc)
 	// in runc; run routes each Spec to one of them. Both are closed once
 	// every instance has stopped, containers first (they use sb's
@@ -123,6 +128,10 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("opening store: %w", err)
 	}
+	d.keys, err = auth.StartKeys(ctx, auth.KeysOptions{Admin: cred, Store: d.store, Logger: d.log.With("component", "auth")})
+	if err != nil {
+		return err
+	}
 	if err := d.openImages(ctx); err != nil {
 		return err
 	}
@@ -147,7 +156,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		return err
 	}
 	d.instances = d.newInstances(d.run, reg)
-	verifier := &auth.Verifier{Keys: auth.AdminKey(cred)}
+	verifier := &auth.Verifier{Keys: d.keys.Lookup}
 	gw := d.newGateway(ctx, verifier, reg)
 	d.srv = &http.Server{
 		Handler:           gw,
@@ -261,6 +270,9 @@ func (d *Daemon) closeBackends(ctx context.Context) {
 	}
 	if d.images != nil {
 		d.images.Close() // ends the pulls in flight
+	}
+	if d.keys != nil {
+		d.keys.Close() // its watch, before the store and NATS go
 	}
 	if d.store != nil {
 		d.store.Close()

@@ -83,6 +83,7 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 		Images:          d.images,
 		ImageUsers:      d.imageUsers,
 		CheckRuntime:    d.checkRuntime,
+		Keys:            d.keys,
 		Logger:          d.log.With("component", "api"),
 	})
 	gw = gateway.New(gateway.Options{

@@ -62,6 +62,10 @@ const (
 	CodeImageNotFound Code = "ImageNotFound"
 	// CodeImageInUse: removing an image that functions use.
 	CodeImageInUse Code = "ImageInUse"
+
+	// CodeAccessKeyNotFound: the access-keys API (an openfc extension)
+	// names a key that does not exist.
+	CodeAccessKeyNotFound Code = "AccessKeyNotFound"
 )
 
 // codeInfo is one row of the error table.
@@ -108,6 +112,8 @@ var codeTable = map[Code]codeInfo{
 
 	CodeImageNotFound: {http.StatusNotFound, FcCommonError},
 	CodeImageInUse:    {http.StatusConflict, FcCommonError},
+
+	CodeAccessKeyNotFound: {http.StatusNotFound, FcCommonError},
 }
 
 // Codes returns every error code in the table, for tests that walk it.

@@ -103,6 +103,9 @@ type JetStream struct {
 	// (DeleteCode).
 	codeStream jetstream.Stream
 	cat        *catalog
+	// keys holds the access keys (keys.go); its watch belongs to the
+	// key cache (internal/auth), not to the catalog.
+	keys jetstream.KeyValue
 
 	cancel    context.CancelFunc // stops the watchers
 	wg        sync.WaitGroup     // the watcher goroutines
@@ -125,6 +128,11 @@ func Open(ctx context.Context, js jetstream.JetStream, logger *slog.Logger) (*Je
 		}
 		s.kv[b] = kv
 	}
+	keys, err := OpenKV(ctx, js, accessKeysBucket, "openfc access keys (secrets sealed)")
+	if err != nil {
+		return nil, err
+	}
+	s.keys = keys
 	code, err := OpenObjectStore(ctx, js, codeBucket, "openfc code packages")
 	if err != nil {
 		return nil, err

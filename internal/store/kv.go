@@ -233,11 +233,16 @@ type listed struct {
 // list returns the live entries whose keys match filter, sorted by name.
 // It reads them with one ordered consumer rather than a Get per key.
 func (s *JetStream) list(ctx context.Context, b bucket, filter string) ([]listed, error) {
+	return listKV(ctx, s.kv[b], b.kind(), filter)
+}
+
+// listKV is list on any KV bucket; kind names its values in errors.
+func listKV(ctx context.Context, kv jetstream.KeyValue, kind, filter string) ([]listed, error) {
 	ctx, cancel := context.WithCancel(ctx) // also ends nats.go's per-watch goroutine
 	defer cancel()
-	w, err := s.kv[b].WatchFiltered(ctx, []string{filter})
+	w, err := kv.WatchFiltered(ctx, []string{filter})
 	if err != nil {
-		return nil, fmt.Errorf("store: list %ss %q: %w", b.kind(), filter, err)
+		return nil, fmt.Errorf("store: list %ss %q: %w", kind, filter, err)
 	}
 	defer stopWatcher(w)
 	latest := map[string]jetstream.KeyValueEntry{}
@@ -246,7 +251,7 @@ func (s *JetStream) list(ctx context.Context, b bucket, filter string) ([]listed
 		case e, ok := <-w.Updates():
 			switch {
 			case !ok:
-				return nil, fmt.Errorf("store: list %ss %q: watcher closed early", b.kind(), filter)
+				return nil, fmt.Errorf("store: list %ss %q: watcher closed early", kind, filter)
 			case e == nil:
 				done = true
 			case e.Operation() != jetstream.KeyValuePut:
@@ -257,7 +262,7 @@ func (s *JetStream) list(ctx context.Context, b bucket, filter string) ([]listed
 				}
 			}
 		case <-ctx.Done():
-			return nil, fmt.Errorf("store: list %ss %q: %w", b.kind(), filter, ctx.Err())
+			return nil, fmt.Errorf("store: list %ss %q: %w", kind, filter, ctx.Err())
 		}
 	}
 	out := make([]listed, 0, len(latest))

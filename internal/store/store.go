@@ -1,5 +1,6 @@
 // Package store keeps openfc's metadata (services, functions, HTTP triggers,
-// scaling configs) and code packages. The implementation is NATS JetStream:
+// scaling configs, access keys with their secrets sealed) and code
+// packages. The implementation is NATS JetStream:
 // KV buckets for metadata and an object store for code zips, either on the
 // embedded server or on an external cluster shared by several openfc nodes.
 //
