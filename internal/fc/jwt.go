@@ -111,6 +111,9 @@ func authConfigJSONError(err error) error {
 		return invalid("%s: expected %s, got JSON %s", field, jsonType(te.Type.Kind().String()), te.Value)
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if f, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		return invalid("%s has an unknown field %s: use jwks, tokenLookup, claimPassBy, whitelist or blacklist (and their documented members)", authConfigField, f)
+	}
 	return invalid("%s is invalid: %s", authConfigField, msg)
 }
 
