@@ -48,7 +48,9 @@ func TestTokenLookup(t *testing.T) {
 	header := func(name, prefix string) fc.JWTTokenLookup {
 		return fc.JWTTokenLookup{ReadPosition: "header", ParameterName: name, Prefix: prefix}
 	}
-	at := func(pos, name string) fc.JWTTokenLookup { return fc.JWTTokenLookup{ReadPosition: pos, ParameterName: name} }
+	at := func(pos, name string) fc.JWTTokenLookup {
+		return fc.JWTTokenLookup{ReadPosition: pos, ParameterName: name}
+	}
 	mpType, mpBody := multipartBody(t, [][2]string{{"a", "1"}, {"token", tok}})
 	for _, tc := range []struct {
 		name    string
