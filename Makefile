@@ -59,12 +59,14 @@ lint:
 test-unit: npm-deps
 	OPENFC_FC2_SDK_DIR=$(CURDIR)/test/e2e/sdk $(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
 	# Allocation bounds need a build without -race (it makes sync.Pool drop items).
-	$(GO) test -count=1 -run 'Allocs$$' ./internal/gateway ./internal/upstream ./internal/route
+	$(GO) test -count=1 -run 'Allocs$$' ./internal/gateway ./internal/upstream ./internal/route ./internal/auth
 	$(GO) test -run '^$$' -fuzz '^FuzzParseProxyPath$$' -fuzztime 150000x ./internal/route
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTriggerHost$$' -fuzztime 100000x ./internal/route
 	$(GO) test -run '^$$' -fuzz '^FuzzWriteHead$$' -fuzztime 50000x ./internal/gateway
 	$(GO) test -run '^$$' -fuzz '^FuzzResponseFilter$$' -fuzztime 50000x ./internal/gateway
 	$(GO) test -run '^$$' -fuzz '^FuzzRemoveHopHeaders$$' -fuzztime 50000x ./internal/upstream
+	$(GO) test -run '^$$' -fuzz '^FuzzTokenLookup$$' -fuzztime 50000x ./internal/auth
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAuthorization$$' -fuzztime 50000x ./pkg/fcsign
 
 test-e2e: deps
 	$(GO) test -count=1 -timeout 20m ./test/e2e/

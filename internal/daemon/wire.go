@@ -90,6 +90,7 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 		Catalog:       d.store,
 		Instances:     instancesAdapter{d.instances},
 		Verifier:      verifier,
+		JWT:           &auth.JWT{},
 		Management:    mgmt,
 		Region:        o.Region,
 		AccountID:     o.AccountID,

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -435,7 +436,7 @@ func (p *parser) httpConfig(o obj, k trigKeys, t *fc.Trigger) (*fc.HTTPTriggerCo
 	if err != nil {
 		return nil, err
 	}
-	if cfg.AuthConfig, err = p.toAny(ac, 0); err != nil {
+	if cfg.AuthConfig, err = p.authConfig(ac); err != nil {
 		return nil, err
 	}
 	if t.Qualifier == "" {
@@ -444,4 +445,24 @@ func (p *parser) httpConfig(o obj, k trigKeys, t *fc.Trigger) (*fc.HTTPTriggerCo
 		}
 	}
 	return &cfg, nil
+}
+
+// authConfig reads a JWT trigger's authConfig, written in s.yaml as a
+// mapping or, as FC 3.0 takes it, as a string holding its JSON, into the
+// typed form (fc.JWTAuthConfig reads both); nil when absent. Variables
+// are expanded in its strings.
+func (p *parser) authConfig(v val) (*fc.JWTAuthConfig, error) {
+	x, err := p.toAny(v, 0)
+	if err != nil || x == nil {
+		return nil, err
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		return nil, p.errf(v.line, v.path, "%v", err)
+	}
+	var c fc.JWTAuthConfig
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, &Error{File: p.file, Line: v.line, Field: v.path, Err: err}
+	}
+	return &c, nil
 }

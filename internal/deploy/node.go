@@ -368,7 +368,8 @@ func (o obj) strMap(key string) (map[string]string, error) {
 
 // toAny converts a value into plain Go values (map[string]any, []any,
 // string, int64, float64, bool, nil), expanding variables in strings. It is
-// used for free-form fields such as triggerConfig.authConfig.
+// used for fields whose shape another package checks, such as
+// triggerConfig.authConfig (read into fc.JWTAuthConfig through JSON).
 func (p *parser) toAny(v val, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, p.errf(v.line, v.path, "nested too deeply")

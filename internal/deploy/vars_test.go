@@ -115,9 +115,12 @@ services:
         - name: http
           type: HTTP
           config:
-            authType: ANONYMOUS
+            authType: JWT
             methods: [GET]
-            authConfig: {issuer: '${env(STAGE)}', n: 1, on: true, f: 1.5, list: [a, ~]}
+            authConfig:
+              jwks: {keys: [{kty: oct, kid: '${env(STAGE)}', k: c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0}]}
+              tokenLookup: [{readPosition: HEADER, parameterName: 'X-Token-${env(STAGE)}'}]
+              whitelist: [/public/*]
             qualifier: prod
 `
 	plan, _, err := Parse("/srv/app/s.yaml", doc(data), env(map[string]string{"STAGE": "dev"}), "")
@@ -129,11 +132,19 @@ services:
 		t.Errorf("service = %+v", sp.Service)
 	}
 	tr := sp.Functions[0].Triggers[0]
-	if tr.TriggerType != "http" || tr.Qualifier != "prod" || tr.TriggerConfig.AuthType != "anonymous" {
+	if tr.TriggerType != "http" || tr.Qualifier != "prod" || tr.TriggerConfig.AuthType != "jwt" {
 		t.Errorf("trigger = %s", show(tr))
 	}
-	wantAuth := map[string]any{"issuer": "dev", "n": int64(1), "on": true, "f": 1.5, "list": []any{"a", nil}}
-	if !reflect.DeepEqual(tr.TriggerConfig.AuthConfig, wantAuth) {
-		t.Errorf("authConfig = %#v, want %#v", tr.TriggerConfig.AuthConfig, wantAuth)
+	ac := tr.TriggerConfig.AuthConfig
+	if ac == nil {
+		t.Fatalf("authConfig = nil; want the typed config")
+	}
+	wantLookup := []fc.JWTTokenLookup{{ReadPosition: "header", ParameterName: "X-Token-dev"}}
+	if !reflect.DeepEqual(ac.TokenLookup, wantLookup) || !reflect.DeepEqual(ac.Whitelist, []string{"/public/*"}) {
+		t.Errorf("authConfig = %s", show(ac))
+	}
+	keys, err := fc.ParseJWKS(ac.JWKS)
+	if err != nil || len(keys) != 1 || keys[0].KeyID != "dev" {
+		t.Errorf("jwks keys = %v, %v; want one key with kid dev", keys, err)
 	}
 }

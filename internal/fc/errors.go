@@ -32,6 +32,9 @@ const (
 	CodeAccessDenied          Code = "AccessDenied"
 	CodeSignatureNotMatch     Code = "SignatureNotMatch"
 	CodeInvalidAccessKeyID    Code = "InvalidAccessKeyID"
+	// CodeUnauthorized: a trigger with authType jwt got no token, or one
+	// that does not verify (FC documents no code of its own for this).
+	CodeUnauthorized          Code = "Unauthorized"
 	CodeServiceNotFound       Code = "ServiceNotFound"
 	CodeFunctionNotFound      Code = "FunctionNotFound"
 	CodeTriggerNotFound       Code = "TriggerNotFound"
@@ -86,6 +89,7 @@ var codeTable = map[Code]codeInfo{
 	CodeAccessDenied:          {http.StatusForbidden, FcCommonError},
 	CodeSignatureNotMatch:     {http.StatusForbidden, FcCommonError},
 	CodeInvalidAccessKeyID:    {http.StatusForbidden, FcCommonError},
+	CodeUnauthorized:          {http.StatusUnauthorized, FcCommonError},
 	CodeMethodNotAllowed:      {http.StatusForbidden, FcCommonError},
 	CodeServiceNotFound:       {http.StatusNotFound, FcCommonError},
 	CodeFunctionNotFound:      {http.StatusNotFound, FcCommonError},

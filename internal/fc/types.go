@@ -191,7 +191,10 @@ type HTTPTriggerConfig struct {
 	AuthType           string   `json:"authType"`
 	Methods            []string `json:"methods"`
 	DisableURLInternet bool     `json:"disableURLInternet,omitempty"`
-	AuthConfig         any      `json:"authConfig,omitempty"`
+	// AuthConfig configures authType jwt. Other auth types keep it as
+	// given (switching to anonymous and back loses nothing) but neither
+	// validate nor use it.
+	AuthConfig *JWTAuthConfig `json:"authConfig,omitempty"`
 }
 
 // AllowsMethod reports whether method is in the trigger's methods.

@@ -254,7 +254,9 @@ func ValidateTrigger(t *Trigger) error {
 	switch c.AuthType {
 	case AuthAnonymous, AuthFunction:
 	case AuthJWT:
-		return invalid("triggerConfig.authType %q is not supported by this openfc yet", c.AuthType)
+		if err := validateJWTAuthConfig(c.AuthConfig); err != nil {
+			return err
+		}
 	default:
 		return invalid("triggerConfig.authType %q is invalid: use anonymous, function or jwt", c.AuthType)
 	}

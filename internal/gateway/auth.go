@@ -1,19 +1,30 @@
 package gateway
 
 import (
+	"bytes"
+	"io"
 	"strings"
 
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/pkg/fcsign"
 )
 
-// authenticate applies the trigger's authType: with "function", an FC
-// signature (header or signed URL) is required, and the credentials it
-// consumed are not forwarded.
+// authenticate applies the trigger's authType before anything reaches an
+// instance (no cold start for a call that fails it): "function" needs an
+// FC signature, "jwt" a token the trigger's JWKS verifies.
 func (g *Gateway) authenticate(c *call) error {
-	if c.trigger.TriggerConfig.AuthType != fc.AuthFunction {
-		return nil
+	switch c.trigger.TriggerConfig.AuthType {
+	case fc.AuthFunction:
+		return g.authenticateSignature(c)
+	case fc.AuthJWT:
+		return g.authenticateJWT(c)
 	}
+	return nil
+}
+
+// authenticateSignature checks an FC signature (header or signed URL);
+// the credentials it consumed are not forwarded.
+func (g *Gateway) authenticateSignature(c *call) error {
 	if c.r.URL.Query().Has(fcsign.QuerySignature) {
 		p, err := g.opts.Verifier.VerifyURL(c.r)
 		if err != nil {
@@ -28,6 +39,56 @@ func (g *Gateway) authenticate(c *call) error {
 	}
 	c.stripAuth = true
 	return c.allow(p)
+}
+
+// authenticateJWT checks the call's token on the path the function sees.
+// The token goes on to the function as sent (FC forwards it); claims
+// passed by replace the client's parameters in c.r, and a form body the
+// verifier read, or rewrote, is what the function gets.
+func (g *Gateway) authenticateJWT(c *call) error {
+	cfg := c.trigger.TriggerConfig.AuthConfig
+	if g.opts.JWT == nil || cfg == nil {
+		// Fail closed: validation makes a jwt trigger carry its config,
+		// and the daemon always wires a verifier.
+		return fc.Errorf(fc.CodeInternalServerError, "the trigger '%s' needs JWT verification, which is not configured", c.trigger.TriggerName)
+	}
+	body, err := g.opts.JWT.VerifyJWT(cfg, c.r, c.path, c.readForm)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		c.replayBody(body)
+	}
+	return nil
+}
+
+// readForm reads the request body whole for the JWT stage, within the
+// body limit checkBody applies (a larger body gets its error), and keeps
+// it to replay to the function. nil when the call has no body.
+func (c *call) readForm() ([]byte, error) {
+	if c.body == nil {
+		return nil, nil
+	}
+	limit := c.g.bodyLimit(c)
+	if c.r.ContentLength > limit {
+		return nil, bodyTooLarge(c.r.ContentLength, limit)
+	}
+	c.body.limit = limit
+	b, err := io.ReadAll(c.body)
+	switch {
+	case c.body.exceeded():
+		return nil, bodyTooLarge(-1, limit)
+	case err != nil:
+		return nil, fc.Errorf(fc.CodeClientClosedRequest, "reading the request body: %w", err)
+	}
+	c.replayBody(b)
+	return b, nil
+}
+
+// replayBody makes b the body the function gets, with its length.
+func (c *call) replayBody(b []byte) {
+	c.body.rc, c.body.n = bytes.NewReader(b), 0
+	c.r.ContentLength = int64(len(b))
 }
 
 // allow records who signed the call and checks the key may invoke its

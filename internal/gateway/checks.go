@@ -50,11 +50,7 @@ func checkMethod(c *call) error {
 // Content-Length when there is one (the body is refused unread) and
 // while it streams otherwise; then the invocation type itself.
 func (g *Gateway) checkBody(c *call) error {
-	typ, typeErr := fc.ParseInvocationType(c.r.Header.Get(fc.HeaderInvocationType))
-	limit := g.limits.MaxSyncBody
-	if typ == fc.Async {
-		limit = g.limits.MaxAsyncBody
-	}
+	limit, typeErr := g.bodyLimitAndType(c)
 	if c.r.ContentLength > limit {
 		return bodyTooLarge(c.r.ContentLength, limit)
 	}
@@ -65,6 +61,22 @@ func (g *Gateway) checkBody(c *call) error {
 		c.body.limit = limit
 	}
 	return nil
+}
+
+// bodyLimit is the body limit of the call's invocation type.
+func (g *Gateway) bodyLimit(c *call) int64 {
+	limit, _ := g.bodyLimitAndType(c)
+	return limit
+}
+
+// bodyLimitAndType is the body limit of the call's invocation type, and
+// the error of an unknown type (whose limit is the sync one).
+func (g *Gateway) bodyLimitAndType(c *call) (int64, error) {
+	typ, err := fc.ParseInvocationType(c.r.Header.Get(fc.HeaderInvocationType))
+	if typ == fc.Async {
+		return g.limits.MaxAsyncBody, err
+	}
+	return g.limits.MaxSyncBody, err
 }
 
 func bodyTooLarge(size, limit int64) *fc.Error {

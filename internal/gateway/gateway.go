@@ -19,7 +19,7 @@
 // abort of a broken answer happen once, in the epilogue.
 //
 // It declares the small interfaces it needs (Catalog, Instances, Lease,
-// Verifier); the daemon supplies the implementations.
+// Verifier, JWTVerifier); the daemon supplies the implementations.
 package gateway
 
 import (
@@ -73,6 +73,15 @@ type Verifier interface {
 	VerifyURL(r *http.Request) (fc.Principal, error)
 }
 
+// JWTVerifier checks the tokens of triggers with authType jwt
+// (auth.JWT). VerifyJWT checks r (on path, the path the function sees)
+// against cfg and sets the claims it passes by in r; readForm buffers
+// the request body, for a form position, and the answer is the body to
+// send instead (nil: unchanged). Errors are *fc.Error values.
+type JWTVerifier interface {
+	VerifyJWT(cfg *fc.JWTAuthConfig, r *http.Request, path string, readForm func() ([]byte, error)) ([]byte, error)
+}
+
 // Limits are FC's HTTP-trigger limits. Zero values take FC's defaults
 // (fc.MaxRequestHeaderBytes and the others).
 type Limits struct {
@@ -110,6 +119,9 @@ type Options struct {
 	Catalog   Catalog
 	Instances Instances
 	Verifier  Verifier
+	// JWT verifies tokens for authType jwt; nil refuses such triggers'
+	// calls (500).
+	JWT JWTVerifier
 	// Management serves what is not a trigger request (the FC
 	// management API); nil answers PathNotSupported.
 	Management http.Handler

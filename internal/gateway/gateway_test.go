@@ -210,6 +210,7 @@ type testEnv struct {
 	gw      *Gateway
 	front   *httptest.Server
 	inst    *fakeInstances
+	jwt     *fakeJWT
 	reg     *prometheus.Registry
 	logs    *syncBuf
 	mu      sync.Mutex
@@ -245,16 +246,19 @@ func newTestEnv(t *testing.T, limits Limits) *testEnv {
 	add(fn("busy", 5), trig("eeee-5555", fc.AuthAnonymous, "GET"))
 	add(fn("broken", 5), trig("ffff-6666", fc.AuthAnonymous, "GET"))
 	add(fn("slow", 1), trig("abab-7777", fc.AuthAnonymous, "GET"))
+	jwtTrig := trig("acac-8888", fc.AuthJWT, "GET", "POST")
+	jwtTrig.TriggerConfig.AuthConfig = &fc.JWTAuthConfig{}
+	add(fn("jwt", 5), jwtTrig)
 
 	e := &testEnv{t: t, inst: &fakeInstances{errs: map[string]error{
 		"busy":   fc.Errorf(fc.CodeResourceThrottled, "too many instances"),
 		"broken": errors.New("secret internal detail"),
-	}}, reg: prometheus.NewRegistry(), logs: &syncBuf{}}
+	}}, reg: prometheus.NewRegistry(), logs: &syncBuf{}, jwt: &fakeJWT{}}
 	up := httptest.NewServer(http.HandlerFunc(e.serveUpstream))
 	t.Cleanup(up.Close)
 	e.inst.dial = dialTo(up.Listener.Addr().String())
 	e.gw = New(Options{
-		Catalog: cat, Instances: e.inst, Verifier: fakeVerifier{},
+		Catalog: cat, Instances: e.inst, Verifier: fakeVerifier{}, JWT: e.jwt,
 		Region: testRegion, AccountID: testAccount, TriggerDomain: testDomain, Limits: limits,
 		Metrics: NewMetrics(e.reg), Logger: slog.New(slog.NewJSONHandler(e.logs, nil)),
 	})
