@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"github.com/openfc/openfc/internal/auth"
 	"net"
 	"net/http"
 	"net/url"
@@ -43,7 +44,7 @@ func (a *API) createTrigger(r *http.Request, _ string) (int, any, http.Header, e
 	if err := a.decode(r, &t); err != nil {
 		return 0, nil, nil, err
 	}
-	if err := fc.ValidateTrigger(&t); err != nil {
+	if err := validateTrigger(&t); err != nil {
 		return 0, nil, nil, err
 	}
 	if _, _, err := a.opts.Store.GetFunction(ctx, service, function); err != nil {
@@ -118,7 +119,7 @@ func (a *API) updateTrigger(r *http.Request, _ string) (int, any, http.Header, e
 	if t.TriggerName != name {
 		return 0, nil, nil, fc.Errorf(fc.CodeInvalidArgument, "triggerName %q in the body does not match the path's %q", t.TriggerName, name)
 	}
-	if err := fc.ValidateTrigger(&t); err != nil {
+	if err := validateTrigger(&t); err != nil {
 		return 0, nil, nil, err
 	}
 	if err := a.checkTrigger(ctx, service, function, &t, false); err != nil {
@@ -170,4 +171,13 @@ func (a *API) checkTrigger(ctx context.Context, service, function string, t *fc.
 		}
 	}
 	return nil
+}
+
+// validateTrigger checks a trigger's config, the keys of a jwt trigger
+// included.
+func validateTrigger(t *fc.Trigger) error {
+	if err := fc.ValidateTrigger(t); err != nil {
+		return err
+	}
+	return auth.CheckJWKS(t)
 }

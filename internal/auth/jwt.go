@@ -68,14 +68,14 @@ func (j *JWT) compile(cfg *fc.JWTAuthConfig) (*jwtConfig, error) {
 	if c != nil {
 		return c, nil
 	}
-	keys, err := fc.ParseJWKS(cfg.JWKS)
+	keys, err := ParseJWKS(cfg.JWKS)
 	if err != nil {
 		return nil, err // validated on create/update: a stored config parses
 	}
 	c = &jwtConfig{cfg: cfg, byKid: make(map[string]*jwtKey, len(keys))}
 	seen := map[jose.SignatureAlgorithm]bool{}
 	for i := range keys {
-		k := &jwtKey{JSONWebKey: keys[i], algs: fc.KeyAlgorithms(&keys[i])}
+		k := &jwtKey{JSONWebKey: keys[i], algs: KeyAlgorithms(&keys[i])}
 		if k.KeyID == "" {
 			c.noKid = k
 		} else {

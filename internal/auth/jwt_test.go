@@ -138,7 +138,7 @@ func wantUnauthorized(t *testing.T, err error, msg string) {
 // TestJWTAlgorithms: a token of every supported algorithm verifies with
 // its key, and not with another key of the same type under its kid.
 func TestJWTAlgorithms(t *testing.T) {
-	for _, alg := range fc.JWTAlgorithms() {
+	for _, alg := range JWTAlgorithms() {
 		t.Run(string(alg), func(t *testing.T) {
 			k := newTestKey(t, alg, "k1")
 			cfg := testJWTConfig(t, k)

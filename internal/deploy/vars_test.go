@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/fc"
 )
 
@@ -143,7 +144,7 @@ services:
 	if !reflect.DeepEqual(ac.TokenLookup, wantLookup) || !reflect.DeepEqual(ac.Whitelist, []string{"/public/*"}) {
 		t.Errorf("authConfig = %s", show(ac))
 	}
-	keys, err := fc.ParseJWKS(ac.JWKS)
+	keys, err := auth.ParseJWKS(ac.JWKS)
 	if err != nil || len(keys) != 1 || keys[0].KeyID != "dev" {
 		t.Errorf("jwks keys = %v, %v; want one key with kid dev", keys, err)
 	}

@@ -1,4 +1,4 @@
-package fc
+package auth
 
 import (
 	"crypto/ecdsa"
@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/openfc/openfc/internal/fc"
 )
 
 func mustJWK(t *testing.T, key any, kid, alg string) string {
@@ -22,14 +24,19 @@ func mustJWK(t *testing.T, key any, kid, alg string) string {
 }
 
 // jwtTrigger is a jwt trigger whose triggerConfig JSON has authConfig ac.
-func jwtTrigger(t *testing.T, ac string) (*Trigger, error) {
+// It is checked as the management API checks it: fc's rules, then the
+// keys.
+func jwtTrigger(t *testing.T, ac string) (*fc.Trigger, error) {
 	t.Helper()
-	var tr Trigger
+	var tr fc.Trigger
 	err := json.Unmarshal([]byte(`{"triggerName":"t","triggerType":"http","triggerConfig":{"authType":"jwt","methods":["GET"],"authConfig":`+ac+`}}`), &tr)
 	if err != nil {
 		return nil, err
 	}
-	return &tr, ValidateTrigger(&tr)
+	if err := fc.ValidateTrigger(&tr); err != nil {
+		return &tr, err
+	}
+	return &tr, CheckJWKS(&tr)
 }
 
 // TestJWTAuthConfigValidation: a good config passes in both forms (an
@@ -118,8 +125,8 @@ func TestJWTAuthConfigValidation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := jwtTrigger(t, tc.ac)
-			fe, ok := err.(*Error)
-			if !ok || fe.Code != CodeInvalidArgument {
+			fe, ok := err.(*fc.Error)
+			if !ok || fe.Code != fc.CodeInvalidArgument {
 				t.Fatalf("err = %v; want InvalidArgument", err)
 			}
 			if !strings.Contains(fe.Message, tc.msg) {
@@ -129,9 +136,9 @@ func TestJWTAuthConfigValidation(t *testing.T) {
 	}
 
 	t.Run("other auth types keep authConfig unchecked", func(t *testing.T) {
-		var tr Trigger
+		var tr fc.Trigger
 		_ = json.Unmarshal([]byte(`{"triggerName":"t","triggerType":"http","triggerConfig":{"authType":"anonymous","methods":["GET"],"authConfig":{"jwks":{"keys":[]}}}}`), &tr)
-		if err := ValidateTrigger(&tr); err != nil || tr.TriggerConfig.AuthConfig == nil {
+		if err := fc.ValidateTrigger(&tr); err != nil || tr.TriggerConfig.AuthConfig == nil {
 			t.Errorf("err = %v, authConfig = %v; want it kept as given", err, tr.TriggerConfig.AuthConfig)
 		}
 	})
