@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -42,7 +41,7 @@ func ParseJWKS(s fc.JWKS) ([]jose.JSONWebKey, error) {
 	for i, raw := range s.Keys {
 		k := &keys[i]
 		if err := k.UnmarshalJSON(raw); err != nil {
-			return nil, invalid("%s[%d] is not a usable JSON Web Key: %s", field, i, strings.TrimPrefix(err.Error(), "go-jose/go-jose: "))
+			return nil, invalid("%s[%d] is not a usable JSON Web Key: %s", field, i, joseMessage(err))
 		}
 		if _, sym := k.Key.([]byte); !sym && (!k.IsPublic() || !k.Valid()) {
 			return nil, invalid("%s[%d] must be a public key: a JWKS holds no private key material", field, i)
@@ -57,7 +56,7 @@ func ParseJWKS(s fc.JWKS) ([]jose.JSONWebKey, error) {
 			return nil, invalid("%s[%d].use %q is invalid: keys verify signatures (use \"sig\")", field, i, k.Use)
 		}
 		if k.Algorithm != "" && len(KeyAlgorithms(k)) == 0 {
-			return nil, invalid("%s[%d].alg %q is not a signature algorithm for this key: use one of %s", field, i, k.Algorithm, algList(typeAlgorithms(k.Key)))
+			return nil, invalid("%s[%d].alg %q is not a signature algorithm for this key: use one of %s", field, i, k.Algorithm, algNames(typeAlgorithms(k.Key)))
 		}
 		if j, dup := kids[k.KeyID]; dup {
 			if k.KeyID == "" {
@@ -116,12 +115,4 @@ func typeAlgorithms(key any) []jose.SignatureAlgorithm {
 		return []jose.SignatureAlgorithm{jose.HS256, jose.HS384, jose.HS512}
 	}
 	return nil
-}
-
-func algList(algs []jose.SignatureAlgorithm) string {
-	s := make([]string, len(algs))
-	for i, a := range algs {
-		s[i] = string(a)
-	}
-	return strings.Join(s, ", ")
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -226,14 +227,11 @@ func hasAlg(algs []jose.SignatureAlgorithm, alg string) bool {
 }
 
 func algNames(algs []jose.SignatureAlgorithm) string {
-	s := ""
+	s := make([]string, len(algs))
 	for i, a := range algs {
-		if i > 0 {
-			s += ", "
-		}
-		s += string(a)
+		s[i] = string(a)
 	}
-	return s
+	return strings.Join(s, ", ")
 }
 
 func keyName(k *jwtKey) string {
