@@ -3,72 +3,79 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // What a refused request costs (issue 15): authentication runs before
 // anything reaches an instance, so a flood without credentials must be
-// cheap for the server and start nothing. bench/authflood's guarded
-// function has an HTTP trigger with authType function; wrk sends, in
-// interleaved rounds, requests without credentials (400), with a made-up
-// signature (403), and signed with the bench key (200: one signature,
-// good for the 15 minutes FC allows a Date to be off). The ratios are
-// rejections/s over the 200s/s of the same path.
+// cheap for the server and start nothing. Each guarded function
+// (authguards.go: authType function, authType jwt) is flooded with its
+// refusals, its instances checked (none), then wrk measures, in
+// interleaved rounds, the refusals and the 200 of a good request on the
+// same path. The ratios are refusals/s over 200s/s.
 
-// authService is the service of the authentication bench's function.
+// authService is the service of the authentication bench's functions.
 const authService = "authbench"
 
-// authCase is one kind of request on the guarded path.
+// authCase is one kind of request on a guarded path.
 type authCase struct {
 	name    string
 	headers []string
 	rejects bool
 }
 
-// authFlood deploys the guarded function, measures its refusals, checks
-// they started no instance, then measures signed calls.
+// guard is a guarded function: its name, its trigger's authType and
+// authConfig lines for s.yaml, the refusals measured on its path and the
+// request it answers with a 200.
+type guard struct {
+	fn, triggerYAML string
+	refusals        []authCase
+	ok              authCase
+}
+
+// authFlood deploys the guarded functions, floods each with its refusals,
+// checks they started no instance, then measures refusals and 200s in
+// interleaved rounds.
 func authFlood(ctx context.Context, cfg config, s *server, res *results) {
-	if err := deployGuarded(ctx, s); err != nil {
-		res.fail("auth flood: %v", err)
-		return
-	}
-	u := s.serviceProxyURL(authService, "guarded")
-	refusals := []authCase{
-		{"auth-reject-missing", nil, true},
-		{"auth-reject-badsig", []string{"Date: " + time.Now().UTC().Format(http.TimeFormat),
-			"Authorization: " + fcsign.AuthorizationValue("benchkey", "bm90LWEtc2lnbmF0dXJl")}, true},
-	}
-	// The flood (also the refusals' warm-up): it must start nothing.
-	for _, c := range refusals {
-		if _, err := runWrkWith(ctx, wrkRun{url: u, headers: c.headers, conns: 32, d: time.Second, rejects: true}); err != nil {
-			res.fail("auth flood %s: %v", c.name, err)
-		}
-	}
-	if out, err := s.cli(ctx, "instances", authService+"/guarded", "--json"); err != nil || strings.TrimSpace(out) != "[]" {
-		res.fail("auth flood: refused requests started instances (or the list failed): %v %s", err, out)
-	}
-	signed, err := signedHeaders(u)
+	guards, err := authGuards(s)
 	if err != nil {
 		res.fail("auth flood: %v", err)
 		return
 	}
-	ok := authCase{"auth-signed-200", signed, false}
-	if _, err := runWrkWith(ctx, wrkRun{url: u, headers: ok.headers, conns: 32, d: time.Second}); err != nil {
-		res.fail("auth flood warm-up: %v", err)
+	if err := deployGuarded(ctx, s, guards); err != nil {
+		res.fail("auth flood: %v", err)
+		return
 	}
-	rounds := authRounds(ctx, cfg, u, append(refusals, ok), res)
+	for _, g := range guards {
+		measureGuard(ctx, cfg, s, g, res)
+	}
+}
+
+func measureGuard(ctx context.Context, cfg config, s *server, g guard, res *results) {
+	u := s.serviceProxyURL(authService, g.fn)
+	// The flood (also the refusals' warm-up): it must start nothing.
+	for _, c := range g.refusals {
+		if _, err := runWrkWith(ctx, wrkRun{url: u, headers: c.headers, conns: 32, d: time.Second, rejects: true}); err != nil {
+			res.fail("auth flood %s: %v", c.name, err)
+		}
+	}
+	if out, err := s.cli(ctx, "instances", authService+"/"+g.fn, "--json"); err != nil || strings.TrimSpace(out) != "[]" {
+		res.fail("auth flood: refused requests started instances of %s (or the list failed): %v %s", g.fn, err, out)
+	}
+	if _, err := runWrkWith(ctx, wrkRun{url: u, headers: g.ok.headers, conns: 32, d: time.Second}); err != nil {
+		res.fail("auth flood warm-up %s: %v", g.ok.name, err)
+	}
+	cases := append(append([]authCase{}, g.refusals...), g.ok)
+	rounds := authRounds(ctx, cfg, u, cases, res)
 	var targets []target
-	for _, c := range append(refusals, ok) {
+	for _, c := range cases {
 		targets = append(targets, target{name: c.name})
 	}
 	res.Warm = append(res.Warm, warmMedians(targets, rounds)...)
-	authRatios(res, refusals, ok)
+	authRatios(res, g.refusals, g.ok)
 }
 
 // authRounds runs each case at 1 and 32 connections once per round, the
@@ -106,32 +113,24 @@ func authRatios(res *results, refusals []authCase, ok authCase) {
 		base := get(ok.name, conns)
 		for _, c := range refusals {
 			if v := get(c.name, conns); v > 0 && base > 0 {
-				res.Ratios[fmt.Sprintf("%s_c%d_rps_vs_signed_200", c.name, conns)] = round(v/base, 3)
+				res.Ratios[fmt.Sprintf("%s_c%d_rps_vs_%s", c.name, conns, ok.name)] = round(v/base, 3)
 			}
 		}
 	}
 }
 
-// deployGuarded deploys the bench binary as authbench/guarded behind a
-// trigger with authType function.
-func deployGuarded(ctx context.Context, s *server) error {
-	yaml := "edition: 3.0.0\nname: " + authService + "\naccess: default\nresources:\n" +
-		strings.Replace(fmt.Sprintf(functionYAML, "guarded", 100), "authType: anonymous", "authType: function", 1)
+// deployGuarded deploys the bench binary as each guard's function in
+// service authbench.
+func deployGuarded(ctx context.Context, s *server, guards []guard) error {
+	var sy strings.Builder
+	sy.WriteString("edition: 3.0.0\nname: " + authService + "\naccess: default\nresources:\n")
+	for _, g := range guards {
+		sy.WriteString(strings.Replace(fmt.Sprintf(functionYAML, g.fn, 100), "            authType: anonymous\n", g.triggerYAML, 1))
+	}
 	path := filepath.Join(s.dir, "s-auth.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(sy.String()), 0o644); err != nil {
 		return err
 	}
 	_, err := s.cli(ctx, "deploy", "-f", path)
 	return err
-}
-
-// signedHeaders signs a GET of u with the bench key and returns the
-// headers wrk repeats.
-func signedHeaders(u string) ([]string, error) {
-	req, err := http.NewRequest("GET", u, nil)
-	if err != nil {
-		return nil, err
-	}
-	fcsign.Sign(fcsign.Credentials{AccessKeyID: "benchkey", AccessKeySecret: "benchsecret-0123456789"}, req)
-	return []string{"Date: " + req.Header.Get("Date"), "Authorization: " + req.Header.Get("Authorization")}, nil
 }
