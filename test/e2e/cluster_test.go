@@ -77,3 +77,32 @@ func TestExternalNATSTwoNodes(t *testing.T) {
 		t.Fatalf("node b does not list the function deployed through node a:\n%s", out)
 	}
 }
+
+// An access key is one for every node: made through node a, it signs a
+// trigger call on node b (which unsealed it from the shared store), and
+// deleted through node a, it stops working on node b within a second.
+func TestExternalNATSAccessKeyOnEveryNode(t *testing.T) {
+	url := startNATS(t)
+	a := startServer(t, "", "--nats", url)
+	b := startServer(t, "", "--nats", url)
+	a.deployAuthEcho("keys", "echo")
+	k := a.createKey("--invoke-only", "--resource", "keys/echo")
+
+	waitFor(t, 10*time.Second, func() error {
+		if resp, body := b.triggerCall(creds(k), "keys", "echo"); resp.StatusCode != 200 {
+			return fmt.Errorf("node b: %d %s", resp.StatusCode, body)
+		}
+		return nil
+	})
+	a.cli("keys", "delete", k.AccessKeyID)
+	deleted := time.Now()
+	waitFor(t, time.Second, func() error {
+		if resp, body := b.triggerCall(creds(k), "keys", "echo"); resp.StatusCode != 403 {
+			return fmt.Errorf("node b still takes the deleted key: %d %s", resp.StatusCode, body)
+		}
+		return nil
+	})
+	t.Logf("node b refused the deleted key %v after the delete through node a", time.Since(deleted).Round(time.Millisecond))
+	resp, body := b.triggerCall(creds(k), "keys", "echo")
+	expectError(t, "deleted key on node b", resp, body, 403, "InvalidAccessKeyID")
+}
