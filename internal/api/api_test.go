@@ -26,8 +26,8 @@ import (
 	"github.com/openfc/openfc/internal/codegc"
 	"github.com/openfc/openfc/internal/codezip"
 	"github.com/openfc/openfc/internal/fc"
-	"github.com/openfc/openfc/internal/natsx"
 	"github.com/openfc/openfc/internal/store"
+	"github.com/openfc/openfc/internal/store/storetest"
 	"github.com/openfc/openfc/pkg/client"
 	"github.com/openfc/openfc/pkg/fcsign"
 )
@@ -110,18 +110,7 @@ func newEnv(t *testing.T) *env {
 // newEnvWith is newEnv with the API's store wrapped by wrap (nil: none).
 func newEnvWith(t *testing.T, wrap func(api.Store) api.Store) *env {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	conn, err := natsx.Start(ctx, natsx.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("natsx.Start: %v", err)
-	}
-	t.Cleanup(conn.Close)
-	st, err := store.Open(ctx, conn.JS, nil)
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
-	}
-	t.Cleanup(st.Close)
+	ctx, conn, st := storetest.Open(t)
 	code, err := conn.JS.ObjectStore(ctx, codeBucket)
 	if err != nil {
 		t.Fatalf("opening object store %s: %v", codeBucket, err)

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -18,7 +17,7 @@ import (
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/images"
-	"github.com/openfc/openfc/internal/natsx"
+	"github.com/openfc/openfc/internal/store/storetest"
 	"github.com/openfc/openfc/pkg/client"
 )
 
@@ -32,13 +31,7 @@ type imagesEnv struct {
 
 func newImagesEnv(t *testing.T, maxBytes int64) *imagesEnv {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	conn, err := natsx.Start(ctx, natsx.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
+	ctx, conn := storetest.Conn(t)
 	st, err := images.New(ctx, images.Options{JS: conn.JS, CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

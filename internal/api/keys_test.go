@@ -17,8 +17,8 @@ import (
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/fc"
-	"github.com/openfc/openfc/internal/natsx"
 	"github.com/openfc/openfc/internal/store"
+	"github.com/openfc/openfc/internal/store/storetest"
 	"github.com/openfc/openfc/pkg/client"
 	"github.com/openfc/openfc/pkg/fcsign"
 )
@@ -60,21 +60,11 @@ type keysEnv struct {
 
 func newKeysEnv(t *testing.T) *keysEnv {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	conn, err := natsx.Start(ctx, natsx.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
-	st, err := store.Open(ctx, conn.JS, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	ctx, _, st := storetest.Open(t)
 	e := &keysEnv{t: t, ctx: ctx, st: st, inv: &fakeInvoker{}, logBuf: &lockedBuffer{}}
 	log := slog.New(slog.NewTextHandler(e.logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	for _, k := range []**auth.Keys{&e.keys, &e.other} {
+		var err error
 		if *k, err = auth.StartKeys(ctx, auth.KeysOptions{Admin: testAdminCred, Store: st, Logger: log}); err != nil {
 			t.Fatal(err)
 		}

@@ -2,14 +2,12 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -20,7 +18,7 @@ import (
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/images"
-	"github.com/openfc/openfc/internal/natsx"
+	"github.com/openfc/openfc/internal/store/storetest"
 	"github.com/openfc/openfc/pkg/client"
 	"github.com/openfc/openfc/pkg/fcsign"
 )
@@ -29,13 +27,7 @@ import (
 // function that runs the CLI against it.
 func imagesCLI(t *testing.T) func(args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	conn, err := natsx.Start(ctx, natsx.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
+	ctx, conn := storetest.Conn(t)
 	st, err := images.New(ctx, images.Options{JS: conn.JS, CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

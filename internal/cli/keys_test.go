@@ -2,17 +2,14 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
-	"github.com/openfc/openfc/internal/natsx"
-	"github.com/openfc/openfc/internal/store"
+	"github.com/openfc/openfc/internal/store/storetest"
 	"github.com/openfc/openfc/pkg/client"
 	"github.com/openfc/openfc/pkg/fcsign"
 )
@@ -22,18 +19,7 @@ import (
 // credentials (exit code, stdout, stderr).
 func keysCLI(t *testing.T) func(id, secret string, args ...string) (int, string, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	conn, err := natsx.Start(ctx, natsx.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
-	st, err := store.Open(ctx, conn.JS, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	ctx, _, st := storetest.Open(t)
 	keys, err := auth.StartKeys(ctx, auth.KeysOptions{Admin: fcsign.Credentials{AccessKeyID: cliKeyID, AccessKeySecret: cliKeySecret}, Store: st})
 	if err != nil {
 		t.Fatal(err)

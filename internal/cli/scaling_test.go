@@ -7,13 +7,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/fc"
-	"github.com/openfc/openfc/internal/natsx"
 	"github.com/openfc/openfc/internal/store"
+	"github.com/openfc/openfc/internal/store/storetest"
 	"github.com/openfc/openfc/pkg/client"
 	"github.com/openfc/openfc/pkg/fcsign"
 )
@@ -42,18 +41,8 @@ func cliServer(t *testing.T, inst cannedInstances) (run func(args ...string) (st
 // (TZ is UTC unless extra sets it).
 func cliServerEnv(t *testing.T, inst cannedInstances, extra map[string]string) (run func(args ...string) (stdout string, err error), st *store.JetStream) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	conn, err := natsx.Start(ctx, natsx.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
-	st, err = store.Open(ctx, conn.JS, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	var ctx context.Context
+	ctx, _, st = storetest.Open(t)
 	srv := httptest.NewServer(api.New(api.Options{
 		Store:     st,
 		Verifier:  &auth.Verifier{Keys: auth.AdminKey(fcsign.Credentials{AccessKeyID: cliKeyID, AccessKeySecret: cliKeySecret})},

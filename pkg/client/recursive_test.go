@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/fc"
-	"github.com/openfc/openfc/internal/natsx"
 	"github.com/openfc/openfc/internal/store"
+	"github.com/openfc/openfc/internal/store/storetest"
 	"github.com/openfc/openfc/pkg/client"
 	"github.com/openfc/openfc/pkg/fcsign"
 )
@@ -20,18 +19,7 @@ import (
 // returns a client for it and the store (to seed and inspect).
 func realAPI(t *testing.T) (context.Context, *client.Client, *store.JetStream) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	conn, err := natsx.Start(ctx, natsx.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
-	st, err := store.Open(ctx, conn.JS, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	ctx, _, st := storetest.Open(t)
 	cred := client.Credentials{AccessKeyID: "LTAIrecursive0000001", AccessKeySecret: "recursive-secret"}
 	srv := httptest.NewServer(api.New(api.Options{
 		Store:     st,
