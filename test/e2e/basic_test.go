@@ -28,6 +28,7 @@ type echoOpts struct {
 	service, name string
 	methods       string // YAML list, e.g. "[GET, POST]"
 	auth          string // trigger authType; default anonymous
+	authConfig    string // trigger authConfig, JSON on one line ("": none)
 	disable       bool   // disableURLInternet
 	concurrency   int
 	command       string // YAML list; default [python3, server.py]
@@ -82,6 +83,9 @@ resources:
             methods: %s
             disableURLInternet: %v
 `, o.service, o.name, o.code, o.timeout, o.concurrency, o.command, o.name, o.auth, o.methods, o.disable)
+	if o.authConfig != "" {
+		yaml += "            authConfig: " + o.authConfig + "\n"
+	}
 	path := filepath.Join(s.t.TempDir(), "s.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		s.t.Fatal(err)

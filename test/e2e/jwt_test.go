@@ -7,11 +7,8 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -95,35 +92,7 @@ func jwtAuthConfig(t *testing.T, keys ...jwtSigner) string {
 // authConfig (JSON, written into the s.yaml as a flow mapping) is ac.
 func (s *server) deployJWTEcho(svc, fn, ac string) {
 	s.t.Helper()
-	yaml := fmt.Sprintf(`edition: 3.0.0
-name: %s
-resources:
-  fn:
-    component: fc3
-    props:
-      functionName: %s
-      runtime: custom.debian10
-      code: %s
-      timeout: 20
-      customRuntimeConfig:
-        command: [python3]
-        args: [server.py]
-        port: 9000
-      environmentVariables:
-        ECHO_NAME: %s
-      triggers:
-        - triggerName: http
-          triggerType: http
-          triggerConfig:
-            authType: jwt
-            methods: [GET, POST]
-            authConfig: %s
-`, svc, fn, filepath.Join(repoRoot(), "test/e2e/testdata/pyecho"), fn, strings.ReplaceAll(ac, "\n", " "))
-	path := filepath.Join(s.t.TempDir(), "s.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		s.t.Fatal(err)
-	}
-	s.cli("deploy", "-f", path)
+	s.deployEcho(echoOpts{service: svc, name: fn, auth: "jwt", methods: "[GET, POST]", authConfig: strings.ReplaceAll(ac, "\n", " ")})
 }
 
 // TestJWTTrigger deploys a function with a jwt trigger whose JWKS holds
