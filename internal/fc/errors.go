@@ -69,6 +69,13 @@ const (
 	// CodeAccessKeyNotFound: the access-keys API (an openfc extension)
 	// names a key that does not exist.
 	CodeAccessKeyNotFound Code = "AccessKeyNotFound"
+
+	// CodeStatefulAsyncInvocationAlreadyExists: a task id is reused.
+	CodeStatefulAsyncInvocationAlreadyExists Code = "StatefulAsyncInvocationAlreadyExists"
+	// CodeStatefulAsyncInvocationNotFound: no task has that id.
+	CodeStatefulAsyncInvocationNotFound Code = "StatefulAsyncInvocationNotFound"
+	// CodeAsyncConfigNotExists: a function version has no async config.
+	CodeAsyncConfigNotExists Code = "AsyncConfigNotExists"
 )
 
 // codeInfo is one row of the error table.
@@ -118,6 +125,10 @@ var codeTable = map[Code]codeInfo{
 	CodeImageInUse:    {http.StatusConflict, FcCommonError},
 
 	CodeAccessKeyNotFound: {http.StatusNotFound, FcCommonError},
+
+	CodeStatefulAsyncInvocationAlreadyExists: {http.StatusConflict, FcCommonError},
+	CodeStatefulAsyncInvocationNotFound:      {http.StatusNotFound, FcCommonError},
+	CodeAsyncConfigNotExists:                 {http.StatusNotFound, FcCommonError},
 }
 
 // Codes returns every error code in the table, for tests that walk it.
