@@ -48,6 +48,12 @@ type Options struct {
 	// Logger receives connection events and the embedded server's log.
 	// nil discards them.
 	Logger *slog.Logger
+	// SyncAlways makes the embedded server's JetStream fsync every write
+	// before acknowledging it (power-loss durability, at a throughput
+	// cost). Otherwise the file store syncs every two minutes and a write
+	// survives a crash of the process, not of the machine. Ignored with
+	// URL: an external server has its own setting.
+	SyncAlways bool
 }
 
 // Conn is a NATS connection with JetStream, and the embedded server behind
@@ -145,6 +151,7 @@ func startEmbedded(o Options, log *slog.Logger) (*server.Server, error) {
 		DontListen:         o.Listen == "",
 		NoSigs:             true,
 		NoLog:              true,
+		SyncAlways:         o.SyncAlways,
 	}
 	if o.Listen != "" {
 		host, port, err := splitListen(o.Listen)

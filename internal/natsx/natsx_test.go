@@ -160,3 +160,13 @@ func TestStartCanceledContext(t *testing.T) {
 		t.Fatalf("error = %v, want context.Canceled", err)
 	}
 }
+
+func TestEmbeddedSyncAlways(t *testing.T) {
+	for _, want := range []bool{false, true} {
+		c := start(t, Options{DataDir: t.TempDir(), SyncAlways: want})
+		if got := c.ns.JetStreamConfig().SyncAlways; got != want {
+			t.Errorf("SyncAlways %v: server's JetStream config has %v", want, got)
+		}
+		putGet(t, testCtx(t), c.JS, "k", "v")
+	}
+}
