@@ -209,7 +209,15 @@ func (s *Service) Enqueue(ctx context.Context, req *fc.AsyncRequest) error {
 
 // config returns the function's async config, from the cache when it is
 // fresh. A missing config (or one that cannot be read) is the defaults.
+// The result is shared: callers must not modify it.
 func (s *Service) config(ctx context.Context, service, qualifier, function string) *fc.AsyncInvokeConfig {
+	if cfg := s.cachedConfig(ctx, service, qualifier, function); cfg != nil {
+		return cfg
+	}
+	return &fc.AsyncInvokeConfig{}
+}
+
+func (s *Service) cachedConfig(ctx context.Context, service, qualifier, function string) *fc.AsyncInvokeConfig {
 	if s.o.Configs == nil {
 		return nil
 	}
