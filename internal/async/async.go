@@ -99,9 +99,9 @@ type Service struct {
 	runMu   sync.Mutex
 	running map[string]*runningTask
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	sub    *nats.Subscription
+	stopPulls, stopRuns context.CancelFunc
+	wg                  sync.WaitGroup
+	sub                 *nats.Subscription
 }
 
 type cachedConfig struct {
@@ -133,7 +133,7 @@ func New(o Options) *Service {
 }
 
 // Start subscribes to stop broadcasts and starts the workers, which run
-// until Close.
+// until Shutdown or Close.
 func (s *Service) Start(ctx context.Context) error {
 	if s.o.Runner == nil {
 		return errors.New("async: Start needs a Runner")
@@ -145,29 +145,49 @@ func (s *Service) Start(ctx context.Context) error {
 	if s.sub, err = s.o.NC.Subscribe(stopSubject, s.onStop); err != nil {
 		return fmt.Errorf("async: subscribe to stops: %w", err)
 	}
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.cancel = cancel
+	// Two lifetimes: pulling ends first on Shutdown, attempts under way
+	// run on until they end or the shutdown's deadline.
+	runCtx, stopRuns := context.WithCancel(context.WithoutCancel(ctx))
+	pullCtx, stopPulls := context.WithCancel(runCtx)
+	s.stopRuns, s.stopPulls = stopRuns, stopPulls
 	for range s.o.Workers {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.work(wctx, cons)
+			s.work(pullCtx, runCtx, cons)
 		}()
 	}
 	return nil
 }
 
-// Close stops the workers and waits for them. An attempt under way is
-// cancelled and its message handed back to the queue, for another node
-// (or this one, restarted) to run.
-func (s *Service) Close() {
-	if s.cancel != nil {
-		s.cancel()
+// Shutdown stops taking messages and waits for the attempts under way
+// until ctx ends; those still running then are cancelled and their
+// messages handed back to the queue, for another node (or this one,
+// restarted) to run again.
+func (s *Service) Shutdown(ctx context.Context) {
+	if s.stopPulls == nil {
+		return
 	}
-	s.wg.Wait()
+	s.stopPulls()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.stopRuns()
+		<-done
+	}
+	s.stopRuns()
 	if s.sub != nil {
 		_ = s.sub.Unsubscribe()
 	}
+}
+
+// Close is Shutdown without waiting for the attempts under way.
+func (s *Service) Close() {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s.Shutdown(ctx)
 }
 
 // Enqueue persists req and returns once JetStream acknowledged it. A

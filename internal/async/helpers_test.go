@@ -109,13 +109,13 @@ type env struct {
 	cfgs  *fakeConfigs
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx, conn := storetest.Conn(t)
 	return openEnv(t, ctx, conn)
 }
 
-func openEnv(t *testing.T, ctx context.Context, conn *natsx.Conn) *env {
+func openEnv(t testing.TB, ctx context.Context, conn *natsx.Conn) *env {
 	t.Helper()
 	q, err := store.OpenAsyncQueue(ctx, conn.JS)
 	if err != nil {
@@ -130,7 +130,7 @@ func openEnv(t *testing.T, ctx context.Context, conn *natsx.Conn) *env {
 
 // service builds a Service on e with short waits; it is started when r
 // is not nil, and closed when the test ends.
-func (e *env) service(t *testing.T, r Runner, tune ...func(*Options)) *Service {
+func (e *env) service(t testing.TB, r Runner, tune ...func(*Options)) *Service {
 	t.Helper()
 	o := Options{
 		NC: e.conn.NC, Queue: e.queue, Tasks: e.tasks, Configs: e.cfgs, Runner: r,

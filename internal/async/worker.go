@@ -46,18 +46,20 @@ func (j *job) deadline() time.Time { return j.req.Accepted.Add(j.cfg.MaxAge()) }
 
 func (j *job) isTask() bool { return j.req.TaskID != "" }
 
-func (s *Service) work(ctx context.Context, cons jetstream.Consumer) {
-	for ctx.Err() == nil {
-		fctx, cancel := context.WithTimeout(ctx, pullWait)
+// work pulls and handles messages until pullCtx ends; the attempts run
+// with runCtx.
+func (s *Service) work(pullCtx, ctx context.Context, cons jetstream.Consumer) {
+	for pullCtx.Err() == nil {
+		fctx, cancel := context.WithTimeout(pullCtx, pullWait)
 		m, err := cons.Next(jetstream.FetchContext(fctx))
 		cancel()
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
+			if pullCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
 				continue
 			}
 			s.log.Warn("async: pulling a message", "err", err)
 			select {
-			case <-ctx.Done():
+			case <-pullCtx.Done():
 			case <-time.After(time.Second):
 			}
 			continue

@@ -93,6 +93,14 @@ type Options struct {
 	MaxSyncBodyBytes       int64
 	MaxAsyncBodyBytes      int64
 	MaxResponseHeaderBytes int
+	// SyncAlways makes the embedded JetStream fsync every write before it
+	// acknowledges it: an accepted async request (and every other write)
+	// survives a power loss, at a throughput cost. Without it a write
+	// survives a crash of openfc but not of the machine.
+	SyncAlways bool
+	// AsyncWorkers is how many async invocations this node runs at once
+	// (default 16).
+	AsyncWorkers int
 }
 
 // The values of --isolation.
@@ -127,6 +135,7 @@ func Defaults(home string) Options {
 		MaxCodeFiles:            100_000,
 		ShutdownTimeout:         30 * time.Second,
 		LogLevel:                "info",
+		AsyncWorkers:            16,
 		MaxRequestHeaderBytes:   8 << 10,
 		MaxRequestPathBytes:     4 << 10,
 		MaxSyncBodyBytes:        32 << 20,
@@ -183,6 +192,8 @@ func FlagSet(o *Options) *pflag.FlagSet {
 	fs.Int64Var(&o.MaxSyncBodyBytes, "max-sync-body-bytes", o.MaxSyncBodyBytes, "HTTP trigger: largest synchronous request body")
 	fs.Int64Var(&o.MaxAsyncBodyBytes, "max-async-body-bytes", o.MaxAsyncBodyBytes, "HTTP trigger: largest asynchronous request body")
 	fs.IntVar(&o.MaxResponseHeaderBytes, "max-response-header-bytes", o.MaxResponseHeaderBytes, "HTTP trigger: largest response headers a function may send")
+	fs.BoolVar(&o.SyncAlways, "sync-always", o.SyncAlways, "embedded JetStream: fsync every write before acknowledging it (power-loss durability, slower)")
+	fs.IntVar(&o.AsyncWorkers, "async-workers", o.AsyncWorkers, "async invocations this node runs at once")
 	return fs
 }
 
@@ -236,6 +247,8 @@ func (o *Options) validate() error {
 		return errors.New("--queue-depth, --queue-timeout, --idle-timeout and --log-bytes-per-function must be positive")
 	case o.MaxCodeSize < 1, o.MaxUnpackedCodeSize < 1, o.MaxCodeFiles < 1:
 		return fmt.Errorf("--%s, --%s and --%s must be positive", FlagMaxCodeSize, FlagMaxUnpackedCodeSize, FlagMaxCodeFiles)
+	case o.AsyncWorkers < 1:
+		return errors.New("--async-workers must be at least 1")
 	case o.MaxRequestHeaderBytes < 1, o.MaxRequestPathBytes < 1, o.MaxSyncBodyBytes < 1, o.MaxAsyncBodyBytes < 1, o.MaxResponseHeaderBytes < 1:
 		return errors.New("request and response limits must be positive")
 	case o.TriggerDomain == "" || strings.HasPrefix(o.TriggerDomain, ".") || strings.Contains(o.TriggerDomain, ":"):

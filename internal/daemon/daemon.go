@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/openfc/openfc/internal/api"
+	"github.com/openfc/openfc/internal/async"
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/config"
 	"github.com/openfc/openfc/internal/fc"
@@ -82,6 +83,10 @@ type Daemon struct {
 	// node; imageGC is its collector loop.
 	images  *images.Store
 	imageGC *imageGC
+	// async queues async requests and runs them (its workers) through
+	// asyncRunner, the gateway.
+	async       *async.Service
+	asyncRunner async.Runner
 
 	srv, admin   *http.Server
 	ln, adminLn  net.Listener
@@ -120,7 +125,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	d.nats, err = natsx.Start(ctx, natsx.Options{DataDir: o.DataDir, URL: o.NATSURL, Listen: o.NATSListen, Logger: d.log.With("component", "nats")})
+	d.nats, err = natsx.Start(ctx, natsx.Options{DataDir: o.DataDir, URL: o.NATSURL, Listen: o.NATSListen, SyncAlways: o.SyncAlways, Logger: d.log.With("component", "nats")})
 	if err != nil {
 		return fmt.Errorf("starting NATS: %w", err)
 	}
@@ -133,6 +138,9 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		return err
 	}
 	if err := d.openImages(ctx); err != nil {
+		return err
+	}
+	if err := d.openAsync(ctx); err != nil {
 		return err
 	}
 	// The listeners come before the sandbox: instances are kept away
@@ -158,6 +166,9 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	d.instances = d.newInstances(d.run, reg)
 	verifier := &auth.Verifier{Keys: d.keys.Lookup}
 	gw := d.newGateway(ctx, verifier, reg)
+	if err := d.startAsync(ctx, gw); err != nil {
+		return err
+	}
 	d.srv = &http.Server{
 		Handler:           gw,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -218,6 +229,11 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		if d.admin != nil {
 			_ = d.admin.Close()
 		}
+		if d.async != nil {
+			// Attempts under way may finish within what is left of ctx;
+			// the rest go back to the queue.
+			d.async.Shutdown(ctx)
+		}
 		if d.stopGateway != nil {
 			d.stopGateway()
 		}
@@ -234,6 +250,9 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 func (d *Daemon) closeBackends(ctx context.Context) {
 	d.code.stop()
 	d.imageGC.stop()
+	if d.async != nil {
+		d.async.Close() // when Start failed after starting it
+	}
 	if d.stopGateway != nil {
 		d.stopGateway() // when Start failed after starting it
 	}
