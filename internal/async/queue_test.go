@@ -260,3 +260,45 @@ func TestMaxAgeExpires(t *testing.T) {
 		}
 	}
 }
+
+func TestShutdownLetsAttemptsFinishThenHandsBackTheRest(t *testing.T) {
+	e := newEnv(t)
+	r := newRunner(func(ctx context.Context, req *fc.AsyncRequest, _ int) fc.AsyncOutcome {
+		if req.TaskID == "short" {
+			time.Sleep(300 * time.Millisecond)
+			return fc.AsyncOutcome{Status: 200}
+		}
+		<-ctx.Done()
+		return fc.AsyncOutcome{Err: fc.Errorf(fc.CodeClientClosedRequest, "cancelled")}
+	})
+	s := e.service(t, r, func(o *Options) { o.AckWait = 10 * time.Second })
+	short := request("svc", "fn")
+	short.TaskID = "short"
+	if err := s.Enqueue(e.ctx, short); err != nil {
+		t.Fatal(err)
+	}
+	r.next(t, 5*time.Second)
+	ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+	s.Shutdown(ctx)
+	cancel()
+	if tk, _ := s.GetTask(e.ctx, "svc", "", "fn", "short"); tk.Status != fc.TaskSucceeded {
+		t.Fatalf("after a drain the attempt under way is %s, want Succeeded", tk.Status)
+	}
+
+	s2 := e.service(t, r, func(o *Options) { o.AckWait = 10 * time.Second })
+	long := request("svc", "fn")
+	long.TaskID = "long"
+	if err := s2.Enqueue(e.ctx, long); err != nil {
+		t.Fatal(err)
+	}
+	r.next(t, 5*time.Second)
+	spent, cancel := context.WithCancel(e.ctx)
+	cancel()
+	s2.Shutdown(spent)
+	// Handed back at once, not after the 10 s ack wait.
+	r3 := newRunner(nil)
+	e.service(t, r3)
+	if a := r3.next(t, 3*time.Second); a.req.TaskID != "long" {
+		t.Fatalf("ran %q", a.req.TaskID)
+	}
+}
