@@ -72,6 +72,13 @@ func TestDelayIsHonoured(t *testing.T) {
 	if err := s.Enqueue(e.ctx, req); err != nil {
 		t.Fatal(err)
 	}
+	now := request("svc", "fn")
+	if err := s.Enqueue(e.ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if a := r.next(t, time.Second); a.req.RequestID != now.RequestID {
+		t.Fatal("the delayed request ran first")
+	}
 	a := r.next(t, 6*time.Second)
 	if a.at.Before(req.NotBefore) {
 		t.Fatalf("ran %s before its due time", req.NotBefore.Sub(a.at))

@@ -27,10 +27,12 @@ const (
 	// so that an accept retried within it (same request id) is stored
 	// once.
 	asyncDuplicateWindow = 5 * time.Minute
-	// asyncMaxAckPending bounds the messages handed out and not acked yet
-	// across the cluster; delayed messages waiting for their redelivery do
-	// not count.
-	asyncMaxAckPending = 10000
+	// asyncMaxAckPending: no bound. A message handed back with a delay
+	// (NakWithDelay: a delayed or throttled request) stays pending until
+	// it is redelivered, so any bound would let an hour of delayed
+	// requests stop every other one; the workers themselves bound what
+	// runs.
+	asyncMaxAckPending = -1
 )
 
 // AsyncQueue is the stream of accepted async requests. Retention is

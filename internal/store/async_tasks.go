@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -145,6 +146,8 @@ func (a *AsyncTasks) ListTasks(ctx context.Context, service, qualifier, function
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{"$KV." + asyncTasksBucket + "." + taskKey(service, qualifier, function, "*")},
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		// The server drops the consumer soon after the list.
+		InactiveThreshold: 5 * time.Second,
 	}
 	if start > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, start
