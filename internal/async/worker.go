@@ -97,6 +97,9 @@ func (s *Service) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.Term()
 		return
 	}
+	// From here the message is this worker's until settled, destinations
+	// included (a URL may take 30 s).
+	defer s.heartbeat(m)()
 	j.cfg = s.config(ctx, j.req.Service, j.q, j.req.Function)
 	if j.isTask() {
 		t, err := s.o.Tasks.GetTask(ctx, j.req.Service, j.q, j.req.Function, j.req.TaskID)
@@ -125,7 +128,6 @@ func (s *Service) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.NakWithDelay(j.notBefore.Sub(now))
 		return
 	}
-	defer s.heartbeat(m)()
 	s.run(ctx, j)
 }
 
