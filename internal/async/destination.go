@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/openfc/openfc/internal/fc"
-	"github.com/openfc/openfc/internal/store"
 )
 
 // This file is the destinations: where the record of a finished
@@ -35,45 +32,6 @@ const (
 	urlDestinationTries = 3
 	urlDestinationPause = time.Second
 )
-
-// Target is a parsed destination: a function (Service, Qualifier,
-// Function) or a URL.
-type Target struct {
-	Service, Qualifier, Function string
-	URL                          string
-}
-
-// ParseDestination reads a destination: a function ARN
-// acs:fc:{region}:{account}:services/{service}[.{qualifier}]/functions/{function}
-// (no qualifier: LATEST) or an http(s) URL. Region and account are not
-// checked: openfc serves one of each. Errors are 400 InvalidArgument.
-func ParseDestination(dest string) (Target, error) {
-	if strings.HasPrefix(dest, "http://") || strings.HasPrefix(dest, "https://") {
-		u, err := url.Parse(dest)
-		if err != nil || u.Host == "" {
-			return Target{}, fc.Errorf(fc.CodeInvalidArgument, "invalid destination URL %q", dest)
-		}
-		return Target{URL: dest}, nil
-	}
-	bad := fc.Errorf(fc.CodeInvalidArgument,
-		"invalid destination %q: want acs:fc:{region}:{account}:services/{service}.{qualifier}/functions/{function} or an http(s) URL", dest)
-	parts := strings.SplitN(dest, ":", 5)
-	if len(parts) != 5 || parts[0] != "acs" || parts[1] != "fc" {
-		return Target{}, bad
-	}
-	res := strings.Split(parts[4], "/")
-	if len(res) != 4 || res[0] != "services" || res[2] != "functions" {
-		return Target{}, bad
-	}
-	svc, q, _ := strings.Cut(res[1], ".")
-	t := Target{Service: svc, Qualifier: qualifierOf(q), Function: res[3]}
-	for _, n := range []string{t.Service, t.Qualifier, t.Function} {
-		if !store.ValidTaskName(n) {
-			return Target{}, bad
-		}
-	}
-	return t, nil
-}
 
 // record is what a destination receives (FC's shape).
 type record struct {
@@ -154,7 +112,7 @@ func (s *Service) notify(ctx context.Context, j *job, out *fc.AsyncOutcome, stat
 // invocation (queued like any other); a URL gets it POSTed, tried a few
 // times.
 func (s *Service) deliver(ctx context.Context, dest string, rec []byte) error {
-	t, err := ParseDestination(dest)
+	t, err := fc.ParseDestination(dest)
 	if err != nil {
 		return err
 	}

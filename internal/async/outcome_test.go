@@ -1,7 +1,6 @@
 package async
 
 import (
-	"errors"
 	"testing"
 	"time"
 
@@ -32,31 +31,6 @@ func TestClassify(t *testing.T) {
 	} {
 		if got, _ := classify(&c.out, c.event); got != c.want {
 			t.Errorf("%s: verdict %d, want %d", c.name, got, c.want)
-		}
-	}
-}
-
-func TestParseDestination(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want Target
-	}{
-		{"acs:fc:cn-hangzhou:123:services/s.prod/functions/f", Target{Service: "s", Qualifier: "prod", Function: "f"}},
-		{"acs:fc:cn-hangzhou:123:services/s/functions/f", Target{Service: "s", Qualifier: fc.LATEST, Function: "f"}},
-		{"https://example.com/hook?x=1", Target{URL: "https://example.com/hook?x=1"}},
-		{"http://127.0.0.1:9/", Target{URL: "http://127.0.0.1:9/"}},
-	} {
-		got, err := ParseDestination(c.in)
-		if err != nil || got != c.want {
-			t.Errorf("ParseDestination(%q) = %+v, %v; want %+v", c.in, got, err, c.want)
-		}
-	}
-	for _, bad := range []string{"", "acs:fc:r:a:services/s/functions", "acs:mns:r:a:queues/q", "acs:fc:r:a:services/s.q.x/functions/f",
-		"acs:fc:r:a:services/s/functions/f/x", "ftp://host/x", "http://", "acs:fc:r:a:services/s/functions/f.g"} {
-		_, err := ParseDestination(bad)
-		var fe *fc.Error
-		if !errors.As(err, &fe) || fe.Code != fc.CodeInvalidArgument {
-			t.Errorf("ParseDestination(%q) = %v, want 400 InvalidArgument", bad, err)
 		}
 	}
 }
