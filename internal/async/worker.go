@@ -39,6 +39,20 @@ type job struct {
 	retried   int
 	notBefore time.Time
 	cfg       *fc.AsyncInvokeConfig
+	// stopBeat ends the in-progress heartbeat; it is called before the
+	// message is settled, so that no late heartbeat undoes a delay.
+	stopBeat func()
+}
+
+// handBack returns the message to the queue, redelivered after d (at
+// once when d ≤ 0).
+func (j *job) handBack(d time.Duration) {
+	j.stopBeat()
+	if d > 0 {
+		_ = j.m.NakWithDelay(d)
+	} else {
+		_ = j.m.Nak()
+	}
 }
 
 // deadline is when the request's maximum event age runs out.
@@ -99,7 +113,8 @@ func (s *Service) handle(ctx context.Context, m jetstream.Msg) {
 	}
 	// From here the message is this worker's until settled, destinations
 	// included (a URL may take 30 s).
-	defer s.heartbeat(m)()
+	j.stopBeat = sync.OnceFunc(s.heartbeat(m))
+	defer j.stopBeat()
 	j.cfg = s.config(ctx, j.req.Service, j.q, j.req.Function)
 	if j.isTask() {
 		t, err := s.o.Tasks.GetTask(ctx, j.req.Service, j.q, j.req.Function, j.req.TaskID)
@@ -108,7 +123,7 @@ func (s *Service) handle(ctx context.Context, m jetstream.Msg) {
 			j.req.TaskID = "" // its record is gone: run it as a plain request
 		case err != nil:
 			s.log.Warn("async: reading a task", "task", j.req.TaskID, "err", err)
-			_ = m.NakWithDelay(time.Second)
+			j.handBack(time.Second)
 			return
 		case taskDone(t.Status):
 			// Ran already, and the node died before its ack; or stopped.
@@ -125,7 +140,7 @@ func (s *Service) handle(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	if j.notBefore.After(now) {
-		_ = m.NakWithDelay(j.notBefore.Sub(now))
+		j.handBack(j.notBefore.Sub(now))
 		return
 	}
 	s.run(ctx, j)
@@ -173,7 +188,7 @@ func (s *Service) run(ctx context.Context, j *job) {
 			return true
 		})
 		if err != nil {
-			_ = j.m.NakWithDelay(time.Second)
+			j.handBack(time.Second)
 			return
 		}
 		if t.Status != fc.TaskRunning { // stopped meanwhile
@@ -191,7 +206,7 @@ func (s *Service) run(ctx context.Context, j *job) {
 		s.finish(ctx, j, &out, fc.TaskStopped, "stopped while it ran", "")
 	case ctx.Err() != nil:
 		// This node is shutting down: hand the message back at once.
-		_ = j.m.Nak()
+		j.handBack(0)
 	default:
 		s.settle(ctx, j, &out)
 	}
@@ -221,7 +236,7 @@ func (s *Service) settle(ctx context.Context, j *job, out *fc.AsyncOutcome) {
 				return true
 			})
 		}
-		_ = j.m.NakWithDelay(d)
+		j.handBack(d)
 	default: // a function error
 		if j.retried >= j.cfg.Retries() {
 			s.finish(ctx, j, out, fc.TaskFailed, detail, conditionRetriesExhausted)
@@ -251,7 +266,7 @@ func (s *Service) retry(ctx context.Context, j *job, out *fc.AsyncOutcome, due t
 	cancel()
 	if err != nil {
 		s.log.Warn("async: re-queueing a retry; trying again later", "request_id", j.req.RequestID, "err", err)
-		_ = j.m.NakWithDelay(time.Until(due))
+		j.handBack(time.Until(due))
 		return
 	}
 	if j.isTask() {
@@ -312,6 +327,7 @@ func (s *Service) modifyTask(ctx context.Context, j *job, change func(*fc.AsyncT
 }
 
 func (s *Service) ack(j *job) {
+	j.stopBeat()
 	ctx, cancel := ackCtx()
 	defer cancel()
 	if err := j.m.DoubleAck(ctx); err != nil {
