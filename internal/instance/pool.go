@@ -34,8 +34,8 @@ type pool struct {
 	// every synchronous waiter; asyncInflight counts that class's leases.
 	asyncWaiters  []chan error
 	asyncInflight int
-	retired   bool
-	restarts  int // unexpected exits and failed health checks
+	retired       bool
+	restarts      int // unexpected exits and failed health checks
 	// Crash-loop backoff: consecutive failed starts, and no new start
 	// before backoffUntil. quickExits counts instances in a row that
 	// died within crashLoopWindow of starting (a successful start does
