@@ -87,8 +87,11 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 		Logger:          d.log.With("component", "api"),
 	})
 	gw = gateway.New(gateway.Options{
-		Catalog:       d.store,
-		Instances:     instancesAdapter{d.instances},
+		Catalog:   d.store,
+		Instances: instancesAdapter{d.instances},
+		// TODO(issue 16, merge): Queue: d.async — helper A's queue; nil
+		// answers async invocations 503 until it is plugged in here.
+		Queue:         nil,
 		Verifier:      verifier,
 		JWT:           &auth.JWT{},
 		Management:    mgmt,
