@@ -1077,10 +1077,17 @@ func TestInvoke(t *testing.T) {
 		_, err := e.c.InvokeFunction(e.ctx, tc.service, "", tc.function, []byte("x"), nil)
 		wantAPIError(t, err, 404, tc.code)
 	}
-	_, err := e.c.InvokeFunction(e.ctx, "svc", "", "fn", nil, http.Header{"X-Fc-Invocation-Type": {"Async"}})
+	_, err := e.c.InvokeFunction(e.ctx, "svc", "", "fn", nil, http.Header{"X-Fc-Invocation-Type": {"Later"}})
 	wantAPIError(t, err, 400, "InvalidArgument", "X-Fc-Invocation-Type")
 	if n := len(e.inv.recorded()); n != 2 {
 		t.Errorf("refused invocations reached the invoker: %d calls", n)
+	}
+	// Async goes to the invoker too (the gateway's accept stage answers).
+	if _, err := e.c.InvokeFunction(e.ctx, "svc", "", "fn", nil, http.Header{"X-Fc-Invocation-Type": {"Async"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.inv.recorded()); n != 3 {
+		t.Errorf("an async invocation did not reach the invoker: %d calls", n)
 	}
 	// A function deleted is no longer invocable.
 	if err := e.c.DeleteFunction(e.ctx, "svc", "fn"); err != nil {
