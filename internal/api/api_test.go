@@ -96,6 +96,7 @@ type env struct {
 	c       *client.Client
 	inv     *fakeInvoker
 	inst    *fakeLister
+	tasks   *fakeTasks
 	mu      sync.Mutex
 	changed []string // FunctionChanged calls, "svc/fn"
 	// svcChanged lists the ServiceChanged calls.
@@ -115,7 +116,7 @@ func newEnvWith(t *testing.T, wrap func(api.Store) api.Store) *env {
 	if err != nil {
 		t.Fatalf("opening object store %s: %v", codeBucket, err)
 	}
-	e := &env{t: t, ctx: ctx, st: st, code: code, inv: &fakeInvoker{}, inst: &fakeLister{}}
+	e := &env{t: t, ctx: ctx, st: st, code: code, inv: &fakeInvoker{}, inst: &fakeLister{}, tasks: &fakeTasks{}}
 	clk := &clock{t: time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)}
 	var apiStore api.Store = st
 	if wrap != nil {
@@ -126,6 +127,7 @@ func newEnvWith(t *testing.T, wrap func(api.Store) api.Store) *env {
 		Verifier:  &auth.Verifier{Keys: testKeys},
 		Invoker:   e.inv,
 		Instances: e.inst,
+		Tasks:     e.tasks,
 		AccountID: testAccount,
 		PublicURL: testPublicURL,
 		CodeLimits: codezip.Limits{MaxZipBytes: testMaxCode, MaxUnpackedBytes: 1 << 20,
