@@ -2,7 +2,7 @@ package api_test
 
 import (
 	"context"
-		"sync"
+	"sync"
 	"testing"
 
 	"github.com/openfc/openfc/internal/fc"
