@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -48,6 +49,8 @@ func asyncConfigNotFound(ref scalingRef) *fc.Error {
 	return fc.Errorf(fc.CodeAsyncConfigNotExists, "async config of function '%s' in service '%s' (qualifier %s) does not exist", ref.function, ref.service, ref.qualifier)
 }
 
+// putAsyncConfig creates or updates a function version's async config;
+// as in FC, an update keeps the fields the request leaves out.
 func (a *API) putAsyncConfig(r *http.Request, _ string) (int, any, http.Header, error) {
 	ref, err := a.scalingRef(r)
 	if err != nil {
@@ -57,18 +60,34 @@ func (a *API) putAsyncConfig(r *http.Request, _ string) (int, any, http.Header, 
 		MaxAsyncRetryAttempts     *int                  `json:"maxAsyncRetryAttempts"`
 		MaxAsyncEventAgeInSeconds *int64                `json:"maxAsyncEventAgeInSeconds"`
 		DestinationConfig         *fc.DestinationConfig `json:"destinationConfig"`
-		StatefulInvocation        bool                  `json:"statefulInvocation"`
+		StatefulInvocation        *bool                 `json:"statefulInvocation"`
 	}
 	if err := a.decode(r, &in); err != nil {
 		return 0, nil, nil, err
 	}
-	c := &fc.AsyncInvokeConfig{Service: ref.service, Qualifier: ref.qualifier, Function: ref.function,
-		MaxAsyncRetryAttempts: in.MaxAsyncRetryAttempts, MaxAsyncEventAgeInSeconds: in.MaxAsyncEventAgeInSeconds,
-		DestinationConfig: in.DestinationConfig, StatefulInvocation: in.StatefulInvocation}
+	ctx := r.Context()
+	c, err := a.opts.Store.GetAsyncInvokeConfig(ctx, ref.service, ref.qualifier, ref.function)
+	switch {
+	case errors.Is(err, fc.ErrNotFound):
+		c = &fc.AsyncInvokeConfig{Service: ref.service, Qualifier: ref.qualifier, Function: ref.function}
+	case err != nil:
+		return 0, nil, nil, storeErr(err, nil, nil)
+	}
+	if in.MaxAsyncRetryAttempts != nil {
+		c.MaxAsyncRetryAttempts = in.MaxAsyncRetryAttempts
+	}
+	if in.MaxAsyncEventAgeInSeconds != nil {
+		c.MaxAsyncEventAgeInSeconds = in.MaxAsyncEventAgeInSeconds
+	}
+	if in.DestinationConfig != nil {
+		c.DestinationConfig = in.DestinationConfig
+	}
+	if in.StatefulInvocation != nil {
+		c.StatefulInvocation = *in.StatefulInvocation
+	}
 	if err := fc.ValidateAsyncInvokeConfig(c); err != nil {
 		return 0, nil, nil, err
 	}
-	ctx := r.Context()
 	if err := a.opts.Store.PutAsyncInvokeConfig(ctx, c); err != nil {
 		return 0, nil, nil, a.functionErr(ctx, err, ref.service, ref.function)
 	}

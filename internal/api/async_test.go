@@ -56,7 +56,8 @@ func TestAsyncInvokeConfigRoutes(t *testing.T) {
 	_, err := e.c.GetAsyncInvokeConfig(e.ctx, "svc", "", "fn")
 	wantAPIError(t, err, 404, "AsyncConfigNotExists")
 	retries, age := 2, int64(600)
-	in := client.AsyncInvokeConfig{MaxAsyncRetryAttempts: &retries, MaxAsyncEventAgeInSeconds: &age, StatefulInvocation: true,
+	yes := true
+	in := client.AsyncInvokeConfig{MaxAsyncRetryAttempts: &retries, MaxAsyncEventAgeInSeconds: &age, StatefulInvocation: &yes,
 		DestinationConfig: &client.DestinationConfig{
 			OnSuccess: &client.Destination{Destination: "https://hooks.example.com/ok"},
 			OnFailure: &client.Destination{Destination: "acs:fc:cn-test:" + testAccount + ":services/svc/functions/fn"}}}
@@ -64,13 +65,19 @@ func TestAsyncInvokeConfigRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *put.MaxAsyncRetryAttempts != 2 || *put.MaxAsyncEventAgeInSeconds != 600 || !put.StatefulInvocation || put.CreatedTime == "" ||
+	if *put.MaxAsyncRetryAttempts != 2 || *put.MaxAsyncEventAgeInSeconds != 600 || !*put.StatefulInvocation || put.CreatedTime == "" ||
 		put.Service != "svc" || put.Function != "fn" || put.Qualifier != fc.LATEST || put.DestinationConfig.OnSuccess.Destination != "https://hooks.example.com/ok" {
 		t.Fatalf("put answered %+v", put)
 	}
 	got, err := e.c.GetAsyncInvokeConfig(e.ctx, "svc", "LATEST", "fn")
 	if err != nil || *got.MaxAsyncRetryAttempts != 2 || got.CreatedTime != put.CreatedTime {
 		t.Fatalf("get: %+v, %v", got, err)
+	}
+	// An update keeps what it leaves out (FC's rule).
+	one := 1
+	upd, err := e.c.PutAsyncInvokeConfig(e.ctx, "svc", "", "fn", client.AsyncInvokeConfig{MaxAsyncRetryAttempts: &one})
+	if err != nil || *upd.MaxAsyncRetryAttempts != 1 || *upd.MaxAsyncEventAgeInSeconds != 600 || upd.DestinationConfig == nil || !*upd.StatefulInvocation {
+		t.Fatalf("update: %+v, %v", upd, err)
 	}
 	list, next, err := e.c.ListAsyncInvokeConfigs(e.ctx, "svc", "fn", client.ListOptions{})
 	if err != nil || len(list) != 1 || next != "" || list[0].Qualifier != fc.LATEST {

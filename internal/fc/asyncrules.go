@@ -67,8 +67,10 @@ type DestinationTarget struct {
 
 // ParseDestination reads a destination:
 // acs:fc:<region>:<account>:services/<service>[.<qualifier>]/functions/<function>,
-// or (an openfc extension) an http:// or https:// URL. FC's other
-// destination kinds (MNS, EventBridge) are not supported.
+// or (an openfc extension) an http:// or https:// URL. Region and
+// account may be empty (acs:fc:::services/…, Serverless Devs' form):
+// this openfc's. FC's other destination kinds (MNS, EventBridge) are not
+// supported.
 func ParseDestination(s string) (DestinationTarget, error) {
 	var d DestinationTarget
 	if strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") {
@@ -80,7 +82,7 @@ func ParseDestination(s string) (DestinationTarget, error) {
 		return d, nil
 	}
 	parts := strings.SplitN(s, ":", 5)
-	if len(parts) != 5 || parts[0] != "acs" || parts[1] != "fc" || parts[2] == "" || parts[3] == "" {
+	if len(parts) != 5 || parts[0] != "acs" || parts[1] != "fc" {
 		return d, Errorf(CodeInvalidArgument, "destination %q is invalid: use acs:fc:<region>:<account>:services/<service>[.<qualifier>]/functions/<function> or an http(s) URL", s)
 	}
 	d.Region, d.Account = parts[2], parts[3]

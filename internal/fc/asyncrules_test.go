@@ -79,7 +79,10 @@ func TestParseDestination(t *testing.T) {
 	if d, err := ParseDestination("https://hooks.example.com/done?x=1"); err != nil || d.URL != "https://hooks.example.com/done?x=1" {
 		t.Fatalf("url: %+v, %v", d, err)
 	}
-	for _, s := range []string{"", "acs:mns:r:1:/queues/q/messages", "acs:fc:r:1:functions/f", "acs:fc::1:services/s/functions/f",
+	if d, err := ParseDestination("acs:fc:::services/s/functions/f"); err != nil || d.Region != "" || d.Account != "" || d.Service != "s" {
+		t.Fatalf("Serverless Devs' form: %+v, %v", d, err)
+	}
+	for _, s := range []string{"", "acs:mns:r:1:/queues/q/messages", "acs:fc:r:1:functions/f", "acs:fc:r:1:services/s",
 		"acs:fc:r:1:services/s/functions/", "acs:fc:r:1:services/1s/functions/f", "http://", "ftp://x/y"} {
 		if _, err := ParseDestination(s); err == nil || AsError(err).Code != CodeInvalidArgument {
 			t.Errorf("%q: %v; want InvalidArgument", s, err)

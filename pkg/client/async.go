@@ -23,9 +23,11 @@ type AsyncInvokeConfig struct {
 	MaxAsyncRetryAttempts     *int               `json:"maxAsyncRetryAttempts,omitempty"`
 	MaxAsyncEventAgeInSeconds *int64             `json:"maxAsyncEventAgeInSeconds,omitempty"`
 	DestinationConfig         *DestinationConfig `json:"destinationConfig,omitempty"`
-	StatefulInvocation        bool               `json:"statefulInvocation"`
-	CreatedTime               string             `json:"createdTime,omitempty"`
-	LastModifiedTime          string             `json:"lastModifiedTime,omitempty"`
+	// StatefulInvocation (nil: unchanged by a PUT, false at first)
+	// makes every async invocation a task.
+	StatefulInvocation *bool  `json:"statefulInvocation,omitempty"`
+	CreatedTime        string `json:"createdTime,omitempty"`
+	LastModifiedTime   string `json:"lastModifiedTime,omitempty"`
 }
 
 // DestinationConfig names where the record of a succeeded or failed
