@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -139,5 +141,28 @@ func TestInvokeAsyncCommand(t *testing.T) {
 	var acc map[string]string
 	if err != nil || json.Unmarshal([]byte(out), &acc) != nil || acc["requestId"] == "" || acc["taskId"] != "" {
 		t.Fatalf("invoke --async --json: %v\n%s", err, out)
+	}
+}
+
+func TestDeployPutsAsyncConfig(t *testing.T) {
+	run, st := cliServer(t, nil)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := "edition: 3.0.0\nname: a\nresources:\n  web:\n    component: fc3\n    props:\n" +
+		"      functionName: f\n      runtime: custom.debian10\n      code: .\n" +
+		"      customRuntimeConfig: {command: [./bootstrap]}\n" +
+		"      asyncInvokeConfig:\n        maxAsyncRetryAttempts: 1\n        asyncTask: true\n"
+	path := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run("deploy", "-f", path); err != nil {
+		t.Fatalf("deploy: %v\n%s", err, out)
+	}
+	c, err := st.GetAsyncInvokeConfig(context.Background(), "a", "", "f")
+	if err != nil || c.Retries() != 1 || !c.StatefulInvocation {
+		t.Fatalf("stored async config %+v, %v", c, err)
 	}
 }
