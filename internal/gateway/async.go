@@ -24,18 +24,18 @@ import (
 // and the outcome is 202 with the request id (and the task id of a
 // stateful invocation).
 func (g *Gateway) enqueue(ctx context.Context, c *call) {
-	if g.opts.Queue == nil {
-		c.fail(fc.Errorf(fc.CodeServiceUnavailable, "asynchronous invocation is not available"))
-		return
-	}
 	params, err := fc.ParseAsyncParams(c.r.Header)
 	if err != nil {
 		c.fail(err)
 		return
 	}
-	body, err := c.readBody()
+	body, err := c.readBody() // a body over the limit is refused as such
 	if err != nil {
 		c.fail(err)
+		return
+	}
+	if g.opts.Queue == nil {
+		c.fail(fc.Errorf(fc.CodeServiceUnavailable, "asynchronous invocation is not available"))
 		return
 	}
 	req := c.asyncRequest(body, params)
