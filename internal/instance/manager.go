@@ -442,22 +442,15 @@ func (m *Manager) unreserve() {
 // maxFor is the instance cap of a pool: its on-demand maximum, else the
 // per-function default; never below its provisioned target.
 func (m *Manager) maxFor(p *pool) int {
-	max := m.opts.MaxPerFunction
+	limit := m.opts.MaxPerFunction
 	if m.opts.Scaling != nil {
-		if limit, set := m.opts.Scaling.OnDemandMax(p.service, p.qualifier, p.function); set {
-			max = limit
+		if od, set := m.opts.Scaling.OnDemandMax(p.service, p.qualifier, p.function); set {
+			limit = od
 		}
 		_, target := m.opts.Scaling.Scaling(p.service, p.qualifier, p.function)
-		max = maxInt(max, target)
+		limit = max(limit, target)
 	}
-	return max
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
+	return limit
 }
 
 // fingerprint identifies a function configuration: two values with the
