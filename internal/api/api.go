@@ -1,6 +1,6 @@
 // Package api serves FC's 2016-08-15 management REST API (services,
-// functions, HTTP triggers, invocations, on-demand and provision configs,
-// instances) over the store, with FC's JSON
+// functions, HTTP triggers, invocations, on-demand, provision and async
+// configs, tasks, instances) over the store, with FC's JSON
 // field names, status codes and error bodies, and openfc's access-keys
 // extension. Every request must carry a valid FC signature made with the
 // admin key, or with an access key whose scope allows the call (check).
@@ -92,6 +92,8 @@ type Options struct {
 	MaxImageBytes int64
 	// Keys manages the access keys (keys.go); nil answers 503.
 	Keys AccessKeys
+	// Tasks reads and stops async tasks (async.go); nil answers 503.
+	Tasks Tasks
 }
 
 // CodeCollector collects the code packages no function references
@@ -176,6 +178,7 @@ func (a *API) routes() {
 
 	a.imageRoutes(h)
 	a.keyRoutes(h)
+	a.asyncRoutes(h) // async.go
 
 	a.handle(invokePattern, a.invoke)
 	a.handle("GET "+v+"/services/{service}/functions/{function}/logs", a.functionLogs)

@@ -96,6 +96,7 @@ type env struct {
 	c       *client.Client
 	inv     *fakeInvoker
 	inst    *fakeLister
+	tasks   *fakeTasks
 	mu      sync.Mutex
 	changed []string // FunctionChanged calls, "svc/fn"
 	// svcChanged lists the ServiceChanged calls.
@@ -115,7 +116,7 @@ func newEnvWith(t *testing.T, wrap func(api.Store) api.Store) *env {
 	if err != nil {
 		t.Fatalf("opening object store %s: %v", codeBucket, err)
 	}
-	e := &env{t: t, ctx: ctx, st: st, code: code, inv: &fakeInvoker{}, inst: &fakeLister{}}
+	e := &env{t: t, ctx: ctx, st: st, code: code, inv: &fakeInvoker{}, inst: &fakeLister{}, tasks: &fakeTasks{}}
 	clk := &clock{t: time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)}
 	var apiStore api.Store = st
 	if wrap != nil {
@@ -126,6 +127,7 @@ func newEnvWith(t *testing.T, wrap func(api.Store) api.Store) *env {
 		Verifier:  &auth.Verifier{Keys: testKeys},
 		Invoker:   e.inv,
 		Instances: e.inst,
+		Tasks:     e.tasks,
 		AccountID: testAccount,
 		PublicURL: testPublicURL,
 		CodeLimits: codezip.Limits{MaxZipBytes: testMaxCode, MaxUnpackedBytes: 1 << 20,
@@ -1077,10 +1079,17 @@ func TestInvoke(t *testing.T) {
 		_, err := e.c.InvokeFunction(e.ctx, tc.service, "", tc.function, []byte("x"), nil)
 		wantAPIError(t, err, 404, tc.code)
 	}
-	_, err := e.c.InvokeFunction(e.ctx, "svc", "", "fn", nil, http.Header{"X-Fc-Invocation-Type": {"Async"}})
+	_, err := e.c.InvokeFunction(e.ctx, "svc", "", "fn", nil, http.Header{"X-Fc-Invocation-Type": {"Later"}})
 	wantAPIError(t, err, 400, "InvalidArgument", "X-Fc-Invocation-Type")
 	if n := len(e.inv.recorded()); n != 2 {
 		t.Errorf("refused invocations reached the invoker: %d calls", n)
+	}
+	// Async goes to the invoker too (the gateway's accept stage answers).
+	if _, err := e.c.InvokeFunction(e.ctx, "svc", "", "fn", nil, http.Header{"X-Fc-Invocation-Type": {"Async"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.inv.recorded()); n != 3 {
+		t.Errorf("an async invocation did not reach the invoker: %d calls", n)
 	}
 	// A function deleted is no longer invocable.
 	if err := e.c.DeleteFunction(e.ctx, "svc", "fn"); err != nil {

@@ -336,7 +336,7 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request, reqID string) {
 		return
 	}
 	name := r.PathValue("function")
-	if _, err := fc.ParseInvocationType(r.Header.Get(fc.HeaderInvocationType)); err != nil {
+	if _, err := fc.ParseInvocationType(r.Header); err != nil {
 		a.writeErr(w, r, reqID, err) // refused before the function is looked up, as FC does
 		return
 	}

@@ -22,6 +22,7 @@ type Store interface {
 	FunctionStore
 	TriggerStore
 	ScalingStore
+	AsyncConfigStore // async.go
 	CodeStore
 	FunctionLookup
 }

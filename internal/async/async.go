@@ -193,16 +193,21 @@ func (s *Service) Close() {
 // Enqueue persists req and returns once JetStream acknowledged it. A
 // request becomes a task when it names one (req.TaskID) or when the
 // function's config has statefulInvocation (Enqueue sets req.TaskID).
-// Errors: 400 InvalidArgument for a task id outside [A-Za-z0-9_-], 409
+// Errors: 400 InvalidArgument for a task id breaking FC's rule
+// (fc.CheckTaskID, which also keeps it a safe key segment), 409
 // StatefulAsyncInvocationAlreadyExists for a task id in use, 503
 // ServiceUnavailable when the queue cannot take the request.
 func (s *Service) Enqueue(ctx context.Context, req *fc.AsyncRequest) error {
 	q := qualifierOf(req.Qualifier)
-	if req.TaskID != "" && !store.ValidTaskName(req.TaskID) {
-		return fc.Errorf(fc.CodeInvalidArgument, "invalid stateful async invocation id %q: use letters, digits, '_' and '-'", req.TaskID)
+	if req.TaskID != "" {
+		if err := fc.CheckTaskID(fc.HeaderStatefulAsyncInvocationID, req.TaskID); err != nil {
+			return err
+		}
 	}
 	if req.TaskID == "" && s.config(ctx, req.Service, q, req.Function).StatefulInvocation {
-		req.TaskID = fc.NewRequestID()
+		// A generated id follows the rule too: a request id starts
+		// with a digit.
+		req.TaskID = "task-" + req.RequestID
 	}
 	data, err := json.Marshal(req)
 	if err != nil {

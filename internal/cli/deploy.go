@@ -126,6 +126,12 @@ func (e *env) apply(ctx context.Context, c *client.Client, plan *deploy.Plan) er
 				return fmt.Errorf("function %s/%s: %w", svc.ServiceName, fn.FunctionName, err)
 			}
 			fmt.Fprintf(e.stdout, "deployed %s/%s (%s, %s)\n", svc.ServiceName, fn.FunctionName, fn.Runtime, what)
+			if ac := fp.AsyncConfig; ac != nil {
+				path := base + "/" + url.PathEscape(fn.FunctionName) + "/async-invoke-config"
+				if _, err := c.Do(ctx, http.MethodPut, path, nil, ac, nil); err != nil {
+					return fmt.Errorf("async config of %s/%s: %w", svc.ServiceName, fn.FunctionName, err)
+				}
+			}
 			tbase := base + "/" + url.PathEscape(fn.FunctionName) + "/triggers"
 			for _, t := range fp.Triggers {
 				t := t

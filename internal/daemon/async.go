@@ -6,6 +6,7 @@ import (
 
 	"github.com/openfc/openfc/internal/async"
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/gateway"
 	"github.com/openfc/openfc/internal/store"
 )
 
@@ -30,7 +31,7 @@ func (d *Daemon) openAsync(ctx context.Context) error {
 		NC:        d.nats.NC,
 		Queue:     q,
 		Tasks:     tasks,
-		Configs:   asyncConfigs(d.store),
+		Configs:   d.store,
 		Workers:   o.AsyncWorkers,
 		Region:    o.Region,
 		AccountID: o.AccountID,
@@ -44,26 +45,13 @@ func (d *Daemon) openAsync(ctx context.Context) error {
 }
 
 // startAsync starts this node's async workers, which run each attempt
-// through r (the gateway).
-func (d *Daemon) startAsync(ctx context.Context, r any) error {
-	runner, ok := r.(async.Runner)
-	if !ok {
-		d.log.Warn("async workers not started: the gateway cannot run async requests")
-		return nil
-	}
-	d.asyncRunner = runner
+// through the gateway: the service was built before it (the gateway's
+// Queue), so its Runner reaches the gateway through d.asyncRunner, set
+// here before any worker runs.
+func (d *Daemon) startAsync(ctx context.Context, gw *gateway.Gateway) error {
+	d.asyncRunner = gw
 	if err := d.async.Start(ctx); err != nil {
 		return fmt.Errorf("starting the async workers: %w", err)
-	}
-	return nil
-}
-
-// asyncConfigs is the functions' async configs as the async service reads
-// them: the store's (its async config bucket); nil, the defaults for all,
-// when the store has none.
-func asyncConfigs(st *store.JetStream) async.Configs {
-	if c, ok := any(st).(async.Configs); ok {
-		return c
 	}
 	return nil
 }

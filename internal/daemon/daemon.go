@@ -371,6 +371,14 @@ func (a instancesAdapter) Acquire(ctx context.Context, fn *fc.Function, requestI
 	return l, nil
 }
 
+func (a instancesAdapter) AcquireAsync(ctx context.Context, fn *fc.Function, requestID string) (gateway.Lease, error) {
+	l, err := a.m.AcquireAsync(ctx, fn, requestID)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
 func firstNonEmpty(s ...string) string {
 	for _, v := range s {
 		if v != "" {

@@ -84,11 +84,13 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 		ImageUsers:      d.imageUsers,
 		CheckRuntime:    d.checkRuntime,
 		Keys:            d.keys,
+		Tasks:           d.async,
 		Logger:          d.log.With("component", "api"),
 	})
 	gw = gateway.New(gateway.Options{
 		Catalog:       d.store,
 		Instances:     instancesAdapter{d.instances},
+		Queue:         d.async,
 		Verifier:      verifier,
 		JWT:           &auth.JWT{},
 		Management:    mgmt,

@@ -191,7 +191,6 @@ func TestIgnoredKeys(t *testing.T) {
 			"/srv/app/s.yaml:10: services.s.props.service.nasConfig: openfc does not apply nasConfig; ignored",
 			"/srv/app/s.yaml:14: services.s.props.service.tracingConfig: openfc does not apply tracingConfig; ignored",
 			"/srv/app/s.yaml:19: services.s.props.function.layers: openfc does not apply layers; ignored",
-			"/srv/app/s.yaml:20: services.s.props.function.asyncConfiguration: openfc does not apply asyncConfiguration; ignored",
 		}},
 	}
 	for _, tt := range tests {
@@ -450,9 +449,9 @@ func TestRealWorldFiles(t *testing.T) {
 		domain     string
 	}{
 		{"fc3", realFC3, []string{"cpu", "diskSize", "role", "logConfig", "vpcConfig", "nasConfig",
-			"asyncInvokeConfig", "provisionConfig"}, "customDomain"},
+			"provisionConfig"}, "customDomain"},
 		{"fc2", realFC2, []string{"service.role", "service.tracingConfig", "service.nasConfig", "service.vpcConfig",
-			"service.logConfig", "function.layers", "function.asyncConfiguration"}, "customDomains"},
+			"service.logConfig", "function.layers"}, "customDomains"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

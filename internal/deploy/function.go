@@ -55,6 +55,9 @@ func (p *parser) fc3(props obj) error {
 	if err != nil {
 		return err
 	}
+	if fp.AsyncConfig, err = p.asyncConfig(props, "asyncInvokeConfig", true, app, fp.Function.FunctionName); err != nil {
+		return err
+	}
 	if props.has("customDomain") {
 		if err := p.checkFC3Domain(props); err != nil {
 			return err
@@ -120,6 +123,9 @@ func (p *parser) fc2(props obj) error {
 		trigKeys{name: "name", typ: "type", config: "config", keys: fc2TriggerKeys},
 		name)
 	if err != nil {
+		return err
+	}
+	if fp.AsyncConfig, err = p.asyncConfig(fo, "asyncConfiguration", false, name, fp.Function.FunctionName); err != nil {
 		return err
 	}
 	return p.addFunction(svc, fp, fo.line, fo.path)

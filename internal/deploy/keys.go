@@ -69,12 +69,12 @@ var functionRead = []string{
 // fc3Keys are the props of an fc3 resource: one function, its triggers,
 // its custom domain and the fc3 component's own settings.
 var fc3Keys = newKeySet("an fc3 function",
-	slices.Concat(functionRead, []string{"region", "functionName", "code", "triggers", "customDomain", "internetAccess"}),
+	slices.Concat(functionRead, []string{"region", "functionName", "code", "triggers", "customDomain", "internetAccess", "asyncInvokeConfig"}),
 	[]string{
 		"cpu", "diskSize", "layers", "sessionAffinity", "sessionAffinityConfig",
 		"instanceIsolationMode", "enableLongLiving", "resourceGroupId", "logConfig", "nasConfig",
 		"ossMountConfig", "role", "vpcConfig", "vpcBinding",
-		"gpuConfig", "tracingConfig", "tags", "annotations", "asyncInvokeConfig", "concurrencyConfig",
+		"gpuConfig", "tracingConfig", "tags", "annotations", "concurrencyConfig",
 		"provisionConfig", "scalingConfig", "endpoint", "supplement", "buildDir",
 	}, nil)
 
@@ -90,10 +90,9 @@ var fc2ServiceKeys = newKeySet("a service",
 
 // fc2FunctionKeys are the keys of an FC 2.0 function.
 var fc2FunctionKeys = newKeySet("a function",
-	slices.Concat(functionRead, []string{"name", "codeUri", "code"}),
+	slices.Concat(functionRead, []string{"name", "codeUri", "code", "asyncConfiguration"}),
 	[]string{
-		"ossBucket", "ossKey", "cpu", "diskSize", "gpuMemorySize", "layers",
-		"asyncConfiguration", "instanceSoftConcurrency",
+		"ossBucket", "ossKey", "cpu", "diskSize", "gpuMemorySize", "layers", "instanceSoftConcurrency",
 	}, nil)
 
 // codeKeys are the keys of a code mapping ({src: ./code}).

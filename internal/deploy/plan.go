@@ -34,6 +34,9 @@ type FunctionPlan struct {
 	CodeDir string
 	// Triggers are validated (fc.ValidateTrigger), in file order.
 	Triggers []fc.Trigger
+	// AsyncConfig is the function's async config (validated), nil when
+	// the file sets none (an existing one is left as it is).
+	AsyncConfig *fc.AsyncInvokeConfig
 }
 
 // Notice is a warning for the user about the s.yaml, such as a field

@@ -5,14 +5,14 @@ import (
 	"testing"
 )
 
-func TestParseDestination(t *testing.T) {
+func TestParseDestinationTable(t *testing.T) {
 	for _, c := range []struct {
 		in   string
 		want DestinationTarget
 	}{
-		{"acs:fc:cn-hangzhou:123:services/s.prod/functions/f", DestinationTarget{Service: "s", Qualifier: "prod", Function: "f"}},
-		{"acs:fc:cn-hangzhou:123:services/s.1/functions/f", DestinationTarget{Service: "s", Qualifier: "1", Function: "f"}},
-		{"acs:fc:cn-hangzhou:123:services/s/functions/f", DestinationTarget{Service: "s", Qualifier: LATEST, Function: "f"}},
+		{"acs:fc:cn-hangzhou:123:services/s.prod/functions/f", DestinationTarget{Region: "cn-hangzhou", Account: "123", Service: "s", Qualifier: "prod", Function: "f"}},
+		{"acs:fc:cn-hangzhou:123:services/s.1/functions/f", DestinationTarget{Region: "cn-hangzhou", Account: "123", Service: "s", Qualifier: "1", Function: "f"}},
+		{"acs:fc:cn-hangzhou:123:services/s/functions/f", DestinationTarget{Region: "cn-hangzhou", Account: "123", Service: "s", Qualifier: LATEST, Function: "f"}},
 		{"https://example.com/hook?x=1", DestinationTarget{URL: "https://example.com/hook?x=1"}},
 		{"http://127.0.0.1:9/", DestinationTarget{URL: "http://127.0.0.1:9/"}},
 	} {

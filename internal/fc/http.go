@@ -95,19 +95,26 @@ const (
 	Async
 )
 
-// ParseInvocationType reads X-Fc-Invocation-Type: empty or "Sync" is
-// synchronous, "Async" asynchronous (in any letter case); anything else
-// is InvalidArgument. The type is returned even with the error (Sync for
-// an unknown one), so that the body limit can be applied first.
-func ParseInvocationType(v string) (InvocationType, error) {
-	t := Sync
+// ParseInvocationType reads how a request is invoked: X-Fc-Invocation-Type
+// empty or "Sync" is synchronous, "Async" asynchronous (in any letter
+// case), and a X-Fc-Stateful-Async-Invocation-Id header (a task) implies
+// Async; any other type is InvalidArgument. The type is returned even
+// with the error (Sync for an unknown one), so that the body limit can be
+// applied first.
+func ParseInvocationType(h http.Header) (InvocationType, error) {
+	v := h.Get(HeaderInvocationType)
 	switch {
-	case v == "" || strings.EqualFold(v, "Sync"):
-		return Sync, nil
 	case strings.EqualFold(v, "Async"):
-		t = Async // accepted by a later issue; its body limit applies already
+		return Async, nil
+	case v == "" && len(h[http.CanonicalHeaderKey(HeaderStatefulAsyncInvocationID)]) > 0:
+		return Async, nil
+	case v == "" || strings.EqualFold(v, "Sync"):
+		if len(h[http.CanonicalHeaderKey(HeaderStatefulAsyncInvocationID)]) > 0 {
+			return Sync, Errorf(CodeInvalidArgument, "%s names an asynchronous task; it cannot be used with X-Fc-Invocation-Type Sync", HeaderStatefulAsyncInvocationID)
+		}
+		return Sync, nil
 	}
-	return t, Errorf(CodeInvalidArgument, "X-Fc-Invocation-Type %q is not supported by this openfc yet; use Sync", v)
+	return Sync, Errorf(CodeInvalidArgument, "X-Fc-Invocation-Type %q is invalid; use Sync or Async", v)
 }
 
 // NewRequestID returns a request id in FC's style:

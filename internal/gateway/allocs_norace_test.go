@@ -27,7 +27,7 @@ func TestWarmPathAllocs(t *testing.T) {
 
 // maxJWTStageAllocs is what the auth stage of a jwt trigger adds to a warm
 // request, the verifier's own work aside (auth's TestJWTWarmPathAllocs
-// bounds that): the readForm callback.
+// bounds that): the readBody callback.
 const maxJWTStageAllocs = 1
 
 // passJWT verifies every call without allocating: what is measured is

@@ -52,7 +52,7 @@ func (g *Gateway) authenticateJWT(c *call) error {
 		// and the daemon always wires a verifier.
 		return fc.Errorf(fc.CodeInternalServerError, "the trigger '%s' needs JWT verification, which is not configured", c.trigger.TriggerName)
 	}
-	body, err := g.opts.JWT.VerifyJWT(cfg, c.r, c.path, c.readForm)
+	body, err := g.opts.JWT.VerifyJWT(cfg, c.r, c.path, c.readBody)
 	if err != nil {
 		return err
 	}
@@ -62,10 +62,11 @@ func (g *Gateway) authenticateJWT(c *call) error {
 	return nil
 }
 
-// readForm reads the request body whole for the JWT stage, within the
-// body limit checkBody applies (a larger body gets its error), and keeps
-// it to replay to the function. nil when the call has no body.
-func (c *call) readForm() ([]byte, error) {
+// readBody reads the request body whole (for the JWT stage's form, the
+// async accept), within the body limit checkBody applies (a larger body
+// gets its error), and keeps it to replay to the function. nil when the
+// call has no body.
+func (c *call) readBody() ([]byte, error) {
 	if c.body == nil {
 		return nil, nil
 	}

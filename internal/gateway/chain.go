@@ -73,6 +73,11 @@ type call struct {
 	// event marks an InvokeFunction call: POST /invoke with
 	// x-fc-control-path /invoke, no trigger.
 	event bool
+	// async: the call asked to be invoked asynchronously (checkBody).
+	async bool
+	// queued is the accepted async request this call runs (RunAsync);
+	// nil for a call from a client.
+	queued *fc.AsyncRequest
 
 	fn          *fc.Function
 	trigger     *fc.Trigger // nil for event calls
@@ -137,13 +142,19 @@ func (g *Gateway) chain(ctx context.Context, c *call) {
 			c.fail(err)
 			return
 		}
-		if err := g.authenticate(c); err != nil { // auth.go
-			c.fail(err)
-			return
+		if c.queued == nil { // an accepted async run was authenticated at accept
+			if err := g.authenticate(c); err != nil { // auth.go
+				c.fail(err)
+				return
+			}
 		}
 	}
 	if err := g.checkBody(c); err != nil { // checks.go
 		c.fail(err)
+		return
+	}
+	if c.async && c.queued == nil {
+		g.enqueue(ctx, c) // async.go
 		return
 	}
 	g.invoke(ctx, c) // invoke.go

@@ -48,35 +48,36 @@ func checkMethod(c *call) error {
 
 // checkBody applies the body limit of the invocation type, from the
 // Content-Length when there is one (the body is refused unread) and
-// while it streams otherwise; then the invocation type itself.
+// while it streams otherwise; then the invocation type itself. It marks
+// an async call for the accept stage.
 func (g *Gateway) checkBody(c *call) error {
-	limit, typeErr := g.bodyLimitAndType(c)
+	typ, typeErr := fc.ParseInvocationType(c.r.Header)
+	limit := g.bodyLimitOf(typ)
 	if c.r.ContentLength > limit {
 		return bodyTooLarge(c.r.ContentLength, limit)
 	}
 	if typeErr != nil {
 		return typeErr
 	}
+	c.async = typ == fc.Async
 	if c.body != nil {
 		c.body.limit = limit
 	}
 	return nil
 }
 
-// bodyLimit is the body limit of the call's invocation type.
+// bodyLimit is the body limit of the call's invocation type (the sync one
+// for an unknown type, whose error checkBody reports).
 func (g *Gateway) bodyLimit(c *call) int64 {
-	limit, _ := g.bodyLimitAndType(c)
-	return limit
+	typ, _ := fc.ParseInvocationType(c.r.Header)
+	return g.bodyLimitOf(typ)
 }
 
-// bodyLimitAndType is the body limit of the call's invocation type, and
-// the error of an unknown type (whose limit is the sync one).
-func (g *Gateway) bodyLimitAndType(c *call) (int64, error) {
-	typ, err := fc.ParseInvocationType(c.r.Header.Get(fc.HeaderInvocationType))
+func (g *Gateway) bodyLimitOf(typ fc.InvocationType) int64 {
 	if typ == fc.Async {
-		return g.limits.MaxAsyncBody, err
+		return g.limits.MaxAsyncBody
 	}
-	return g.limits.MaxSyncBody, err
+	return g.limits.MaxSyncBody
 }
 
 func bodyTooLarge(size, limit int64) *fc.Error {

@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/route"
@@ -36,6 +38,18 @@ func (g *Gateway) Invoke(w http.ResponseWriter, r *http.Request, requestID strin
 	c := g.newCall(r, requestID)
 	c.event, c.fn, c.qualifier = true, fn, qualifier
 	g.serveHTTP(w, r, c)
+}
+
+// RunAsync is the queue's way in: one attempt of the accepted async
+// request req, through the same chain as a synchronous call (without its
+// authentication, checked at accept), with the async acquire class; ctx
+// ending (a stop, a shutdown) cuts the exchange.
+func (g *Gateway) RunAsync(ctx context.Context, req *fc.AsyncRequest) fc.AsyncOutcome {
+	c := g.queuedCall(ctx, req) // async.go
+	var w asyncWriter
+	g.serve(ctx, c, &w)
+	w.out.Duration = time.Since(c.start)
+	return w.out
 }
 
 // serveHTTP runs a call that came in over net/http and delivers its

@@ -8,6 +8,8 @@
 //	resolve.go    the function (and trigger) a call names
 //	cors.go       preflights and CORS defaults
 //	auth.go       trigger authentication
+//	async.go      an async call accepted into the queue (202), and the
+//	              run of an accepted one (RunAsync) delivered as a value
 //	invoke.go     an instance slot and the exchange with it (upstream),
 //	              FC's headers out (fcheaders.go) and its rules on the answer
 //	errors.go     failures → FC errors, the only place
@@ -19,7 +21,7 @@
 // abort of a broken answer happen once, in the epilogue.
 //
 // It declares the small interfaces it needs (Catalog, Instances, Lease,
-// Verifier, JWTVerifier); the daemon supplies the implementations.
+// Verifier, JWTVerifier, Queue); the daemon supplies the implementations.
 package gateway
 
 import (
@@ -65,6 +67,20 @@ type Instances interface {
 	// Acquire returns a slot for the invocation requestID (which the
 	// instance's log markers carry).
 	Acquire(ctx context.Context, fn *fc.Function, requestID string) (Lease, error)
+	// AcquireAsync returns a slot of the async class, for the run of an
+	// accepted async invocation: it waits for capacity, bounded by ctx,
+	// within the share of a function's slots async runs may hold.
+	AcquireAsync(ctx context.Context, fn *fc.Function, requestID string) (Lease, error)
+}
+
+// Queue persists accepted async requests (async.Queue).
+type Queue interface {
+	// Enqueue returns once JetStream acknowledged req (published with
+	// Nats-Msg-Id = req.RequestID). It may set req.TaskID (the function's
+	// async config has statefulInvocation: a generated id). Errors are
+	// *fc.Error: 503 ServiceUnavailable when the queue cannot take it, 409
+	// StatefulAsyncInvocationAlreadyExists for a reused task id.
+	Enqueue(ctx context.Context, req *fc.AsyncRequest) error
 }
 
 // Verifier checks FC signatures (auth.Verifier) and says who signed.
@@ -122,6 +138,9 @@ type Options struct {
 	// JWT verifies tokens for authType jwt; nil refuses such triggers'
 	// calls (500).
 	JWT JWTVerifier
+	// Queue takes async invocations; nil answers them 503
+	// ServiceUnavailable.
+	Queue Queue
 	// Management serves what is not a trigger request (the FC
 	// management API); nil answers PathNotSupported.
 	Management http.Handler

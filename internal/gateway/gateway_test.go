@@ -69,9 +69,11 @@ type fakeInstances struct {
 	mu       sync.Mutex
 	acquired int
 	released int
-	errs     map[string]error // by function name: Acquire fails
-	exited   bool             // Exited reports an exited instance
-	exitErr  error            // with this error (nil: "exit status 3")
+	// asyncAcquired counts AcquireAsync calls.
+	asyncAcquired int
+	errs          map[string]error // by function name: Acquire fails
+	exited        bool             // Exited reports an exited instance
+	exitErr       error            // with this error (nil: "exit status 3")
 	// noFastPath makes TryAcquire fail, so that Acquire is used;
 	// acquireDelay makes Acquire take that long (a cold start), unless
 	// its context ends first.
@@ -104,6 +106,14 @@ func (f *fakeInstances) Acquire(ctx context.Context, fn *fc.Function, _ string) 
 		return nil, err
 	}
 	return &fakeLease{f: f}, nil
+}
+
+// AcquireAsync is Acquire, counted apart (the async class).
+func (f *fakeInstances) AcquireAsync(ctx context.Context, fn *fc.Function, id string) (Lease, error) {
+	f.mu.Lock()
+	f.asyncAcquired++
+	f.mu.Unlock()
+	return f.Acquire(ctx, fn, id)
 }
 
 // TryAcquire succeeds unless the function is set to fail (then Acquire
@@ -452,7 +462,7 @@ func TestCheckOrder(t *testing.T) {
 		{name: "chunked body at the limit", method: "POST", target: proxy + "anon/", body: strings.Repeat("b", 1000), chunked: true, status: 200, invoked: true},
 		{name: "async body over the async limit", method: "POST", target: proxy + "anon/", header: h("X-Fc-Invocation-Type", "Async"), body: strings.Repeat("b", 101), status: 400, code: fc.CodeInvalidArgument, msg: []string{"101", "the limit is 100 bytes"}},
 		{name: "async is checked case-insensitively", method: "POST", target: proxy + "anon/", header: h("X-Fc-Invocation-Type", "async"), body: strings.Repeat("b", 101), status: 400, code: fc.CodeInvalidArgument, msg: []string{"the limit is 100 bytes"}},
-		{name: "async within the limit is not supported yet", method: "POST", target: proxy + "anon/", header: h("X-Fc-Invocation-Type", "Async"), body: strings.Repeat("b", 100), status: 400, code: fc.CodeInvalidArgument, msg: []string{"not supported"}},
+		{name: "async within the limit without a queue", method: "POST", target: proxy + "anon/", header: h("X-Fc-Invocation-Type", "Async"), body: strings.Repeat("b", 100), status: 503, code: fc.CodeServiceUnavailable, msg: []string{"asynchronous invocation is not available"}},
 		{name: "explicit Sync", method: "POST", target: proxy + "anon/", header: h("X-Fc-Invocation-Type", "Sync"), body: "x", status: 200, invoked: true},
 		// The instance.
 		{name: "throttled instance", method: "GET", target: proxy + "busy/", status: 429, code: fc.CodeResourceThrottled},

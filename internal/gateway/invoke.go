@@ -22,13 +22,10 @@ import (
 // that deadline on the instance connection and cut when ctx (the client)
 // ends.
 func (g *Gateway) invoke(ctx context.Context, c *call) {
-	lease, ok := g.opts.Instances.TryAcquire(c.fn, c.requestID)
-	if !ok {
-		var err error
-		if lease, err = g.opts.Instances.Acquire(ctx, c.fn, c.requestID); err != nil {
-			c.fail(acquireError(ctx, err)) // errors.go
-			return
-		}
+	lease, err := g.acquire(ctx, c)
+	if err != nil {
+		c.fail(acquireError(ctx, err)) // errors.go
+		return
 	}
 	c.deadline = time.Now().Add(time.Duration(c.fn.Timeout) * time.Second)
 	c.lease = lease
@@ -50,6 +47,19 @@ func (g *Gateway) invoke(ctx context.Context, c *call) {
 	}
 	c.out.Status, c.out.Header, c.out.ContentLength = resp.StatusCode, resp.Header, resp.ContentLength
 	c.out.Body, c.out.Trailer, c.out.Answered = resp.Body, resp.Trailer, time.Now()
+}
+
+// acquire takes the call's instance slot: a warm one at once, else
+// waiting in the function's queue; the run of an accepted async request
+// takes one of the async class.
+func (g *Gateway) acquire(ctx context.Context, c *call) (Lease, error) {
+	if c.queued != nil {
+		return g.opts.Instances.AcquireAsync(ctx, c.fn, c.requestID)
+	}
+	if lease, ok := g.opts.Instances.TryAcquire(c.fn, c.requestID); ok {
+		return lease, nil
+	}
+	return g.opts.Instances.Acquire(ctx, c.fn, c.requestID)
 }
 
 // AppendHeaders writes FC's common headers and X-Forwarded-* (an

@@ -11,6 +11,9 @@ import (
 // front door's match: a trigger subdomain's id, or the proxy form's
 // service, qualifier and function. An event call comes with its function.
 func (g *Gateway) resolve(c *call) error {
+	if c.queued != nil {
+		return g.resolveQueued(c) // async.go
+	}
 	if c.event {
 		c.path, c.controlPath, c.stripAuth = fc.ControlInvoke, fc.ControlInvoke, true
 		return nil

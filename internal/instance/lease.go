@@ -11,6 +11,7 @@ import (
 type Lease struct {
 	in        *inst
 	requestID string
+	async     bool // of the async acquire class (async.go)
 	released  atomic.Bool
 }
 
@@ -46,7 +47,7 @@ func (l *Lease) Release() {
 		syncOutput(l.in)
 	}
 	l.in.p.m.marker(l.in, l.requestID, "FC Invoke End RequestId: "+l.requestID)
-	l.in.p.release(l.in, l.requestID)
+	l.in.p.release(l.in, l.requestID, l.async)
 }
 
 // Exited waits up to d for the instance's process to exit and reports

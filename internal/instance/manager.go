@@ -195,12 +195,19 @@ func poolKey(service, qualifier, function string) string {
 // retired) is served by the new configuration rather than failed: a
 // redeploy does not fail the requests that arrive meanwhile.
 func (m *Manager) Acquire(ctx context.Context, fn *fc.Function, requestID string) (*Lease, error) {
+	return m.acquireWith(ctx, fn, requestID, (*pool).acquire)
+}
+
+// acquireWith runs a class's acquire on fn's current pool, following a
+// configuration change.
+func (m *Manager) acquireWith(ctx context.Context, fn *fc.Function, requestID string,
+	acquire func(*pool, context.Context, string) (*Lease, error)) (*Lease, error) {
 	for tries := 1; ; tries++ {
 		p, err := m.poolFor(fn)
 		if err != nil {
 			return nil, err
 		}
-		l, err := p.acquire(ctx, requestID)
+		l, err := acquire(p, ctx, requestID)
 		if errors.Is(err, errRetired) && tries < maxRetiredTries && m.exists(fn) {
 			continue // poolFor finds the current configuration
 		}
@@ -425,7 +432,7 @@ func (m *Manager) unreserve() {
 	m.total.Add(-1)
 	for _, p := range m.poolList() {
 		p.mu.Lock()
-		if p.starting*p.fn.Concurrency() < len(p.waiters) {
+		if p.starting*p.fn.Concurrency() < p.demandLocked() {
 			p.wakeLocked(1)
 		}
 		p.mu.Unlock()
@@ -435,22 +442,15 @@ func (m *Manager) unreserve() {
 // maxFor is the instance cap of a pool: its on-demand maximum, else the
 // per-function default; never below its provisioned target.
 func (m *Manager) maxFor(p *pool) int {
-	max := m.opts.MaxPerFunction
+	limit := m.opts.MaxPerFunction
 	if m.opts.Scaling != nil {
-		if limit, set := m.opts.Scaling.OnDemandMax(p.service, p.qualifier, p.function); set {
-			max = limit
+		if od, set := m.opts.Scaling.OnDemandMax(p.service, p.qualifier, p.function); set {
+			limit = od
 		}
 		_, target := m.opts.Scaling.Scaling(p.service, p.qualifier, p.function)
-		max = maxInt(max, target)
+		limit = max(limit, target)
 	}
-	return max
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
+	return limit
 }
 
 // fingerprint identifies a function configuration: two values with the

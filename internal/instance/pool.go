@@ -30,8 +30,12 @@ type pool struct {
 	instances []*inst      // ready and in rotation
 	starting  int          // cold starts in progress
 	waiters   []chan error // FIFO; nil error = try again
-	retired   bool
-	restarts  int // unexpected exits and failed health checks
+	// asyncWaiters wait for a slot of the async class (async.go), after
+	// every synchronous waiter; asyncInflight counts that class's leases.
+	asyncWaiters  []chan error
+	asyncInflight int
+	retired       bool
+	restarts      int // unexpected exits and failed health checks
 	// Crash-loop backoff: consecutive failed starts, and no new start
 	// before backoffUntil. quickExits counts instances in a row that
 	// died within crashLoopWindow of starting (a successful start does
@@ -192,7 +196,7 @@ func (p *pool) freeLocked(conc int) *inst {
 // the function is in crash-loop backoff.
 func (p *pool) maybeStartLocked() error {
 	conc := p.fn.Concurrency()
-	if p.starting*conc > len(p.waiters) {
+	if p.starting*conc > p.demandLocked() {
 		return nil // enough capacity is on its way
 	}
 	if max := p.m.maxFor(p); len(p.instances)+p.starting >= max {
@@ -227,10 +231,7 @@ func (p *pool) startOne(provisioned bool) {
 		// Fail the requests that were waiting for this start, unless
 		// other instances can still serve them.
 		if len(p.instances) == 0 && p.starting == 0 {
-			for _, ch := range p.waiters {
-				ch <- err
-			}
-			p.waiters = nil
+			p.failWaitersLocked(err)
 		}
 		return
 	}
@@ -238,7 +239,7 @@ func (p *pool) startOne(provisioned bool) {
 	if in.gone {
 		// Its process exited before it joined the pool and watch has
 		// already stopped it: keep it out, and let the waiters retry.
-		p.wakeLocked(len(p.waiters))
+		p.wakeLocked(len(p.waiters) + len(p.asyncWaiters))
 		return
 	}
 	if p.retired {
@@ -251,12 +252,26 @@ func (p *pool) startOne(provisioned bool) {
 	p.wakeLocked(p.fn.Concurrency())
 }
 
-// wakeLocked wakes up to n waiters. p.mu must be held.
+// wakeLocked wakes up to n waiters: synchronous ones first, then
+// asynchronous ones while their class has room. p.mu must be held.
 func (p *pool) wakeLocked(n int) {
 	for ; n > 0 && len(p.waiters) > 0; n-- {
 		p.waiters[0] <- nil
 		p.waiters = p.waiters[1:]
 	}
+	p.wakeAsyncLocked(n)
+}
+
+// failWaitersLocked ends every waiter, of both classes, with err. p.mu
+// must be held.
+func (p *pool) failWaitersLocked(err error) {
+	for _, ch := range p.waiters {
+		ch <- err
+	}
+	for _, ch := range p.asyncWaiters {
+		ch <- err
+	}
+	p.waiters, p.asyncWaiters = nil, nil
 }
 
 // tagLocked points current at the only request in flight, if there is
@@ -275,10 +290,14 @@ func (in *inst) tagLocked() {
 	}
 }
 
-// release frees the slot of in that requestID held.
-func (p *pool) release(in *inst, requestID string) {
+// release frees the slot of in that requestID held (async: a lease of
+// the async class).
+func (p *pool) release(in *inst, requestID string, async bool) {
 	p.mu.Lock()
 	in.inflight--
+	if async {
+		p.asyncInflight--
+	}
 	in.lastUsed = time.Now()
 	for i, id := range in.reqs {
 		if id == requestID {
@@ -436,10 +455,7 @@ func (p *pool) retire() {
 		}
 	}
 	p.instances = nil
-	for _, ch := range p.waiters {
-		ch <- retiredError()
-	}
-	p.waiters = nil
+	p.failWaitersLocked(retiredError())
 	p.mu.Unlock()
 	for _, in := range idle {
 		p.m.stopSoon(in, "retired")
@@ -456,10 +472,7 @@ func (p *pool) drainAll() []*inst {
 		in.gone = true
 	}
 	p.instances = nil
-	for _, ch := range p.waiters {
-		ch <- fc.Errorf(fc.CodeServiceUnavailable, "the server is shutting down")
-	}
-	p.waiters = nil
+	p.failWaitersLocked(fc.Errorf(fc.CodeServiceUnavailable, "the server is shutting down"))
 	return out
 }
 

@@ -53,10 +53,12 @@ func (p *pool) startWait(queued time.Time) time.Duration {
 func (p *pool) abandon(ch chan error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, w := range p.waiters {
-		if w == ch {
-			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
-			return
+	for _, list := range [...]*[]chan error{&p.waiters, &p.asyncWaiters} {
+		for i, w := range *list {
+			if w == ch {
+				*list = append((*list)[:i], (*list)[i+1:]...)
+				return
+			}
 		}
 	}
 	select {

@@ -94,12 +94,5 @@ func ParseProxyPath(escaped string) (t Target, ok bool) {
 // version or alias of a service in URLs; without a qualifier it is
 // LATEST. ok is false when either part is empty.
 func SplitQualified(s string) (service, qualifier string, ok bool) {
-	service, qualifier, hasQ := strings.Cut(s, ".")
-	switch {
-	case !hasQ:
-		return s, fc.LATEST, s != ""
-	case service == "" || qualifier == "":
-		return "", "", false
-	}
-	return service, qualifier, true
+	return fc.SplitQualified(s)
 }

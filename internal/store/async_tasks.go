@@ -41,10 +41,6 @@ func OpenAsyncTasks(ctx context.Context, js jetstream.JetStream) (*AsyncTasks, e
 	return &AsyncTasks{js: js, kv: kv}, nil
 }
 
-// ValidTaskName reports whether s can be a segment of a task key (and so
-// a task id): letters, digits, '_' and '-'.
-func ValidTaskName(s string) bool { return validName(s) }
-
 func taskKey(service, qualifier, function, id string) string {
 	return service + "." + qualifier + "." + function + "." + id
 }

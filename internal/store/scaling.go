@@ -59,6 +59,8 @@ func decodeScaling(key, kind string, data []byte) (any, error) {
 		v = new(fc.OnDemandConfig)
 	case kindProvision:
 		v = new(fc.ProvisionConfig)
+	case kindAsync:
+		v = new(fc.AsyncInvokeConfig) // asyncconfig.go
 	default:
 		return nil, fmt.Errorf("store: scaling config %q: unknown kind %q", key, kind)
 	}
