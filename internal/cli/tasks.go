@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -82,35 +83,27 @@ token, if any, is printed last. --json prints the API's answer.`,
 }
 
 func newTasksGet(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "get <service>[.<qualifier>]/<function> <id>",
-		Short: "Show a task: its status, timeline, error and answer",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			service, qualifier, function, err := splitQualifiedRef(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			t, err := c.GetStatefulAsyncInvocation(cmd.Context(), service, qualifier, function, args[1])
-			if err != nil {
-				return err
-			}
-			if e.asJSON {
-				return e.printJSON(t)
-			}
-			return e.printTask(t)
-		},
-	}
+	return e.taskCommand("get", "Show a task: its status, timeline, error and answer",
+		(*client.Client).GetStatefulAsyncInvocation, e.printTask)
 }
 
 func newTasksStop(e *env) *cobra.Command {
+	return e.taskCommand("stop", "Stop a task: an enqueued one never runs, a running one is cut",
+		(*client.Client).StopStatefulAsyncInvocation, func(t *client.AsyncTask) error {
+			fmt.Fprintf(e.stdout, "%s: %s\n", t.InvocationID, t.Status)
+			return nil
+		})
+}
+
+// taskCall is a client call on one task.
+type taskCall func(c *client.Client, ctx context.Context, service, qualifier, function, id string) (*client.AsyncTask, error)
+
+// taskCommand is `tasks <verb> <service>[.<qualifier>]/<function> <id>`:
+// call, then the task as JSON (--json) or through show.
+func (e *env) taskCommand(verb, short string, call taskCall, show func(*client.AsyncTask) error) *cobra.Command {
 	return &cobra.Command{
-		Use:   "stop <service>[.<qualifier>]/<function> <id>",
-		Short: "Stop a task: an enqueued one never runs, a running one is cut",
+		Use:   verb + " <service>[.<qualifier>]/<function> <id>",
+		Short: short,
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			service, qualifier, function, err := splitQualifiedRef(args[0])
@@ -121,15 +114,14 @@ func newTasksStop(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t, err := c.StopStatefulAsyncInvocation(cmd.Context(), service, qualifier, function, args[1])
+			t, err := call(c, cmd.Context(), service, qualifier, function, args[1])
 			if err != nil {
 				return err
 			}
 			if e.asJSON {
 				return e.printJSON(t)
 			}
-			fmt.Fprintf(e.stdout, "%s: %s\n", t.InvocationID, t.Status)
-			return nil
+			return show(t)
 		},
 	}
 }

@@ -102,12 +102,9 @@ func (g *Gateway) queuedCall(ctx context.Context, req *fc.AsyncRequest) *call {
 // request by its names: it may have changed, or gone, since the accept.
 func (g *Gateway) resolveQueued(c *call) error {
 	req := c.queued
-	fn, trig, svcFound, ok := g.opts.Catalog.LookupFunction(req.Service, req.Function)
-	switch {
-	case !svcFound:
-		return fc.Errorf(fc.CodeServiceNotFound, "service '%s' does not exist", req.Service)
-	case !ok:
-		return fc.Errorf(fc.CodeFunctionNotFound, "function '%s' does not exist in service '%s'", req.Function, req.Service)
+	fn, trig, err := g.lookupFunction(req.Service, req.Function)
+	if err != nil {
+		return err
 	}
 	c.fn, c.qualifier = fn, req.Qualifier
 	if c.qualifier == "" {

@@ -47,12 +47,9 @@ func (g *Gateway) resolveProxy(c *call) error {
 		return fc.Errorf(fc.CodePathNotSupported, "'%s' against '%s' is not supported", c.r.Method, c.r.URL.Path)
 	}
 	t := &c.match.Target
-	fn, trig, svcFound, ok := g.opts.Catalog.LookupFunction(t.Service, t.Function)
-	switch {
-	case !svcFound:
-		return fc.Errorf(fc.CodeServiceNotFound, "service '%s' does not exist", t.Service)
-	case !ok:
-		return fc.Errorf(fc.CodeFunctionNotFound, "function '%s' does not exist in service '%s'", t.Function, t.Service)
+	fn, trig, err := g.lookupFunction(t.Service, t.Function)
+	if err != nil {
+		return err
 	}
 	if err := fc.CheckQualifier(t.Service, t.Qualifier); err != nil {
 		return err
@@ -64,4 +61,17 @@ func (g *Gateway) resolveProxy(c *call) error {
 	c.path, c.rawQuery, c.basePath = t.Path, c.r.URL.RawQuery, t.BasePath
 	c.proxyForm = true
 	return nil
+}
+
+// lookupFunction finds a function and its HTTP trigger (nil: none) by
+// name, failing with ServiceNotFound or FunctionNotFound.
+func (g *Gateway) lookupFunction(service, function string) (*fc.Function, *fc.Trigger, error) {
+	fn, trig, svcFound, ok := g.opts.Catalog.LookupFunction(service, function)
+	switch {
+	case !svcFound:
+		return nil, nil, fc.Errorf(fc.CodeServiceNotFound, "service '%s' does not exist", service)
+	case !ok:
+		return nil, nil, fc.Errorf(fc.CodeFunctionNotFound, "function '%s' does not exist in service '%s'", function, service)
+	}
+	return fn, trig, nil
 }
