@@ -2,8 +2,10 @@
 // direct call, nginx proxy_pass and a bare httputil.ReverseProxy (wrk at 1
 // and 32 connections), the built-in Node.js and Python bootstraps against
 // a custom runtime in the same language (runtimes.go), the cold start of a process-isolated function, a
-// 50-request scale-out, the server's memory and what a refused
-// (unauthenticated) request costs against a signed one (authflood.go). It writes a table to stdout,
+// 50-request scale-out, the server's memory, what a refused
+// (unauthenticated) request costs against a signed one (authflood.go) and
+// how fast async requests are accepted, with and without --sync-always
+// (async.go). It writes a table to stdout,
 // <out>/results.json and <out>/chart.svg (design.md §5).
 //
 //	go run ./bench            # full run (about 6 minutes)
@@ -202,6 +204,7 @@ func bench(ctx context.Context, cfg config, children *procs) (*results, error) {
 		measureColdVariants(ctx, cfg, children, openfc, tmp, res.Cold.MedianDirectMs, res)
 	}
 	authFlood(ctx, cfg, srv, res)
+	asyncBench(ctx, cfg, children, openfc, tmp, srv, res)
 	if len(res.Warm) < 2*len(targets) {
 		res.fail("warm path: %d of %d wrk runs produced numbers", len(res.Warm), 2*len(targets))
 	}

@@ -28,6 +28,9 @@ var (
 	reBad   = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
 	reTotal = regexp.MustCompile(`(\d+) requests in `)
 	reErr   = regexp.MustCompile(`Socket errors: .*`)
+	// reUnexpected is the line a checking script (asyncScript) prints:
+	// answers whose status was not the one the run expects.
+	reUnexpected = regexp.MustCompile(`Unexpected status answers: (\d+)`)
 )
 
 // runWrk runs wrk for d (whole seconds, at least 1) at conns connections,
@@ -44,13 +47,15 @@ func runWrk(ctx context.Context, u, host string, conns int, d time.Duration) (wr
 
 // wrkRun is one wrk run: its URL and extra headers ("Name: value"), its
 // connections and duration; rejects: every answer must be a non-2xx one
-// (a path measured for how fast it refuses).
+// (a path measured for how fast it refuses); script: a wrk Lua script
+// (-s), for a method and body of its own.
 type wrkRun struct {
 	url     string
 	headers []string
 	conns   int
 	d       time.Duration
 	rejects bool
+	script  string
 }
 
 func runWrkWith(ctx context.Context, w wrkRun) (wrkResult, error) {
@@ -62,6 +67,9 @@ func runWrkWith(ctx context.Context, w wrkRun) (wrkResult, error) {
 	args := []string{"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(w.conns), "-d" + strconv.Itoa(secs) + "s", "--timeout", "5s", "--latency"}
 	for _, h := range w.headers {
 		args = append(args, "-H", h)
+	}
+	if w.script != "" {
+		args = append(args, "-s", w.script)
 	}
 	args = append(args, w.url)
 	ctx, cancel := context.WithTimeout(ctx, w.d+30*time.Second)
@@ -92,6 +100,9 @@ func parseWrk(s string, conns int) (wrkResult, error) {
 	r := wrkResult{Conns: conns}
 	if m := reBad.FindStringSubmatch(s); m != nil {
 		return r, fmt.Errorf("wrk: %s non-2xx responses\n%s", m[1], s)
+	}
+	if m := reUnexpected.FindStringSubmatch(s); m != nil && m[1] != "0" {
+		return r, fmt.Errorf("wrk: %s answers with an unexpected status\n%s", m[1], s)
 	}
 	if m := reErr.FindString(s); m != "" {
 		return r, fmt.Errorf("wrk: %s\n%s", m, s)
