@@ -203,3 +203,47 @@ func TestAsyncDestinations(t *testing.T) {
 		t.Errorf("the onFailure function ran %d times; want once", n)
 	}
 }
+
+// TestAsyncConfigFromYAML: an fc3 s.yaml's asyncInvokeConfig deploys the
+// function's async config: the API reads it back, and it takes effect
+// (asyncTask: every async request is a task; maxAsyncRetryAttempts 1: a
+// failing request runs twice).
+func TestAsyncConfigFromYAML(t *testing.T) {
+	s := startServer(t, "")
+	f := s.deployRec(recOpts{service: "ay", name: "rec", props: `      asyncInvokeConfig:
+        maxAsyncRetryAttempts: 1
+        maxAsyncEventAgeInSeconds: 300
+        asyncTask: true
+        destinationConfig:
+          onFailure:
+            destination: acs:fc:cn-hangzhou:` + accountID + `:services/ay.LATEST/functions/rec
+`})
+	resp, body := s.signedDo("GET", f.api("/async-invoke-config"), "")
+	var cfg struct {
+		Retries           *int   `json:"maxAsyncRetryAttempts"`
+		MaxAge            *int64 `json:"maxAsyncEventAgeInSeconds"`
+		Stateful          bool   `json:"statefulInvocation"`
+		DestinationConfig struct {
+			OnFailure struct{ Destination string } `json:"onFailure"`
+		} `json:"destinationConfig"`
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(body, &cfg) != nil || cfg.Retries == nil || *cfg.Retries != 1 ||
+		cfg.MaxAge == nil || *cfg.MaxAge != 300 || !cfg.Stateful || !strings.HasSuffix(cfg.DestinationConfig.OnFailure.Destination, "services/ay.LATEST/functions/rec") {
+		t.Fatalf("GET async-invoke-config after the deploy: %d %s; want retries 1, max age 300, statefulInvocation, the onFailure destination", resp.StatusCode, body)
+	}
+	resp, body = s.do("POST", f.proxy("y?fail=1"), strings.NewReader("y"), asyncHeader())
+	id := wantAccepted(t, "async under asyncTask", resp, body)
+	task := resp.Header.Get("X-Fc-Stateful-Async-Invocation-Id")
+	if task == "" {
+		t.Errorf("202 without a task id under asyncTask: true")
+	}
+	f.waitRuns(t, id, 2, 60*time.Second)
+	if task != "" {
+		f.waitTask(t, task, "Failed", 30*time.Second)
+	}
+	// Listed through the API's list of configs too.
+	resp, body = s.signedDo("GET", "/2016-08-15/services/ay/functions/rec/async-invoke-configs", "")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"maxAsyncRetryAttempts":1`) {
+		t.Errorf("GET async-invoke-configs: %d %s; want the deployed config", resp.StatusCode, body)
+	}
+}

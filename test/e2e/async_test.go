@@ -46,6 +46,9 @@ type recOpts struct {
 	auth          string // trigger authType; default anonymous
 	concurrency   int    // default 10
 	timeout       int    // seconds; default 60
+	// props are more fc3 props lines, indented by 6 spaces (e.g.
+	// asyncInvokeConfig).
+	props string
 }
 
 // deployRec deploys testdata/asyncrec as service/name with an HTTP
@@ -81,13 +84,13 @@ resources:
       environmentVariables:
         ASYNC_LOG: %s
         ASYNC_NAME: %s
-      triggers:
+%s      triggers:
         - triggerName: http
           triggerType: http
           triggerConfig:
             authType: %s
             methods: [GET, POST]
-`, o.service, o.name, filepath.Join(repoRoot(), "test/e2e/testdata/asyncrec"), o.timeout, o.concurrency, f.log, o.name, o.auth)
+`, o.service, o.name, filepath.Join(repoRoot(), "test/e2e/testdata/asyncrec"), o.timeout, o.concurrency, f.log, o.name, o.props, o.auth)
 	s.cli("deploy", "-f", writeYAML(s.t, yaml))
 	return f
 }
