@@ -16,11 +16,16 @@ import (
 // answer with x-fc-status: 500, or the instance crashing) runs 1 + 2
 // times, every attempt with the 202's request id, then never again; a
 // plain 500 from the function's own server (no x-fc-status) is a
-// completed invocation and runs once.
+// completed invocation and runs once. The crashing request has a
+// function of its own: its crash would otherwise cut the other requests
+// its instance is running, a failed attempt of theirs too.
 func TestAsyncRetries(t *testing.T) {
 	s := startServer(t, "")
 	f := s.deployRec(recOpts{service: "rt", name: "rec"})
-	f.putAsyncConfig(t, `{"maxAsyncRetryAttempts":2}`)
+	c := s.deployRec(recOpts{service: "rt", name: "crash"})
+	for _, fn := range []*recFn{f, c} {
+		fn.putAsyncConfig(t, `{"maxAsyncRetryAttempts":2}`)
+	}
 	resp, body := s.signedDo("GET", f.api("/async-invoke-config"), "")
 	var cfg struct {
 		Retries *int `json:"maxAsyncRetryAttempts"`
@@ -29,18 +34,21 @@ func TestAsyncRetries(t *testing.T) {
 		t.Fatalf("GET async-invoke-config: %d %s; want maxAsyncRetryAttempts 2", resp.StatusCode, body)
 	}
 
-	accept := func(path string) string {
-		resp, body := s.do("POST", f.proxy(path), strings.NewReader(path), asyncHeader())
+	accept := func(fn *recFn, path string) string {
+		resp, body := s.do("POST", fn.proxy(path), strings.NewReader(path), asyncHeader())
 		return wantAccepted(t, path, resp, body)
 	}
-	failing := accept("fail?fail=1")
-	crashing := accept("crash?crash=1")
-	plain := accept("plain?plain=500")
+	failing := accept(f, "fail?fail=1")
+	plain := accept(f, "plain?plain=500")
+	crashing := accept(c, "crash?crash=1")
 
-	for _, id := range []string{failing, crashing} {
-		runs := f.waitRuns(t, id, 3, 90*time.Second)
+	for _, tc := range []struct {
+		fn *recFn
+		id string
+	}{{f, failing}, {c, crashing}} {
+		runs := tc.fn.waitRuns(t, tc.id, 3, 90*time.Second)
 		for i := 1; i < len(runs); i++ {
-			t.Logf("%s: attempt %d %v after the previous", id, i+1, runs[i].at().Sub(runs[i-1].at()).Round(time.Millisecond))
+			t.Logf("%s: attempt %d %v after the previous", runs[0].Path, i+1, runs[i].at().Sub(runs[i-1].at()).Round(time.Millisecond))
 		}
 	}
 	f.waitRuns(t, plain, 1, 30*time.Second)
@@ -48,10 +56,11 @@ func TestAsyncRetries(t *testing.T) {
 	// completed one.
 	time.Sleep(8 * time.Second)
 	for _, tc := range []struct {
+		fn   *recFn
 		id   string
 		want int
-	}{{failing, 3}, {crashing, 3}, {plain, 1}} {
-		if runs := f.runs(tc.id, "start"); len(runs) != tc.want {
+	}{{f, failing, 3}, {c, crashing, 3}, {f, plain, 1}} {
+		if runs := tc.fn.runs(tc.id, "start"); len(runs) != tc.want {
 			t.Errorf("request %s (%s) ran %d times; want %d", tc.id, pathOf(runs), len(runs), tc.want)
 		}
 	}
