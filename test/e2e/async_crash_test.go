@@ -155,7 +155,7 @@ func TestAsyncCrashKill9(t *testing.T) {
 			extra++
 		}
 	}
-	t.Logf("%d accepted (%d before the kill, %d after); %d runs cut off by the kill; %d started more than once, %d ran to the end more than once; %d requests ran whose 202 the kill cut off (or the warm-up); %v in all",
+	t.Logf("%d accepted (%d before the kill, %d after); %d runs saw the kill cut their connection (an instance that died with openfc records none); %d started more than once, %d ran to the end more than once; %d requests ran whose 202 the kill cut off (or the warm-up); %v in all",
 		len(ids), len(before), len(after), len(cut), twice, countOver(ended, 1), extra, time.Since(began).Round(time.Millisecond))
 	if len(missing) > 0 {
 		shown := missing
