@@ -8,7 +8,7 @@
 // (async.go). It writes a table to stdout,
 // <out>/results.json and <out>/chart.svg (design.md §5).
 //
-//	go run ./bench            # full run (about 6 minutes)
+//	go run ./bench            # full run (about 8 minutes)
 //	go run ./bench -smoke     # a few seconds per scenario; non-zero exit if any scenario yields no numbers
 //
 // It needs wrk and nginx on PATH (`make bench` installs them) and runs from
