@@ -320,3 +320,37 @@ func TestAsyncOfficialSDK(t *testing.T) {
 		t.Errorf("the function saw %s %s body %q; want POST /invoke sdk-event", r.Method, r.Path, r.Body)
 	}
 }
+
+// TestAsyncInvokeCLI: `openfc invoke --async` queues an event and prints
+// its request id (JSON with --json); --task-id makes it a task and
+// --delay runs it later.
+func TestAsyncInvokeCLI(t *testing.T) {
+	s := startServer(t, "")
+	f := s.deployRec(recOpts{service: "ci", name: "rec"})
+	out := s.cli("invoke", f.ref(), "--async", "-e", "cli-event", "--json")
+	var acc struct{ RequestID, TaskID string }
+	if err := json.Unmarshal([]byte(out), &acc); err != nil || acc.RequestID == "" || acc.TaskID != "" {
+		t.Fatalf("invoke --async --json printed %q; want a request id and no task", out)
+	}
+	if r := f.waitRuns(t, acc.RequestID, 1, 30*time.Second)[0]; r.Path != "/invoke" || r.Body != "cli-event" {
+		t.Errorf("the function saw %s %s body %q; want POST /invoke cli-event", r.Method, r.Path, r.Body)
+	}
+
+	sent := time.Now()
+	out = s.cli("invoke", f.ref(), "--task-id", "cli-1", "--delay", "2", "-e", "later")
+	if !strings.Contains(out, "accepted: request ") || !strings.Contains(out, "cli-1") {
+		t.Fatalf("invoke --task-id cli-1 --delay 2 printed %q; want the request id and the task", out)
+	}
+	task := f.waitTask(t, "cli-1", "Succeeded", 30*time.Second)
+	if !strings.Contains(out, task.RequestID) {
+		t.Errorf("invoke printed %q; the task's request is %s", out, task.RequestID)
+	}
+	if r := f.runs(task.RequestID, "start"); len(r) != 1 || r[0].at().Sub(sent) < 2*time.Second {
+		t.Errorf("task cli-1 (--delay 2) ran %d times, first at %v after the command; want once, 2 s or more after", len(r), func() time.Duration {
+			if len(r) == 0 {
+				return 0
+			}
+			return r[0].at().Sub(sent)
+		}())
+	}
+}
