@@ -144,30 +144,7 @@ func TestAsyncTasks(t *testing.T) {
 	f.waitTask(t, "later-1", "Stopped", 15*time.Second)
 	t.Logf("later-1 (enqueued, delay 10 s) was Stopped %v after its 202", time.Since(laterAccepted).Round(time.Millisecond))
 
-	t.Run("get", func(t *testing.T) {
-		reqID := f.acceptTask(t, "t1", "t1")
-		f.waitRuns(t, reqID, 1, 30*time.Second)
-		f.waitTask(t, "t1", "Succeeded", 30*time.Second)
-		task := f.cliTask(t, "t1")
-		if task.InvocationID != "t1" || task.Status != "Succeeded" || task.RequestID != reqID || task.ServiceName != "tk" || task.FunctionName != "rec" {
-			t.Errorf("tasks get t1: %+v; want t1 of tk/rec, Succeeded, request %s", task, reqID)
-		}
-		if task.StartedTime == 0 || task.EndTime < task.StartedTime || task.InstanceID == "" || task.ReturnPayload != "done:/t1" {
-			t.Errorf("tasks get t1: started %d ended %d instance %q returned %q; want times, an instance and done:/t1",
-				task.StartedTime, task.EndTime, task.InstanceID, task.ReturnPayload)
-		}
-		var statuses []string
-		for _, e := range task.Events {
-			statuses = append(statuses, e.Status)
-		}
-		if len(statuses) < 2 || statuses[len(statuses)-1] != "Succeeded" || !contains(statuses, "Running") {
-			t.Errorf("task t1's events: %v; want a timeline through Running to Succeeded", statuses)
-		}
-		// The human form names the task and its status.
-		if out := s.cli("tasks", "get", f.ref(), "t1"); !strings.Contains(out, "t1") || !strings.Contains(out, "Succeeded") {
-			t.Errorf("tasks get t1 (human) does not show the id and status:\n%s", out)
-		}
-	})
+	t.Run("get", func(t *testing.T) { taskGet(t, f) })
 
 	t.Run("duplicate id", func(t *testing.T) {
 		resp, body := s.do("POST", f.proxy("again"), strings.NewReader("x"), http.Header{"X-Fc-Stateful-Async-Invocation-Id": {"t1"}})
@@ -176,63 +153,7 @@ func TestAsyncTasks(t *testing.T) {
 		expectError(t, "unknown task", resp, body, 404, "StatefulAsyncInvocationNotFound")
 	})
 
-	t.Run("list", func(t *testing.T) {
-		want := []string{"p-0", "p-1", "p-2", "p-3", "p-4"}
-		for _, id := range want {
-			f.acceptTask(t, "list", id)
-		}
-		f.acceptTask(t, "list?fail=1", "pf-1")
-		for _, id := range want {
-			f.waitTask(t, id, "Succeeded", 30*time.Second)
-		}
-		f.waitTask(t, "pf-1", "Failed", 30*time.Second)
-
-		if ids, _ := f.cliList(t, "--prefix", "p-"); strings.Join(ids, ",") != strings.Join(want, ",") {
-			t.Errorf("tasks list --prefix p-: %v; want %v", ids, want)
-		}
-		if ids, _ := f.cliList(t, "--prefix", "p", "--status", "Failed"); strings.Join(ids, ",") != "pf-1" {
-			t.Errorf("tasks list --prefix p --status Failed: %v; want [pf-1]", ids)
-		}
-		if ids, _ := f.cliList(t, "--prefix", "p", "--status", "Succeeded"); strings.Join(ids, ",") != strings.Join(want, ",") {
-			t.Errorf("tasks list --prefix p --status Succeeded: %v; want %v", ids, want)
-		}
-		// Pages of 2 over the 5: 2, 2, 1, with a token until the last.
-		var all []string
-		token := ""
-		for page := 1; ; page++ {
-			args := []string{"--prefix", "p-", "--limit", "2"}
-			if token != "" {
-				args = append(args, "--next-token", token)
-			}
-			ids, next := f.cliList(t, args...)
-			all = append(all, ids...)
-			if len(ids) > 2 || (next != "" && len(ids) == 0) || page > 5 {
-				t.Fatalf("page %d: %v next %q; want at most 2 and progress", page, ids, next)
-			}
-			if next == "" {
-				if page != 3 {
-					t.Errorf("%d pages of 2 over 5 tasks; want 3", page)
-				}
-				break
-			}
-			token = next
-		}
-		sort.Strings(all)
-		if strings.Join(all, ",") != strings.Join(want, ",") {
-			t.Errorf("the pages hold %v; want each of %v once", all, want)
-		}
-		// The API's list, with a time range that holds them all.
-		now := time.Now().UnixMilli()
-		resp, body := s.signedDo("GET", f.api(fmt.Sprintf("/stateful-async-invocations?invocationIdPrefix=p-&status=Succeeded&startedTimeBegin=%d&startedTimeEnd=%d&limit=10", now-600000, now)), "")
-		var l taskList
-		if resp.StatusCode != 200 || json.Unmarshal(body, &l) != nil || strings.Join(taskIDs(l.Invocations), ",") != strings.Join(want, ",") || l.NextToken != "" {
-			t.Errorf("list API: %d %s; want the 5 p- tasks without a next token", resp.StatusCode, body)
-		}
-		resp, body = s.signedDo("GET", f.api(fmt.Sprintf("/stateful-async-invocations?invocationIdPrefix=p-&startedTimeBegin=%d", now+60000)), "")
-		if resp.StatusCode != 200 || json.Unmarshal(body, &l) != nil || len(l.Invocations) != 0 {
-			t.Errorf("list API from a minute ahead: %d %s; want none", resp.StatusCode, body)
-		}
-	})
+	t.Run("list", func(t *testing.T) { taskListing(t, f) })
 
 	t.Run("stop running", func(t *testing.T) {
 		reqID := f.acceptTask(t, "long?sleep=30000", "run-1")
@@ -352,5 +273,94 @@ func TestAsyncInvokeCLI(t *testing.T) {
 			}
 			return r[0].at().Sub(sent)
 		}())
+	}
+}
+
+// taskGet: task t1's record, through the CLI, from its 202 to
+// Succeeded.
+func taskGet(t *testing.T, f *recFn) {
+	s := f.s
+	reqID := f.acceptTask(t, "t1", "t1")
+	f.waitRuns(t, reqID, 1, 30*time.Second)
+	f.waitTask(t, "t1", "Succeeded", 30*time.Second)
+	task := f.cliTask(t, "t1")
+	if task.InvocationID != "t1" || task.Status != "Succeeded" || task.RequestID != reqID || task.ServiceName != "tk" || task.FunctionName != "rec" {
+		t.Errorf("tasks get t1: %+v; want t1 of tk/rec, Succeeded, request %s", task, reqID)
+	}
+	if task.StartedTime == 0 || task.EndTime < task.StartedTime || task.InstanceID == "" || task.ReturnPayload != "done:/t1" {
+		t.Errorf("tasks get t1: started %d ended %d instance %q returned %q; want times, an instance and done:/t1",
+			task.StartedTime, task.EndTime, task.InstanceID, task.ReturnPayload)
+	}
+	var statuses []string
+	for _, e := range task.Events {
+		statuses = append(statuses, e.Status)
+	}
+	if len(statuses) < 2 || statuses[len(statuses)-1] != "Succeeded" || !contains(statuses, "Running") {
+		t.Errorf("task t1's events: %v; want a timeline through Running to Succeeded", statuses)
+	}
+	// The human form names the task and its status.
+	if out := s.cli("tasks", "get", f.ref(), "t1"); !strings.Contains(out, "t1") || !strings.Contains(out, "Succeeded") {
+		t.Errorf("tasks get t1 (human) does not show the id and status:\n%s", out)
+	}
+}
+
+// taskListing: lists by id prefix and status, pages of 2 over 5 tasks
+// through the CLI, and the API's list with a time range.
+func taskListing(t *testing.T, f *recFn) {
+	s := f.s
+	want := []string{"p-0", "p-1", "p-2", "p-3", "p-4"}
+	for _, id := range want {
+		f.acceptTask(t, "list", id)
+	}
+	f.acceptTask(t, "list?fail=1", "pf-1")
+	for _, id := range want {
+		f.waitTask(t, id, "Succeeded", 30*time.Second)
+	}
+	f.waitTask(t, "pf-1", "Failed", 30*time.Second)
+
+	if ids, _ := f.cliList(t, "--prefix", "p-"); strings.Join(ids, ",") != strings.Join(want, ",") {
+		t.Errorf("tasks list --prefix p-: %v; want %v", ids, want)
+	}
+	if ids, _ := f.cliList(t, "--prefix", "p", "--status", "Failed"); strings.Join(ids, ",") != "pf-1" {
+		t.Errorf("tasks list --prefix p --status Failed: %v; want [pf-1]", ids)
+	}
+	if ids, _ := f.cliList(t, "--prefix", "p", "--status", "Succeeded"); strings.Join(ids, ",") != strings.Join(want, ",") {
+		t.Errorf("tasks list --prefix p --status Succeeded: %v; want %v", ids, want)
+	}
+	// Pages of 2 over the 5: 2, 2, 1, with a token until the last.
+	var all []string
+	token := ""
+	for page := 1; ; page++ {
+		args := []string{"--prefix", "p-", "--limit", "2"}
+		if token != "" {
+			args = append(args, "--next-token", token)
+		}
+		ids, next := f.cliList(t, args...)
+		all = append(all, ids...)
+		if len(ids) > 2 || (next != "" && len(ids) == 0) || page > 5 {
+			t.Fatalf("page %d: %v next %q; want at most 2 and progress", page, ids, next)
+		}
+		if next == "" {
+			if page != 3 {
+				t.Errorf("%d pages of 2 over 5 tasks; want 3", page)
+			}
+			break
+		}
+		token = next
+	}
+	sort.Strings(all)
+	if strings.Join(all, ",") != strings.Join(want, ",") {
+		t.Errorf("the pages hold %v; want each of %v once", all, want)
+	}
+	// The API's list, with a time range that holds them all.
+	now := time.Now().UnixMilli()
+	resp, body := s.signedDo("GET", f.api(fmt.Sprintf("/stateful-async-invocations?invocationIdPrefix=p-&status=Succeeded&startedTimeBegin=%d&startedTimeEnd=%d&limit=10", now-600000, now)), "")
+	var l taskList
+	if resp.StatusCode != 200 || json.Unmarshal(body, &l) != nil || strings.Join(taskIDs(l.Invocations), ",") != strings.Join(want, ",") || l.NextToken != "" {
+		t.Errorf("list API: %d %s; want the 5 p- tasks without a next token", resp.StatusCode, body)
+	}
+	resp, body = s.signedDo("GET", f.api(fmt.Sprintf("/stateful-async-invocations?invocationIdPrefix=p-&startedTimeBegin=%d", now+60000)), "")
+	if resp.StatusCode != 200 || json.Unmarshal(body, &l) != nil || len(l.Invocations) != 0 {
+		t.Errorf("list API from a minute ahead: %d %s; want none", resp.StatusCode, body)
 	}
 }
