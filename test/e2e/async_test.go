@@ -27,6 +27,7 @@ type recEntry struct {
 	Body      string  `json:"body"`
 	Phase     string  `json:"phase"`
 	Name      string  `json:"name"`
+	CWD       string  `json:"cwd"`  // under the data dir of the node that ran it
 	Time      float64 `json:"time"` // Unix seconds
 }
 

@@ -4,6 +4,7 @@ Listens on 0.0.0.0:9000. Every call appends one JSON line to the file
 named by $ASYNC_LOG when it arrives:
   {"phase": "start", "name": $ASYNC_NAME, "requestId": x-fc-request-id,
    "taskId": x-fc-stateful-async-invocation-id, "method", "path", "body",
+   "cwd": the instance's directory (under its node's data dir),
    "time": Unix seconds (float)}
 so a test can see which invocations ran, how often and when. The query
 tells it what to do (on any path, and on an event invocation, /invoke,
@@ -96,6 +97,7 @@ class Handler(BaseHTTPRequestHandler):
             "method": self.command,
             "path": self.path,
             "body": body.decode("utf-8", "replace"),
+            "cwd": os.getcwd(),
         }
         record(dict(base, phase="start", time=time.time()))
         if "sleep" in q:
