@@ -66,33 +66,9 @@ func (s *server) deployRec(o recOpts) *recFn {
 		o.timeout = 60
 	}
 	f := &recFn{s: s, service: o.service, name: o.name, log: filepath.Join(s.t.TempDir(), o.name+".jsonl")}
-	yaml := fmt.Sprintf(`edition: 3.0.0
-name: %s
-resources:
-  fn:
-    component: fc3
-    props:
-      region: cn-hangzhou
-      functionName: %s
-      runtime: custom.debian10
-      code: %s
-      timeout: %d
-      instanceConcurrency: %d
-      customRuntimeConfig:
-        command: [python3]
-        args: [server.py]
-        port: 9000
-      environmentVariables:
-        ASYNC_LOG: %s
-        ASYNC_NAME: %s
-%s      triggers:
-        - triggerName: http
-          triggerType: http
-          triggerConfig:
-            authType: %s
-            methods: [GET, POST]
-`, o.service, o.name, filepath.Join(repoRoot(), "test/e2e/testdata/asyncrec"), o.timeout, o.concurrency, f.log, o.name, o.props, o.auth)
-	s.cli("deploy", "-f", writeYAML(s.t, yaml))
+	s.deployEcho(echoOpts{service: o.service, name: o.name, auth: o.auth, methods: "[GET, POST]",
+		concurrency: o.concurrency, timeout: o.timeout, code: filepath.Join(repoRoot(), "test/e2e/testdata/asyncrec"),
+		env: map[string]string{"ASYNC_LOG": f.log, "ASYNC_NAME": o.name}, props: o.props})
 	return f
 }
 

@@ -3,9 +3,11 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,10 +28,12 @@ type echoReply struct {
 
 type echoOpts struct {
 	service, name string
-	methods       string // YAML list, e.g. "[GET, POST]"
-	auth          string // trigger authType; default anonymous
-	authConfig    string // trigger authConfig, JSON on one line ("": none)
-	disable       bool   // disableURLInternet
+	methods       string            // YAML list, e.g. "[GET, POST]"
+	auth          string            // trigger authType; default anonymous
+	authConfig    string            // trigger authConfig, JSON on one line ("": none)
+	env           map[string]string // more environment variables
+	props         string            // more s.yaml props, lines indented by 6
+	disable       bool              // disableURLInternet
 	concurrency   int
 	command       string // YAML list; default [python3, server.py]
 	code          string // default testdata/pyecho
@@ -75,14 +79,14 @@ resources:
         port: 9000
       environmentVariables:
         ECHO_NAME: %s
-      triggers:
+%s%s      triggers:
         - triggerName: http
           triggerType: http
           triggerConfig:
             authType: %s
             methods: %s
             disableURLInternet: %v
-`, o.service, o.name, o.code, o.timeout, o.concurrency, o.command, o.name, o.auth, o.methods, o.disable)
+`, o.service, o.name, o.code, o.timeout, o.concurrency, o.command, o.name, envLines(o.env), o.props, o.auth, o.methods, o.disable)
 	if o.authConfig != "" {
 		yaml += "            authConfig: " + o.authConfig + "\n"
 	}
@@ -91,6 +95,16 @@ resources:
 		s.t.Fatal(err)
 	}
 	return s.cli("deploy", "-f", path)
+}
+
+// envLines are s.yaml environmentVariables lines for env, sorted.
+func envLines(env map[string]string) string {
+	keys := slices.Sorted(maps.Keys(env))
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "        %s: %s\n", k, env[k])
+	}
+	return b.String()
 }
 
 func (s *server) getEcho(path string, header http.Header) echoReply {
