@@ -34,7 +34,7 @@ func TestPSR7Request(t *testing.T) {
 	for i := range bin {
 		bin[i] = byte(i * 7)
 	}
-	resp, b := in.do(t, http.MethodPost, "/echo?x=1&x=2&y=3&status=201", "req-1", bin,
+	resp, b := in.Do(t, http.MethodPost, "/echo?x=1&x=2&y=3&status=201", "req-1", bin,
 		"X-Fc-Access-Key-Id", "AK", "X-Custom", "v", "X-Forwarded-For", "10.1.2.3", "X-Fc-Qualifier", "prod")
 	var e echoed
 	if resp.StatusCode != 201 || json.Unmarshal(b, &e) != nil {
@@ -73,7 +73,7 @@ func TestErrors(t *testing.T) {
 	t.Parallel()
 	in := start(t, "index.handler", "FC_INSTANCE_CONCURRENCY=1")
 	for path, typ := range map[string]string{"/boom": "InvalidArgumentException", "/fatal": "Error"} {
-		resp, b := in.do(t, http.MethodGet, path, "r-"+path, nil)
+		resp, b := in.Do(t, http.MethodGet, path, "r-"+path, nil)
 		var e struct {
 			ErrorMessage, ErrorType string
 			StackTrace              []string
@@ -84,7 +84,7 @@ func TestErrors(t *testing.T) {
 		if resp.Header.Get("X-Fc-Error-Type") != "UnhandledInvocationError" || resp.Header.Get("X-Openfc-Runtime-Token") != testToken {
 			t.Errorf("%s: headers %v", path, resp.Header)
 		}
-		if resp, b := in.do(t, http.MethodGet, "/", "r-after", nil); resp.StatusCode != 200 || !strings.HasPrefix(string(b), "ok ") {
+		if resp, b := in.Do(t, http.MethodGet, "/", "r-after", nil); resp.StatusCode != 200 || !strings.HasPrefix(string(b), "ok ") {
 			t.Errorf("after %s: %d %s", path, resp.StatusCode, b)
 		}
 	}
@@ -94,12 +94,12 @@ func TestErrors(t *testing.T) {
 func TestInitializerOnceForAllWorkers(t *testing.T) {
 	t.Parallel()
 	in := start(t, "index.handler", "FC_INSTANCE_CONCURRENCY=3", "FC_FUNCTION_INITIALIZER=index.initializer")
-	if resp, b := in.do(t, http.MethodPost, "/initialize", "init", nil, "X-Fc-Control-Path", "/initialize"); resp.StatusCode != 200 {
+	if resp, b := in.Do(t, http.MethodPost, "/initialize", "init", nil, "X-Fc-Control-Path", "/initialize"); resp.StatusCode != 200 {
 		t.Fatalf("initialize: %d %s", resp.StatusCode, b)
 	}
 	for range 6 {
 		var got struct{ InitCalls int }
-		if _, b := in.do(t, http.MethodGet, "/init", "r", nil); json.Unmarshal(b, &got) != nil || got.InitCalls != 1 {
+		if _, b := in.Do(t, http.MethodGet, "/init", "r", nil); json.Unmarshal(b, &got) != nil || got.InitCalls != 1 {
 			t.Fatalf("init: %s", b)
 		}
 	}
@@ -114,7 +114,7 @@ func TestConcurrencyAndLogs(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, rid := range []string{"s1", "s2"} {
 		wg.Go(func() {
-			if resp, b := in.do(t, http.MethodGet, "/slow?ms=1000", rid, nil); resp.StatusCode != 200 {
+			if resp, b := in.Do(t, http.MethodGet, "/slow?ms=1000", rid, nil); resp.StatusCode != 200 {
 				t.Errorf("%s: %d %s", rid, resp.StatusCode, b)
 			}
 		})
@@ -123,7 +123,7 @@ func TestConcurrencyAndLogs(t *testing.T) {
 	if d := time.Since(begin); d > 1800*time.Millisecond {
 		t.Errorf("two 1 s requests took %v; want in parallel", d)
 	}
-	lines := in.waitLines("slow start s1", "slow end s1", "slow start s2", "slow end s2")
+	lines := in.WaitLines("slow start s1", "slow end s1", "slow start s2", "slow end s2")
 	for _, rid := range []string{"s1", "s2"} {
 		if l := lines["slow start "+rid]; l != [2]string{rid, "INFO"} {
 			t.Errorf("echo line of %s: %v", rid, l)
@@ -138,7 +138,7 @@ func TestConcurrencyAndLogs(t *testing.T) {
 func TestEventAndInvoke(t *testing.T) {
 	t.Parallel()
 	in := start(t, "index.event", "OPENFC_HANDLER_STYLE=event")
-	resp, b := in.do(t, http.MethodGet, "/p/q?k=v&k=w", "e1", nil)
+	resp, b := in.Do(t, http.MethodGet, "/p/q?k=v&k=w", "e1", nil)
 	var ev struct {
 		RawPath, Method string
 		Queries         map[string]string
@@ -147,7 +147,7 @@ func TestEventAndInvoke(t *testing.T) {
 		t.Fatalf("event: %d %v %s", resp.StatusCode, resp.Header, b)
 	}
 	inv := start(t, "index.invoke")
-	if resp, b := inv.do(t, http.MethodPost, "/invoke", "i1", []byte("payload"), "X-Fc-Control-Path", "/invoke"); resp.StatusCode != 200 || string(b) != "got payload" {
+	if resp, b := inv.Do(t, http.MethodPost, "/invoke", "i1", []byte("payload"), "X-Fc-Control-Path", "/invoke"); resp.StatusCode != 200 || string(b) != "got payload" {
 		t.Errorf("invoke: %d %s", resp.StatusCode, b)
 	}
 }

@@ -19,7 +19,7 @@ import (
 func TestWSGIRequest(t *testing.T) {
 	t.Parallel()
 	in := start(t, "app.echo")
-	resp, b := in.do(t, http.MethodGet, "/a/b%20c?x=1&x=2&y=", "req-1", nil,
+	resp, b := in.Do(t, http.MethodGet, "/a/b%20c?x=1&x=2&y=", "req-1", nil,
 		"X-Fc-Access-Key-Id", "AK", "X-Fc-Base-Path", "/2016-08-15/proxy/svc/fn/", "X-Custom", "v",
 		"X-Forwarded-For", "10.1.2.3", "X-Forwarded-Proto", "https", "X-Fc-Qualifier", "prod")
 	if resp.StatusCode != 200 {
@@ -36,7 +36,7 @@ func TestWSGIRequest(t *testing.T) {
 	if got.Method != "GET" || got.Path != "/a/b c" || got.Query != "x=1&x=2&y=" {
 		t.Errorf("method, path, query = %q %q %q", got.Method, got.Path, got.Query)
 	}
-	if want := "https://" + strings.TrimPrefix(in.url, "http://") + "/2016-08-15/proxy/svc/fn/a/b%20c?x=1&x=2&y="; got.URL != want {
+	if want := "https://" + strings.TrimPrefix(in.URL, "http://") + "/2016-08-15/proxy/svc/fn/a/b%20c?x=1&x=2&y="; got.URL != want {
 		t.Errorf("fc.request_uri = %q, want %q", got.URL, want)
 	}
 	if got.RemoteAddr != "10.1.2.3" || got.Scheme != "https" {
@@ -66,7 +66,7 @@ func TestWSGIBinaryBodyStatusHeaders(t *testing.T) {
 	for i := range body {
 		body[i] = byte(i * 7)
 	}
-	resp, b := in.do(t, http.MethodPost, "/", "r", body, "X-Want-Status", "201 Created")
+	resp, b := in.Do(t, http.MethodPost, "/", "r", body, "X-Want-Status", "201 Created")
 	if resp.StatusCode != 201 || !bytes.Equal(b, body) {
 		t.Fatalf("status %d, body %d bytes equal=%v", resp.StatusCode, len(b), bytes.Equal(b, body))
 	}
@@ -75,7 +75,7 @@ func TestWSGIBinaryBodyStatusHeaders(t *testing.T) {
 	}
 	// A chunked request body (unknown length: ContentLength 0 with a
 	// body) arrives whole too.
-	req, _ := http.NewRequest(http.MethodPost, in.url+"/", struct{ *bytes.Reader }{bytes.NewReader(body)})
+	req, _ := http.NewRequest(http.MethodPost, in.URL+"/", struct{ *bytes.Reader }{bytes.NewReader(body)})
 	req.Header.Set("X-Want-Status", "404 Not Found")
 	resp2, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -92,7 +92,7 @@ func TestWSGIBinaryBodyStatusHeaders(t *testing.T) {
 func TestWSGIStreamedBody(t *testing.T) {
 	t.Parallel()
 	in := start(t, "app.stream")
-	resp, b := in.do(t, http.MethodGet, "/", "r", nil)
+	resp, b := in.Do(t, http.MethodGet, "/", "r", nil)
 	if string(b) != "part0;part1;part2;" || len(resp.TransferEncoding) == 0 || resp.TransferEncoding[0] != "chunked" {
 		t.Fatalf("body %q, transfer encoding %v", b, resp.TransferEncoding)
 	}
@@ -102,7 +102,7 @@ func TestWSGIStreamedBody(t *testing.T) {
 func TestKeepAlive(t *testing.T) {
 	t.Parallel()
 	in := start(t, "app.raw")
-	c, err := net.Dial("tcp", strings.TrimPrefix(in.url, "http://"))
+	c, err := net.Dial("tcp", strings.TrimPrefix(in.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestConcurrency(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					resp, b := in.do(t, http.MethodGet, "/", fmt.Sprint("r", i), nil)
+					resp, b := in.Do(t, http.MethodGet, "/", fmt.Sprint("r", i), nil)
 					if resp.StatusCode != 200 || string(b) != "slow done" {
 						t.Errorf("status %d body %q", resp.StatusCode, b)
 					}
@@ -161,16 +161,16 @@ func TestInitializerOnce(t *testing.T) {
 	t.Parallel()
 	in := start(t, "app.count", "FC_FUNCTION_INITIALIZER=app.init")
 	for i := range 2 {
-		resp, b := in.do(t, http.MethodPost, "/initialize", fmt.Sprint("init-", i), nil, "X-Fc-Control-Path", "/initialize")
+		resp, b := in.Do(t, http.MethodPost, "/initialize", fmt.Sprint("init-", i), nil, "X-Fc-Control-Path", "/initialize")
 		if resp.StatusCode != 200 {
 			t.Fatalf("initialize %d: %d %s", i, resp.StatusCode, b)
 		}
 	}
-	if _, b := in.do(t, http.MethodGet, "/", "r", nil); string(b) != "1" {
+	if _, b := in.Do(t, http.MethodGet, "/", "r", nil); string(b) != "1" {
 		t.Errorf("initializer ran %s times, want 1", b)
 	}
-	if got := in.waitLines("initializing init-0")["initializing init-0"]; got[0] != "init-0" {
-		t.Errorf("initializer's line: %v\n%s", got, in.out.String())
+	if got := in.WaitLines("initializing init-0")["initializing init-0"]; got[0] != "init-0" {
+		t.Errorf("initializer's line: %v\n%s", got, in.Out.String())
 	}
 }
 
@@ -178,7 +178,7 @@ func TestUnhandledError(t *testing.T) {
 	t.Parallel()
 	in := start(t, "app.boom")
 	for i := range 2 { // the instance keeps serving
-		resp, b := in.do(t, http.MethodGet, "/", fmt.Sprint("r", i), nil)
+		resp, b := in.Do(t, http.MethodGet, "/", fmt.Sprint("r", i), nil)
 		if resp.StatusCode != http.StatusBadGateway {
 			t.Fatalf("status %d: %s", resp.StatusCode, b)
 		}
@@ -197,8 +197,8 @@ func TestUnhandledError(t *testing.T) {
 		}
 		if i == 0 {
 			const tb = "Traceback (most recent call last):"
-			if got := in.waitLines(tb)[tb]; got != [2]string{"r0", "ERROR"} {
-				t.Errorf("traceback line %v\n%s", got, in.out.String())
+			if got := in.WaitLines(tb)[tb]; got != [2]string{"r0", "ERROR"} {
+				t.Errorf("traceback line %v\n%s", got, in.Out.String())
 			}
 		}
 	}
@@ -209,7 +209,7 @@ func TestUnhandledError(t *testing.T) {
 func TestTokenHidden(t *testing.T) {
 	t.Parallel()
 	in := start(t, "app.echo")
-	_, b := in.do(t, http.MethodGet, "/", "r", nil)
+	_, b := in.Do(t, http.MethodGet, "/", "r", nil)
 	if bytes.Contains(b, []byte(testToken)) {
 		t.Fatalf("the token reached the handler: %s", b)
 	}
@@ -226,11 +226,11 @@ func TestLogRequestIDs(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			in.do(t, http.MethodGet, "/?"+tag, "rid-"+tag, nil)
+			in.Do(t, http.MethodGet, "/?"+tag, "rid-"+tag, nil)
 		}()
 	}
 	wg.Wait()
-	lines := in.waitLines("no newline A", "no newline B", "logging A 4", "logging B 4")
+	lines := in.WaitLines("no newline A", "no newline B", "logging A 4", "logging B 4")
 	for _, tag := range []string{"A", "B"} {
 		for i := range 5 {
 			for kind, level := range map[string]string{"print": "INFO", "stderr": "ERROR", "logging": "INFO"} {
@@ -249,7 +249,7 @@ func TestLogRequestIDs(t *testing.T) {
 func TestEventStyle(t *testing.T) {
 	t.Parallel()
 	in := start(t, "app.event", "OPENFC_HANDLER_STYLE=event")
-	resp, b := in.do(t, http.MethodPost, "/p/q?a=1&a=2&b=x", "ev-1", []byte("hello"), "X-Forwarded-For", "1.2.3.4", "User-Agent", "ua")
+	resp, b := in.Do(t, http.MethodPost, "/p/q?a=1&a=2&b=x", "ev-1", []byte("hello"), "X-Forwarded-For", "1.2.3.4", "User-Agent", "ua")
 	if resp.StatusCode != 201 || resp.Header.Get("X-Ev") != "yes" {
 		t.Fatalf("status %d headers %v: %s", resp.StatusCode, resp.Header, b)
 	}
@@ -287,12 +287,12 @@ func TestEventStyleBinaryAndPlain(t *testing.T) {
 	t.Parallel()
 	in := start(t, "app.event_bin", "OPENFC_HANDLER_STYLE=event")
 	body := []byte{0, 0xff, 0xfe, 1, 2, 0x80}
-	resp, b := in.do(t, http.MethodPost, "/", "r", body)
+	resp, b := in.Do(t, http.MethodPost, "/", "r", body)
 	if resp.StatusCode != 200 || !bytes.Equal(b, body) {
 		t.Errorf("binary round trip: status %d body %x", resp.StatusCode, b)
 	}
 	in2 := start(t, "app.event_plain", "OPENFC_HANDLER_STYLE=event")
-	resp, b = in2.do(t, http.MethodGet, "/", "r", nil)
+	resp, b = in2.Do(t, http.MethodGet, "/", "r", nil)
 	if resp.StatusCode != 200 || string(b) != `{"hello": "world"}` || resp.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("plain dict: status %d body %s headers %v", resp.StatusCode, b, resp.Header)
 	}
@@ -302,7 +302,7 @@ func TestEventStyleBinaryAndPlain(t *testing.T) {
 func TestInvoke(t *testing.T) {
 	t.Parallel()
 	in := start(t, "app.invoke")
-	resp, b := in.do(t, http.MethodPost, "/invoke", "r", []byte("payload"), "X-Fc-Control-Path", "/invoke")
+	resp, b := in.Do(t, http.MethodPost, "/invoke", "r", []byte("payload"), "X-Fc-Control-Path", "/invoke")
 	if resp.StatusCode != 200 || string(b) != "got:payload" {
 		t.Errorf("status %d body %q", resp.StatusCode, b)
 	}
@@ -311,7 +311,7 @@ func TestInvoke(t *testing.T) {
 func TestMissingHandler(t *testing.T) {
 	t.Parallel()
 	in := start(t, "app.nope")
-	resp, b := in.do(t, http.MethodGet, "/", "r", nil)
+	resp, b := in.Do(t, http.MethodGet, "/", "r", nil)
 	if resp.StatusCode != 502 || !bytes.Contains(b, []byte("Handler 'nope' is missing on module 'app'")) {
 		t.Errorf("status %d body %s", resp.StatusCode, b)
 	}
@@ -323,7 +323,7 @@ func TestFlask(t *testing.T) {
 		t.Skip("flask is not installed for this interpreter (apt-get install python3-flask)")
 	}
 	in := start(t, "flaskapp.handler")
-	resp, b := in.do(t, http.MethodPost, "/hello/ann?k=1&k=2", "r", []byte("body text"), "X-Fc-Base-Path", "/2016-08-15/proxy/s/f/")
+	resp, b := in.Do(t, http.MethodPost, "/hello/ann?k=1&k=2", "r", []byte("body text"), "X-Fc-Base-Path", "/2016-08-15/proxy/s/f/")
 	var got struct {
 		Name, Body, URL string
 		Args            map[string][]string
@@ -334,7 +334,7 @@ func TestFlask(t *testing.T) {
 	if got.Name != "ann" || got.Body != "body text" || len(got.Args["k"]) != 2 || !strings.HasSuffix(got.URL, "/2016-08-15/proxy/s/f/hello/ann?k=1&k=2") {
 		t.Errorf("got %+v", got)
 	}
-	resp, b = in.do(t, http.MethodGet, "/status", "r", nil)
+	resp, b = in.Do(t, http.MethodGet, "/status", "r", nil)
 	if resp.StatusCode != 418 || resp.Header.Get("X-Flask") != "1" || string(b) != "teapot" {
 		t.Errorf("status %d headers %v body %q", resp.StatusCode, resp.Header, b)
 	}
@@ -355,7 +355,7 @@ func TestExampleEcho(t *testing.T) {
 	body := []byte{0, 0xff, 0x10, 'a'}
 	for _, h := range handlers {
 		in := start(t, h, "FC_FUNC_CODE_PATH="+code)
-		resp, b := in.do(t, http.MethodPut, "/x/y?k=1&k=2&one=v", "r", body, "X-Fc-Base-Path", "/2016-08-15/proxy/s/f/", "X-Forwarded-For", "9.9.9.9")
+		resp, b := in.Do(t, http.MethodPut, "/x/y?k=1&k=2&one=v", "r", body, "X-Fc-Base-Path", "/2016-08-15/proxy/s/f/", "X-Forwarded-For", "9.9.9.9")
 		var got struct {
 			Method, Path, Body, BodyEncoding, URL, ClientIP string
 			Queries                                         map[string]any

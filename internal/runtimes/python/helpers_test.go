@@ -1,184 +1,26 @@
 package python
 
 import (
-	"bytes"
-	"context"
-	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"github.com/openfc/openfc/internal/runtimes/bootstraptest"
 )
 
 // testToken is the instance secret the tests give the bootstrap.
-const testToken = "test-runtime-token"
+const testToken = bootstraptest.Token
 
 // instance is a bootstrap started by a test.
-type instance struct {
-	url string
-	out *syncBuffer // stdout and stderr, the instance's log
-}
+type instance = bootstraptest.Instance
 
-// syncBuffer is a bytes.Buffer for a process's output, read while the
-// process writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// python is the interpreter the tests run; they skip without one.
+// python is the interpreter the tests run.
 func python(t *testing.T) string {
 	t.Helper()
-	py := Runtime{}.interpreter()
-	if _, err := exec.LookPath(py); err != nil {
-		t.Skipf("no %s: %v", py, err)
-	}
-	return py
+	return bootstraptest.Interpreter(t, Runtime{}.interpreter())
 }
 
-// start runs bootstrap.py on the handlers in testdata with FC's
-// environment plus env (KEY=value), and waits until it listens. The
-// process is killed when the test ends.
+// start runs bootstrap.py on the handlers in testdata with FC's environment
+// plus env (KEY=value), and waits until it listens.
 func start(t *testing.T, handler string, env ...string) *instance {
 	t.Helper()
-	py := python(t)
-	port := freePort(t)
-	code, err := filepath.Abs("testdata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(py, "bootstrap.py")
-	cmd.Env = append(os.Environ(),
-		"FC_SERVER_PORT="+strconv.Itoa(port), "FC_FUNC_CODE_PATH="+code, "FC_FUNCTION_HANDLER="+handler,
-		"FC_FUNCTION_NAME=fn", "FC_SERVICE_NAME=svc", "FC_FUNCTION_MEMORY_SIZE=128", "FC_TIMEOUT=30",
-		"FC_REGION=cn-test", "FC_ACCOUNT_ID=1234", "FC_QUALIFIER=LATEST", "FC_INSTANCE_ID=i-1",
-		"OPENFC_RUNTIME_TOKEN="+testToken, "PYTHONDONTWRITEBYTECODE=1")
-	cmd.Env = append(cmd.Env, env...)
-	in := &instance{url: "http://127.0.0.1:" + strconv.Itoa(port), out: &syncBuffer{}}
-	cmd.Stdout, cmd.Stderr = in.out, in.out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-		if t.Failed() {
-			t.Logf("bootstrap output:\n%s", in.out.String())
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
-		if err == nil {
-			c.Close()
-			return in
-		}
-		select {
-		case <-done:
-			t.Fatalf("bootstrap exited before listening:\n%s", in.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("bootstrap not listening after 10s:\n%s", in.out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// do sends one request with FC's headers (request id rid, control path
-// /http-invoke unless hdr sets one) and returns the response with its
-// body read.
-func (in *instance) do(t *testing.T, method, path, rid string, body []byte, hdr ...string) (*http.Response, []byte) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, in.url+path, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-Fc-Request-Id", rid)
-	req.Header.Set("X-Fc-Control-Path", "/http-invoke")
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, b
-}
-
-// logLines are the instance's output lines of FC's form
-// "<time> <requestId> [LEVEL] <message>", by message.
-func (in *instance) logLines() map[string][2]string {
-	out := map[string][2]string{}
-	for _, line := range strings.Split(in.out.String(), "\n") {
-		f := strings.SplitN(line, " ", 4)
-		if len(f) < 4 || !strings.HasPrefix(f[2], "[") {
-			continue
-		}
-		if _, err := time.Parse(time.RFC3339Nano, f[0]); err != nil {
-			continue
-		}
-		out[f[3]] = [2]string{f[1], strings.Trim(f[2], "[]")}
-	}
-	return out
-}
-
-// waitLines is logLines once every message in msgs is there (or after
-// 5 s): output reaches the buffer through a pipe, after the answer.
-func (in *instance) waitLines(msgs ...string) map[string][2]string {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		lines := in.logLines()
-		missing := false
-		for _, m := range msgs {
-			if _, ok := lines[m]; !ok {
-				missing = true
-			}
-		}
-		if !missing || time.Now().After(deadline) {
-			return lines
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return bootstraptest.Start(t, python(t), "bootstrap.py", handler, append([]string{"PYTHONDONTWRITEBYTECODE=1"}, env...)...)
 }
