@@ -91,32 +91,9 @@ func TestJavaRuntimeEcho(t *testing.T) {
 func TestJavaRuntimeErrorsConcurrencyLogs(t *testing.T) {
 	dir := t.TempDir()
 	buildJavaJar(t, dir, "behave", "test/e2e/testdata/javabehave/behave/Behave.java")
-	yaml := fmt.Sprintf(`edition: 1.0.0
-name: jb
-services:
-  fn:
-    component: devsapp/fc
-    props:
-      region: cn-hangzhou
-      service: {name: jb}
-      function:
-        name: fn
-        runtime: java8
-        codeUri: %s
-        handler: behave.Behave::handleRequest
-        initializer: behave.Behave::initialize
-        instanceConcurrency: 2
-        memorySize: 512
-        timeout: 20
-      triggers:
-        - name: http
-          type: http
-          config: {authType: anonymous, methods: [GET, POST]}
-`, dir)
-	path := filepath.Join(t.TempDir(), "s.yaml")
-	os.WriteFile(path, []byte(yaml), 0o644)
 	s := startServer(t, "")
-	s.cli("deploy", "-f", path)
+	s.deployBuiltinFC2(builtinFC2{service: "jb", name: "fn", runtime: "java8", code: dir,
+		handler: "behave.Behave::handleRequest", initializer: "behave.Behave::initialize", concurrency: 2, memory: 512})
 	base := "/2016-08-15/proxy/jb/fn"
 	first := s.getOK(base + "/")
 

@@ -18,35 +18,7 @@ import (
 // from an FC 2.0 (fc component) s.yaml: FC 2.0's HTTP handler.
 func deployNodeFC2(s *server, service, name string, concurrency int) {
 	s.t.Helper()
-	yaml := fmt.Sprintf(`edition: 1.0.0
-name: node
-services:
-  fn:
-    component: devsapp/fc
-    props:
-      region: cn-hangzhou
-      service:
-        name: %s
-      function:
-        name: %s
-        runtime: nodejs18
-        codeUri: %s
-        handler: index.handler
-        initializer: index.initializer
-        timeout: 20
-        instanceConcurrency: %d
-      triggers:
-        - name: http
-          type: http
-          config:
-            authType: anonymous
-            methods: [GET, POST]
-`, service, name, filepath.Join(repoRoot(), "test/e2e/testdata/nodebehave"), concurrency)
-	path := filepath.Join(s.t.TempDir(), "s.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		s.t.Fatal(err)
-	}
-	s.cli("deploy", "-f", path)
+	s.deployBuiltinFC2(builtinFC2{service: service, name: name, runtime: "nodejs18", code: "test/e2e/testdata/nodebehave", concurrency: concurrency})
 }
 
 type nodeEcho struct {

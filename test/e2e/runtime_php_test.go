@@ -27,32 +27,7 @@ func phpEnv(t *testing.T) string {
 // initializer.
 func deployPHP(s *server, service, name string, concurrency int) {
 	s.t.Helper()
-	yaml := fmt.Sprintf(`edition: 1.0.0
-name: php
-services:
-  fn:
-    component: devsapp/fc
-    props:
-      region: cn-hangzhou
-      service: {name: %s}
-      function:
-        name: %s
-        runtime: php7.2
-        codeUri: %s
-        handler: index.handler
-        initializer: index.initializer
-        instanceConcurrency: %d
-        timeout: 20
-      triggers:
-        - name: http
-          type: http
-          config: {authType: anonymous, methods: [GET, POST]}
-`, service, name, filepath.Join(repoRoot(), "test/e2e/testdata/phpbehave"), concurrency)
-	path := filepath.Join(s.t.TempDir(), "s.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		s.t.Fatal(err)
-	}
-	s.cli("deploy", "-f", path)
+	s.deployBuiltinFC2(builtinFC2{service: service, name: name, runtime: "php7.2", code: "test/e2e/testdata/phpbehave", concurrency: concurrency})
 }
 
 // The example's echo, deployed from its FC 2.0 s.yaml: repeated query

@@ -30,32 +30,7 @@ func pythonEnv(t *testing.T) string {
 // style http (the fc component) with an initializer.
 func deployPy(s *server, service, name string, concurrency int) {
 	s.t.Helper()
-	yaml := fmt.Sprintf(`edition: 1.0.0
-name: py
-services:
-  fn:
-    component: devsapp/fc
-    props:
-      region: cn-hangzhou
-      service: {name: %s}
-      function:
-        name: %s
-        runtime: python3.10
-        codeUri: %s
-        handler: index.handler
-        initializer: index.initializer
-        instanceConcurrency: %d
-        timeout: 20
-      triggers:
-        - name: http
-          type: http
-          config: {authType: anonymous, methods: [GET, POST]}
-`, service, name, filepath.Join(repoRoot(), "test/e2e/testdata/pybehave"), concurrency)
-	path := filepath.Join(s.t.TempDir(), "s.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		s.t.Fatal(err)
-	}
-	s.cli("deploy", "-f", path)
+	s.deployBuiltinFC2(builtinFC2{service: service, name: name, runtime: "python3.10", code: "test/e2e/testdata/pybehave", concurrency: concurrency})
 }
 
 // The example's WSGI echo and Flask echo, deployed from its FC 2.0 s.yaml:
