@@ -23,11 +23,11 @@ func phpEnv(t *testing.T) string {
 	return "OPENFC_PHP=" + php
 }
 
-// deployPHP deploys testdata/phpbehave as an FC 2.0 function with an
-// initializer.
+// deployPHP deploys internal/runtimes/php/testdata (the bootstrap tests'
+// handlers) as an FC 2.0 function with an initializer.
 func deployPHP(s *server, service, name string, concurrency int) {
 	s.t.Helper()
-	s.deployBuiltinFC2(builtinFC2{service: service, name: name, runtime: "php7.2", code: "test/e2e/testdata/phpbehave", concurrency: concurrency})
+	s.deployBuiltinFC2(builtinFC2{service: service, name: name, runtime: "php7.2", code: "internal/runtimes/php/testdata", concurrency: concurrency})
 }
 
 // The example's echo, deployed from its FC 2.0 s.yaml: repeated query
@@ -109,7 +109,7 @@ resources:
         - triggerName: http
           triggerType: http
           triggerConfig: {authType: anonymous, methods: [GET]}
-`, filepath.Join(repoRoot(), "test/e2e/testdata/phpbehave"))
+`, filepath.Join(repoRoot(), "internal/runtimes/php/testdata"))
 	path := filepath.Join(t.TempDir(), "s.yaml")
 	os.WriteFile(path, []byte(yaml), 0o644)
 	s.cli("deploy", "-f", path)

@@ -1,4 +1,9 @@
 <?php
+// PHP built-in runtime behaviours for openfc's bootstrap and e2e tests:
+// /boom throws, /fatal calls an undefined function, /slow?ms=N sleeps and logs
+// two lines naming the request id, /init answers how many times the
+// initializer ran, /echo?status=N echoes the request; PID is the master's
+// (the instance's), workers being its children.
 use RingCentral\Psr7\Response;
 
 $GLOBALS['initCalls'] = 0;
