@@ -1,24 +1,27 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"testing"
 )
 
-// builtinFC2 is a built-in runtime function as an FC 2.0 (fc component)
+// builtinFn is a built-in runtime function; deployBuiltinFC2 deploys it
+// from an FC 2.0 (fc component)
 // s.yaml deploys it, so that it gets FC 2.0's HTTP handler: its service
 // and name, runtime, code directory (relative to the repository unless
 // absolute), handler and initializer ("": index.handler,
 // index.initializer), instanceConcurrency and memorySize (0: FC's
 // default), behind an anonymous GET/POST trigger.
-type builtinFC2 struct {
+type builtinFn struct {
 	service, name, runtime, code string
 	handler, initializer         string
 	concurrency, memory          int
 }
 
 // deployBuiltinFC2 writes f's s.yaml and deploys it with the CLI.
-func (s *server) deployBuiltinFC2(f builtinFC2) {
+func (s *server) deployBuiltinFC2(f builtinFn) {
 	s.t.Helper()
 	if f.handler == "" {
 		f.handler, f.initializer = "index.handler", "index.initializer"
@@ -54,4 +57,46 @@ services:
           config: {authType: anonymous, methods: [GET, POST]}
 `, f.service, f.name, f.runtime, f.code, f.handler, f.initializer, extra)
 	s.cli("deploy", "-f", writeYAML(s.t, yaml))
+}
+
+// deployBuiltinFC3 deploys f (the s.yaml's name is its service) from
+// an fc3 s.yaml, so that it gets FC 3.0's HTTP event, behind an anonymous
+// GET trigger.
+func (s *server) deployBuiltinFC3(f builtinFn) {
+	s.t.Helper()
+	if !filepath.IsAbs(f.code) {
+		f.code = filepath.Join(repoRoot(), f.code)
+	}
+	extra := ""
+	if f.memory > 0 {
+		extra = fmt.Sprintf("      memorySize: %d\n", f.memory)
+	}
+	yaml := fmt.Sprintf(`edition: 3.0.0
+name: %[1]s
+resources:
+  fn:
+    component: fc3
+    props:
+      region: cn-hangzhou
+      functionName: %[2]s
+      runtime: %[3]s
+      code: %[4]s
+      handler: %[5]s
+%[6]s      triggers:
+        - triggerName: http
+          triggerType: http
+          triggerConfig: {authType: anonymous, methods: [GET]}
+`, f.service, f.name, f.runtime, f.code, f.handler, extra)
+	s.cli("deploy", "-f", writeYAML(s.t, yaml))
+}
+
+// initializedOnce checks that the function at base (its /init answers
+// {"InitCalls": n}) ran its initializer once.
+func (s *server) initializedOnce(t *testing.T, base string) {
+	t.Helper()
+	var init struct{ InitCalls int }
+	json.Unmarshal([]byte(s.getOK(base+"/init")), &init)
+	if init.InitCalls != 1 {
+		t.Errorf("initializer ran %d times; want 1", init.InitCalls)
+	}
 }

@@ -92,7 +92,7 @@ func TestJavaRuntimeErrorsConcurrencyLogs(t *testing.T) {
 	dir := t.TempDir()
 	buildJavaJar(t, dir, "behave", "test/e2e/testdata/javabehave/behave/Behave.java")
 	s := startServer(t, "")
-	s.deployBuiltinFC2(builtinFC2{service: "jb", name: "fn", runtime: "java8", code: dir,
+	s.deployBuiltinFC2(builtinFn{service: "jb", name: "fn", runtime: "java8", code: dir,
 		handler: "behave.Behave::handleRequest", initializer: "behave.Behave::initialize", concurrency: 2, memory: 512})
 	base := "/2016-08-15/proxy/jb/fn"
 	first := s.getOK(base + "/")
@@ -117,11 +117,7 @@ func TestJavaRuntimeErrorsConcurrencyLogs(t *testing.T) {
 	if again := s.getOK(base + "/"); again != first {
 		t.Errorf("after the exception %q answered; want the same instance %q", again, first)
 	}
-	var init struct{ InitCalls int }
-	json.Unmarshal([]byte(s.getOK(base+"/init")), &init)
-	if init.InitCalls != 1 {
-		t.Errorf("initializer ran %d times; want 1", init.InitCalls)
-	}
+	s.initializedOnce(t, base)
 	slowPairAndLogs(t, s, "jb/fn")
 }
 
@@ -131,27 +127,8 @@ func TestJavaRuntimeErrorsConcurrencyLogs(t *testing.T) {
 func TestJavaRuntimeFC3Event(t *testing.T) {
 	dir := t.TempDir()
 	buildJavaJar(t, dir, "event", "test/e2e/testdata/javaevent/event/Echo.java")
-	yaml := fmt.Sprintf(`edition: 3.0.0
-name: jev
-resources:
-  fn:
-    component: fc3
-    props:
-      region: cn-hangzhou
-      functionName: jev
-      runtime: java11
-      code: %s
-      handler: event.Echo::handleRequest
-      memorySize: 512
-      triggers:
-        - triggerName: http
-          triggerType: http
-          triggerConfig: {authType: anonymous, methods: [GET]}
-`, dir)
-	path := filepath.Join(t.TempDir(), "s.yaml")
-	os.WriteFile(path, []byte(yaml), 0o644)
 	s := startServer(t, "")
-	s.cli("deploy", "-f", path)
+	s.deployBuiltinFC3(builtinFn{service: "jev", name: "jev", runtime: "java11", code: dir, handler: "event.Echo::handleRequest", memory: 512})
 	resp, body := s.do("GET", "/2016-08-15/proxy/jev/jev/p/q?k=v&k=w", nil, nil)
 	var ev struct{ RawPath, Method, K, Version, RequestID string }
 	if resp.StatusCode != 201 || resp.Header.Get("X-Style") != "event" || json.Unmarshal(body, &ev) != nil {

@@ -18,7 +18,7 @@ import (
 // from an FC 2.0 (fc component) s.yaml: FC 2.0's HTTP handler.
 func deployNodeFC2(s *server, service, name string, concurrency int) {
 	s.t.Helper()
-	s.deployBuiltinFC2(builtinFC2{service: service, name: name, runtime: "nodejs18", code: "test/e2e/testdata/nodebehave", concurrency: concurrency})
+	s.deployBuiltinFC2(builtinFn{service: service, name: name, runtime: "nodejs18", code: "test/e2e/testdata/nodebehave", concurrency: concurrency})
 }
 
 type nodeEcho struct {

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -27,7 +26,7 @@ func phpEnv(t *testing.T) string {
 // handlers) as an FC 2.0 function with an initializer.
 func deployPHP(s *server, service, name string, concurrency int) {
 	s.t.Helper()
-	s.deployBuiltinFC2(builtinFC2{service: service, name: name, runtime: "php7.2", code: "internal/runtimes/php/testdata", concurrency: concurrency})
+	s.deployBuiltinFC2(builtinFn{service: service, name: name, runtime: "php7.2", code: "internal/runtimes/php/testdata", concurrency: concurrency})
 }
 
 // The example's echo, deployed from its FC 2.0 s.yaml: repeated query
@@ -83,36 +82,14 @@ func TestPHPRuntimeErrorsConcurrencyLogs(t *testing.T) {
 			t.Errorf("after %s %q answered; want the same instance %q", path, again, first)
 		}
 	}
-	var init struct{ InitCalls int }
-	json.Unmarshal([]byte(s.getOK(base+"/init")), &init)
-	if init.InitCalls != 1 {
-		t.Errorf("initializer ran %d times; want 1", init.InitCalls)
-	}
+	s.initializedOnce(t, base)
 	slowPairAndLogs(t, s, "phpb/fn")
 }
 
 // An fc3 s.yaml's PHP function gets FC 3.0's HTTP event.
 func TestPHPRuntimeFC3Event(t *testing.T) {
 	s := startServerEnv(t, "", []string{phpEnv(t)})
-	yaml := fmt.Sprintf(`edition: 3.0.0
-name: phpev
-resources:
-  fn:
-    component: fc3
-    props:
-      region: cn-hangzhou
-      functionName: ev
-      runtime: php7.2
-      code: %s
-      handler: index.event
-      triggers:
-        - triggerName: http
-          triggerType: http
-          triggerConfig: {authType: anonymous, methods: [GET]}
-`, filepath.Join(repoRoot(), "internal/runtimes/php/testdata"))
-	path := filepath.Join(t.TempDir(), "s.yaml")
-	os.WriteFile(path, []byte(yaml), 0o644)
-	s.cli("deploy", "-f", path)
+	s.deployBuiltinFC3(builtinFn{service: "phpev", name: "ev", runtime: "php7.2", code: "internal/runtimes/php/testdata", handler: "index.event"})
 	resp, body := s.do("GET", "/2016-08-15/proxy/phpev/ev/p/q?k=v", nil, nil)
 	var ev struct {
 		RawPath, Method string

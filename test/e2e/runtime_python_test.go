@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -30,7 +29,7 @@ func pythonEnv(t *testing.T) string {
 // style http (the fc component) with an initializer.
 func deployPy(s *server, service, name string, concurrency int) {
 	s.t.Helper()
-	s.deployBuiltinFC2(builtinFC2{service: service, name: name, runtime: "python3.10", code: "test/e2e/testdata/pybehave", concurrency: concurrency})
+	s.deployBuiltinFC2(builtinFn{service: service, name: name, runtime: "python3.10", code: "test/e2e/testdata/pybehave", concurrency: concurrency})
 }
 
 // The example's WSGI echo and Flask echo, deployed from its FC 2.0 s.yaml:
@@ -86,36 +85,14 @@ func TestPythonRuntimeErrorsConcurrencyLogs(t *testing.T) {
 	if resp.StatusCode != 418 || resp.Header.Get("X-Set") != "yes" || strings.Join(resp.Header.Values("X-Multi"), ",") != "a,b" || string(body) != "status" {
 		t.Errorf("status and headers: %d %v %q", resp.StatusCode, resp.Header, body)
 	}
-	var init struct{ InitCalls int }
-	json.Unmarshal([]byte(s.getOK(base+"/init")), &init)
-	if init.InitCalls != 1 {
-		t.Errorf("initializer ran %d times; want 1", init.InitCalls)
-	}
+	s.initializedOnce(t, base)
 	slowPairAndLogs(t, s, "pyb/fn")
 }
 
 // An fc3 s.yaml's Python function gets FC 3.0's HTTP event.
 func TestPythonRuntimeFC3Event(t *testing.T) {
 	s := startServerEnv(t, "", []string{pythonEnv(t)})
-	yaml := fmt.Sprintf(`edition: 3.0.0
-name: pyev
-resources:
-  fn:
-    component: fc3
-    props:
-      region: cn-hangzhou
-      functionName: ev
-      runtime: python3.10
-      code: %s
-      handler: index.event
-      triggers:
-        - triggerName: http
-          triggerType: http
-          triggerConfig: {authType: anonymous, methods: [GET]}
-`, filepath.Join(repoRoot(), "test/e2e/testdata/pybehave"))
-	path := filepath.Join(t.TempDir(), "s.yaml")
-	os.WriteFile(path, []byte(yaml), 0o644)
-	s.cli("deploy", "-f", path)
+	s.deployBuiltinFC3(builtinFn{service: "pyev", name: "ev", runtime: "python3.10", code: "test/e2e/testdata/pybehave", handler: "index.event"})
 	resp, body := s.do("GET", "/2016-08-15/proxy/pyev/ev/p/q?k=v", nil, nil)
 	var ev struct {
 		RawPath, Method string
