@@ -7,20 +7,19 @@ import (
 	"testing"
 )
 
-// builtinFn is a built-in runtime function; deployBuiltinFC2 deploys it
-// from an FC 2.0 (fc component)
-// s.yaml deploys it, so that it gets FC 2.0's HTTP handler: its service
-// and name, runtime, code directory (relative to the repository unless
-// absolute), handler and initializer ("": index.handler,
-// index.initializer), instanceConcurrency and memorySize (0: FC's
-// default), behind an anonymous GET/POST trigger.
+// builtinFn is a built-in runtime function: its service and name,
+// runtime, code directory (relative to the repository unless absolute),
+// handler and initializer ("": index.handler, index.initializer),
+// instanceConcurrency and memorySize (0: FC's default).
 type builtinFn struct {
 	service, name, runtime, code string
 	handler, initializer         string
 	concurrency, memory          int
 }
 
-// deployBuiltinFC2 writes f's s.yaml and deploys it with the CLI.
+// deployBuiltinFC2 deploys f from an FC 2.0 (fc component) s.yaml, so
+// that it gets FC 2.0's HTTP handler, behind an anonymous GET/POST
+// trigger.
 func (s *server) deployBuiltinFC2(f builtinFn) {
 	s.t.Helper()
 	if f.handler == "" {
