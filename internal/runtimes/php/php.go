@@ -36,7 +36,7 @@ const defaultInterpreter = "php"
 const packages = "php-cli php-guzzlehttp-psr7"
 
 // minVersion is the oldest PHP the bootstrap runs on.
-var minVersion = [2]int{7, 2}
+var minVersion = launch.Version{7, 2}
 
 // Runtime is the launcher of FC's phpX.Y runtimes. Its zero value reads
 // the interpreter from $OPENFC_PHP, else uses php.
@@ -56,35 +56,13 @@ func (Runtime) Matches(rt string) bool {
 }
 
 // requested is X, Y of "phpX.Y".
-func requested(rt string) ([2]int, bool) {
+func requested(rt string) (launch.Version, bool) {
 	rest, ok := strings.CutPrefix(rt, "php")
 	if !ok {
-		return [2]int{}, false
+		return launch.Version{}, false
 	}
-	return parseVersion(rest)
+	return launch.ParseVersion(rest)
 }
-
-// parseVersion reads "X.Y" (or "X.Y.Z") of digits.
-func parseVersion(s string) ([2]int, bool) {
-	parts := strings.SplitN(s, ".", 3)
-	if len(parts) < 2 {
-		return [2]int{}, false
-	}
-	var v [2]int
-	for i := range v {
-		if parts[i] == "" || strings.Trim(parts[i], "0123456789") != "" {
-			return [2]int{}, false
-		}
-		n, err := strconv.Atoi(parts[i])
-		if err != nil {
-			return [2]int{}, false
-		}
-		v[i] = n
-	}
-	return v, true
-}
-
-func older(a, b [2]int) bool { return a[0] < b[0] || a[0] == b[0] && a[1] < b[1] }
 
 // probe checks the bootstrap's needs and prints the PHP version.
 const probe = `require_once 'GuzzleHttp/Psr7/autoload.php';
@@ -104,24 +82,24 @@ func (r Runtime) Check(rt string) (warning string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("runtime %s needs PHP with Guzzle's PSR-7 on this node, and %s is not usable (%w): install Debian's packages (apt-get install %s), or set %s to a php binary", rt, php, err, packages, InterpreterEnv)
 	}
-	if older(have, minVersion) {
+	if have.Older(minVersion) {
 		return "", fmt.Errorf("runtime %s needs PHP %d.%d or later, and %s is PHP %s: install Debian's packages (apt-get install %s), or set %s", rt, minVersion[0], minVersion[1], php, full, packages, InterpreterEnv)
 	}
-	if older(have, want) {
+	if have.Older(want) {
 		return fmt.Sprintf("openfc: runtime %s asks for PHP %d.%d; this node runs it on PHP %s (%s)", rt, want[0], want[1], full, php), nil
 	}
 	return "", nil
 }
 
 // version runs php to learn its version (and that Guzzle's PSR-7 loads).
-func version(php string) ([2]int, string, error) {
+func version(php string) (launch.Version, string, error) {
 	path, full, _, err := launch.Probe(php, "-r", probe)
 	if err != nil {
-		return [2]int{}, "", err
+		return launch.Version{}, "", err
 	}
-	v, ok := parseVersion(full)
+	v, ok := launch.ParseVersion(full)
 	if !ok {
-		return [2]int{}, full, errors.New(path + " printed version " + strconv.Quote(full))
+		return launch.Version{}, full, errors.New(path + " printed version " + strconv.Quote(full))
 	}
 	return v, full, nil
 }

@@ -6,7 +6,6 @@ package python
 
 import (
 	"embed"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -106,16 +105,11 @@ func version(py string) (major, minor int, full string, err error) {
 	if err != nil {
 		return 0, 0, "", err
 	}
-	parts := strings.SplitN(full, ".", 3)
-	if len(parts) < 2 {
+	v, ok := launch.ParseVersion(full)
+	if !ok {
 		return 0, 0, full, fmt.Errorf("%s printed version %q", path, full)
 	}
-	major, err1 := strconv.Atoi(parts[0])
-	minor, err2 := strconv.Atoi(parts[1])
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, 0, full, fmt.Errorf("%s printed version %q: %w", path, full, err)
-	}
-	return major, minor, full, nil
+	return v[0], v[1], full, nil
 }
 
 // Launch says how to start an instance of fn: the interpreter running
