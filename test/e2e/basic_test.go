@@ -90,11 +90,7 @@ resources:
 	if o.authConfig != "" {
 		yaml += "            authConfig: " + o.authConfig + "\n"
 	}
-	path := filepath.Join(s.t.TempDir(), "s.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		s.t.Fatal(err)
-	}
-	return s.cli("deploy", "-f", path)
+	return s.cli("deploy", "-f", writeYAML(s.t, yaml))
 }
 
 // envLines are s.yaml environmentVariables lines for env, sorted.

@@ -132,11 +132,7 @@ resources:
             authType: anonymous
             methods: [GET]
 `, service, fn, memory, image, env)
-	path := filepath.Join(s.t.TempDir(), "s.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		s.t.Fatal(err)
-	}
-	s.cli("deploy", "-f", path)
+	s.cli("deploy", "-f", writeYAML(s.t, yaml))
 }
 
 func (s *server) getOK(path string) string {

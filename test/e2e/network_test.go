@@ -48,11 +48,7 @@ resources:
             authType: anonymous
             methods: [GET]
 `, service, name, filepath.Join(repoRoot(), "test/e2e/testdata/netfetch"), access, name)
-	path := filepath.Join(s.t.TempDir(), "s.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		s.t.Fatal(err)
-	}
-	s.cli("deploy", "-f", path)
+	s.cli("deploy", "-f", writeYAML(s.t, yaml))
 }
 
 // fetchVia asks service/name to fetch url and returns its status and body.

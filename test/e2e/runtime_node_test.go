@@ -232,9 +232,7 @@ services:
           type: http
           config: {authType: anonymous, methods: [GET]}
 `, filepath.Join(repoRoot(), "test/e2e/testdata/nodebehave"), marks)
-	path := filepath.Join(t.TempDir(), "s.yaml")
-	os.WriteFile(path, []byte(yaml), 0o644)
-	s.cli("deploy", "-f", path)
+	s.cli("deploy", "-f", writeYAML(t, yaml))
 	if resp, body := s.do("GET", "/2016-08-15/proxy/nodestop/fn/init", nil, nil); resp.StatusCode != 200 {
 		t.Fatalf("GET: %d %s", resp.StatusCode, body)
 	}
