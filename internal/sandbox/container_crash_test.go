@@ -3,10 +3,8 @@
 package sandbox
 
 import (
-	"bufio"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -48,41 +46,12 @@ func TestContainerServerKilled(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "containers")
 	layers := imageLayers(t)
 	port := freePort(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperContainer$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "OPENFC_CT_HELPER=1", "OPENFC_CT_OWNER="+owner, "OPENFC_CT_STATE="+state,
-		"OPENFC_CT_LAYERS="+strings.Join(layers, string(filepath.ListSeparator)), "OPENFC_CT_PORT="+strconv.Itoa(port))
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	line, kill := startHelper(t, "TestHelperContainer", []string{"OPENFC_CT_HELPER=1", "OPENFC_CT_OWNER=" + owner, "OPENFC_CT_STATE=" + state,
+		"OPENFC_CT_LAYERS=" + strings.Join(layers, string(filepath.ListSeparator)), "OPENFC_CT_PORT=" + strconv.Itoa(port)}, 30*time.Second)
+	kill()
+	if line != "ready" {
+		t.Fatalf("the helper's container never became ready (it printed %q)", line)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		for sc.Scan() {
-		}
-	}()
-	select {
-	case line := <-lines:
-		if line != "ready" {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("helper printed %q", line)
-		}
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatal("the helper's container never became ready")
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
 
 	cg, err := findCgroups()
 	if err != nil {

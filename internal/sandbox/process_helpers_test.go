@@ -3,6 +3,7 @@
 package sandbox
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -335,4 +336,42 @@ func waitForeignThreads(t *testing.T, p *Process, want int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// startHelper runs this test binary's test (a helper server) with env
+// added and returns the first line it prints (within timeout; "" when
+// none came) and kill, which SIGKILLs it: what a crashed openfc leaves is
+// then there to examine. The test ends it with kill in any case.
+func startHelper(t *testing.T, test string, env []string, timeout time.Duration) (line string, kill func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		for sc.Scan() {
+		}
+	}()
+	kill = sync.OnceFunc(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	t.Cleanup(kill)
+	select {
+	case line = <-lines:
+	case <-time.After(timeout):
+	}
+	return line, kill
 }

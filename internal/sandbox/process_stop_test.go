@@ -3,10 +3,8 @@
 package sandbox
 
 import (
-	"bufio"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -203,44 +201,15 @@ func TestServerKilled(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			owner := netOptions(t).Owner
-			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServer$", "-test.count=1")
-			cmd.Env = append(os.Environ(), "OPENFC_SANDBOX_HELPER="+mode, "OPENFC_SANDBOX_OWNER="+owner, "OPENFC_SANDBOX_DIR="+t.TempDir())
-			cmd.Stderr = os.Stderr
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			lines := make(chan string, 1)
-			go func() {
-				sc := bufio.NewScanner(stdout)
-				if sc.Scan() {
-					lines <- sc.Text()
-				}
-				close(lines)
-				for sc.Scan() {
-				}
-			}()
-			var line string
-			select {
-			case line = <-lines:
-			case <-time.After(20 * time.Second):
-			}
+			line, kill := startHelper(t, "TestHelperServer", []string{"OPENFC_SANDBOX_HELPER=" + mode, "OPENFC_SANDBOX_OWNER=" + owner, "OPENFC_SANDBOX_DIR=" + t.TempDir()}, 20*time.Second)
 			if line == "" || strings.Trim(line, "0123456789") != "" {
-				cmd.Process.Kill()
-				cmd.Wait()
 				t.Fatalf("helper printed %q, want the instance's pid", line)
 			}
 			child := atoi(t, line)
 			if gone(child) {
 				t.Fatalf("instance %d is not running", child)
 			}
-			if err := cmd.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			cmd.Wait()
+			kill()
 			waitGone(t, child)
 			if mode == NetNSOn {
 				// The next server of the same owner removes the rules
