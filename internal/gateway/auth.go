@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"bytes"
-	"io"
 	"strings"
 
 	"github.com/openfc/openfc/internal/fc"
@@ -60,36 +58,6 @@ func (g *Gateway) authenticateJWT(c *call) error {
 		c.replayBody(body)
 	}
 	return nil
-}
-
-// readBody reads the request body whole (for the JWT stage's form, the
-// async accept), within the body limit checkBody applies (a larger body
-// gets its error), and keeps it to replay to the function. nil when the
-// call has no body.
-func (c *call) readBody() ([]byte, error) {
-	if c.body == nil {
-		return nil, nil
-	}
-	limit := c.g.bodyLimit(c)
-	if c.r.ContentLength > limit {
-		return nil, bodyTooLarge(c.r.ContentLength, limit)
-	}
-	c.body.limit = limit
-	b, err := io.ReadAll(c.body)
-	switch {
-	case c.body.exceeded():
-		return nil, bodyTooLarge(-1, limit)
-	case err != nil:
-		return nil, fc.Errorf(fc.CodeClientClosedRequest, "reading the request body: %w", err)
-	}
-	c.replayBody(b)
-	return b, nil
-}
-
-// replayBody makes b the body the function gets, with its length.
-func (c *call) replayBody(b []byte) {
-	c.body.rc, c.body.n = bytes.NewReader(b), 0
-	c.r.ContentLength = int64(len(b))
 }
 
 // allow records who signed the call and checks the key may invoke its

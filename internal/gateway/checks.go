@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"io"
 	"math"
@@ -78,6 +79,36 @@ func (g *Gateway) bodyLimitOf(typ fc.InvocationType) int64 {
 		return g.limits.MaxAsyncBody
 	}
 	return g.limits.MaxSyncBody
+}
+
+// readBody reads the request body whole (for the JWT stage's form, the
+// async accept), within the body limit checkBody applies (a larger body
+// gets its error), and keeps it to replay to the function. nil when the
+// call has no body.
+func (c *call) readBody() ([]byte, error) {
+	if c.body == nil {
+		return nil, nil
+	}
+	limit := c.g.bodyLimit(c)
+	if c.r.ContentLength > limit {
+		return nil, bodyTooLarge(c.r.ContentLength, limit)
+	}
+	c.body.limit = limit
+	b, err := io.ReadAll(c.body)
+	switch {
+	case c.body.exceeded():
+		return nil, bodyTooLarge(-1, limit)
+	case err != nil:
+		return nil, fc.Errorf(fc.CodeClientClosedRequest, "reading the request body: %w", err)
+	}
+	c.replayBody(b)
+	return b, nil
+}
+
+// replayBody makes b the body the function gets, with its length.
+func (c *call) replayBody(b []byte) {
+	c.body.rc, c.body.n = bytes.NewReader(b), 0
+	c.r.ContentLength = int64(len(b))
 }
 
 func bodyTooLarge(size, limit int64) *fc.Error {
