@@ -244,8 +244,15 @@ func bodyAllowed(status int) bool {
 // downloads, as FC does on its default domain. value is where the new
 // header value goes (a caller's array: no allocation).
 func forceAttachment(h http.Header, value *[1]string) {
-	if v := h["Content-Disposition"]; len(v) != 1 || !strings.HasPrefix(strings.ToLower(strings.TrimSpace(v[0])), "attachment") {
+	if v := h["Content-Disposition"]; len(v) != 1 || !isAttachment(v[0]) {
 		value[0] = "attachment"
 		h["Content-Disposition"] = value[:]
 	}
+}
+
+// isAttachment reports whether a Content-Disposition value's type (the
+// token before any ';') is attachment: "attachment0" is another type.
+func isAttachment(v string) bool {
+	typ, _, _ := strings.Cut(v, ";")
+	return strings.EqualFold(strings.TrimSpace(typ), "attachment")
 }
