@@ -23,8 +23,12 @@ import (
 //	             instances only replies
 //	postrouting: instance traffic leaving the host masqueraded
 //
-// Refusals are ICMP "administratively prohibited" (connect fails at once
-// with "no route to host"), never silent drops that make callers wait.
+// Refusals are immediate, never silent drops that make callers wait: a
+// TCP reset for TCP ("connection refused"), ICMP "administratively
+// prohibited" for the rest ("no route to host"). TCP is not left to ICMP
+// because the kernel sends at most one ICMP error per destination per
+// second (net.ipv4.icmp_ratelimit): a second connect within the second
+// would wait for its SYN to be retransmitted.
 // Links are matched by the name prefix every openfc uses, so the denied
 // ports of one openfc are also safe from the instances of another on the
 // host; an allow list, though, is one openfc's policy for its own
@@ -164,9 +168,8 @@ func (r *rules) inputChain(denied, allowed *nftables.Set) {
 	c := r.conn.AddChain(&nftables.Chain{Name: "input", Table: r.table, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter})
 	r.add(c, ifname(expr.MetaKeyIIFNAME), replies(), accept())
-	for _, proto := range []byte{unix.IPPROTO_TCP, unix.IPPROTO_UDP} {
-		r.add(c, ifname(expr.MetaKeyIIFNAME), l4proto(proto), dportIn(denied), reject())
-	}
+	r.add(c, ifname(expr.MetaKeyIIFNAME), l4proto(unix.IPPROTO_TCP), dportIn(denied), tcpReset())
+	r.add(c, ifname(expr.MetaKeyIIFNAME), l4proto(unix.IPPROTO_UDP), dportIn(denied), reject())
 	if allowed == nil {
 		return
 	}
@@ -174,16 +177,16 @@ func (r *rules) inputChain(denied, allowed *nftables.Set) {
 		r.add(c, ifnameIn(expr.MetaKeyIIFNAME, r.mine), l4proto(proto), dportIn(allowed), accept())
 	}
 	r.add(c, ifnameIn(expr.MetaKeyIIFNAME, r.mine), l4proto(unix.IPPROTO_ICMP), accept())
-	r.add(c, ifnameIn(expr.MetaKeyIIFNAME, r.mine), reject())
+	r.refuse(c, ifnameIn(expr.MetaKeyIIFNAME, r.mine))
 }
 
 func (r *rules) forwardChain() {
 	c := r.conn.AddChain(&nftables.Chain{Name: "forward", Table: r.table, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter})
-	r.add(c, ifname(expr.MetaKeyIIFNAME), ifname(expr.MetaKeyOIFNAME), reject())
-	r.add(c, ifname(expr.MetaKeyIIFNAME), ipv4(), saddrIn(r.offline), reject())
+	r.refuse(c, ifname(expr.MetaKeyIIFNAME), ifname(expr.MetaKeyOIFNAME))
+	r.refuse(c, ifname(expr.MetaKeyIIFNAME), ipv4(), saddrIn(r.offline))
 	r.add(c, ifname(expr.MetaKeyOIFNAME), replies(), accept())
-	r.add(c, ifname(expr.MetaKeyOIFNAME), reject())
+	r.refuse(c, ifname(expr.MetaKeyOIFNAME))
 }
 
 func (r *rules) natChain(pool netip.Prefix) {
@@ -284,6 +287,17 @@ func netipMask(bits int) []byte {
 }
 
 func accept() []expr.Any { return []expr.Any{&expr.Verdict{Kind: expr.VerdictAccept}} }
+
+// refuse adds the rules refusing what parts match: TCP with a reset,
+// the rest with ICMP (see rules).
+func (r *rules) refuse(c *nftables.Chain, parts ...[]expr.Any) {
+	r.add(c, slices.Concat(parts, [][]expr.Any{l4proto(unix.IPPROTO_TCP), tcpReset()})...)
+	r.add(c, slices.Concat(parts, [][]expr.Any{reject()})...)
+}
+
+func tcpReset() []expr.Any {
+	return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_TCP_RST}}
+}
 
 func reject() []expr.Any {
 	return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_ADMIN_PROHIBITED}}
