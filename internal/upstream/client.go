@@ -41,11 +41,19 @@ type Request struct {
 	// ContentLength is Body's length, -1 when unknown (sent chunked).
 	ContentLength int64
 	// Deadline bounds the whole exchange, the body copy and a tunnel
-	// included: it is the connection's deadline. Zero means none.
+	// included: it is the connection's deadline (over HTTP/2, the
+	// stream's). Zero means none.
 	Deadline time.Time
 	// Hooks apply the caller's rules; nil forwards Header as it is and
 	// returns the response unchanged.
 	Hooks Hooks
+	// HTTP2 sends the request over HTTP/2 cleartext with prior knowledge
+	// (h2c), as gRPC needs: the instance must speak h2c on its port (an
+	// HTTP/1 server there fails Do with ErrNotH2C). The request is built
+	// from the same fields by the same rules (Header filtered, Hooks
+	// applied; no upgrade), on a stream of a connection kept for the
+	// instance apart from its HTTP/1.1 ones.
+	HTTP2 bool
 }
 
 // Hooks are the caller's rules for one exchange.
@@ -72,7 +80,8 @@ type DuplexBody interface {
 	// CancelRead is called, on the goroutine that ends the exchange,
 	// when the exchange gives up on a body still being sent (the
 	// instance answered without reading it all): it must make a Read in
-	// progress return.
+	// progress return. (Over HTTP/2, when that happens before Do
+	// returns, it is called on x/net's goroutine while Do waits.)
 	CancelRead()
 }
 
@@ -82,8 +91,10 @@ var ErrUpgradeMismatch = errors.New("the instance switched protocols without bei
 
 // Options configure a Client. Zero values take the defaults.
 type Options struct {
-	// MaxIdlePerInstance caps the idle connections kept per instance.
-	// Default 1024.
+	// MaxIdlePerInstance caps the idle HTTP/1.1 connections kept per
+	// instance. Default 1024. (HTTP/2 connections, each carrying many
+	// exchanges, are dialed only when the others are at the instance's
+	// stream limit, and closed when idle for IdleTimeout.)
 	MaxIdlePerInstance int
 	// IdleTimeout closes a connection idle that long. Default 90 s.
 	IdleTimeout time.Duration
@@ -92,6 +103,7 @@ type Options struct {
 // Client exchanges requests with instances over pooled connections.
 type Client struct {
 	pool    *connPool
+	h2      *h2Pool
 	buffers sync.Pool // *[]byte
 }
 
@@ -103,7 +115,7 @@ func New(o Options) *Client {
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 90 * time.Second
 	}
-	c := &Client{pool: newConnPool(o.MaxIdlePerInstance, o.IdleTimeout)}
+	c := &Client{pool: newConnPool(o.MaxIdlePerInstance, o.IdleTimeout), h2: newH2Pool(o.IdleTimeout)}
 	c.buffers.New = func() any { b := make([]byte, 32<<10); return &b }
 	return c
 }
@@ -116,7 +128,7 @@ func (c *Client) Run(ctx context.Context, interval time.Duration) {
 	for {
 		select {
 		case <-ctx.Done():
-			c.pool.closeIdle()
+			c.CloseIdle()
 			return
 		case now := <-t.C:
 			c.Sweep(now)
@@ -125,15 +137,24 @@ func (c *Client) Run(ctx context.Context, interval time.Duration) {
 }
 
 // Sweep closes the idle connections that their instance closed (it
-// stopped, or its server's keep-alive timer ran out) or that have idled
-// longer than the idle timeout at now. Run calls it every interval.
-func (c *Client) Sweep(now time.Time) { c.pool.sweep(now) }
+// stopped, or its server's keep-alive timer ran out; for HTTP/2, sent a
+// GOAWAY or failed a ping) or that have idled longer than the idle
+// timeout at now. Run calls it every interval.
+func (c *Client) Sweep(now time.Time) {
+	c.pool.sweep(now)
+	c.h2.sweep(now)
+}
 
-// CloseIdle closes every idle connection.
-func (c *Client) CloseIdle() { c.pool.closeIdle() }
+// CloseIdle closes every idle connection, HTTP/2 ones without a stream
+// in progress included.
+func (c *Client) CloseIdle() {
+	c.pool.closeIdle()
+	c.h2.closeIdle()
+}
 
-// IdleConns is the number of idle connections kept.
-func (c *Client) IdleConns() int { return c.pool.idleCount() }
+// IdleConns is the number of idle connections kept: HTTP/1.1 ones in the
+// pool, and HTTP/2 ones open without an exchange in progress.
+func (c *Client) IdleConns() int { return c.pool.idleCount() + c.h2.idleCount() }
 
 // Do sends req to b and returns the response head once it arrived. The
 // caller reads resp.Body and must Close it: a body read to its end gives
@@ -145,7 +166,20 @@ func (c *Client) IdleConns() int { return c.pool.idleCount() }
 // request without a body that meets a kept-alive connection the instance
 // had just closed is sent again on another one, as net/http's Transport
 // does (replayable); any other could run twice.
+//
+// With req.HTTP2, the exchange is a stream of an h2c connection:
+// resp.Body closed early resets the stream (the connection stays
+// pooled); the trailers (gRPC's grpc-status and grpc-message) are in
+// resp.Trailer once the body has been read to its end, unless the
+// instance answered with a head alone (a "trailers-only" gRPC answer:
+// they are in resp.Header then). A stream the instance never took
+// (refused, or its connection closing) is sent once more, whatever the
+// method, if none of its body was read. The deadline's error wraps
+// os.ErrDeadlineExceeded, as over HTTP/1.1.
 func (c *Client) Do(ctx context.Context, b Backend, req *Request) (*http.Response, error) {
+	if req.HTTP2 {
+		return c.doH2(ctx, b, req) // h2.go
+	}
 	x, err := c.roundTrip(ctx, b, req)
 	if err != nil && x != nil && x.c.reused && replayable(req) && ctx.Err() == nil && staleConnErr(err) {
 		x.finish(false)

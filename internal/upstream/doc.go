@@ -18,6 +18,13 @@
 // body is sent from a second goroutine, so that an instance may answer
 // while it still reads; the exchange joins it before it ends.
 //
-// HTTP/2 to instances (h2c, for gRPC) is meant to sit behind the same
-// Do: a second connection kind in the pool, chosen per Backend.
+// HTTP/2 cleartext (h2c with prior knowledge, for gRPC) sits behind the
+// same Do, chosen per request (Request.HTTP2), with the same hooks and
+// header rules. Its framing is golang.org/x/net/http2's: a second pool
+// keeps, per instance, connections made over Backend.Dial, each carrying
+// many streams; one more is dialed (one at a time per instance) only
+// when the others are at the instance's stream limit. There x/net runs a
+// reader goroutine per connection and a sender per stream; an exchange
+// ends only once its sender is through with the request body, and Sweep
+// and CloseIdle close idle connections as for HTTP/1.1.
 package upstream

@@ -8,20 +8,43 @@ import (
 	"strings"
 )
 
-// HeadWriter appends header lines to a request head being written.
-type HeadWriter struct{ bw *bufio.Writer }
+// HeadWriter appends header lines to a request head being written: an
+// HTTP/1.1 head serialized into a buffer, or the header map of an
+// HTTP/2 request (Request.HTTP2). Hooks.AppendHeaders writes both the
+// same way.
+type HeadWriter struct {
+	bw *bufio.Writer
+	h  http.Header // HTTP/2: the header being built; nil for HTTP/1.1
+}
 
-// Header writes "key: value". The caller makes sure neither holds CR or
-// LF.
+// Header writes "key: value" (over HTTP/2, adds value to key). The caller
+// makes sure neither holds CR or LF.
 func (h HeadWriter) Header(key, value string) {
+	if h.h != nil {
+		h.h.Add(key, value)
+		return
+	}
 	h.bw.WriteString(key)
 	h.bw.WriteString(": ")
 	h.bw.WriteString(value)
 	h.bw.WriteString("\r\n")
 }
 
-// Lines writes header lines rendered ahead of time, each ending in CRLF.
-func (h HeadWriter) Lines(s string) { h.bw.WriteString(s) }
+// Lines writes header lines rendered ahead of time, each "Key: value"
+// ending in CRLF. Over HTTP/2 they are parsed back into the header (a
+// line without a colon is skipped).
+func (h HeadWriter) Lines(s string) {
+	if h.h == nil {
+		h.bw.WriteString(s)
+		return
+	}
+	for line := range strings.SplitSeq(s, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSuffix(line, "\r"), ":")
+		if ok && k != "" {
+			h.h.Add(k, strings.Trim(v, " \t"))
+		}
+	}
+}
 
 // WriteHead writes req's head as Do sends it (tests and tools use it to
 // see what an instance gets). It serializes straight from the incoming
@@ -41,15 +64,7 @@ func WriteHead(bw *bufio.Writer, req *Request) {
 	h := req.Header
 	connTokens := h["Connection"]
 	for k, vs := range h {
-		switch {
-		case isHopHeader(k):
-			if k == "Te" && len(vs) == 1 && strings.EqualFold(vs[0], "trailers") {
-				break // gRPC needs it
-			}
-			continue
-		case k == "Content-Length", k == "Expect", k == "Host",
-			len(connTokens) > 0 && listedIn(connTokens, k),
-			req.Hooks != nil && !req.Hooks.ForwardHeader(k):
+		if !forwarded(req, connTokens, k, vs) {
 			continue
 		}
 		for _, v := range vs {
@@ -76,9 +91,26 @@ func WriteHead(bw *bufio.Writer, req *Request) {
 		bw.WriteString("Content-Length: 0\r\n")
 	}
 	if req.Hooks != nil {
-		req.Hooks.AppendHeaders(HeadWriter{bw})
+		req.Hooks.AppendHeaders(HeadWriter{bw: bw})
 	}
 	bw.WriteString("\r\n")
+}
+
+// forwarded reports whether the incoming header k (its values vs) goes to
+// the instance, over HTTP/1.1 and HTTP/2 alike: never a hop-by-hop one,
+// except "Te: trailers" (gRPC needs it; nor is it the caller's to
+// refuse), nor one the Connection header (its values connTokens) names,
+// nor the framing (Content-Length, Expect) or Host, which the exchange
+// writes itself; of the others, the ones Hooks.ForwardHeader accepts.
+func forwarded(req *Request, connTokens []string, k string, vs []string) bool {
+	switch {
+	case isHopHeader(k):
+		return k == "Te" && len(vs) == 1 && strings.EqualFold(vs[0], "trailers")
+	case k == "Content-Length", k == "Expect", k == "Host",
+		len(connTokens) > 0 && listedIn(connTokens, k):
+		return false
+	}
+	return req.Hooks == nil || req.Hooks.ForwardHeader(k)
 }
 
 // isHopHeader: the hop-by-hop headers of RFC 9110 §7.6.1 (plus the legacy

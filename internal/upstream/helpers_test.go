@@ -86,6 +86,7 @@ type duplexBody struct {
 	sending       atomic.Int32
 	cancels       atomic.Int32
 	readTooEarly  atomic.Bool
+	inRead        atomic.Int32  // Reads in progress
 	readsFinished chan struct{} // closed when Read returned its last (error) result
 }
 
@@ -101,6 +102,8 @@ func (d *duplexBody) CancelRead() {
 }
 
 func (d *duplexBody) Read(p []byte) (int, error) {
+	d.inRead.Add(1)
+	defer d.inRead.Add(-1)
 	if d.sending.Load() == 0 {
 		d.readTooEarly.Store(true)
 	}
