@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/sandbox/network"
 )
 
@@ -82,6 +83,12 @@ type Options struct {
 	MaxUnpackedCodeSize int64
 	// MaxCodeFiles caps the entries of a code zip.
 	MaxCodeFiles int
+	// TLSListen, when set, serves HTTPS (HTTP/1.1 and HTTP/2 by ALPN) on
+	// that address with the certificate and key in TLSCert and TLSKey
+	// (PEM files).
+	TLSListen, TLSCert, TLSKey string
+	// MaxStreamMessageBytes bounds one WebSocket or gRPC message.
+	MaxStreamMessageBytes int64
 	// ShutdownTimeout bounds draining of in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration
 	// LogLevel: debug, info, warn, error.
@@ -134,13 +141,14 @@ func Defaults(home string) Options {
 		MaxUnpackedCodeSize:     500 << 20,
 		MaxCodeFiles:            100_000,
 		ShutdownTimeout:         30 * time.Second,
+		MaxStreamMessageBytes:   fc.MaxStreamMessageBytes,
 		LogLevel:                "info",
 		AsyncWorkers:            16,
-		MaxRequestHeaderBytes:   8 << 10,
-		MaxRequestPathBytes:     4 << 10,
-		MaxSyncBodyBytes:        32 << 20,
-		MaxAsyncBodyBytes:       128 << 10,
-		MaxResponseHeaderBytes:  8 << 10,
+		MaxRequestHeaderBytes:   fc.MaxRequestHeaderBytes,
+		MaxRequestPathBytes:     fc.MaxRequestPathBytes,
+		MaxSyncBodyBytes:        fc.MaxSyncBodyBytes,
+		MaxAsyncBodyBytes:       fc.MaxAsyncBodyBytes,
+		MaxResponseHeaderBytes:  fc.MaxResponseHeaderBytes,
 	}
 }
 
@@ -186,6 +194,10 @@ func FlagSet(o *Options) *pflag.FlagSet {
 	fs.Int64Var(&o.MaxUnpackedCodeSize, FlagMaxUnpackedCodeSize, o.MaxUnpackedCodeSize, "largest unpacked code, bytes")
 	fs.IntVar(&o.MaxCodeFiles, FlagMaxCodeFiles, o.MaxCodeFiles, "most entries (files, directories, symlinks) in a code zip")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "how long SIGTERM waits for in-flight requests")
+	fs.StringVar(&o.TLSListen, "tls-listen", o.TLSListen, "also serve HTTPS (HTTP/1.1 and HTTP/2) on this address, e.g. 127.0.0.1:8443")
+	fs.StringVar(&o.TLSCert, "tls-cert", o.TLSCert, "PEM certificate (chain) for --tls-listen")
+	fs.StringVar(&o.TLSKey, "tls-key", o.TLSKey, "PEM private key for --tls-listen")
+	fs.Int64Var(&o.MaxStreamMessageBytes, "max-stream-message-bytes", o.MaxStreamMessageBytes, "HTTP trigger: largest WebSocket or gRPC message, either way")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
 	fs.IntVar(&o.MaxRequestHeaderBytes, "max-request-header-bytes", o.MaxRequestHeaderBytes, "HTTP trigger: largest request headers (keys + values)")
 	fs.IntVar(&o.MaxRequestPathBytes, "max-request-path-bytes", o.MaxRequestPathBytes, "HTTP trigger: longest request path + query")
@@ -249,7 +261,9 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--%s, --%s and --%s must be positive", FlagMaxCodeSize, FlagMaxUnpackedCodeSize, FlagMaxCodeFiles)
 	case o.AsyncWorkers < 1:
 		return errors.New("--async-workers must be at least 1")
-	case o.MaxRequestHeaderBytes < 1, o.MaxRequestPathBytes < 1, o.MaxSyncBodyBytes < 1, o.MaxAsyncBodyBytes < 1, o.MaxResponseHeaderBytes < 1:
+	case (o.TLSListen == "") != (o.TLSCert == "") || (o.TLSListen == "") != (o.TLSKey == ""):
+		return errors.New("--tls-listen needs --tls-cert and --tls-key (and they need it)")
+	case o.MaxRequestHeaderBytes < 1, o.MaxRequestPathBytes < 1, o.MaxSyncBodyBytes < 1, o.MaxAsyncBodyBytes < 1, o.MaxResponseHeaderBytes < 1, o.MaxStreamMessageBytes < 1:
 		return errors.New("request and response limits must be positive")
 	case o.TriggerDomain == "" || strings.HasPrefix(o.TriggerDomain, ".") || strings.Contains(o.TriggerDomain, ":"):
 		return fmt.Errorf("--trigger-domain %q: give a domain such as fcapp.localhost", o.TriggerDomain)

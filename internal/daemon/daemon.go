@@ -88,8 +88,13 @@ type Daemon struct {
 	async       *async.Service
 	asyncRunner async.Runner
 
-	srv, admin   *http.Server
-	ln, adminLn  net.Listener
+	// srv is the front door (frontdoor.go) on ln and, with --tls-listen,
+	// tlsLn with certs; admin serves /healthz and /metrics on adminLn.
+	srv          *gateway.Server
+	admin        *http.Server
+	certs        *certificates
+	ln, tlsLn    net.Listener
+	adminLn      net.Listener
 	wg           sync.WaitGroup
 	serveErr     chan error
 	shutdownOnce sync.Once
@@ -101,7 +106,7 @@ func New(opts *config.Options, log *slog.Logger, getenv func(string) string) *Da
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Daemon{opts: opts, log: log, getenv: getenv, serveErr: make(chan error, 2), trim: newMemTrimmer(memTrimQuiet, nil)}
+	return &Daemon{opts: opts, log: log, getenv: getenv, serveErr: make(chan error, 3), trim: newMemTrimmer(memTrimQuiet, nil)}
 }
 
 // Start brings every component up and starts listening. On error it tears
@@ -145,9 +150,8 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	}
 	// The listeners come before the sandbox: instances are kept away
 	// from their ports, which are known once they listen.
-	d.ln, err = net.Listen("tcp", o.Listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", o.Listen, err)
+	if err := d.listenFrontDoor(); err != nil {
+		return err
 	}
 	if err := d.listenAdmin(); err != nil {
 		return err
@@ -169,30 +173,13 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := d.startAsync(ctx, gw); err != nil {
 		return err
 	}
-	d.srv = &http.Server{
-		Handler:           gw,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
-	}
-	d.srv.RegisterOnShutdown(d.logs.Close) // ends `logs --follow` streams
-	d.serve(d.srv, d.ln)
+	d.startFrontDoor(gw)
 	d.startAdmin(reg)
 	d.code.start()
 	d.startImageGC(d.imagesInUse)
-	d.log.Info("openfc serving", "listen", d.ln.Addr().String(), "admin", o.AdminListen, "data", o.DataDir,
+	d.log.Info("openfc serving", "listen", d.ln.Addr().String(), "tls", o.TLSListen, "admin", o.AdminListen, "data", o.DataDir,
 		"nats", firstNonEmpty(o.NATSURL, "embedded"), "netns", d.sb.NetNSEnabled(), "isolation", d.isolation())
 	return nil
-}
-
-func (d *Daemon) serve(s *http.Server, ln net.Listener) {
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.serveErr <- err
-		}
-	}()
 }
 
 // Addr returns the front door's address.
@@ -221,9 +208,10 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	d.shutdownOnce.Do(func() {
 		d.log.Info("shutting down: draining requests")
 		if d.srv != nil {
+			// WebSockets closed, HTTP/2 told GOAWAY, requests drained
+			// until ctx ends, then the rest cut (gateway.Server).
 			if e := d.srv.Shutdown(ctx); e != nil {
 				err = fmt.Errorf("draining requests: %w", e)
-				_ = d.srv.Close()
 			}
 		}
 		if d.admin != nil {
@@ -281,8 +269,12 @@ func (d *Daemon) closeBackends(ctx context.Context) {
 		cancel()
 	}
 	// Start failed before serving on these: nothing else closes them.
-	if d.ln != nil && d.srv == nil {
-		d.ln.Close()
+	if d.srv == nil {
+		for _, ln := range []net.Listener{d.ln, d.tlsLn} {
+			if ln != nil {
+				ln.Close()
+			}
+		}
 	}
 	if d.adminLn != nil && d.admin == nil {
 		d.adminLn.Close()

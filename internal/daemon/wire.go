@@ -103,6 +103,7 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 			MaxSyncBody:            o.MaxSyncBodyBytes,
 			MaxAsyncBody:           o.MaxAsyncBodyBytes,
 			MaxResponseHeaderBytes: o.MaxResponseHeaderBytes,
+			MaxStreamMessage:       o.MaxStreamMessageBytes,
 		},
 		Metrics:   gateway.NewMetrics(reg),
 		Logger:    d.log.With("component", "gateway"),
@@ -153,7 +154,7 @@ func (d *Daemon) startAdmin(reg *prometheus.Registry) {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	d.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	d.serve(d.admin, d.adminLn)
+	d.serveWith(d.admin.Serve, d.adminLn)
 }
 
 // checkRuntime is the API's deploy-time check of a built-in runtime: its

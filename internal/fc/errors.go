@@ -82,53 +82,79 @@ const (
 type codeInfo struct {
 	Status int
 	Type   ErrorType
+	// GRPC is the gRPC status code a gRPC call gets for the error (it
+	// cannot read an HTTP status or a JSON body).
+	GRPC GRPCCode
 }
 
-// codeTable maps every error code openfc emits to its HTTP status and
-// X-Fc-Error-Type. It is the one place where errors meet HTTP statuses.
+// GRPCCode is a gRPC status code (google.golang.org/grpc/codes).
+type GRPCCode int
+
+// The gRPC status codes the table uses.
+const (
+	GRPCCanceled           GRPCCode = 1
+	GRPCUnknown            GRPCCode = 2
+	GRPCInvalidArgument    GRPCCode = 3
+	GRPCDeadlineExceeded   GRPCCode = 4
+	GRPCNotFound           GRPCCode = 5
+	GRPCAlreadyExists      GRPCCode = 6
+	GRPCPermissionDenied   GRPCCode = 7
+	GRPCResourceExhausted  GRPCCode = 8
+	GRPCFailedPrecondition GRPCCode = 9
+	GRPCAborted            GRPCCode = 10
+	GRPCUnimplemented      GRPCCode = 12
+	GRPCInternal           GRPCCode = 13
+	GRPCUnavailable        GRPCCode = 14
+	GRPCUnauthenticated    GRPCCode = 16
+)
+
+// codeTable maps every error code openfc emits to its HTTP status,
+// X-Fc-Error-Type and gRPC status. It is the one place where errors meet
+// HTTP (and gRPC) statuses.
 var codeTable = map[Code]codeInfo{
-	CodeInvalidArgument:       {http.StatusBadRequest, FcCommonError},
-	CodeMissingRequiredHeader: {http.StatusBadRequest, FcCommonError},
-	CodePathNotSupported:      {http.StatusBadRequest, FcCommonError},
-	CodeEntityTooLarge:        {http.StatusBadRequest, FcCommonError},
-	CodeServiceNotEmpty:       {http.StatusBadRequest, FcCommonError},
-	CodeFunctionNotEmpty:      {http.StatusBadRequest, FcCommonError},
-	CodeAccessDenied:          {http.StatusForbidden, FcCommonError},
-	CodeSignatureNotMatch:     {http.StatusForbidden, FcCommonError},
-	CodeInvalidAccessKeyID:    {http.StatusForbidden, FcCommonError},
-	CodeUnauthorized:          {http.StatusUnauthorized, FcCommonError},
-	CodeMethodNotAllowed:      {http.StatusForbidden, FcCommonError},
-	CodeServiceNotFound:       {http.StatusNotFound, FcCommonError},
-	CodeFunctionNotFound:      {http.StatusNotFound, FcCommonError},
-	CodeTriggerNotFound:       {http.StatusNotFound, FcCommonError},
-	CodeAliasNotFound:         {http.StatusNotFound, FcCommonError},
-	CodeVersionNotFound:       {http.StatusNotFound, FcCommonError},
-	CodeServiceAlreadyExists:  {http.StatusConflict, FcCommonError},
-	CodeFunctionAlreadyExists: {http.StatusConflict, FcCommonError},
-	CodeTriggerAlreadyExists:  {http.StatusConflict, FcCommonError},
-	CodeConcurrentUpdateError: {http.StatusConflict, FcCommonError},
-	CodePreconditionFailed:    {http.StatusPreconditionFailed, FcCommonError},
-	CodeFunctionNotStarted:    {http.StatusBadGateway, UnhandledInvocationError},
-	CodeInitializationError:   {http.StatusBadGateway, UnhandledInvocationError},
-	CodeClientClosedRequest:   {499, FcCommonError},
-	CodeResourceThrottled:     {http.StatusTooManyRequests, FcCommonError},
-	CodeInternalServerError:   {http.StatusInternalServerError, FcCommonError},
-	CodeServiceUnavailable:    {http.StatusServiceUnavailable, FcCommonError},
-	CodeBadResponse:           {http.StatusBadGateway, UnhandledInvocationError},
-	CodeFunctionCrashed:       {http.StatusBadGateway, UnhandledInvocationError},
-	CodeFunctionTimeout:       {http.StatusBadGateway, UnhandledInvocationError},
-	CodeFunctionConnection:    {http.StatusBadGateway, UnhandledInvocationError},
+	CodeInvalidArgument:       {http.StatusBadRequest, FcCommonError, GRPCInvalidArgument},
+	CodeMissingRequiredHeader: {http.StatusBadRequest, FcCommonError, GRPCInvalidArgument},
+	CodePathNotSupported:      {http.StatusBadRequest, FcCommonError, GRPCUnimplemented},
+	CodeEntityTooLarge:        {http.StatusBadRequest, FcCommonError, GRPCResourceExhausted},
+	CodeServiceNotEmpty:       {http.StatusBadRequest, FcCommonError, GRPCFailedPrecondition},
+	CodeFunctionNotEmpty:      {http.StatusBadRequest, FcCommonError, GRPCFailedPrecondition},
+	CodeAccessDenied:          {http.StatusForbidden, FcCommonError, GRPCPermissionDenied},
+	CodeSignatureNotMatch:     {http.StatusForbidden, FcCommonError, GRPCUnauthenticated},
+	CodeInvalidAccessKeyID:    {http.StatusForbidden, FcCommonError, GRPCUnauthenticated},
+	CodeUnauthorized:          {http.StatusUnauthorized, FcCommonError, GRPCUnauthenticated},
+	// The trigger does not take the method: gRPC's "not enabled here".
+	CodeMethodNotAllowed:      {http.StatusForbidden, FcCommonError, GRPCUnimplemented},
+	CodeServiceNotFound:       {http.StatusNotFound, FcCommonError, GRPCNotFound},
+	CodeFunctionNotFound:      {http.StatusNotFound, FcCommonError, GRPCNotFound},
+	CodeTriggerNotFound:       {http.StatusNotFound, FcCommonError, GRPCNotFound},
+	CodeAliasNotFound:         {http.StatusNotFound, FcCommonError, GRPCNotFound},
+	CodeVersionNotFound:       {http.StatusNotFound, FcCommonError, GRPCNotFound},
+	CodeServiceAlreadyExists:  {http.StatusConflict, FcCommonError, GRPCAlreadyExists},
+	CodeFunctionAlreadyExists: {http.StatusConflict, FcCommonError, GRPCAlreadyExists},
+	CodeTriggerAlreadyExists:  {http.StatusConflict, FcCommonError, GRPCAlreadyExists},
+	CodeConcurrentUpdateError: {http.StatusConflict, FcCommonError, GRPCAborted},
+	CodePreconditionFailed:    {http.StatusPreconditionFailed, FcCommonError, GRPCFailedPrecondition},
+	CodeFunctionNotStarted:    {http.StatusBadGateway, UnhandledInvocationError, GRPCUnavailable},
+	CodeInitializationError:   {http.StatusBadGateway, UnhandledInvocationError, GRPCUnavailable},
+	CodeClientClosedRequest:   {499, FcCommonError, GRPCCanceled},
+	CodeResourceThrottled:     {http.StatusTooManyRequests, FcCommonError, GRPCResourceExhausted},
+	CodeInternalServerError:   {http.StatusInternalServerError, FcCommonError, GRPCInternal},
+	CodeServiceUnavailable:    {http.StatusServiceUnavailable, FcCommonError, GRPCUnavailable},
+	CodeBadResponse:           {http.StatusBadGateway, UnhandledInvocationError, GRPCInternal},
+	CodeFunctionCrashed:       {http.StatusBadGateway, UnhandledInvocationError, GRPCInternal},
+	CodeFunctionTimeout:       {http.StatusBadGateway, UnhandledInvocationError, GRPCDeadlineExceeded},
+	CodeFunctionConnection:    {http.StatusBadGateway, UnhandledInvocationError, GRPCUnavailable},
 
-	CodeOnDemandConfigNotFound: {http.StatusNotFound, FcCommonError},
+	CodeOnDemandConfigNotFound: {http.StatusNotFound, FcCommonError, GRPCNotFound},
 
-	CodeImageNotFound: {http.StatusNotFound, FcCommonError},
-	CodeImageInUse:    {http.StatusConflict, FcCommonError},
+	CodeImageNotFound: {http.StatusNotFound, FcCommonError, GRPCNotFound},
+	CodeImageInUse:    {http.StatusConflict, FcCommonError, GRPCFailedPrecondition},
 
-	CodeAccessKeyNotFound: {http.StatusNotFound, FcCommonError},
+	CodeAccessKeyNotFound: {http.StatusNotFound, FcCommonError, GRPCNotFound},
 
-	CodeStatefulAsyncInvocationAlreadyExists: {http.StatusConflict, FcCommonError},
-	CodeStatefulAsyncInvocationNotFound:      {http.StatusNotFound, FcCommonError},
-	CodeAsyncConfigNotExists:                 {http.StatusNotFound, FcCommonError},
+	CodeStatefulAsyncInvocationAlreadyExists: {http.StatusConflict, FcCommonError, GRPCAlreadyExists},
+	CodeStatefulAsyncInvocationNotFound:      {http.StatusNotFound, FcCommonError, GRPCNotFound},
+	CodeAsyncConfigNotExists:                 {http.StatusNotFound, FcCommonError, GRPCNotFound},
 }
 
 // Codes returns every error code in the table, for tests that walk it.
@@ -146,6 +172,14 @@ func (c Code) Status() int {
 		return info.Status
 	}
 	return http.StatusInternalServerError
+}
+
+// GRPC returns the gRPC status of code; unknown codes are Unknown.
+func (c Code) GRPC() GRPCCode {
+	if info, ok := codeTable[c]; ok {
+		return info.GRPC
+	}
+	return GRPCUnknown
 }
 
 // Type returns the X-Fc-Error-Type of code; unknown codes are FcCommonError.

@@ -22,6 +22,10 @@ func TestErrorTable(t *testing.T) {
 				t.Fatalf("502 must be UnhandledInvocationError, is %s", typ)
 			case st >= 400 && st < 500 && st != http.StatusPreconditionFailed && typ != FcCommonError:
 				t.Fatalf("request error %d must be FcCommonError, is %s", st, typ)
+			case code.GRPC() < GRPCCanceled || code.GRPC() > GRPCUnauthenticated:
+				t.Fatalf("gRPC status %d is not an error status", code.GRPC())
+			case st == http.StatusNotFound && code.GRPC() != GRPCNotFound:
+				t.Fatalf("404 must be gRPC NOT_FOUND, is %d", code.GRPC())
 			}
 			rec := httptest.NewRecorder()
 			WriteError(rec, "req-1", Errorf(code, "msg %d", 7))

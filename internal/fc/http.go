@@ -44,6 +44,10 @@ const (
 	MaxSyncBodyBytes       = 32 << 20  // a synchronous request body
 	MaxAsyncBodyBytes      = 128 << 10 // an asynchronous request body
 	MaxResponseHeaderBytes = 8 << 10   // the function's response headers
+	// MaxStreamMessageBytes bounds one message of a WebSocket or gRPC
+	// stream, in either direction; the stream as a whole has no size
+	// limit, only the function's timeout.
+	MaxStreamMessageBytes = 6 << 20
 )
 
 // HeaderSize is FC's measure of headers against its limits: the bytes of

@@ -92,6 +92,13 @@ type call struct {
 	origin      string
 	logTail     bool         // X-Fc-Log-Type: Tail
 	body        *limitedBody // nil: no body
+	// grpc: a gRPC call (grpc.go), whose messages in and out are checked
+	// against the message limit by grpcIn and grpcOut (nil until sent).
+	grpc            bool
+	grpcIn, grpcOut *grpcMessages
+	// stream registers a long-lived call (gRPC, an upgrade) for a
+	// shutdown to end (streams.go); nil for others.
+	stream *openStream
 
 	lease    Lease
 	deadline time.Time // the function's timeout
@@ -105,7 +112,7 @@ type call struct {
 
 func (g *Gateway) newCall(r *http.Request, requestID string) *call {
 	return &call{g: g, requestID: requestID, start: time.Now(), r: r, origin: r.Header.Get("Origin"),
-		logTail: strings.EqualFold(r.Header.Get(fc.HeaderLogType), "Tail")}
+		logTail: strings.EqualFold(r.Header.Get(fc.HeaderLogType), "Tail"), grpc: isGRPC(r)}
 }
 
 // serve runs a call through the chain, hands its outcome to w and ends

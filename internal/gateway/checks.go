@@ -52,6 +52,9 @@ func checkMethod(c *call) error {
 // while it streams otherwise; then the invocation type itself. It marks
 // an async call for the accept stage.
 func (g *Gateway) checkBody(c *call) error {
+	if c.grpc {
+		return g.checkGRPCBody(c)
+	}
 	typ, typeErr := fc.ParseInvocationType(c.r.Header)
 	limit := g.bodyLimitOf(typ)
 	if c.r.ContentLength > limit {

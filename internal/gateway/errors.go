@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strconv"
@@ -33,7 +34,12 @@ func acquireError(ctx context.Context, err error) error {
 // gone, a crash, or its server failing.
 func exchangeError(ctx context.Context, c *call, err error) error {
 	var bad *errBadResponse
+	if fe := cmp.Or(c.grpcIn.exceeded(), c.grpcOut.exceeded()); fe != nil {
+		return fe
+	}
 	switch {
+	case errors.Is(context.Cause(ctx), errShuttingDown):
+		return fc.Errorf(fc.CodeServiceUnavailable, "openfc is shutting down; call again")
 	case c.body != nil && c.body.exceeded():
 		return bodyTooLarge(c.body.n, c.body.limit)
 	case errors.As(err, &bad):

@@ -36,7 +36,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // function gave it.
 func (g *Gateway) Invoke(w http.ResponseWriter, r *http.Request, requestID string, fn *fc.Function, qualifier string) {
 	c := g.newCall(r, requestID)
-	c.event, c.fn, c.qualifier = true, fn, qualifier
+	c.event, c.fn, c.qualifier, c.grpc = true, fn, qualifier, false
 	g.serveHTTP(w, r, c)
 }
 
@@ -63,7 +63,12 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, c *call) {
 		// connection gracefully when the body is left unread.
 		c.body = &limitedBody{rc: r.Body, dx: &c.w, limit: noBodyLimit}
 	}
-	if d := g.serve(r.Context(), c, &c.w); d.aborted {
+	ctx := r.Context()
+	if c.grpc || isUpgrade(r) {
+		ctx, c.stream = g.streams.add(ctx) // streams.go
+		defer g.streams.remove(c.stream)
+	}
+	if d := g.serve(ctx, c, &c.w); d.aborted {
 		panic(http.ErrAbortHandler) // net/http closes the connection quietly
 	}
 }

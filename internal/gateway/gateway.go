@@ -109,6 +109,9 @@ type Limits struct {
 	MaxSyncBody, MaxAsyncBody int64
 	// MaxResponseHeaderBytes bounds the function's response headers.
 	MaxResponseHeaderBytes int
+	// MaxStreamMessage bounds each message of a gRPC or WebSocket
+	// stream, in either direction.
+	MaxStreamMessage int64
 }
 
 func (l Limits) withDefaults() Limits {
@@ -126,6 +129,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxResponseHeaderBytes <= 0 {
 		l.MaxResponseHeaderBytes = fc.MaxResponseHeaderBytes
+	}
+	if l.MaxStreamMessage <= 0 {
+		l.MaxStreamMessage = fc.MaxStreamMessageBytes
 	}
 	return l
 }
@@ -166,6 +172,8 @@ type Gateway struct {
 	access   *slog.Logger
 	upstream *upstream.Client
 	headers  *headerCache
+	// streams are the long-lived calls open, for a shutdown to end.
+	streams streams
 }
 
 // New returns a Gateway.

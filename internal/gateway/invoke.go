@@ -37,6 +37,14 @@ func (g *Gateway) invoke(ctx context.Context, c *call) {
 	if c.event {
 		c.up.Method = http.MethodPost
 	}
+	if c.grpc {
+		c.up.HTTP2 = true // gRPC: h2c to the instance
+	}
+	if isUpgrade(c.r) {
+		// A WebSocket's relay closes it at the deadline itself, with a
+		// close frame each side reads (tunnel.go).
+		c.up.Deadline = c.deadline.Add(wsCloseGrace)
+	}
 	if c.body != nil {
 		c.up.Body = c.body
 	}
@@ -44,6 +52,10 @@ func (g *Gateway) invoke(ctx context.Context, c *call) {
 	if err != nil {
 		c.fail(exchangeError(ctx, c, err)) // errors.go
 		return
+	}
+	if c.grpc {
+		c.grpcOut = newGRPCMessages(resp.Body, g.limits.MaxStreamMessage, "function")
+		resp.Body = grpcBody{c.grpcOut, resp.Body}
 	}
 	c.out.Status, c.out.Header, c.out.ContentLength = resp.StatusCode, resp.Header, resp.ContentLength
 	c.out.Body, c.out.Trailer, c.out.Answered = resp.Body, resp.Trailer, time.Now()

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/openfc/openfc/internal/fc"
@@ -32,7 +31,7 @@ func (w *httpWriter) deliver(ctx context.Context, c *call) delivery {
 		return w.writeError(c, out.Err)
 	}
 	if out.Status == http.StatusSwitchingProtocols {
-		return w.tunnel(c)
+		return w.tunnel(c) // tunnel.go
 	}
 	h := w.rw.Header()
 	for k, v := range out.Header {
@@ -57,6 +56,17 @@ func (w *httpWriter) deliver(ctx context.Context, c *call) delivery {
 		_ = http.NewResponseController(w.rw).Flush()
 	}
 	bodyErr, clientErr := copyBody(w.rw, out.Body, c.g.upstream, stream)
+	if bodyErr != nil && c.grpc && clientErr == nil && (ctx.Err() == nil || shuttingDown(ctx)) {
+		// A gRPC stream ends with a status the client reads, not a
+		// reset: its message limit, the function's timeout, a shutdown.
+		_ = out.Body.Close()
+		w.endGRPC(fc.AsError(exchangeError(ctx, c, bodyErr)))
+		d := delivery{status: out.Status}
+		if c.grpcIn.exceeded() == nil {
+			d.broken = brokenAnswer(ctx, c, bodyErr)
+		}
+		return d
+	}
 	if bodyErr != nil {
 		// What came goes out before the cut.
 		_ = http.NewResponseController(w.rw).Flush()
@@ -102,6 +112,9 @@ func (w *httpWriter) writeHead(c *call, status int) {
 // writeError writes an FC error (with the CORS defaults for a browser
 // origin).
 func (w *httpWriter) writeError(c *call, fe *fc.Error) delivery {
+	if c.grpc {
+		return w.writeGRPCError(c, fe) // grpc.go
+	}
 	if c.origin != "" {
 		addCORSDefaults(w.rw.Header(), c.origin)
 	}
@@ -137,42 +150,6 @@ func (w *httpWriter) cancelBodyRead() {
 		_ = rc.Flush()
 	}
 	_ = rc.SetReadDeadline(time.Unix(1, 0)) // in the past: a blocked read returns
-}
-
-// tunnel completes an upgrade the instance accepted (101) and copies
-// bytes both ways until either side closes or the function's timeout
-// ends it. The instance slot is held for the tunnel's life.
-func (w *httpWriter) tunnel(c *call) delivery {
-	up := c.out.Body.(io.ReadWriteCloser)
-	client, brw, err := http.NewResponseController(w.rw).Hijack()
-	if err != nil {
-		_ = up.Close()
-		c.fail(&errBadResponse{msg: "switching protocols: " + err.Error()})
-		return w.writeError(c, c.out.Err)
-	}
-	defer client.Close()
-	h := c.out.Header
-	if c.origin != "" {
-		addCORSDefaults(h, c.origin)
-	}
-	_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
-	_ = h.Write(brw)
-	_, _ = brw.WriteString("\r\n")
-	if err := brw.Flush(); err != nil {
-		_ = up.Close()
-		return delivery{status: http.StatusSwitchingProtocols, aborted: true}
-	}
-	_ = client.SetDeadline(c.deadline) // the instance side has it already
-	var wg sync.WaitGroup
-	wg.Go(func() { // client → instance
-		_, _ = io.Copy(up, brw.Reader)
-		_ = up.Close()
-	})
-	_, _ = io.Copy(client, up)
-	_ = client.Close()
-	_ = up.Close()
-	wg.Wait()
-	return delivery{status: http.StatusSwitchingProtocols}
 }
 
 // copyBody copies an answer's body to the client, flushing after every

@@ -30,12 +30,7 @@ import (
 func serverImage(t *testing.T) v1.Image {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "app")
-	build := exec.Command("go", "build", "-o", bin, "./test/e2e/testdata/ctrserver")
-	build.Dir = repoRoot()
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ctrserver: %v\n%s", err, out)
-	}
+	goBuild(t, "./test/e2e/testdata/ctrserver", bin)
 	app, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
@@ -275,13 +270,7 @@ func TestCustomContainerCleanup(t *testing.T) {
 // hidden from it.
 func TestIsolationContainer(t *testing.T) {
 	runcTool().mustFind(t)
-	code := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(code, "bootstrap"), "./test/e2e/testdata/ctrserver")
-	build.Dir = repoRoot()
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ctrserver: %v\n%s", err, out)
-	}
+	code := goBootstrap(t, "./test/e2e/testdata/ctrserver")
 	data := t.TempDir()
 	s := startServer(t, data, "--isolation", "container")
 	s.deployEcho(echoOpts{service: "iso", name: "ctr", code: code, command: "[./bootstrap]"})

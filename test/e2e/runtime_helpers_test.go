@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -97,5 +99,26 @@ func (s *server) initializedOnce(t *testing.T, base string) {
 	json.Unmarshal([]byte(s.getOK(base+"/init")), &init)
 	if init.InitCalls != 1 {
 		t.Errorf("initializer ran %d times; want 1", init.InitCalls)
+	}
+}
+
+// goBootstrap builds the Go program pkg (a path from the repository
+// root) statically into a fresh code directory as its bootstrap, and
+// returns the directory.
+func goBootstrap(t *testing.T, pkg string) string {
+	t.Helper()
+	code := t.TempDir()
+	goBuild(t, pkg, filepath.Join(code, "bootstrap"))
+	return code
+}
+
+// goBuild builds the Go program pkg statically into out.
+func goBuild(t *testing.T, pkg, out string) {
+	t.Helper()
+	build := exec.Command("go", "build", "-o", out, pkg)
+	build.Dir = repoRoot()
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
 }

@@ -1,0 +1,86 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"log"
+	"net"
+	"net/http"
+	"time"
+)
+
+// ServerOptions configure the front door's server.
+type ServerOptions struct {
+	// TLS serves HTTPS on the listeners given to ServeTLS (ALPN h2 and
+	// http/1.1); its GetCertificate picks a certificate by SNI.
+	TLS *tls.Config
+	// ErrorLog receives net/http's own complaints (bad requests, TLS
+	// handshakes); nil: the standard logger.
+	ErrorLog *log.Logger
+}
+
+// Server is the front door: HTTP/1.1 and HTTP/2 with prior knowledge
+// (h2c) on plain listeners, HTTP/1.1 and HTTP/2 over TLS, all served by
+// the gateway; and the shutdown order long-lived calls need.
+type Server struct {
+	g   *Gateway
+	srv *http.Server
+}
+
+// NewServer returns the front door's server for g.
+func (g *Gateway) NewServer(o ServerOptions) *Server {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetHTTP2(true)
+	p.SetUnencryptedHTTP2(true)
+	return &Server{g: g, srv: &http.Server{
+		Handler:           g,
+		Protocols:         &p,
+		TLSConfig:         o.TLS,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          o.ErrorLog,
+	}}
+}
+
+// Serve serves plain HTTP (HTTP/1.1 and h2c) on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+
+// ServeTLS serves HTTPS on ln until Shutdown, with the certificates of
+// ServerOptions.TLS.
+func (s *Server) ServeTLS(ln net.Listener) error { return s.srv.ServeTLS(ln, "", "") }
+
+// RegisterOnShutdown calls f when Shutdown begins (it ends streams of
+// its own, such as `logs --follow`).
+func (s *Server) RegisterOnShutdown(f func()) { s.srv.RegisterOnShutdown(f) }
+
+// closeGrace bounds each step after the grace period: the gRPC statuses
+// written, the connections left closed.
+const closeGrace = 2 * time.Second
+
+// Shutdown ends the front door in order: WebSocket tunnels get a close
+// frame (1001 going away) at once; the listeners close and HTTP/2
+// clients get GOAWAY; requests, gRPC streams included, may finish until
+// ctx ends; then the gRPC streams still open end with UNAVAILABLE, and
+// every connection left, hijacked ones included, is closed. It returns
+// ctx's error when requests had to be cut.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.g.streams.closeTunnels(closeGoingAway, errShuttingDown.Error())
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		s.g.streams.cut(errShuttingDown)
+		s.g.streams.wait(closeGrace)
+		// The handlers are done: what they wrote is flushed on the way
+		// out, then whatever is left is closed.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
+		if s.srv.Shutdown(sctx) != nil {
+			_ = s.srv.Close()
+		}
+		cancel()
+	}
+	if !s.g.streams.wait(closeGrace) {
+		s.g.streams.cut(errShuttingDown)
+		s.g.streams.wait(closeGrace)
+	}
+	return err
+}
