@@ -120,8 +120,10 @@ func TestWebSocket(t *testing.T) {
 		for _, cl := range s.wsCloses(t) {
 			got[cl.Code]++
 		}
-		if got[1009] < 2 || got[1001] < 1 {
-			return errors.New("the function saw closes " + strings.TrimSpace(string(mustJSON(s.wsCloses(t)))) + "; want 1009 twice and 1001")
+		// (The function that sent too much is cut while it writes: it
+		// reads no close frame.)
+		if got[1009] < 1 || got[1001] < 1 {
+			return errors.New("the function saw closes " + strings.TrimSpace(string(mustJSON(s.wsCloses(t)))) + "; want 1009 (the client's message) and 1001")
 		}
 		return nil
 	})
