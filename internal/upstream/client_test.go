@@ -90,25 +90,38 @@ func TestPostBody(t *testing.T) {
 }
 
 // TestConnectionReuse: requests one after the other share one connection,
-// which is idle in the pool after them.
+// which is idle in the pool after them, over HTTP/1.1 and over h2c.
 func TestConnectionReuse(t *testing.T) {
-	c, b, _ := newHTTPTest(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	remoteAddr := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, r.RemoteAddr)
-	}))
-	var first string
-	for i := range 5 {
-		_, addr := get(t, c, b, "/")
-		if i == 0 {
-			first = addr
-		} else if addr != first {
-			t.Errorf("request %d came from %s; want the first connection's %s", i, addr, first)
-		}
-		if n := c.IdleConns(); n != 1 {
-			t.Errorf("after request %d: %d idle connections; want 1", i, n)
-		}
-	}
-	if n := b.dials.Load(); n != 1 {
-		t.Errorf("%d dials; want 1", n)
+	})
+	for _, proto := range []string{"HTTP/1.1", "h2c"} {
+		t.Run(proto, func(t *testing.T) {
+			var c *Client
+			var b *testBackend
+			req := &Request{Method: "GET", Path: "/", Host: "instance"}
+			if proto == "h2c" {
+				c, b, _ = newH2Test(t, remoteAddr, nil)
+				req = h2Req("GET", "/")
+			} else {
+				c, b, _ = newHTTPTest(t, remoteAddr)
+			}
+			var first string
+			for i := range 5 {
+				_, addr := send(t, c, b, req)
+				if i == 0 {
+					first = addr
+				} else if addr != first {
+					t.Errorf("request %d came from %s; want the first connection's %s", i, addr, first)
+				}
+				if n := c.IdleConns(); n != 1 {
+					t.Errorf("after request %d: %d idle connections; want 1", i, n)
+				}
+			}
+			if n := b.dials.Load(); n != 1 {
+				t.Errorf("%d dials; want 1", n)
+			}
+		})
 	}
 }
 

@@ -169,12 +169,7 @@ func (p *connPool) sweep(now time.Time) {
 			}
 			kept = append(kept, c)
 		}
-		clear(list[len(kept):])
-		if len(kept) == 0 {
-			delete(p.idle, key)
-		} else {
-			p.idle[key] = kept
-		}
+		storeKept(p.idle, key, list, kept)
 	}
 	p.mu.Unlock()
 	for _, c := range stale {
@@ -204,4 +199,16 @@ func (p *connPool) idleCount() int {
 		n += len(l)
 	}
 	return n
+}
+
+// storeKept makes kept, a prefix of list filtered in place, key's list
+// of connections (list's tail cleared, so that it holds no dropped
+// connection), or deletes key when none is left.
+func storeKept[T any](m map[string][]T, key string, list, kept []T) {
+	clear(list[len(kept):])
+	if len(kept) == 0 {
+		delete(m, key)
+	} else {
+		m[key] = kept
+	}
 }

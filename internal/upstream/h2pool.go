@@ -139,12 +139,7 @@ func (p *h2Pool) reserveLocked(key string) (c *h2Conn, dead []*h2Conn) {
 		}
 		kept = append(kept, cand)
 	}
-	clear(list[len(kept):])
-	if len(kept) == 0 {
-		delete(p.conns, key)
-	} else {
-		p.conns[key] = kept
-	}
+	storeKept(p.conns, key, list, kept)
 	if c != nil {
 		c.active++
 	}
@@ -238,12 +233,7 @@ func (p *h2Pool) drop(stale func(*h2Conn) bool) {
 			}
 			kept = append(kept, c)
 		}
-		clear(list[len(kept):])
-		if len(kept) == 0 {
-			delete(p.conns, key)
-		} else {
-			p.conns[key] = kept
-		}
+		storeKept(p.conns, key, list, kept)
 	}
 	p.mu.Unlock()
 	closeH2(dead)

@@ -17,29 +17,6 @@ import (
 	"golang.org/x/net/http2"
 )
 
-// TestH2ConnectionReuse: exchanges one after the other share one
-// connection, which is idle once they are done.
-func TestH2ConnectionReuse(t *testing.T) {
-	c, b, _ := newH2Test(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, r.RemoteAddr)
-	}), nil)
-	var first string
-	for i := range 5 {
-		_, addr := send(t, c, b, h2Req("GET", "/"))
-		if i == 0 {
-			first = addr
-		} else if addr != first {
-			t.Errorf("request %d came from %s; want the first connection's %s", i, addr, first)
-		}
-		if n := c.IdleConns(); n != 1 {
-			t.Errorf("after request %d: %d idle connections; want 1", i, n)
-		}
-	}
-	if n := b.dials.Load(); n != 1 {
-		t.Errorf("%d dials; want 1", n)
-	}
-}
-
 // TestH2StreamLimit: exchanges at once beyond the instance's
 // MaxConcurrentStreams open more connections, each filled to the limit
 // (ceil(5/2) = 3 for 5 at a limit of 2), and no more: a burst waits for
