@@ -34,12 +34,15 @@ const (
 	CodeInvalidAccessKeyID    Code = "InvalidAccessKeyID"
 	// CodeUnauthorized: a trigger with authType jwt got no token, or one
 	// that does not verify (FC documents no code of its own for this).
-	CodeUnauthorized          Code = "Unauthorized"
-	CodeServiceNotFound       Code = "ServiceNotFound"
-	CodeFunctionNotFound      Code = "FunctionNotFound"
-	CodeTriggerNotFound       Code = "TriggerNotFound"
-	CodeAliasNotFound         Code = "AliasNotFound"
-	CodeVersionNotFound       Code = "VersionNotFound"
+	CodeUnauthorized     Code = "Unauthorized"
+	CodeServiceNotFound  Code = "ServiceNotFound"
+	CodeFunctionNotFound Code = "FunctionNotFound"
+	CodeTriggerNotFound  Code = "TriggerNotFound"
+	CodeAliasNotFound    Code = "AliasNotFound"
+	CodeVersionNotFound  Code = "VersionNotFound"
+	// CodeVersionInUse: deleting a version an alias points to (FC
+	// refuses it; the message names the aliases).
+	CodeVersionInUse          Code = "VersionInUse"
 	CodeMethodNotAllowed      Code = "MethodNotAllowed"
 	CodeServiceAlreadyExists  Code = "ServiceAlreadyExists"
 	CodeFunctionAlreadyExists Code = "FunctionAlreadyExists"
@@ -129,6 +132,7 @@ var codeTable = map[Code]codeInfo{
 	CodeTriggerNotFound:       {http.StatusNotFound, FcCommonError, GRPCNotFound},
 	CodeAliasNotFound:         {http.StatusNotFound, FcCommonError, GRPCNotFound},
 	CodeVersionNotFound:       {http.StatusNotFound, FcCommonError, GRPCNotFound},
+	CodeVersionInUse:          {http.StatusBadRequest, FcCommonError, GRPCFailedPrecondition},
 	CodeServiceAlreadyExists:  {http.StatusConflict, FcCommonError, GRPCAlreadyExists},
 	CodeFunctionAlreadyExists: {http.StatusConflict, FcCommonError, GRPCAlreadyExists},
 	CodeTriggerAlreadyExists:  {http.StatusConflict, FcCommonError, GRPCAlreadyExists},

@@ -12,11 +12,14 @@ import (
 
 // Header names openfc reads or writes on the data plane.
 const (
-	HeaderRequestID      = "X-Fc-Request-Id"
-	HeaderErrorType      = "X-Fc-Error-Type"
-	HeaderControlPath    = "X-Fc-Control-Path"
-	HeaderBasePath       = "X-Fc-Base-Path"
-	HeaderQualifier      = "X-Fc-Qualifier"
+	HeaderRequestID   = "X-Fc-Request-Id"
+	HeaderErrorType   = "X-Fc-Error-Type"
+	HeaderControlPath = "X-Fc-Control-Path"
+	HeaderBasePath    = "X-Fc-Base-Path"
+	HeaderQualifier   = "X-Fc-Qualifier"
+	// HeaderServiceVersion tells the client which version served its
+	// request (an alias may split requests over two).
+	HeaderServiceVersion = "X-Fc-Invocation-Service-Version"
 	HeaderStatus         = "X-Fc-Status"
 	HeaderInvocationType = "X-Fc-Invocation-Type"
 	HeaderLogType        = "X-Fc-Log-Type"
@@ -83,7 +86,7 @@ func FunctionHeaders(fn *Function, region, accountID string) []HeaderField {
 			HeaderField{"X-Fc-Initialization-Timeout", strconv.Itoa(fn.InitializationTimeout)})
 	}
 	return append(h, HeaderField{"X-Fc-Region", region}, HeaderField{"X-Fc-Account-Id", accountID},
-		HeaderField{"X-Fc-Version-Id", LATEST}) // versions arrive with a later issue
+		HeaderField{"X-Fc-Version-Id", fn.Version()})
 }
 
 // IsFCHeader reports whether a header is one of FC's own (x-fc-*): a

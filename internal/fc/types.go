@@ -1,7 +1,6 @@
 package fc
 
 import (
-	"strconv"
 	"strings"
 	"time"
 )
@@ -12,17 +11,14 @@ const APIVersion = "2016-08-15"
 // LATEST is the qualifier of the mutable head of a service.
 const LATEST = "LATEST"
 
-// CheckQualifier accepts the qualifiers that exist: LATEST only, until
-// versions and aliases arrive. Any other is a VersionNotFound (digits) or
-// AliasNotFound error naming service.
+// CheckQualifier accepts LATEST, the one qualifier that needs no lookup;
+// any other is QualifierNotFound. Callers that can see versions and
+// aliases (the catalog) ask it first.
 func CheckQualifier(service, qualifier string) error {
 	if qualifier == LATEST {
 		return nil
 	}
-	if _, err := strconv.Atoi(qualifier); err == nil {
-		return Errorf(CodeVersionNotFound, "version '%s' of service '%s' does not exist", qualifier, service)
-	}
-	return Errorf(CodeAliasNotFound, "alias '%s' of service '%s' does not exist", qualifier, service)
+	return QualifierNotFound(service, qualifier)
 }
 
 // TimeFormat is the layout FC uses for createdTime and lastModifiedTime.
@@ -125,6 +121,18 @@ type Function struct {
 	InternetAccess   *bool  `json:"internetAccess,omitempty"`
 	CreatedTime      string `json:"createdTime"`
 	LastModifiedTime string `json:"lastModifiedTime"`
+	// VersionID is the published version this snapshot belongs to; ""
+	// for LATEST. Set by the store when it reads a version, never stored
+	// in the function's JSON.
+	VersionID string `json:"-"`
+}
+
+// Version returns the function's version id, LATEST for the mutable head.
+func (f *Function) Version() string {
+	if f.VersionID == "" {
+		return LATEST
+	}
+	return f.VersionID
 }
 
 // Port returns the port the function's HTTP server listens on:

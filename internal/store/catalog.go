@@ -22,7 +22,7 @@ type parent [3]string
 // through this store and the watcher has not delivered the delete yet.
 type item struct {
 	rev uint64
-	val any // *fc.Service, *fc.Function, *fc.Trigger, *fc.OnDemandConfig or *fc.ProvisionConfig
+	val any // *fc.Service, *fc.Function, *fc.Trigger, *fc.OnDemandConfig, *fc.ProvisionConfig, *storedVersion or *fc.Alias
 }
 
 // catalog is the in-memory copy of the metadata buckets.
@@ -183,16 +183,7 @@ func (s *JetStream) LookupFunction(service, function string) (f *fc.Function, ht
 		return nil, nil, true, false
 	}
 	f = it.val.(*fc.Function)
-	var bestName string
-	for name, it := range c.tab[bTriggers][parent{service, function}] {
-		t, _ := it.val.(*fc.Trigger)
-		if t == nil || !strings.EqualFold(t.TriggerType, "http") {
-			continue
-		}
-		if httpTrigger == nil || name < bestName {
-			httpTrigger, bestName = t, name
-		}
-	}
+	httpTrigger = c.httpTrigger(service, function, "")
 	return f, httpTrigger, true, true
 }
 

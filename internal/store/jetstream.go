@@ -18,7 +18,12 @@ const (
 	functionsBucket = "openfc_functions"
 	triggersBucket  = "openfc_triggers"
 	scalingBucket   = "openfc_scaling"
-	codeBucket      = "openfc_code"
+	versionsBucket  = "openfc_versions"
+	aliasesBucket   = "openfc_aliases"
+	// versionSeqBucket holds each service's last version id, so that ids
+	// are never reused after a delete (versions.go). Not in the catalog.
+	versionSeqBucket = "openfc_version_seq"
+	codeBucket       = "openfc_code"
 )
 
 const (
@@ -38,6 +43,8 @@ const (
 	bFunctions
 	bTriggers
 	bScaling
+	bVersions
+	bAliases
 	numBuckets
 )
 
@@ -50,6 +57,10 @@ func (b bucket) name() string {
 		return functionsBucket
 	case bTriggers:
 		return triggersBucket
+	case bVersions:
+		return versionsBucket
+	case bAliases:
+		return aliasesBucket
 	default:
 		return scalingBucket
 	}
@@ -64,16 +75,24 @@ func (b bucket) kind() string {
 		return "function"
 	case bTriggers:
 		return "trigger"
+	case bVersions:
+		return "version"
+	case bAliases:
+		return "alias"
 	default:
 		return "scaling config"
 	}
 }
 
 // segments is the number of dot-separated segments of the bucket's keys:
-// "svc", "svc.fn", "svc.fn.trig", "svc.qualifier.fn.kind".
+// "svc", "svc.fn", "svc.fn.trig", "svc.qualifier.fn.kind", "svc.version",
+// "svc.alias".
 func (b bucket) segments() int {
-	if b == bScaling {
+	switch b {
+	case bScaling:
 		return 4
+	case bVersions, bAliases:
+		return 2
 	}
 	return int(b) + 1
 }
@@ -106,6 +125,8 @@ type JetStream struct {
 	// keys holds the access keys (keys.go); its watch belongs to the
 	// key cache (internal/auth), not to the catalog.
 	keys jetstream.KeyValue
+	// versionSeq holds the services' last version ids (versions.go).
+	versionSeq jetstream.KeyValue
 
 	cancel    context.CancelFunc // stops the watchers
 	wg        sync.WaitGroup     // the watcher goroutines
@@ -133,6 +154,9 @@ func Open(ctx context.Context, js jetstream.JetStream, logger *slog.Logger) (*Je
 		return nil, err
 	}
 	s.keys = keys
+	if s.versionSeq, err = OpenKV(ctx, js, versionSeqBucket, "openfc last version id per service"); err != nil {
+		return nil, err
+	}
 	code, err := OpenObjectStore(ctx, js, codeBucket, "openfc code packages")
 	if err != nil {
 		return nil, err
@@ -220,12 +244,14 @@ func (s *JetStream) DeleteService(ctx context.Context, name string, rev uint64) 
 	if err := checkNames(bServices, name); err != nil {
 		return err
 	}
-	busy, err := s.hasChildren(ctx, bFunctions, name+".*")
-	if err != nil {
-		return err
-	}
-	if busy {
-		return fmt.Errorf("store: delete service %q: it has functions: %w", name, fc.ErrNotEmpty)
+	for _, b := range []bucket{bFunctions, bVersions, bAliases} {
+		busy, err := s.hasChildren(ctx, b, name+".*")
+		if err != nil {
+			return err
+		}
+		if busy {
+			return fmt.Errorf("store: delete service %q: it has %ss: %w", name, b.kind(), fc.ErrNotEmpty)
+		}
 	}
 	return s.del(ctx, bServices, name, rev)
 }

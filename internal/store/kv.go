@@ -63,6 +63,15 @@ func decode(b bucket, key string, data []byte) (any, error) {
 	switch b {
 	case bScaling:
 		return decodeScaling(key, parts[3], data)
+	case bVersions:
+		return decodeVersion(key, parts[0], parts[1], data)
+	case bAliases:
+		a := new(fc.Alias)
+		if err := json.Unmarshal(data, a); err != nil {
+			return nil, fmt.Errorf("store: decode alias %q: %w", key, err)
+		}
+		a.AliasName = parts[1]
+		return a, nil
 	case bServices:
 		s := new(fc.Service)
 		if err := json.Unmarshal(data, s); err != nil {
