@@ -178,7 +178,8 @@ func (a *API) routes() {
 
 	a.imageRoutes(h)
 	a.keyRoutes(h)
-	a.asyncRoutes(h) // async.go
+	a.asyncRoutes(h)   // async.go
+	a.versionRoutes(h) // versions.go
 
 	a.handle(invokePattern, a.invoke)
 	a.handle("GET "+v+"/services/{service}/functions/{function}/logs", a.functionLogs)
@@ -418,14 +419,23 @@ func (a *API) now() string { return fc.Timestamp(a.opts.Now()) }
 
 // splitQualifier reads the "{service}[.{qualifier}]" of an API path
 // (route's one parser; no qualifier is LATEST) and accepts only the
-// qualifiers that exist (fc.CheckQualifier).
-func splitQualifier(s string) (service, qualifier string, err error) {
+// qualifiers that exist (checkQualifier).
+func (a *API) splitQualifier(s string) (service, qualifier string, err error) {
 	service, qualifier, ok := route.SplitQualified(s)
 	if !ok {
 		return "", "", fc.Errorf(fc.CodeInvalidArgument, "'%s' is not a service name with an optional .qualifier", s)
 	}
-	if err := fc.CheckQualifier(service, qualifier); err != nil {
+	if err := a.checkQualifier(service, qualifier); err != nil {
 		return "", "", err
 	}
 	return service, qualifier, nil
+}
+
+// checkQualifier accepts LATEST and the versions and aliases of service
+// the catalog holds; any other is VersionNotFound or AliasNotFound.
+func (a *API) checkQualifier(service, qualifier string) error {
+	if qualifier == "" || qualifier == fc.LATEST || a.opts.Store.QualifierExists(service, qualifier) {
+		return nil
+	}
+	return fc.QualifierNotFound(service, qualifier)
 }

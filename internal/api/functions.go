@@ -131,11 +131,20 @@ func (a *API) createFunction(r *http.Request, _ string) (int, any, http.Header, 
 }
 
 func (a *API) getFunction(r *http.Request, _ string) (int, any, http.Header, error) {
-	service, _, err := splitQualifier(r.PathValue("service"))
+	service, qualifier, err := a.splitQualifier(r.PathValue("service"))
 	if err != nil {
 		return 0, nil, nil, err
 	}
 	name := r.PathValue("function")
+	if qualifier != fc.LATEST {
+		// A version's snapshot (an alias's main version): immutable, so
+		// no ETag to update against.
+		fn, _, err := a.opts.Store.ResolveFunction(service, qualifier, name, 1)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		return http.StatusOK, fn, nil, nil
+	}
 	fn, rev, err := a.opts.Store.GetFunction(r.Context(), service, name)
 	if err != nil {
 		return 0, nil, nil, a.functionErr(r.Context(), err, service, name)
@@ -144,7 +153,7 @@ func (a *API) getFunction(r *http.Request, _ string) (int, any, http.Header, err
 }
 
 func (a *API) listFunctions(r *http.Request, _ string) (int, any, http.Header, error) {
-	service, _, err := splitQualifier(r.PathValue("service"))
+	service, _, err := a.splitQualifier(r.PathValue("service"))
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -330,7 +339,7 @@ func (a *API) deleteFunction(r *http.Request, _ string) (int, any, http.Header, 
 
 // invoke serves POST …/invocations: a synchronous event invocation.
 func (a *API) invoke(w http.ResponseWriter, r *http.Request, reqID string) {
-	service, qualifier, err := splitQualifier(r.PathValue("service"))
+	service, qualifier, err := a.splitQualifier(r.PathValue("service"))
 	if err != nil {
 		a.writeErr(w, r, reqID, err)
 		return
@@ -340,13 +349,12 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request, reqID string) {
 		a.writeErr(w, r, reqID, err) // refused before the function is looked up, as FC does
 		return
 	}
-	fn, _, svcFound, ok := a.opts.Store.LookupFunction(service, name)
-	switch {
-	case !svcFound:
-		a.writeErr(w, r, reqID, serviceNotFound(service))
-	case !ok:
-		a.writeErr(w, r, reqID, functionNotFound(service, name))
-	default:
-		a.opts.Invoker.Invoke(w, r, reqID, fn, qualifier)
+	// The gateway resolves the qualifier again for the call (an alias
+	// picks a version per call); this lookup only refuses what is missing.
+	fn, _, err := a.opts.Store.ResolveFunction(service, qualifier, name, 1)
+	if err != nil {
+		a.writeErr(w, r, reqID, err)
+		return
 	}
+	a.opts.Invoker.Invoke(w, r, reqID, fn, qualifier)
 }

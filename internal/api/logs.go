@@ -53,7 +53,7 @@ func logsQuery(r *http.Request) (f logs.Filter, follow bool, err error) {
 // it comes, until the client goes away or the log reader ends the stream
 // (the function is deleted, or the server shuts down).
 func (a *API) functionLogs(w http.ResponseWriter, r *http.Request, reqID string) {
-	service, _, err := splitQualifier(r.PathValue("service"))
+	service, _, err := a.splitQualifier(r.PathValue("service"))
 	if err != nil {
 		a.writeErr(w, r, reqID, err)
 		return

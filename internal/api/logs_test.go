@@ -28,6 +28,9 @@ type logsCatalog struct {
 	api.Store
 }
 
+// QualifierExists: the logs store has no versions or aliases.
+func (logsCatalog) QualifierExists(_, q string) bool { return q == fc.LATEST }
+
 func (logsCatalog) GetService(_ context.Context, name string) (*fc.Service, uint64, error) {
 	if name != "svc" {
 		return nil, 0, fmt.Errorf("service %s: %w", name, fc.ErrNotFound)

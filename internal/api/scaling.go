@@ -26,7 +26,7 @@ type scalingRef struct {
 // scalingRef resolves "{service}[.{qualifier}]/functions/{function}" of a
 // scaling or instances request: only LATEST exists, and the function must.
 func (a *API) scalingRef(r *http.Request) (scalingRef, error) {
-	service, qualifier, err := splitQualifier(r.PathValue("service"))
+	service, qualifier, err := a.splitQualifier(r.PathValue("service"))
 	if err != nil {
 		return scalingRef{}, err
 	}

@@ -67,6 +67,14 @@ var scopeTable = []scopeRow{
 	{"DELETE " + ver + "/access-keys/{accessKeyId}", "DELETE", "/access-keys/LTAIx", fc.ActionManageKeys, "", ""},
 	{"POST " + ver + fnP + "/invocations", "POST", "/services/svc.prod/functions/fn/invocations", fc.ActionInvoke, "svc", "fn"},
 	{"GET " + ver + fnP + "/logs", "GET", "/services/svc/functions/fn/logs", fc.ActionManage, "svc", "fn"},
+	{"POST " + ver + svcP + "/versions", "POST", "/services/svc/versions", fc.ActionManage, "svc", ""},
+	{"GET " + ver + svcP + "/versions", "GET", "/services/svc/versions", fc.ActionManage, "svc", ""},
+	{"DELETE " + ver + svcP + "/versions/{version}", "DELETE", "/services/svc/versions/1", fc.ActionManage, "svc", ""},
+	{"POST " + ver + svcP + "/aliases", "POST", "/services/svc/aliases", fc.ActionManage, "svc", ""},
+	{"GET " + ver + svcP + "/aliases", "GET", "/services/svc/aliases", fc.ActionManage, "svc", ""},
+	{"GET " + ver + svcP + "/aliases/{alias}", "GET", "/services/svc/aliases/prod", fc.ActionManage, "svc", ""},
+	{"PUT " + ver + svcP + "/aliases/{alias}", "PUT", "/services/svc/aliases/prod", fc.ActionManage, "svc", ""},
+	{"DELETE " + ver + svcP + "/aliases/{alias}", "DELETE", "/services/svc/aliases/prod", fc.ActionManage, "svc", ""},
 	{"/", "GET", "/no/such/route", fc.ActionManage, "", ""},
 }
 

@@ -37,7 +37,7 @@ func (a *API) createService(r *http.Request, _ string) (int, any, http.Header, e
 }
 
 func (a *API) getService(r *http.Request, _ string) (int, any, http.Header, error) {
-	name, _, err := splitQualifier(r.PathValue("service"))
+	name, _, err := a.splitQualifier(r.PathValue("service"))
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -113,7 +113,7 @@ func (a *API) deleteService(r *http.Request, _ string) (int, any, http.Header, e
 	err = a.opts.Store.DeleteService(r.Context(), name, rev)
 	if err != nil {
 		if isNotEmpty(err) {
-			return 0, nil, nil, fc.Errorf(fc.CodeServiceNotEmpty, "service '%s' is not empty: delete its functions first", name)
+			return 0, nil, nil, fc.Errorf(fc.CodeServiceNotEmpty, "service '%s' is not empty: delete its functions, versions and aliases first", name)
 		}
 		return 0, nil, nil, storeErr(err, serviceNotFound(name), nil)
 	}

@@ -24,6 +24,7 @@ type Store interface {
 	ScalingStore
 	AsyncConfigStore // async.go
 	CodeStore
+	VersionStore // versions.go
 	FunctionLookup
 }
 
@@ -93,4 +94,11 @@ type FunctionLookup interface {
 	// (serviceFound tells which). The values are shared: do not modify
 	// them.
 	LookupFunction(service, function string) (f *fc.Function, httpTrigger *fc.Trigger, serviceFound, ok bool)
+	// ResolveFunction returns the function at qualifier (LATEST, a
+	// version, or an alias's version chosen with pick: 1 is the alias's
+	// main version), failing with FC's NotFound errors.
+	ResolveFunction(service, qualifier, function string, pick float64) (*fc.Function, *fc.Trigger, error)
+	// QualifierExists reports whether qualifier is LATEST, a version or an
+	// alias of service.
+	QualifierExists(service, qualifier string) bool
 }

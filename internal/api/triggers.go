@@ -148,10 +148,10 @@ func (a *API) deleteTrigger(r *http.Request, _ string) (int, any, http.Header, e
 }
 
 // checkTrigger enforces the rules that involve other resources: the
-// qualifier must exist (only LATEST so far), the name is unique (on
+// qualifier must exist (LATEST, a version or an alias), the name is unique (on
 // create), and a version or alias has at most one HTTP trigger.
 func (a *API) checkTrigger(ctx context.Context, service, function string, t *fc.Trigger, creating bool) error {
-	if err := fc.CheckQualifier(service, t.Qualifier); err != nil {
+	if err := a.checkQualifier(service, t.Qualifier); err != nil {
 		return err
 	}
 	existing, err := a.opts.Store.ListTriggers(ctx, service, function)

@@ -30,7 +30,7 @@ func (d *Daemon) newCodeGC() *codeGC {
 	c := codegc.New(codegc.Options{
 		Zips:      d.store,
 		Dirs:      cache,
-		Referrers: []codegc.Referrer{d.store.FunctionCodeChecksums}, // versions will add theirs
+		Referrers: []codegc.Referrer{d.store.FunctionCodeChecksums, d.store.VersionCodeChecksums},
 		Shared:    o.NATSURL != "" || o.NATSListen != "",
 		Logger:    log,
 	})

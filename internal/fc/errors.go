@@ -47,6 +47,7 @@ const (
 	CodeServiceAlreadyExists  Code = "ServiceAlreadyExists"
 	CodeFunctionAlreadyExists Code = "FunctionAlreadyExists"
 	CodeTriggerAlreadyExists  Code = "TriggerAlreadyExists"
+	CodeAliasAlreadyExists    Code = "AliasAlreadyExists"
 	CodeConcurrentUpdateError Code = "ConcurrentUpdateError"
 	CodePreconditionFailed    Code = "PreconditionFailed"
 	CodeFunctionNotStarted    Code = "FunctionNotStarted"
@@ -136,6 +137,7 @@ var codeTable = map[Code]codeInfo{
 	CodeServiceAlreadyExists:  {http.StatusConflict, FcCommonError, GRPCAlreadyExists},
 	CodeFunctionAlreadyExists: {http.StatusConflict, FcCommonError, GRPCAlreadyExists},
 	CodeTriggerAlreadyExists:  {http.StatusConflict, FcCommonError, GRPCAlreadyExists},
+	CodeAliasAlreadyExists:    {http.StatusConflict, FcCommonError, GRPCAlreadyExists},
 	CodeConcurrentUpdateError: {http.StatusConflict, FcCommonError, GRPCAborted},
 	CodePreconditionFailed:    {http.StatusPreconditionFailed, FcCommonError, GRPCFailedPrecondition},
 	CodeFunctionNotStarted:    {http.StatusBadGateway, UnhandledInvocationError, GRPCUnavailable},

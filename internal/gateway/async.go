@@ -102,17 +102,15 @@ func (g *Gateway) queuedCall(ctx context.Context, req *fc.AsyncRequest) *call {
 // request by its names: it may have changed, or gone, since the accept.
 func (g *Gateway) resolveQueued(c *call) error {
 	req := c.queued
-	fn, trig, err := g.lookupFunction(req.Service, req.Function)
-	if err != nil {
-		return err
-	}
-	c.fn, c.qualifier = fn, req.Qualifier
+	c.qualifier = req.Qualifier
 	if c.qualifier == "" {
 		c.qualifier = fc.LATEST
 	}
-	if err := fc.CheckQualifier(req.Service, c.qualifier); err != nil {
+	fn, trig, err := g.lookupFunction(req.Service, c.qualifier, req.Function)
+	if err != nil {
 		return err
 	}
+	c.fn = fn
 	if req.Event {
 		c.event = true
 		c.path, c.controlPath, c.stripAuth = fc.ControlInvoke, fc.ControlInvoke, true

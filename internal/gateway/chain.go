@@ -65,7 +65,10 @@ type call struct {
 	// idValue and dispValue hold X-Fc-Request-Id's and
 	// Content-Disposition's values in the answer (no allocation).
 	idValue, dispValue [1]string
-	start              time.Time
+	// versionValue holds X-Fc-Invocation-Service-Version's value: the
+	// version that served the call.
+	versionValue [1]string
+	start        time.Time
 	// r is the client's request; match is where the front door sent it
 	// (unused for event calls).
 	r     *http.Request

@@ -624,7 +624,7 @@ func TestSlowPathAndTimeouts(t *testing.T) {
 		}
 		io.WriteString(w, "ok")
 	}), nil)
-	fn, _, _, _ := e.gw.opts.Catalog.LookupFunction("svc", "fn")
+	fn, _, _ := e.gw.opts.Catalog.ResolveFunction("svc", fc.LATEST, "fn", 0)
 	fn.Timeout = 1
 
 	e.inst.mu.Lock()

@@ -36,7 +36,13 @@ import (
 
 // Catalog looks functions up (store.JetStream).
 type Catalog interface {
-	LookupFunction(service, function string) (f *fc.Function, httpTrigger *fc.Trigger, serviceFound, ok bool)
+	// ResolveFunction finds the function a call names at qualifier
+	// (LATEST, a version id, or an alias whose version pick, uniform in
+	// [0, 1), chooses by weight) with its HTTP trigger for that qualifier
+	// (nil: none); the function's VersionID is the version ("": LATEST).
+	// Errors are FC's (ServiceNotFound, VersionNotFound, AliasNotFound,
+	// FunctionNotFound).
+	ResolveFunction(service, qualifier, function string, pick float64) (f *fc.Function, httpTrigger *fc.Trigger, err error)
 	LookupTrigger(urlID string) (f *fc.Function, t *fc.Trigger, ok bool)
 }
 
@@ -138,7 +144,10 @@ func (l Limits) withDefaults() Limits {
 
 // Options configure a Gateway.
 type Options struct {
-	Catalog   Catalog
+	Catalog Catalog
+	// Pick draws an alias's weighted choice, uniform in [0, 1); nil is
+	// math/rand's.
+	Pick      func() float64
 	Instances Instances
 	Verifier  Verifier
 	// JWT verifies tokens for authType jwt; nil refuses such triggers'

@@ -55,6 +55,24 @@ func (c *fakeCatalog) LookupFunction(service, function string) (*fc.Function, *f
 	return f, c.trigs[service+"/"+function], true, true
 }
 
+// ResolveFunction knows LATEST and, in versions, "service/function@id"
+// entries of fns; an alias is not known.
+func (c *fakeCatalog) ResolveFunction(service, qualifier, function string, _ float64) (*fc.Function, *fc.Trigger, error) {
+	f, t, svcFound, ok := c.LookupFunction(service, function)
+	switch {
+	case !svcFound:
+		return nil, nil, fc.Errorf(fc.CodeServiceNotFound, "service '%s' does not exist", service)
+	case qualifier != fc.LATEST:
+		if vf, found := c.fns[service+"/"+function+"@"+qualifier]; found {
+			return vf, t, nil
+		}
+		return nil, nil, fc.QualifierNotFound(service, qualifier)
+	case !ok:
+		return nil, nil, fc.Errorf(fc.CodeFunctionNotFound, "function '%s' does not exist in service '%s'", function, service)
+	}
+	return f, t, nil
+}
+
 func (c *fakeCatalog) LookupTrigger(urlID string) (*fc.Function, *fc.Trigger, bool) {
 	for k, t := range c.trigs {
 		if t != nil && t.URLID() == urlID {

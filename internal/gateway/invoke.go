@@ -117,6 +117,8 @@ func (c *call) ModifyResponse(resp *http.Response) error {
 	h := resp.Header
 	c.idValue[0] = c.requestID
 	h[fc.HeaderRequestID] = c.idValue[:]
+	c.versionValue[0] = c.fn.Version()
+	h[fc.HeaderServiceVersion] = c.versionValue[:]
 	if c.proxyForm && !upgrade {
 		forceAttachment(h, &c.dispValue)
 	}

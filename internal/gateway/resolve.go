@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"math/rand/v2"
 	"strings"
 
 	"github.com/openfc/openfc/internal/fc"
@@ -15,6 +16,15 @@ func (g *Gateway) resolve(c *call) error {
 		return g.resolveQueued(c) // async.go
 	}
 	if c.event {
+		// InvokeFunction names a function the API found at LATEST; a
+		// version or alias is resolved here, as every way in is.
+		if c.qualifier != "" && c.qualifier != fc.LATEST {
+			fn, _, err := g.lookupFunction(c.fn.ServiceName, c.qualifier, c.fn.FunctionName)
+			if err != nil {
+				return err
+			}
+			c.fn = fn
+		}
 		c.path, c.controlPath, c.stripAuth = fc.ControlInvoke, fc.ControlInvoke, true
 		return nil
 	}
@@ -37,7 +47,15 @@ func (g *Gateway) resolveSubdomain(c *call) error {
 	if !strings.EqualFold(t.TriggerType, "http") || t.TriggerConfig == nil {
 		return fc.Errorf(fc.CodeTriggerNotFound, "the trigger of host '%s' is not an HTTP trigger", c.r.Host)
 	}
-	c.fn, c.trigger, c.qualifier = fn, t, t.Qualifier
+	q := t.Qualifier
+	if q == "" {
+		q = fc.LATEST
+	}
+	vfn, _, err := g.lookupFunction(fn.ServiceName, q, fn.FunctionName)
+	if err != nil {
+		return err
+	}
+	c.fn, c.trigger, c.qualifier = vfn, t, q
 	c.path, c.rawQuery = rawPath(c.r), c.r.URL.RawQuery
 	return nil
 }
@@ -47,11 +65,8 @@ func (g *Gateway) resolveProxy(c *call) error {
 		return fc.Errorf(fc.CodePathNotSupported, "'%s' against '%s' is not supported", c.r.Method, c.r.URL.Path)
 	}
 	t := &c.match.Target
-	fn, trig, err := g.lookupFunction(t.Service, t.Function)
+	fn, trig, err := g.lookupFunction(t.Service, t.Qualifier, t.Function)
 	if err != nil {
-		return err
-	}
-	if err := fc.CheckQualifier(t.Service, t.Qualifier); err != nil {
 		return err
 	}
 	if trig == nil || trig.TriggerConfig == nil {
@@ -63,15 +78,25 @@ func (g *Gateway) resolveProxy(c *call) error {
 	return nil
 }
 
-// lookupFunction finds a function and its HTTP trigger (nil: none) by
-// name, failing with ServiceNotFound or FunctionNotFound.
-func (g *Gateway) lookupFunction(service, function string) (*fc.Function, *fc.Trigger, error) {
-	fn, trig, svcFound, ok := g.opts.Catalog.LookupFunction(service, function)
-	switch {
-	case !svcFound:
-		return nil, nil, fc.Errorf(fc.CodeServiceNotFound, "service '%s' does not exist", service)
-	case !ok:
-		return nil, nil, fc.Errorf(fc.CodeFunctionNotFound, "function '%s' does not exist in service '%s'", function, service)
+// lookupFunction finds the function a call names at qualifier and its
+// HTTP trigger for that qualifier (nil: none): the one place every way in
+// (proxy form, trigger subdomain, custom domain, InvokeFunction, async)
+// resolves LATEST, a version or an alias. An alias picks one of its
+// versions by weight on each call, so a moved alias applies to the next
+// call while calls under way keep the function they resolved. It fails
+// with ServiceNotFound, VersionNotFound, AliasNotFound or
+// FunctionNotFound.
+func (g *Gateway) lookupFunction(service, qualifier, function string) (*fc.Function, *fc.Trigger, error) {
+	if qualifier == "" {
+		qualifier = fc.LATEST
 	}
-	return fn, trig, nil
+	return g.opts.Catalog.ResolveFunction(service, qualifier, function, g.pick())
+}
+
+// pick draws an alias's weighted choice: Options.Pick, else math/rand.
+func (g *Gateway) pick() float64 {
+	if g.opts.Pick != nil {
+		return g.opts.Pick()
+	}
+	return rand.Float64()
 }

@@ -186,8 +186,8 @@ func poolKey(service, qualifier, function string) string {
 	return service + "/" + function + "@" + qualifier
 }
 
-// Acquire returns a lease on a slot of a ready instance of fn (the LATEST
-// version for now) for the invocation requestID, starting an instance when
+// Acquire returns a lease on a slot of a ready instance of fn's version
+// (fn.VersionID) for the invocation requestID, starting an instance when
 // every slot is busy and the pool may grow, and waiting in the function's
 // bounded queue otherwise. The caller must Release the lease.
 //
@@ -222,7 +222,7 @@ func (m *Manager) acquireWith(ctx context.Context, fn *fc.Function, requestID st
 // exists reports whether fn's function is still in the catalog (true when
 // the manager has no catalog to ask).
 func (m *Manager) exists(fn *fc.Function) bool {
-	if m.opts.LookupFunction == nil {
+	if m.opts.LookupFunction == nil || fn.VersionID != "" {
 		return true
 	}
 	_, ok := m.opts.LookupFunction(fn.ServiceName, fn.FunctionName)
@@ -242,8 +242,11 @@ func retiredError() error {
 	return &fc.Error{Code: fc.CodeServiceUnavailable, Message: "the function's configuration changed; retry", Err: errRetired}
 }
 
+// poolIDOf is fn's pool: one per version (fn.Version), so that a
+// version's instances serve that version only; an unused version's pool
+// is reclaimed when idle like any other.
 func poolIDOf(fn *fc.Function) poolID {
-	return poolID{service: fn.ServiceName, function: fn.FunctionName, qualifier: fc.LATEST}
+	return poolID{service: fn.ServiceName, function: fn.FunctionName, qualifier: fn.Version()}
 }
 
 // knownPool returns fn's pool if it exists and already knows this very
@@ -288,7 +291,7 @@ func (m *Manager) poolFor(fn *fc.Function) (*pool, error) {
 	if p := m.knownPool(fn); p != nil {
 		return p, nil // the warm path: the pool of this very configuration
 	}
-	if m.opts.LookupFunction != nil { // LATEST, the only version so far
+	if m.opts.LookupFunction != nil && fn.VersionID == "" { // LATEST is mutable; a version is not
 		if cur, ok := m.opts.LookupFunction(fn.ServiceName, fn.FunctionName); ok {
 			fn = cur
 		}
@@ -313,9 +316,13 @@ func (m *Manager) poolFor(fn *fc.Function) (*pool, error) {
 	return np, nil
 }
 
-// Forget retires the pools of a deleted or changed function.
+// Forget retires the LATEST pool of a deleted or changed function: a
+// published version's snapshot does not change with it, and its pools
+// serve on until idle.
 func (m *Manager) Forget(service, function string) {
-	m.forget(func(id poolID) bool { return id.service == service && id.function == function })
+	m.forget(func(id poolID) bool {
+		return id.service == service && id.function == function && id.qualifier == fc.LATEST
+	})
 }
 
 // ForgetService retires the pools of every function of service: a change

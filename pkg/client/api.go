@@ -252,7 +252,8 @@ func (c *Client) DeleteFunctionRecursive(ctx context.Context, service, function 
 }
 
 // DeleteServiceRecursive deletes every function of a service (each with
-// its triggers, as DeleteFunctionRecursive does) and then the service:
+// its triggers, as DeleteFunctionRecursive does), its aliases and
+// versions, and then the service:
 // FC refuses to delete a service that has functions (ServiceNotEmpty).
 // A function that is already gone is not an error.
 func (c *Client) DeleteServiceRecursive(ctx context.Context, service string) error {
@@ -266,6 +267,9 @@ func (c *Client) DeleteServiceRecursive(ctx context.Context, service string) err
 		if err := c.DeleteFunctionRecursive(ctx, service, f.FunctionName); err != nil && !HasCode(err, "FunctionNotFound") {
 			return err
 		}
+	}
+	if err := c.deleteVersionsAndAliases(ctx, service); err != nil { // versions.go
+		return err
 	}
 	return c.DeleteService(ctx, service)
 }
