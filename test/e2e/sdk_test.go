@@ -175,3 +175,50 @@ func TestOfficialNodeSDKBuiltinRuntime(t *testing.T) {
 		t.Errorf("builtin.js: %s", stdout.String())
 	}
 }
+
+// TestOfficialNodeSDKVersions: the FC 2.0 Node SDK publishes and lists
+// versions, creates, reads, moves, lists and deletes an alias with an
+// additionalVersionWeight, is refused deleting a version the alias uses
+// (VersionInUse), and invokes the function through the alias
+// (test/e2e/sdk/versions.js).
+func TestOfficialNodeSDKVersions(t *testing.T) {
+	dir := filepath.Join(repoRoot(), "test/e2e/sdk")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules/@alicloud/fc2/package.json")); err != nil {
+		t.Fatalf("the Node SDK is not installed: run npm ci in test/e2e/sdk (make test does): %v", err)
+	}
+	zip, err := codezip.ZipDir(filepath.Join(repoRoot(), "test/e2e/testdata/pyecho"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zipFile := filepath.Join(t.TempDir(), "code.zip.b64")
+	if err := os.WriteFile(zipFile, []byte(base64.StdEncoding.EncodeToString(zip)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "versions.js")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "OPENFC_ENDPOINT="+s.URL, "OPENFC_ACCOUNT_ID="+accountID,
+		"OPENFC_ACCESS_KEY_ID="+accessKeyID, "OPENFC_ACCESS_KEY_SECRET="+accessKeySecret, "OPENFC_ZIP_B64_FILE="+zipFile)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("node versions.js: %v\nstderr:\n%s\nstdout:\n%s", err, stderr.String(), stdout.String())
+	}
+	var res struct {
+		OK    bool
+		Steps []string
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &res); err != nil {
+		t.Fatalf("versions.js output: %v\n%s", err, stdout.String())
+	}
+	want := []string{"createService", "createFunction", "publishVersion", "updateFunction", "publishVersion again",
+		"listVersions", "listVersions forward", "createAlias", "getAlias", "deleteVersion used by an alias",
+		"updateAlias", "listAliases", "invokeFunction through the alias", "deleteVersion",
+		"getFunction of a deleted version", "deleteAlias", "getAlias after delete", "deleteVersion 2",
+		"deleteFunction", "deleteService"}
+	if !res.OK || strings.Join(res.Steps, ",") != strings.Join(want, ",") {
+		t.Errorf("versions.js: ok=%v steps\n got %q\nwant %q", res.OK, res.Steps, want)
+	}
+}

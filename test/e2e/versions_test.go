@@ -1,0 +1,230 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openfc/openfc/pkg/client"
+)
+
+// versionsSetup deploys the echo function twice with different VER
+// ECHO_VER environment values and publishes each as a version ("1" and "2");
+// LATEST then is version 2's configuration.
+func versionsSetup(t *testing.T, s *server, service string) *client.Client {
+	t.Helper()
+	c := client.New(s.URL, accountID, client.Credentials{AccessKeyID: accessKeyID, AccessKeySecret: accessKeySecret})
+	for i, ver := range []string{"one", "two"} {
+		s.deployEcho(echoOpts{service: service, name: "echo", env: map[string]string{"ECHO_VER": ver}, concurrency: 20})
+		out := s.cli("versions", "publish", service, "--description", "release "+ver)
+		if want := fmt.Sprintf("published version %d of service %s", i+1, service); !strings.Contains(out, want) {
+			t.Fatalf("versions publish: %q; want %q", out, want)
+		}
+	}
+	return c
+}
+
+// versionHit is one answer of the echo function through a qualifier.
+type versionHit struct {
+	env, sawVersion, sawQualifier, header string
+	start, end                            time.Time
+	failure                               string
+}
+
+func getVersion(hc *http.Client, url string) versionHit {
+	h := versionHit{start: time.Now()}
+	defer func() { h.end = time.Now() }()
+	resp, err := hc.Get(url)
+	if err != nil {
+		h.failure = err.Error()
+		h.end = time.Now()
+		return h
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	h.end = time.Now()
+	if resp.StatusCode != 200 {
+		h.failure = fmt.Sprintf("%d %s", resp.StatusCode, body)
+		return h
+	}
+	var r echoReply
+	if err := json.Unmarshal(body, &r); err != nil {
+		h.failure = "not echo JSON: " + string(body)
+		return h
+	}
+	h.env, h.sawVersion, h.sawQualifier = r.Env["ECHO_VER"], r.Headers["x-fc-version-id"], r.Headers["x-fc-qualifier"]
+	h.header = resp.Header.Get("X-Fc-Invocation-Service-Version")
+	return h
+}
+
+// TestVersionsWeightedAlias: an alias with additionalVersionWeight 0.3
+// splits 1,000 requests within 4.5 binomial standard deviations; each
+// answer names the version that served it (X-Fc-Invocation-Service-Version),
+// which is the version the instance saw (x-fc-version-id) and whose
+// configuration ran. A version an alias uses cannot be deleted, and the
+// proxy form, InvokeFunction and a version id all resolve.
+func TestVersionsWeightedAlias(t *testing.T) {
+	s := startServer(t, "")
+	c := versionsSetup(t, s, "vers")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if out := s.cli("aliases", "create", "vers", "prod", "--version", "1", "--weight", "2=0.3"); !strings.Contains(out, "2=0.3") {
+		t.Fatalf("aliases create: %s", out)
+	}
+	verEnv := map[string]string{"1": "one", "2": "two"}
+
+	const n, workers = 1000, 8
+	hits := make(chan versionHit, n)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				hits <- getVersion(http.DefaultClient, s.URL+"/2016-08-15/proxy/vers.prod/echo/")
+			}
+		}()
+	}
+	wg.Wait()
+	close(hits)
+	count := map[string]int{}
+	for h := range hits {
+		if h.failure != "" {
+			t.Fatalf("a request failed: %s", h.failure)
+		}
+		if h.header != h.sawVersion || verEnv[h.header] != h.env || h.sawQualifier != "prod" {
+			t.Fatalf("answer header version %q, instance saw version %q qualifier %q, ran VER=%q: they disagree",
+				h.header, h.sawVersion, h.sawQualifier, h.env)
+		}
+		count[h.header]++
+	}
+	sigma := math.Sqrt(n * 0.3 * 0.7)
+	if d := math.Abs(float64(count["2"]) - n*0.3); count["1"]+count["2"] != n || d > 4.5*sigma {
+		t.Fatalf("split %v: version 2 is %.0f from the expected %.0f; the bound is 4.5σ = %.0f", count, d, n*0.3, 4.5*sigma)
+	}
+	t.Logf("split over %d requests: %v (expected 300 ± %.0f)", n, count, 4.5*sigma)
+
+	// A version id, LATEST, and the unknown.
+	if h := getVersion(http.DefaultClient, s.URL+"/2016-08-15/proxy/vers.1/echo/"); h.env != "one" || h.header != "1" || h.sawQualifier != "1" {
+		t.Errorf("vers.1: %+v", h)
+	}
+	if h := getVersion(http.DefaultClient, s.URL+"/2016-08-15/proxy/vers/echo/"); h.env != "two" || h.header != "LATEST" || h.sawVersion != "LATEST" {
+		t.Errorf("LATEST: %+v", h)
+	}
+	for path, code := range map[string]string{"vers.7": "VersionNotFound", "vers.dev": "AliasNotFound"} {
+		resp, body := s.do("GET", "/2016-08-15/proxy/"+path+"/echo/", nil, nil)
+		if e := decodeError(t, resp, body); resp.StatusCode != 404 || e.ErrorCode != code {
+			t.Errorf("%s: %d %s; want 404 %s", path, resp.StatusCode, body, code)
+		}
+	}
+
+	// InvokeFunction with the alias.
+	resp, err := c.InvokeFunction(ctx, "vers", "prod", "echo", []byte("hi"), nil)
+	if err != nil {
+		t.Fatalf("InvokeFunction vers.prod: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if v := resp.Header.Get("X-Fc-Invocation-Service-Version"); v != "1" && v != "2" || !strings.Contains(string(body), `"x-fc-version-id": "`+v+`"`) {
+		t.Errorf("InvokeFunction vers.prod: version %q, body %s", v, body)
+	}
+
+	// Deleting a version the alias uses is refused, naming the alias.
+	err = c.DeleteVersion(ctx, "vers", "2")
+	var ae *client.Error
+	if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != "VersionInUse" || !strings.Contains(ae.Message, "prod") {
+		t.Fatalf("deleting version 2 used by prod: %v; want 400 VersionInUse naming prod", err)
+	}
+	if out, err := s.tryCLI("versions", "delete", "vers", "1"); err == nil || !strings.Contains(out, "prod") {
+		t.Errorf("openfc versions delete of a used version: %v %s", err, out)
+	}
+	s.cli("aliases", "update", "vers", "prod", "--version", "2", "--no-weights")
+	s.cli("versions", "delete", "vers", "1")
+	if out := s.cli("versions", "list", "vers"); strings.Contains(out, "release one") || !strings.Contains(out, "release two") {
+		t.Errorf("versions list after deleting 1:\n%s", out)
+	}
+	if out := s.cli("--json", "aliases", "list", "vers"); !strings.Contains(out, `"versionId": "2"`) {
+		t.Errorf("aliases list --json:\n%s", out)
+	}
+}
+
+// TestVersionsAliasMovesUnderLoad: requests flow through an alias while
+// it is moved from version 1 to 2. None fails; those that were being
+// served when the move happened finish on version 1; every one sent after
+// the move returned goes to version 2.
+func TestVersionsAliasMovesUnderLoad(t *testing.T) {
+	s := startServer(t, "")
+	c := versionsSetup(t, s, "move")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := c.CreateAlias(ctx, "move", client.Alias{AliasName: "prod", VersionID: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	url := s.URL + "/2016-08-15/proxy/move.prod/echo/sleep?ms=300"
+	getVersion(http.DefaultClient, url) // warm version 1
+
+	var mu sync.Mutex
+	var hits []versionHit
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				h := getVersion(http.DefaultClient, url)
+				mu.Lock()
+				hits = append(hits, h)
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(1 * time.Second)
+	moveStart := time.Now()
+	if _, err := c.UpdateAlias(ctx, "move", "prod", map[string]any{"versionId": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	moveEnd := time.Now()
+	time.Sleep(1500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	inFlightOld, after := 0, 0
+	for _, h := range hits {
+		switch {
+		case h.failure != "":
+			t.Errorf("a request failed while the alias moved: %s", h.failure)
+		case h.header != h.sawVersion || h.sawQualifier != "prod":
+			t.Errorf("answer says version %q, the instance saw %q (qualifier %q)", h.header, h.sawVersion, h.sawQualifier)
+		case h.end.Before(moveStart) && h.header != "1":
+			t.Errorf("a request answered before the move ran on version %s", h.header)
+		case h.start.After(moveEnd):
+			after++
+			if h.header != "2" || h.env != "two" {
+				t.Errorf("a request sent %v after the move returned ran on version %s (VER=%s)", h.start.Sub(moveEnd), h.header, h.env)
+			}
+		case h.start.Before(moveStart.Add(-50*time.Millisecond)) && h.end.After(moveEnd):
+			inFlightOld++
+			if h.header != "1" || h.env != "one" {
+				t.Errorf("a request in flight during the move finished on version %s (VER=%s); want 1", h.header, h.env)
+			}
+		}
+	}
+	if inFlightOld == 0 || after == 0 {
+		t.Fatalf("the load did not straddle the move: %d in flight across it, %d after it (of %d)", inFlightOld, after, len(hits))
+	}
+	t.Logf("%d requests: %d in flight across the move finished on version 1, %d after it went to version 2", len(hits), inFlightOld, after)
+}
