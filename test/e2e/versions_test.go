@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -40,9 +41,16 @@ type versionHit struct {
 }
 
 func getVersion(hc *http.Client, url string) versionHit {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return versionHit{failure: err.Error()}
+	}
+	return getVersionReq(hc, req)
+}
+
+func getVersionReq(hc *http.Client, req *http.Request) versionHit {
 	h := versionHit{start: time.Now()}
-	defer func() { h.end = time.Now() }()
-	resp, err := hc.Get(url)
+	resp, err := hc.Do(req)
 	if err != nil {
 		h.failure = err.Error()
 		h.end = time.Now()
@@ -124,6 +132,36 @@ func TestVersionsWeightedAlias(t *testing.T) {
 		if e := decodeError(t, resp, body); resp.StatusCode != 404 || e.ErrorCode != code {
 			t.Errorf("%s: %d %s; want 404 %s", path, resp.StatusCode, body, code)
 		}
+	}
+
+	// A trigger bound to the alias: its subdomain resolves through it; a
+	// second HTTP trigger for the same qualifier, or one for an alias that
+	// does not exist, is refused.
+	trig := client.Trigger{TriggerName: "prodhttp", TriggerType: "http", Qualifier: "prod",
+		TriggerConfig: &client.HTTPTriggerConfig{AuthType: "anonymous", Methods: []string{"GET"}}}
+	made, err := c.CreateTrigger(ctx, "vers", "echo", trig)
+	if err != nil {
+		t.Fatalf("trigger on prod: %v", err)
+	}
+	u, err := neturl.Parse(made.URLInternet)
+	if err != nil || !strings.Contains(u.Host, "fcapp.localhost") {
+		t.Fatalf("trigger on prod: urlInternet %q", made.URLInternet)
+	}
+	req, _ := http.NewRequest("GET", s.URL+"/", nil)
+	req.Host = u.Host
+	if h := getVersionReq(http.DefaultClient, req); h.failure != "" || h.sawQualifier != "prod" || verEnv[h.header] != h.env || h.header != h.sawVersion {
+		t.Errorf("the subdomain of the trigger bound to prod: %+v", h)
+	}
+	trig.TriggerName = "prodhttp2"
+	if _, err := c.CreateTrigger(ctx, "vers", "echo", trig); err == nil {
+		t.Error("a second HTTP trigger for prod was accepted")
+	}
+	trig.TriggerName, trig.Qualifier = "devhttp", "dev"
+	if _, err := c.CreateTrigger(ctx, "vers", "echo", trig); !client.HasCode(err, "AliasNotFound") {
+		t.Errorf("a trigger for an unknown alias: %v; want AliasNotFound", err)
+	}
+	if err := c.DeleteTrigger(ctx, "vers", "echo", "prodhttp"); err != nil {
+		t.Fatal(err)
 	}
 
 	// InvokeFunction with the alias.
