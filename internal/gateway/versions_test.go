@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -40,5 +41,36 @@ func TestProxyQualifierResolves(t *testing.T) {
 	resp, body := get(t, http.DefaultClient, "GET", e.front.URL+"/2016-08-15/proxy/svc.9/fn/", nil)
 	if resp.StatusCode != 404 || !strings.Contains(body, "VersionNotFound") {
 		t.Errorf("unknown version: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestAsyncRecordsTheQualifier: an async call through a version records
+// the qualifier asked, and the run resolves it when it runs (here to the
+// version's configuration as the catalog holds it then).
+func TestAsyncRecordsTheQualifier(t *testing.T) {
+	e, q := newAsyncEnv(t)
+	cat := e.gw.opts.Catalog.(*fakeCatalog)
+	v := *cat.fns["svc/anon"]
+	v.VersionID, v.MemorySize = "3", 512
+	cat.fns["svc/anon@3"] = &v
+	if resp, body := e.do(e.reqAsync("POST", "/2016-08-15/proxy/svc.3/anon/", "")); resp.StatusCode != 202 {
+		t.Fatalf("accept: %d %s", resp.StatusCode, body)
+	}
+	req := q.taken()[0]
+	if req.Qualifier != "3" || req.Service != "svc" || req.Function != "anon" {
+		t.Fatalf("recorded %s.%s/%s", req.Service, req.Qualifier, req.Function)
+	}
+	out := e.gw.RunAsync(context.Background(), req)
+	if out.Err != nil || out.Status != 200 {
+		t.Fatalf("run: %+v", out)
+	}
+	s := e.lastSeen()
+	if s.Header.Get("X-Fc-Version-Id") != "3" || s.Header.Get(fc.HeaderQualifier) != "3" || s.Header.Get("X-Fc-Function-Memory") != "512" {
+		t.Errorf("the run's instance saw version %q qualifier %q memory %q; want 3, 3, 512",
+			s.Header.Get("X-Fc-Version-Id"), s.Header.Get(fc.HeaderQualifier), s.Header.Get("X-Fc-Function-Memory"))
+	}
+	delete(cat.fns, "svc/anon@3")
+	if out := e.gw.RunAsync(context.Background(), req); out.Err == nil || out.Err.Code != fc.CodeVersionNotFound {
+		t.Errorf("run after the version went: %+v; want VersionNotFound", out)
 	}
 }
