@@ -10,7 +10,9 @@ import (
 // headerCache holds FC's function headers (fc.FunctionHeaders) rendered
 // as header lines, per function: functions are immutable values from the
 // catalog (a changed function is a new pointer), so a warm request writes
-// them as one string.
+// them as one string. A published version's function is a pointer of its
+// own (the version's snapshot, fc.Function.VersionID set), so the key is
+// per function version and x-fc-version-id in the lines is that version.
 type headerCache struct {
 	region, account string
 
