@@ -51,11 +51,14 @@ func (g *Gateway) resolveSubdomain(c *call) error {
 	if q == "" {
 		q = fc.LATEST
 	}
-	vfn, _, err := g.lookupFunction(fn.ServiceName, q, fn.FunctionName)
-	if err != nil {
-		return err
+	if q != fc.LATEST { // LookupTrigger found LATEST's function already
+		vfn, _, err := g.lookupFunction(fn.ServiceName, q, fn.FunctionName)
+		if err != nil {
+			return err
+		}
+		fn = vfn
 	}
-	c.fn, c.trigger, c.qualifier = vfn, t, q
+	c.fn, c.trigger, c.qualifier = fn, t, q
 	c.path, c.rawQuery = rawPath(c.r), c.r.URL.RawQuery
 	return nil
 }
