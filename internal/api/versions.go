@@ -25,8 +25,9 @@ type VersionStore interface {
 	ListVersions(ctx context.Context, service string) ([]*fc.Version, error)
 	// VersionExists reads whether the version is stored.
 	VersionExists(ctx context.Context, service, id string) (bool, error)
-	// DeleteVersion fails with VersionInUse while an alias uses it.
-	DeleteVersion(ctx context.Context, service, id string) error
+	// DeleteVersion fails with VersionInUse while an alias uses it; it
+	// returns the code checksums the version referenced.
+	DeleteVersion(ctx context.Context, service, id string) ([]string, error)
 
 	CreateAlias(ctx context.Context, service string, a *fc.Alias) (uint64, error)
 	GetAlias(ctx context.Context, service, name string) (*fc.Alias, uint64, error)
@@ -124,8 +125,12 @@ func (a *API) deleteVersion(r *http.Request, _ string) (int, any, http.Header, e
 	if _, _, err := a.opts.Store.GetService(r.Context(), service); err != nil {
 		return 0, nil, nil, storeErr(err, serviceNotFound(service), nil)
 	}
-	if err := a.opts.Store.DeleteVersion(r.Context(), service, id); err != nil {
+	sums, err := a.opts.Store.DeleteVersion(r.Context(), service, id)
+	if err != nil {
 		return 0, nil, nil, storeErr(err, versionNotFound(service, id), nil)
+	}
+	for _, sum := range sums { // collected at once unless LATEST or another version still uses it
+		a.releasedCode(r.Context(), sum)
 	}
 	return http.StatusNoContent, nil, nil, nil
 }

@@ -135,16 +135,18 @@ func (s *JetStream) VersionExists(ctx context.Context, service, id string) (bool
 	return s.exists(ctx, bVersions, service+"."+id)
 }
 
-// DeleteVersion deletes version id of service. fc.ErrNotFound when it
-// does not exist; an fc.Error VersionInUse naming the aliases when
-// aliases point to it (as their version or their additional one).
-func (s *JetStream) DeleteVersion(ctx context.Context, service, id string) error {
+// DeleteVersion deletes version id of service and returns the code
+// checksums its functions referenced (for code collection to release).
+// fc.ErrNotFound when it does not exist; an fc.Error VersionInUse naming
+// the aliases when aliases point to it (as their version or their
+// additional one).
+func (s *JetStream) DeleteVersion(ctx context.Context, service, id string) ([]string, error) {
 	if !validName(service) || !fc.IsVersionID(id) {
-		return fmt.Errorf("store: version %s/%s: %w", service, id, fc.ErrNotFound)
+		return nil, fmt.Errorf("store: version %s/%s: %w", service, id, fc.ErrNotFound)
 	}
 	aliases, err := s.ListAliases(ctx, service)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var users []string
 	for _, a := range aliases {
@@ -153,10 +155,24 @@ func (s *JetStream) DeleteVersion(ctx context.Context, service, id string) error
 		}
 	}
 	if len(users) > 0 {
-		return fc.Errorf(fc.CodeVersionInUse, "version '%s' of service '%s' is used by alias(es) %s: point them elsewhere or delete them first",
+		return nil, fc.Errorf(fc.CodeVersionInUse, "version '%s' of service '%s' is used by alias(es) %s: point them elsewhere or delete them first",
 			id, service, strings.Join(users, ", "))
 	}
-	return s.del(ctx, bVersions, service+"."+id, 0)
+	key := service + "." + id
+	v, rev, err := s.get(ctx, bVersions, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.del(ctx, bVersions, key, rev); err != nil {
+		return nil, err
+	}
+	var sums []string
+	for _, f := range v.(*storedVersion).Functions {
+		if f.CodeChecksum != "" {
+			sums = append(sums, f.CodeChecksum)
+		}
+	}
+	return sums, nil
 }
 
 // VersionCodeChecksums returns the code checksum of every function of

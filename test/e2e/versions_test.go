@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	neturl "net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -265,4 +266,31 @@ func TestVersionsAliasMovesUnderLoad(t *testing.T) {
 		t.Fatalf("the load did not straddle the move: %d in flight across it, %d after it (of %d)", inFlightOld, after, len(hits))
 	}
 	t.Logf("%d requests: %d in flight across the move finished on version 1, %d after it went to version 2", len(hits), inFlightOld, after)
+}
+
+// TestVersionKeepsItsCode: the code a version references outlives the
+// update of LATEST that stopped referencing it (which releases it to
+// collection at once): the version's first call, a cold start, runs on it.
+func TestVersionKeepsItsCode(t *testing.T) {
+	dataDir := t.TempDir()
+	s := startServer(t, dataDir)
+	code := t.TempDir()
+	opts := echoOpts{service: "vcode", name: "echo", code: code, env: map[string]string{"ECHO_VER": "one"}}
+	newCodeVersion(t, code, 64<<10)
+	s.deployEcho(opts)
+	sumA := s.codeChecksum("vcode", "echo")
+	s.cli("versions", "publish", "vcode")
+	newCodeVersion(t, code, 64<<10)
+	opts.env["ECHO_VER"] = "two"
+	s.deployEcho(opts)
+	if sumB := s.codeChecksum("vcode", "echo"); sumB == sumA {
+		t.Fatalf("the update kept checksum %s", sumA)
+	}
+	time.Sleep(time.Second) // the pass the update started
+	if r := s.getEcho("/2016-08-15/proxy/vcode.1/echo/", nil); r.Env["ECHO_VER"] != "one" || r.Headers["x-fc-version-id"] != "1" {
+		t.Fatalf("version 1 ran %+v", r)
+	}
+	if got := unpacked(t, dataDir); !slices.Contains(got, sumA) {
+		t.Errorf("unpacked code %v; want version 1's %s among it", got, sumA)
+	}
 }
