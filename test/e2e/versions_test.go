@@ -198,16 +198,17 @@ func TestVersionsWeightedAlias(t *testing.T) {
 // TestVersionsAliasMovesUnderLoad: requests flow through an alias while
 // it is moved from version 1 to 2. None fails; those that were being
 // served when the move happened finish on version 1; every one sent after
-// the move returned goes to version 2.
+// the move returned goes to version 2; version 1's instances, idle from
+// then on, are reclaimed.
 func TestVersionsAliasMovesUnderLoad(t *testing.T) {
-	s := startServer(t, "")
+	s := startServer(t, "", "--idle-timeout", "3s")
 	c := versionsSetup(t, s, "move")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := c.CreateAlias(ctx, "move", client.Alias{AliasName: "prod", VersionID: "1"}); err != nil {
 		t.Fatal(err)
 	}
-	url := s.URL + "/2016-08-15/proxy/move.prod/echo/sleep?ms=300"
+	url := s.URL + "/2016-08-15/proxy/move.prod/echo/sleep?ms=800"
 	getVersion(http.DefaultClient, url) // warm version 1
 
 	var mu sync.Mutex
@@ -231,13 +232,13 @@ func TestVersionsAliasMovesUnderLoad(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(1 * time.Second)
+	time.Sleep(1500 * time.Millisecond)
 	moveStart := time.Now()
 	if _, err := c.UpdateAlias(ctx, "move", "prod", map[string]any{"versionId": "2"}); err != nil {
 		t.Fatal(err)
 	}
 	moveEnd := time.Now()
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(2500 * time.Millisecond)
 	close(stop)
 	wg.Wait()
 
@@ -266,6 +267,16 @@ func TestVersionsAliasMovesUnderLoad(t *testing.T) {
 		t.Fatalf("the load did not straddle the move: %d in flight across it, %d after it (of %d)", inFlightOld, after, len(hits))
 	}
 	t.Logf("%d requests: %d in flight across the move finished on version 1, %d after it went to version 2", len(hits), inFlightOld, after)
+
+	// Version 1's instances, idle since the move, are reclaimed.
+	waitFor(t, 30*time.Second, func() error {
+		for _, line := range strings.Split(s.log.String(), "\n") {
+			if strings.Contains(line, `msg="instance stopped"`) && strings.Contains(line, "function=move/echo@1 ") && strings.Contains(line, "reason=idle") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no idle stop of version 1's instance logged")
+	})
 }
 
 // TestVersionKeepsItsCode: the code a version references outlives the
