@@ -153,7 +153,7 @@ func (a *API) getFunction(r *http.Request, _ string) (int, any, http.Header, err
 }
 
 func (a *API) listFunctions(r *http.Request, _ string) (int, any, http.Header, error) {
-	service, _, err := a.splitQualifier(r.PathValue("service"))
+	service, qualifier, err := a.splitQualifier(r.PathValue("service"))
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -164,7 +164,12 @@ func (a *API) listFunctions(r *http.Request, _ string) (int, any, http.Header, e
 	if _, _, err := a.opts.Store.GetService(r.Context(), service); err != nil {
 		return 0, nil, nil, storeErr(err, serviceNotFound(service), nil)
 	}
-	all, err := a.opts.Store.ListFunctions(r.Context(), service)
+	var all []*fc.Function
+	if qualifier == fc.LATEST {
+		all, err = a.opts.Store.ListFunctions(r.Context(), service)
+	} else {
+		all, err = a.opts.Store.VersionFunctions(service, qualifier) // a version's snapshot
+	}
 	if err != nil {
 		return 0, nil, nil, err
 	}

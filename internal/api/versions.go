@@ -35,6 +35,9 @@ type VersionStore interface {
 	DeleteAlias(ctx context.Context, service, name string, rev uint64) error
 	// ListAliases returns the service's aliases sorted by name.
 	ListAliases(ctx context.Context, service string) ([]*fc.Alias, error)
+	// VersionFunctions returns the functions of the version a version id
+	// or an alias (its main version) names, sorted by name.
+	VersionFunctions(service, qualifier string) ([]*fc.Function, error)
 }
 
 func (a *API) versionRoutes(h func(pattern string, fn handlerFunc)) {

@@ -75,6 +75,15 @@ func TestVersionsAndAliasesAPI(t *testing.T) {
 	_, err = e.do(http.MethodGet, "/services/s.dev/functions/f", nil, nil)
 	wantAPIError(t, err, 404, "AliasNotFound")
 
+	e.createFunction("s", "g") // LATEST only
+	var fns struct {
+		Functions []fc.Function `json:"functions"`
+	}
+	e.must(http.MethodGet, "/services/s.prod/functions", nil, &fns)
+	if len(fns.Functions) != 1 || fns.Functions[0].FunctionName != "f" {
+		t.Errorf("functions of prod's version: %+v", fns.Functions)
+	}
+	e.must(http.MethodDelete, "/services/s/functions/g", nil, nil)
 	e.must(http.MethodDelete, "/services/s/functions/f", nil, nil)
 	_, err = e.do(http.MethodDelete, "/services/s", nil, nil)
 	wantAPIError(t, err, 400, "ServiceNotEmpty", "versions")

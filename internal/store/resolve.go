@@ -1,6 +1,8 @@
 package store
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 
 	"github.com/openfc/openfc/internal/fc"
@@ -105,4 +107,24 @@ func (s *JetStream) QualifierExists(service, qualifier string) bool {
 	}
 	it, found := c.lookup(b, parent{service}, qualifier)
 	return found && it.val != nil
+}
+
+// VersionFunctions returns, from the catalog, the functions of the version
+// a version id or an alias (its main version) names, sorted by name.
+// Errors are FC's (VersionNotFound, AliasNotFound). The values are
+// shared: callers must not modify them.
+func (s *JetStream) VersionFunctions(service, qualifier string) ([]*fc.Function, error) {
+	c := s.cat
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	v, err := c.versionOf(service, qualifier, 1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*fc.Function, 0, len(v.Functions))
+	for _, f := range v.Functions {
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b *fc.Function) int { return cmp.Compare(a.FunctionName, b.FunctionName) })
+	return out, nil
 }
