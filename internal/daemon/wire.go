@@ -85,6 +85,7 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 		CheckRuntime:    d.checkRuntime,
 		Keys:            d.keys,
 		Tasks:           d.async,
+		Domains:         d.store,
 		Logger:          d.log.With("component", "api"),
 	})
 	gw = gateway.New(gateway.Options{
