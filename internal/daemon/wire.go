@@ -98,6 +98,8 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 		Region:        o.Region,
 		AccountID:     o.AccountID,
 		TriggerDomain: o.TriggerDomain,
+		Domains:       d.store,
+		APIHosts:      o.APIHosts,
 		Limits: gateway.Limits{
 			MaxHeaderBytes:         o.MaxRequestHeaderBytes,
 			MaxPathBytes:           o.MaxRequestPathBytes,
