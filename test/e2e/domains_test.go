@@ -13,6 +13,9 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +158,19 @@ func TestCustomDomains(t *testing.T) {
 		}
 	}
 
+	t.Run("deploy", func(t *testing.T) {
+		// fc3's customDomain in s.yaml attaches the function.
+		s.deployEcho(echoOpts{service: "dom", name: "three",
+			props: "      customDomain:\n        domainName: deployed.example.test\n        route:\n          path: /d/*\n          methods: [GET]\n"})
+		resp, body := s.viaHost(t, "GET", "deployed.example.test", "/d/x")
+		if e := domainEcho(t, "deployed domain", resp, body); e.Name != "three" || e.Path != "/d/x" {
+			t.Errorf("deployed.example.test: %+v", e)
+		}
+		out := s.cli("domains", "list")
+		if !strings.Contains(out, "deployed.example.test") || !strings.Contains(out, "/d/*=dom/three") {
+			t.Errorf("domains list:\n%s", out)
+		}
+	})
 	t.Run("websocket", func(t *testing.T) {
 		deployWS(t, s)
 		s.createDomain(t, map[string]any{"domainName": "ws.example.test", "routeConfig": routes(
@@ -237,5 +253,53 @@ func TestCustomDomainsTLS(t *testing.T) {
 	resp, body = s.viaHost(t, "GET", "b.two.example.test", "/plain")
 	if e := domainEcho(t, "HTTP,HTTPS domain over HTTP", resp, body); e.Name != "two" {
 		t.Errorf("b.two.example.test over HTTP: %+v", e)
+	}
+}
+
+// TestOfficialNodeSDKCustomDomains: the FC 2.0 Node SDK's
+// createCustomDomain, getCustomDomain, listCustomDomains,
+// updateCustomDomain and deleteCustomDomain work unchanged, and the
+// domain it made routes requests.
+func TestOfficialNodeSDKCustomDomains(t *testing.T) {
+	dir := filepath.Join(repoRoot(), "test/e2e/sdk")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules/@alicloud/fc2/package.json")); err != nil {
+		t.Fatalf("the Node SDK is not installed: run npm ci in test/e2e/sdk (make test does): %v", err)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is not installed: %v", err)
+	}
+	s := startServer(t, "")
+	s.deployEcho(echoOpts{service: "sdkdom", name: "echo"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "domains.js")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "OPENFC_ENDPOINT="+s.URL, "OPENFC_ACCOUNT_ID="+accountID,
+		"OPENFC_ACCESS_KEY_ID="+accessKeyID, "OPENFC_ACCESS_KEY_SECRET="+accessKeySecret,
+		"OPENFC_SERVICE=sdkdom", "OPENFC_FUNCTION=echo")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node domains.js: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var res struct {
+		Steps                         []string
+		Created, GotPath, UpdatedPath string
+		Listed                        []string
+		Call                          struct {
+			Status int
+			Path   string
+		}
+		AfterDelete string
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		t.Fatalf("domains.js output: %v\n%s", err, out)
+	}
+	t.Logf("domains.js: %s", lines[len(lines)-1])
+	if len(res.Steps) != 7 || res.Created != "sdk.example.test" || res.GotPath != "/*" || res.UpdatedPath != "/only/*" ||
+		len(res.Listed) != 1 || res.Listed[0] != "sdk.example.test" || res.Call.Status != 200 || res.Call.Path != "/only/x?y=1" ||
+		res.AfterDelete != "DomainNameNotFound" {
+		t.Errorf("domains.js saw %+v", res)
 	}
 }
