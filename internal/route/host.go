@@ -2,6 +2,7 @@ package route
 
 import (
 	"net"
+	"net/netip"
 	"strings"
 )
 
@@ -105,7 +106,7 @@ func IsPlatformHost(name, triggerDomain string, extra []string) bool {
 	switch {
 	case name == "" || !strings.Contains(name, "."):
 		return true
-	case net.ParseIP(name) != nil:
+	case isIP(name):
 		return true
 	case strings.HasSuffix(name, ".localhost"), strings.HasSuffix(name, fcEndpointSuffix):
 		return true
@@ -118,4 +119,11 @@ func IsPlatformHost(name, triggerDomain string, extra []string) bool {
 		}
 	}
 	return false
+}
+
+// isIP reports whether name is an IP literal, without allocating (it
+// runs for every request at the front door).
+func isIP(name string) bool {
+	_, err := netip.ParseAddr(name)
+	return err == nil
 }
