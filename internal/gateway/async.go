@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/route"
 )
 
 // This file is asynchronous invocation's two halves in the chain. At
@@ -68,6 +69,9 @@ func (c *call) asyncRequest(body []byte, p fc.AsyncParams) *fc.AsyncRequest {
 	if c.trigger != nil {
 		req.Trigger = c.trigger.TriggerName
 	}
+	if c.viaDomain {
+		req.Domain = route.HostName(c.r.Host)
+	}
 	return req
 }
 
@@ -106,7 +110,7 @@ func (g *Gateway) resolveQueued(c *call) error {
 	if err != nil {
 		return err
 	}
-	c.fn, c.qualifier = fn, req.Qualifier
+	c.fn, c.qualifier, c.viaDomain = fn, req.Qualifier, req.Domain != ""
 	if c.qualifier == "" {
 		c.qualifier = fc.LATEST
 	}

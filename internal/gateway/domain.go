@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net/http"
 	"slices"
 
 	"github.com/openfc/openfc/internal/fc"
@@ -37,7 +38,9 @@ func (g *Gateway) resolveDomain(c *call) error {
 	if !ok {
 		return fc.Errorf(fc.CodePathNotSupported, "no route of domain name '%s' matches the path '%s'", d.DomainName, path)
 	}
-	if len(rt.Methods) > 0 && !slices.Contains(rt.Methods, c.r.Method) {
+	// A CORS preflight passes to the trigger's CORS stage, which answers
+	// it: a route's methods are those of the actual requests.
+	if len(rt.Methods) > 0 && !slices.Contains(rt.Methods, c.r.Method) && !isPreflightRequest(c.r) {
 		return fc.Errorf(fc.CodeMethodNotAllowed, "method %s is not allowed by the route '%s' of domain name '%s'", c.r.Method, rt.Path, d.DomainName)
 	}
 	fn, trig, err := g.lookupFunction(rt.ServiceName, rt.FunctionName)
@@ -57,4 +60,11 @@ func (g *Gateway) resolveDomain(c *call) error {
 	c.fn, c.trigger, c.qualifier, c.viaDomain = fn, trig, qualifier, true
 	c.path, c.rawQuery, _ = rw.Rewrite(path, c.r.URL.RawQuery)
 	return nil
+}
+
+// isPreflightRequest: an OPTIONS request with Origin and
+// Access-Control-Request-Method (the trigger decides whether it is
+// answered as a preflight, cors.go).
+func isPreflightRequest(r *http.Request) bool {
+	return r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != ""
 }
