@@ -124,6 +124,12 @@ func IsPlatformHost(name, triggerDomain string, extra []string) bool {
 // isIP reports whether name is an IP literal, without allocating (it
 // runs for every request at the front door).
 func isIP(name string) bool {
+	// Only IPv6 literals have ':', only IPv4 ones are all digits and
+	// dots; anything else is a name, whose ParseAddr error would
+	// allocate.
+	if strings.IndexByte(name, ':') < 0 && strings.Trim(name, "0123456789.") != "" {
+		return false
+	}
 	_, err := netip.ParseAddr(name)
 	return err == nil
 }

@@ -178,3 +178,13 @@ func TestIsPlatformHost(t *testing.T) {
 		}
 	}
 }
+
+// TestPlatformHostAllocs: the host check runs for every request at the
+// front door, so a lower-case host costs no allocation.
+func TestPlatformHostAllocs(t *testing.T) {
+	for _, host := range []string{"127.0.0.1:8080", "localhost:8080", "app.example.com", "shop.example.com:443", "[::1]:8080"} {
+		if n := testing.AllocsPerRun(100, func() { IsPlatformHost(HostName(host), "fcapp.localhost", []string{"api.example"}) }); n != 0 {
+			t.Errorf("IsPlatformHost(HostName(%q)) allocates %.0f times; want 0", host, n)
+		}
+	}
+}
