@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -302,4 +303,52 @@ func TestOfficialNodeSDKCustomDomains(t *testing.T) {
 		res.AfterDelete != "DomainNameNotFound" {
 		t.Errorf("domains.js saw %+v", res)
 	}
+}
+
+// A custom domain is one for every node: created through node a, node b
+// serves its certificate by SNI and routes its requests within a second
+// (the store's watch); deleted through node a, node b stops serving it.
+func TestExternalNATSCustomDomainOnEveryNode(t *testing.T) {
+	url := startNATS(t)
+	cert, key := selfSignedCert(t)
+	tlsAddr := freeAddr(t)
+	a := startServer(t, "", "--nats", url)
+	b := startServer(t, "", "--nats", url, "--tls-listen", tlsAddr, "--tls-cert", cert, "--tls-key", key)
+	a.deployEcho(echoOpts{service: "shared", name: "echo"})
+	c, k, parsed := domainCert(t, "shared.example.test")
+	a.createDomain(t, map[string]any{"domainName": "shared.example.test", "protocol": "HTTPS",
+		"certConfig":  map[string]any{"certName": "shared", "certificate": c, "privateKey": k},
+		"routeConfig": routes(map[string]any{"path": "/*", "serviceName": "shared", "functionName": "echo"})})
+
+	pool := x509.NewCertPool()
+	pool.AddCert(parsed)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "shared.example.test"},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, tlsAddr)
+		},
+	}}
+	waitFor(t, 10*time.Second, func() error {
+		resp, err := client.Get("https://shared.example.test/on-b")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var e echoReply
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Name != "echo" || e.Path != "/on-b" {
+			return fmt.Errorf("node b: %d %+v %v", resp.StatusCode, e, err)
+		}
+		return nil
+	})
+
+	if resp, body := a.signedDo("DELETE", "/2016-08-15/custom-domains/shared.example.test", ""); resp.StatusCode != 204 {
+		t.Fatalf("delete: %d %s", resp.StatusCode, body)
+	}
+	waitFor(t, 5*time.Second, func() error {
+		resp, body := b.viaHost(t, "GET", "shared.example.test", "/")
+		if resp.StatusCode != 404 || !strings.Contains(string(body), "DomainNameNotFound") {
+			return fmt.Errorf("node b after the delete: %d %s", resp.StatusCode, body)
+		}
+		return nil
+	})
 }
