@@ -18,7 +18,8 @@ const (
 	// deploy, with one notice each so that nobody counts on them.
 	keyIgnored
 	// keyQuiet keys are accepted without a word: they sit in a block that
-	// already has its own notice (custom domains).
+	// already has its own notice (no key set uses it since custom domains
+	// are deployed).
 	keyQuiet
 )
 
