@@ -208,8 +208,9 @@ func TestCustomDomains(t *testing.T) {
 // certificate; an HTTPS-only domain is refused over plain HTTP.
 func TestCustomDomainsTLS(t *testing.T) {
 	cert, key := selfSignedCert(t)
-	tlsAddr := freeAddr(t)
-	s := startServer(t, "", "--tls-listen", tlsAddr, "--tls-cert", cert, "--tls-key", key)
+	tlsAddr, dataDir := freeAddr(t), t.TempDir()
+	flags := []string{"--tls-listen", tlsAddr, "--tls-cert", cert, "--tls-key", key}
+	s := startServer(t, dataDir, flags...)
 	s.deployEcho(echoOpts{service: "tls", name: "one"})
 	s.deployEcho(echoOpts{service: "tls", name: "two"})
 	certs := map[string]*x509.Certificate{}
@@ -222,6 +223,34 @@ func TestCustomDomainsTLS(t *testing.T) {
 			"certConfig":  map[string]any{"certName": d.fn, "certificate": c, "privateKey": k},
 			"routeConfig": routes(map[string]any{"path": "/*", "serviceName": "tls", "functionName": d.fn})})
 	}
+	checkSNI(t, tlsAddr, certs)
+	// Domains and their certificates survive a restart (the store loads
+	// them before the listeners open).
+	s.stop()
+	s = startServer(t, dataDir, flags...)
+	checkSNI(t, tlsAddr, certs)
+	// No domain for that name: the server's own certificate (its names).
+	conn, err := tls.Dial("tcp", tlsAddr, &tls.Config{InsecureSkipVerify: true, ServerName: "other.example.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names := conn.ConnectionState().PeerCertificates[0].DNSNames; len(names) == 0 || names[0] != "localhost" {
+		t.Errorf("unknown server name got the certificate of %v; want the server's", names)
+	}
+	conn.Close()
+
+	resp, body := s.viaHost(t, "GET", "one.example.test", "/")
+	expectError(t, "HTTPS-only domain over HTTP", resp, body, 400, "InvalidArgument")
+	resp, body = s.viaHost(t, "GET", "b.two.example.test", "/plain")
+	if e := domainEcho(t, "HTTP,HTTPS domain over HTTP", resp, body); e.Name != "two" {
+		t.Errorf("b.two.example.test over HTTP: %+v", e)
+	}
+}
+
+// checkSNI calls each domain over TLS, trusting only its certificate:
+// the function answers and the certificate served is the domain's.
+func checkSNI(t *testing.T, tlsAddr string, certs map[string]*x509.Certificate) {
+	t.Helper()
 	for _, tc := range []struct{ host, fn string }{{"one.example.test", "one"}, {"a.two.example.test", "two"}} {
 		pool := x509.NewCertPool()
 		pool.AddCert(certs[tc.fn])
@@ -238,22 +267,6 @@ func TestCustomDomainsTLS(t *testing.T) {
 		if got := resp.TLS.PeerCertificates[0]; !got.Equal(certs[tc.fn]) {
 			t.Errorf("https://%s: served the certificate of %v", tc.host, got.DNSNames)
 		}
-	}
-	// No domain for that name: the server's own certificate (its names).
-	conn, err := tls.Dial("tcp", tlsAddr, &tls.Config{InsecureSkipVerify: true, ServerName: "other.example.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if names := conn.ConnectionState().PeerCertificates[0].DNSNames; len(names) == 0 || names[0] != "localhost" {
-		t.Errorf("unknown server name got the certificate of %v; want the server's", names)
-	}
-	conn.Close()
-
-	resp, body := s.viaHost(t, "GET", "one.example.test", "/")
-	expectError(t, "HTTPS-only domain over HTTP", resp, body, 400, "InvalidArgument")
-	resp, body = s.viaHost(t, "GET", "b.two.example.test", "/plain")
-	if e := domainEcho(t, "HTTP,HTTPS domain over HTTP", resp, body); e.Name != "two" {
-		t.Errorf("b.two.example.test over HTTP: %+v", e)
 	}
 }
 
