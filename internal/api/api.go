@@ -94,6 +94,8 @@ type Options struct {
 	Keys AccessKeys
 	// Tasks reads and stops async tasks (async.go); nil answers 503.
 	Tasks Tasks
+	// Domains keeps the custom domains (domains.go); nil answers 503.
+	Domains DomainStore
 }
 
 // CodeCollector collects the code packages no function references
@@ -180,6 +182,7 @@ func (a *API) routes() {
 	a.keyRoutes(h)
 	a.asyncRoutes(h)   // async.go
 	a.versionRoutes(h) // versions.go
+	a.domainRoutes(h)  // domains.go
 
 	a.handle(invokePattern, a.invoke)
 	a.handle("GET "+v+"/services/{service}/functions/{function}/logs", a.functionLogs)

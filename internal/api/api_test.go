@@ -128,6 +128,7 @@ func newEnvWith(t *testing.T, wrap func(api.Store) api.Store) *env {
 		Invoker:   e.inv,
 		Instances: e.inst,
 		Tasks:     e.tasks,
+		Domains:   st,
 		AccountID: testAccount,
 		PublicURL: testPublicURL,
 		CodeLimits: codezip.Limits{MaxZipBytes: testMaxCode, MaxUnpackedBytes: 1 << 20,

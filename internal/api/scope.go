@@ -21,7 +21,8 @@ const keysPath = v + "/access-keys"
 // manage keys, every other route manages. The resource comes from the
 // route's path values: {service} (its qualifier dropped, with route's
 // parser) and {function}; a route without {service} is account-wide
-// (""), which a resource-scoped key never reaches.
+// (""), which a resource-scoped key never reaches: custom domains
+// (domains.go) are such, since a domain routes to any service.
 func routeScope(r *http.Request) (action fc.Action, service, function string) {
 	action = fc.ActionManage
 	_, path, _ := strings.Cut(r.Pattern, " ")

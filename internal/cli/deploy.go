@@ -144,6 +144,18 @@ func (e *env) apply(ctx context.Context, c *client.Client, plan *deploy.Plan) er
 			}
 		}
 	}
+	// Domains route to the functions above: they go once those exist.
+	for _, d := range plan.Domains {
+		d := d
+		var out struct{ Warnings []string }
+		if err := upsertInto(ctx, c, "/custom-domains/"+url.PathEscape(d.DomainName), "/custom-domains", &d, &out); err != nil {
+			return fmt.Errorf("custom domain %s: %w", d.DomainName, err)
+		}
+		fmt.Fprintf(e.stdout, "deployed custom domain %s (%s)\n", d.DomainName, d.Protocol)
+		for _, w := range out.Warnings {
+			fmt.Fprintf(e.stderr, "warning: custom domain %s: %s\n", d.DomainName, w)
+		}
+	}
 	for _, t := range deployed {
 		fmt.Fprintf(e.stdout, "  %s/%s trigger %s (%s, %v)\n", t.ServiceName, t.FunctionName, t.TriggerName,
 			t.TriggerConfig.AuthType, t.TriggerConfig.Methods)

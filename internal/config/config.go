@@ -61,6 +61,11 @@ type Options struct {
 	AccessKeySecret string
 	// TriggerDomain is the parent domain of trigger subdomains.
 	TriggerDomain string
+	// APIHosts are more host names of the server itself (the management
+	// API and the proxy form), besides IP literals, one-label names,
+	// *.localhost, the trigger domain and FC's *.fc.aliyuncs.com names;
+	// any other Host is a custom domain's (or DomainNameNotFound).
+	APIHosts []string
 	// StartTimeout bounds how long an instance may take to accept
 	// connections on its CAPort (FC: 120 s).
 	StartTimeout time.Duration
@@ -183,6 +188,8 @@ func FlagSet(o *Options) *pflag.FlagSet {
 	fs.StringVar(&o.AccessKeyID, "access-key-id", o.AccessKeyID, "admin AccessKey id (env OPENFC_ACCESS_KEY_ID)")
 	fs.StringVar(&o.AccessKeySecret, "access-key-secret", o.AccessKeySecret, "admin AccessKey secret (env OPENFC_ACCESS_KEY_SECRET)")
 	fs.StringVar(&o.TriggerDomain, "trigger-domain", o.TriggerDomain, "parent domain of trigger subdomains")
+	fs.StringSliceVar(&o.APIHosts, "api-host", o.APIHosts,
+		"more host names of the management API (repeatable); other hosts than IPs, localhost, the trigger domain and *.fc.aliyuncs.com are custom domains")
 	fs.DurationVar(&o.StartTimeout, "start-timeout", o.StartTimeout, "how long an instance may take to listen on its port")
 	fs.IntVar(&o.MaxInstances, "max-instances", o.MaxInstances, "instances on this node, all functions together")
 	fs.IntVar(&o.MaxInstancesPerFunction, "max-instances-per-function", o.MaxInstancesPerFunction, "instances per function version without an on-demand config")

@@ -20,6 +20,7 @@ func (d *Daemon) listenFrontDoor() (err error) {
 		if d.certs, err = loadCertificates(o.TLSCert, o.TLSKey); err != nil {
 			return err
 		}
+		d.certs.byName = d.store.DomainCertificate
 	}
 	if d.ln, err = net.Listen("tcp", o.Listen); err != nil {
 		return fmt.Errorf("listen %s: %w", o.Listen, err)
@@ -69,13 +70,14 @@ func (d *Daemon) frontDoorAddrs() []string {
 }
 
 // certificates picks the certificate of a TLS handshake by its server
-// name (SNI): a domain's own when one is configured (custom domains bring
-// theirs), else the server's.
+// name (SNI): an HTTPS custom domain's own, else the server's.
 type certificates struct {
 	def *tls.Certificate
-	// byName holds certificates by the exact server name they serve;
-	// empty until custom domains configure theirs.
-	byName map[string]*tls.Certificate
+	// byName is the certificate of the custom domain serving a name
+	// (exact, else its "*.parent" wildcard domain), nil for none: the
+	// store's domain catalog, fed by a watch, so a domain created on any
+	// node serves its certificate on every node at once.
+	byName func(serverName string) *tls.Certificate
 }
 
 func loadCertificates(certFile, keyFile string) (*certificates, error) {
@@ -87,8 +89,10 @@ func loadCertificates(certFile, keyFile string) (*certificates, error) {
 }
 
 func (c *certificates) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	if cert, ok := c.byName[hello.ServerName]; ok {
-		return cert, nil
+	if c.byName != nil && hello.ServerName != "" {
+		if cert := c.byName(hello.ServerName); cert != nil {
+			return cert, nil
+		}
 	}
 	return c.def, nil
 }

@@ -85,6 +85,7 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 		CheckRuntime:    d.checkRuntime,
 		Keys:            d.keys,
 		Tasks:           d.async,
+		Domains:         d.store,
 		Logger:          d.log.With("component", "api"),
 	})
 	gw = gateway.New(gateway.Options{
@@ -97,6 +98,8 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *p
 		Region:        o.Region,
 		AccountID:     o.AccountID,
 		TriggerDomain: o.TriggerDomain,
+		Domains:       d.store,
+		APIHosts:      o.APIHosts,
 		Limits: gateway.Limits{
 			MaxHeaderBytes:         o.MaxRequestHeaderBytes,
 			MaxPathBytes:           o.MaxRequestPathBytes,

@@ -25,8 +25,9 @@
 // one is close ("timout" → "timeout"), so that a typo is not silently
 // dropped. FC settings openfc does not apply (vpcConfig, logConfig,
 // nasConfig, role, tracingConfig, layers, ...) are accepted with one Notice
-// each, so that real files still deploy. `actions`, `extend`, `template`,
-// `customDomain` (fc3) and `customDomains` (fc) get a Notice too. The top
+// each, so that real files still deploy. `actions`, `extend`, `template`
+// get a Notice too; `customDomain` (fc3) and `customDomains` (fc) are
+// deployed (domain.go), but for FC's generated "auto" domain (a Notice). The top
 // level and the resource entries are not checked.
 //
 // Top level: name (only when there are fc3 resources), vars, resources,

@@ -58,11 +58,12 @@ func (p *parser) fc3(props obj) error {
 	if fp.AsyncConfig, err = p.asyncConfig(props, "asyncInvokeConfig", true, app, fp.Function.FunctionName); err != nil {
 		return err
 	}
-	if props.has("customDomain") {
-		if err := p.checkFC3Domain(props); err != nil {
-			return err
-		}
-		p.notef(props.lineOf("customDomain"), "%s.customDomain: custom domains are not deployed by openfc yet; ignored", props.path)
+	d, err := p.fc3Domain(props, app, fp.Function.FunctionName) // domain.go
+	if err != nil {
+		return err
+	}
+	if d != nil {
+		p.plan.Domains = append(p.plan.Domains, *d)
 	}
 	return p.addFunction(svc, fp, props.line, props.path)
 }
@@ -103,10 +104,15 @@ func (p *parser) fc2(props obj) error {
 		return err
 	}
 	if props.has("customDomains") {
-		if err := p.checkFC2Domains(props); err != nil {
+		function := ""
+		if fo, ok, _ := props.obj("function"); ok {
+			function, _ = fo.str("name")
+		}
+		domains, err := p.fc2Domains(props, name, function) // domain.go
+		if err != nil {
 			return err
 		}
-		p.notef(props.lineOf("customDomains"), "%s.customDomains: custom domains are not deployed by openfc yet; ignored", props.path)
+		p.plan.Domains = append(p.plan.Domains, domains...)
 	}
 	fo, ok, err := props.checkedObj("function", fc2FunctionKeys)
 	if err != nil {

@@ -18,7 +18,8 @@ const (
 	// deploy, with one notice each so that nobody counts on them.
 	keyIgnored
 	// keyQuiet keys are accepted without a word: they sit in a block that
-	// already has its own notice (custom domains).
+	// already has its own notice (no key set uses it since custom domains
+	// are deployed).
 	keyQuiet
 )
 
@@ -123,19 +124,17 @@ var (
 	hookKeys      = newKeySet("a lifecycle hook", []string{"handler", "timeout"}, []string{"command"}, nil)
 )
 
-// Custom domains are not deployed; their keys are still checked so that a
-// typo is not taken for an FC setting.
+// Custom domains (domain.go): certId, tlsConfig, authConfig and
+// wafConfig are FC settings openfc does not apply.
 var (
-	fc3DomainKeys = newKeySet("a custom domain", nil, nil, []string{
-		"domainName", "protocol", "route", "certConfig", "certId", "tlsConfig", "authConfig", "wafConfig",
-	})
-	fc3RouteKeys  = newKeySet("a custom domain route", nil, nil, []string{"path", "qualifier", "methods", "rewriteConfig"})
-	fc2DomainKeys = newKeySet("a custom domain", nil, nil, []string{
-		"domainName", "protocol", "routeConfigs", "certConfig", "certId", "tlsConfig", "wafConfig",
-	})
-	fc2RouteKeys = newKeySet("a custom domain route", nil, nil, []string{
+	fc3DomainKeys = newKeySet("a custom domain", []string{"domainName", "protocol", "route", "certConfig"},
+		[]string{"certId", "tlsConfig", "authConfig", "wafConfig"}, nil)
+	fc3RouteKeys  = newKeySet("a custom domain route", []string{"path", "qualifier", "methods", "rewriteConfig"}, nil, nil)
+	fc2DomainKeys = newKeySet("a custom domain", []string{"domainName", "protocol", "routeConfigs", "certConfig"},
+		[]string{"certId", "tlsConfig", "wafConfig"}, nil)
+	fc2RouteKeys = newKeySet("a custom domain route", []string{
 		"path", "serviceName", "functionName", "qualifier", "methods", "rewriteConfig",
-	})
+	}, nil, nil)
 )
 
 // checkKeys refuses a key of o that ks does not know, suggesting the
@@ -168,41 +167,6 @@ func (o obj) checkedObj(key string, ks keySet) (sub obj, ok bool, err error) {
 		return sub, ok, err
 	}
 	return sub, true, o.p.checkKeys(sub, ks)
-}
-
-// checkFC3Domain checks the keys of an fc3 customDomain and of its route.
-func (p *parser) checkFC3Domain(props obj) error {
-	d, ok, err := props.checkedObj("customDomain", fc3DomainKeys)
-	if err != nil || !ok {
-		return err
-	}
-	_, _, err = d.checkedObj("route", fc3RouteKeys)
-	return err
-}
-
-// checkFC2Domains checks the keys of FC 2.0 customDomains and of their
-// routeConfigs.
-func (p *parser) checkFC2Domains(props obj) error {
-	domains, err := props.list("customDomains")
-	if err != nil {
-		return err
-	}
-	for _, dv := range domains {
-		d, err := p.checkedItem(dv, fc2DomainKeys)
-		if err != nil {
-			return err
-		}
-		routes, err := d.list("routeConfigs")
-		if err != nil {
-			return err
-		}
-		for _, rv := range routes {
-			if _, err := p.checkedItem(rv, fc2RouteKeys); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // checkedItem returns the list item v as a mapping with its keys checked.

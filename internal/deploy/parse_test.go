@@ -151,7 +151,7 @@ func TestParseSamples(t *testing.T) {
 				}},
 			}}},
 			notices: []Notice{
-				"/srv/app/s.yaml:21: resources.web.props.customDomain: custom domains are not deployed by openfc yet; ignored",
+				"/srv/app/s.yaml:22: resources.web.props.customDomain.domainName: domainName auto (FC's generated test domain) is not deployed by openfc: the trigger's own URL serves",
 			},
 		},
 		{
@@ -202,7 +202,7 @@ func TestParseSamples(t *testing.T) {
 				"/srv/app/s.yaml:10: s.yaml says region cn-shanghai; openfc serves region cn-hangzhou",
 				"/srv/app/s.yaml:15: services.hello.props.service.role: openfc does not apply role; ignored",
 				"/srv/app/s.yaml:16: services.hello.props.service.logConfig: openfc does not apply logConfig; ignored",
-				"/srv/app/s.yaml:41: services.hello.props.customDomains: custom domains are not deployed by openfc yet; ignored",
+				"/srv/app/s.yaml:42: services.hello.props.customDomains[0].domainName: domainName auto (FC's generated test domain) is not deployed by openfc: the trigger's own URL serves",
 			},
 		},
 	}

@@ -15,6 +15,9 @@ import (
 type Plan struct {
 	// Services in the order they first appear in the file.
 	Services []ServicePlan
+	// Domains are the custom domains (validated), deployed after the
+	// functions they route to.
+	Domains []fc.CustomDomain
 }
 
 // ServicePlan is one service and its functions, in file order.

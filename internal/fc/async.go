@@ -119,6 +119,11 @@ type AsyncRequest struct {
 	// X-Fc-Async-Delay.
 	Accepted  time.Time `json:"accepted"`
 	NotBefore time.Time `json:"notBefore"`
+
+	// Domain is the custom domain the request came through ("": another
+	// way in): its run keeps the domain's exemption from the trigger's
+	// disableURLInternet.
+	Domain string `json:"domain,omitempty"`
 }
 
 // AsyncOutcome is what one attempt of an async invocation produced: the

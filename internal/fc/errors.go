@@ -80,6 +80,12 @@ const (
 	CodeStatefulAsyncInvocationNotFound Code = "StatefulAsyncInvocationNotFound"
 	// CodeAsyncConfigNotExists: a function version has no async config.
 	CodeAsyncConfigNotExists Code = "AsyncConfigNotExists"
+
+	// CodeDomainNameAlreadyExists: CreateCustomDomain of a stored domain.
+	CodeDomainNameAlreadyExists Code = "DomainNameAlreadyExists"
+	// CodeDomainNameNotFound: no custom domain has that name, through the
+	// API or as the Host of a request at the front door.
+	CodeDomainNameNotFound Code = "DomainNameNotFound"
 )
 
 // codeInfo is one row of the error table.
@@ -161,6 +167,8 @@ var codeTable = map[Code]codeInfo{
 	CodeStatefulAsyncInvocationAlreadyExists: {http.StatusConflict, FcCommonError, GRPCAlreadyExists},
 	CodeStatefulAsyncInvocationNotFound:      {http.StatusNotFound, FcCommonError, GRPCNotFound},
 	CodeAsyncConfigNotExists:                 {http.StatusNotFound, FcCommonError, GRPCNotFound},
+	CodeDomainNameAlreadyExists:              {http.StatusConflict, FcCommonError, GRPCAlreadyExists},
+	CodeDomainNameNotFound:                   {http.StatusNotFound, FcCommonError, GRPCNotFound},
 }
 
 // Codes returns every error code in the table, for tests that walk it.

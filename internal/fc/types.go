@@ -11,16 +11,6 @@ const APIVersion = "2016-08-15"
 // LATEST is the qualifier of the mutable head of a service.
 const LATEST = "LATEST"
 
-// CheckQualifier accepts LATEST, the one qualifier that needs no lookup;
-// any other is QualifierNotFound. Callers that can see versions and
-// aliases (the catalog) ask it first.
-func CheckQualifier(service, qualifier string) error {
-	if qualifier == LATEST {
-		return nil
-	}
-	return QualifierNotFound(service, qualifier)
-}
-
 // TimeFormat is the layout FC uses for createdTime and lastModifiedTime.
 const TimeFormat = "2006-01-02T15:04:05Z"
 

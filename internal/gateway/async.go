@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/route"
 )
 
 // This file is asynchronous invocation's two halves in the chain. At
@@ -68,6 +69,9 @@ func (c *call) asyncRequest(body []byte, p fc.AsyncParams) *fc.AsyncRequest {
 	if c.trigger != nil {
 		req.Trigger = c.trigger.TriggerName
 	}
+	if c.viaDomain {
+		req.Domain = route.HostName(c.r.Host)
+	}
 	return req
 }
 
@@ -102,7 +106,7 @@ func (g *Gateway) queuedCall(ctx context.Context, req *fc.AsyncRequest) *call {
 // request by its names: it may have changed, or gone, since the accept.
 func (g *Gateway) resolveQueued(c *call) error {
 	req := c.queued
-	c.qualifier = req.Qualifier
+	c.qualifier, c.viaDomain = req.Qualifier, req.Domain != ""
 	if c.qualifier == "" {
 		c.qualifier = fc.LATEST
 	}

@@ -90,6 +90,7 @@ type call struct {
 	basePath    string // x-fc-base-path, "" for none
 	controlPath string
 	proxyForm   bool   // the shared-origin URL: answers become downloads
+	viaDomain   bool   // a custom domain's route (domain.go)
 	stripAuth   bool   // the Authorization header was openfc's signature
 	keyID       string // the access key that signed the call ("": none)
 	origin      string

@@ -29,9 +29,10 @@ func (g *Gateway) checkRequestLimits(r *http.Request) error {
 }
 
 // checkTrigger refuses calls through a trigger whose internet URL is
-// disabled.
+// disabled; FC's switch disables the default URLs only, so a custom
+// domain's route still reaches the function.
 func checkTrigger(c *call) error {
-	if c.trigger.TriggerConfig.DisableURLInternet {
+	if c.trigger.TriggerConfig.DisableURLInternet && !c.viaDomain {
 		return fc.Errorf(fc.CodeAccessDenied, "access denied due to function internet URL is disabled")
 	}
 	return nil

@@ -13,10 +13,15 @@ import (
 // This file holds the ways in. Each builds a call and runs it through
 // serve (chain.go); a new way in adds a constructor here, not a path.
 
-// ServeHTTP is the front door: trigger subdomains and the proxy form go
+// ServeHTTP is the front door: trigger subdomains, custom domains (any
+// host that is not the platform's own, domain.go) and the proxy form go
 // through the chain, everything else to the management API.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := route.Dispatch(r.Host, rawPath(r), g.opts.TriggerDomain)
+	if m.Kind != route.Subdomain && g.opts.Domains != nil &&
+		!route.IsPlatformHost(route.HostName(r.Host), g.opts.TriggerDomain, g.opts.APIHosts) {
+		m = route.Match{Kind: route.Domain}
+	}
 	if m.Kind == route.API {
 		if g.opts.Management == nil {
 			fc.WriteError(w, fc.NewRequestID(), fc.Errorf(fc.CodePathNotSupported, "'%s' against '%s' is not supported", r.Method, r.URL.Path))

@@ -1,11 +1,13 @@
 // Package gateway is openfc's front door for function invocations. Its
 // files follow a request's stages, in the order chain.go writes them out:
 //
-//	frontdoor.go  the ways in: HTTP triggers (proxy form, subdomain) and
-//	              InvokeFunction; each builds a call and runs the chain
+//	frontdoor.go  the ways in: HTTP triggers (proxy form, subdomain,
+//	              custom domain) and InvokeFunction; each builds a call
+//	              and runs the chain
 //	chain.go      the stages, once, for every way in; the epilogue
 //	checks.go     FC's limits and restricted headers
-//	resolve.go    the function (and trigger) a call names
+//	resolve.go    the function (and trigger) a call names; domain.go
+//	              for custom domains
 //	cors.go       preflights and CORS defaults
 //	auth.go       trigger authentication
 //	async.go      an async call accepted into the queue (202), and the
@@ -44,6 +46,13 @@ type Catalog interface {
 	// FunctionNotFound).
 	ResolveFunction(service, qualifier, function string, pick float64) (f *fc.Function, httpTrigger *fc.Trigger, err error)
 	LookupTrigger(urlID string) (f *fc.Function, t *fc.Trigger, ok bool)
+}
+
+// Domains finds the custom domain serving a host (store.JetStream).
+type Domains interface {
+	// LookupDomain finds the domain of host, a route.HostName: by its
+	// exact name, else the wildcard "*.parent".
+	LookupDomain(host string) (*fc.ServedDomain, bool)
 }
 
 // Lease is one slot on one instance (instance.Lease).
@@ -163,7 +172,13 @@ type Options struct {
 	AccountID  string
 	// TriggerDomain is the parent domain of trigger subdomains.
 	TriggerDomain string
-	Limits        Limits
+	// Domains serves custom domains. With it, a Host that is not the
+	// platform's own (route.IsPlatformHost, with APIHosts) is a custom
+	// domain or DomainNameNotFound, never the management API; nil: every
+	// such host reaches the API, as before custom domains.
+	Domains  Domains
+	APIHosts []string
+	Limits   Limits
 	// Metrics may be nil (no metrics).
 	Metrics *Metrics
 	// Logger receives the gateway's warnings and errors; AccessLog its

@@ -34,6 +34,8 @@ func (g *Gateway) resolve(c *call) error {
 		return g.resolveSubdomain(c)
 	case route.Proxy:
 		return g.resolveProxy(c)
+	case route.Domain:
+		return g.resolveDomain(c) // domain.go
 	}
 	return fc.Errorf(fc.CodePathNotSupported, "'%s' against '%s' is not supported", c.r.Method, c.r.URL.Path)
 }

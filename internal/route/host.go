@@ -2,6 +2,7 @@ package route
 
 import (
 	"net"
+	"net/netip"
 	"strings"
 )
 
@@ -69,4 +70,66 @@ func isLabel(s string) bool {
 		}
 	}
 	return true
+}
+
+// HostName is a Host header's name: without the port (an IPv6 literal
+// without its brackets), a trailing dot or upper case. It allocates only
+// for a host that needs changing.
+func HostName(host string) string {
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+	}
+	host = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"), ".")
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(host)
+		}
+	}
+	return host
+}
+
+// fcEndpointSuffix ends the names of FC's own endpoints,
+// "{accountId}.{region}[-internal].fc.aliyuncs.com": SDKs and the CLI
+// configured for FC send them as Host.
+const fcEndpointSuffix = ".fc.aliyuncs.com"
+
+// IsPlatformHost reports whether name (a HostName) is one of the
+// platform's own hosts, which reach the management API and the proxy
+// form: no host at all (HTTP/1.0), an IP literal, a name of one label
+// ("localhost", a container's name), a name under "localhost", the
+// trigger domain and its subdomains, FC's endpoint names, and the names
+// in extra (an operator's own, e.g. --api-host). Any other host can only
+// be a custom domain.
+func IsPlatformHost(name, triggerDomain string, extra []string) bool {
+	switch {
+	case name == "" || !strings.Contains(name, "."):
+		return true
+	case isIP(name):
+		return true
+	case strings.HasSuffix(name, ".localhost"), strings.HasSuffix(name, fcEndpointSuffix):
+		return true
+	case triggerDomain != "" && (name == triggerDomain || strings.HasSuffix(name, "."+triggerDomain)):
+		return true
+	}
+	for _, h := range extra {
+		if strings.EqualFold(name, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// isIP reports whether name is an IP literal, without allocating (it
+// runs for every request at the front door).
+func isIP(name string) bool {
+	// Only IPv6 literals have ':', only IPv4 ones are all digits and
+	// dots; anything else is a name, whose ParseAddr error would
+	// allocate.
+	if strings.IndexByte(name, ':') < 0 && strings.Trim(name, "0123456789.") != "" {
+		return false
+	}
+	_, err := netip.ParseAddr(name)
+	return err == nil
 }

@@ -1,6 +1,6 @@
 // Package route holds the pure functions that map a request to where it
 // goes: the front door's dispatch (management API, proxy form, trigger
-// subdomain; custom domains later), the proxy URL form, trigger
+// subdomain; custom domains by IsPlatformHost), the proxy URL form, trigger
 // subdomains and the "service[.qualifier]" syntax.
 package route
 
@@ -25,6 +25,10 @@ const (
 	Proxy
 	// Subdomain is a trigger subdomain: {label}.{trigger domain}.
 	Subdomain
+	// Domain is a host that is not the platform's own (IsPlatformHost):
+	// a custom domain, or no known host at all. The gateway sets it;
+	// Dispatch never returns it.
+	Domain
 )
 
 // Match is where the front door sends a request.

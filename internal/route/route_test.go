@@ -152,3 +152,39 @@ func TestParseTriggerHostAllocs(t *testing.T) {
 		}
 	}
 }
+
+func TestHostName(t *testing.T) {
+	for in, want := range map[string]string{
+		"a.example.com": "a.example.com", "A.Example.COM:8443": "a.example.com", "a.example.com.": "a.example.com",
+		"127.0.0.1:8080": "127.0.0.1", "[::1]:80": "::1", "[::1]": "::1", "": "", "localhost": "localhost",
+	} {
+		if got := HostName(in); got != want {
+			t.Errorf("HostName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestIsPlatformHost(t *testing.T) {
+	extra := []string{"api.internal.example"}
+	for name, want := range map[string]bool{
+		"": true, "localhost": true, "openfc": true, "127.0.0.1": true, "::1": true, "10.1.2.3": true,
+		"app.localhost": true, "fcapp.localhost": true, "x-1.fcapp.localhost": true,
+		"123456.cn-hangzhou.fc.aliyuncs.com": true, "123456.cn-hangzhou-internal.fc.aliyuncs.com": true,
+		"api.internal.example": true, "API.internal.example": true,
+		"example.com": false, "a.example.com": false, "fcapp.localhost.example.com": false, "fc.aliyuncs.com.evil": false,
+	} {
+		if got := IsPlatformHost(name, "fcapp.localhost", extra); got != want {
+			t.Errorf("IsPlatformHost(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestPlatformHostAllocs: the host check runs for every request at the
+// front door, so a lower-case host costs no allocation.
+func TestPlatformHostAllocs(t *testing.T) {
+	for _, host := range []string{"127.0.0.1:8080", "localhost:8080", "app.example.com", "shop.example.com:443", "[::1]:8080"} {
+		if n := testing.AllocsPerRun(100, func() { IsPlatformHost(HostName(host), "fcapp.localhost", []string{"api.example"}) }); n != 0 {
+			t.Errorf("IsPlatformHost(HostName(%q)) allocates %.0f times; want 0", host, n)
+		}
+	}
+}

@@ -127,6 +127,10 @@ type JetStream struct {
 	keys jetstream.KeyValue
 	// versionSeq holds the services' last version ids (versions.go).
 	versionSeq jetstream.KeyValue
+	// domains holds the custom domains (domains.go), dcat their
+	// in-memory copy (domaincat.go).
+	domains jetstream.KeyValue
+	dcat    *domainCatalog
 
 	cancel    context.CancelFunc // stops the watchers
 	wg        sync.WaitGroup     // the watcher goroutines
@@ -141,7 +145,7 @@ func Open(ctx context.Context, js jetstream.JetStream, logger *slog.Logger) (*Je
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &JetStream{log: logger, cat: newCatalog()}
+	s := &JetStream{log: logger, cat: newCatalog(), dcat: newDomainCatalog()}
 	for b := range numBuckets {
 		kv, err := OpenKV(ctx, js, b.name(), "openfc metadata")
 		if err != nil {
@@ -157,6 +161,9 @@ func Open(ctx context.Context, js jetstream.JetStream, logger *slog.Logger) (*Je
 	if s.versionSeq, err = OpenKV(ctx, js, versionSeqBucket, "openfc last version id per service"); err != nil {
 		return nil, err
 	}
+	if s.domains, err = OpenKV(ctx, js, domainsBucket, "openfc custom domains"); err != nil {
+		return nil, err
+	}
 	code, err := OpenObjectStore(ctx, js, codeBucket, "openfc code packages")
 	if err != nil {
 		return nil, err
@@ -170,12 +177,14 @@ func Open(ctx context.Context, js jetstream.JetStream, logger *slog.Logger) (*Je
 	// unsubscribes a watcher when the ctx it was created with ends.
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	ready := make(chan error, numBuckets)
+	ready := make(chan error, numBuckets+1)
 	for b := range numBuckets {
 		s.wg.Add(1)
 		go s.watch(wctx, b, ready)
 	}
-	for range numBuckets {
+	s.wg.Add(1)
+	go s.watchDomains(wctx, ready)
+	for range numBuckets + 1 {
 		select {
 		case err := <-ready:
 			if err != nil {
