@@ -305,3 +305,33 @@ func TestVersionKeepsItsCode(t *testing.T) {
 		t.Errorf("unpacked code %v; want version 1's %s among it", got, sumA)
 	}
 }
+
+// TestCustomDomainRouteToAlias: a custom domain's route that names an
+// alias resolves through it as the other ways in do: the answers come
+// from the alias's versions, say which, and the instance sees the alias
+// as its qualifier; moving the alias moves the domain's traffic.
+func TestCustomDomainRouteToAlias(t *testing.T) {
+	s := startServer(t, "")
+	versionsSetup(t, s, "dver")
+	s.cli("aliases", "create", "dver", "prod", "--version", "1")
+	s.createDomain(t, map[string]any{"domainName": "shop.example.com", "protocol": "HTTP",
+		"routeConfig": routes(map[string]any{"path": "/*", "serviceName": "dver", "functionName": "echo", "qualifier": "prod"})})
+	via := func() versionHit {
+		req, err := http.NewRequest("GET", s.URL+"/cart", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = "shop.example.com"
+		return getVersionReq(http.DefaultClient, req)
+	}
+	if h := via(); h.failure != "" || h.env != "one" || h.header != "1" || h.sawQualifier != "prod" {
+		t.Fatalf("through the domain to prod (version 1): %+v", h)
+	}
+	s.cli("aliases", "update", "dver", "prod", "--version", "2")
+	waitFor(t, 5*time.Second, func() error {
+		if h := via(); h.env != "two" || h.header != "2" {
+			return fmt.Errorf("after moving prod to version 2 the domain answers %+v", h)
+		}
+		return nil
+	})
+}
