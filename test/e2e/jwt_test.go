@@ -264,3 +264,34 @@ func TestJWTFloodStartsNoInstance(t *testing.T) {
 		t.Errorf("the flood started %d instance(s): %s", len(list.Instances), body)
 	}
 }
+
+// TestJWTThroughCustomDomain: a function with a jwt trigger served on a
+// custom domain checks tokens there as on its trigger URLs (the same
+// chain): no token → 401, a valid one → the function, with its claims.
+func TestJWTThroughCustomDomain(t *testing.T) {
+	s := startServer(t, "")
+	key := newRSASigner(t, "rsa-d")
+	s.deployJWTEcho("jwtd", "fn", jwtAuthConfig(t, key))
+	s.createDomain(t, map[string]any{"domainName": "api.example.com", "protocol": "HTTP",
+		"routeConfig": routes(map[string]any{"path": "/*", "serviceName": "jwtd", "functionName": "fn"})})
+	call := func(token string) (*http.Response, []byte) {
+		req, err := http.NewRequest("GET", s.URL+"/orders", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = "api.example.com"
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		return s.send(req)
+	}
+	if resp, body := call(""); resp.StatusCode != http.StatusUnauthorized || decodeError(t, resp, body).ErrorCode != "Unauthorized" {
+		t.Errorf("no token through the domain: %d %s; want 401 Unauthorized", resp.StatusCode, body)
+	}
+	now := time.Now()
+	tok := key.token(t, map[string]any{"sub": "bob", "uid": "bob", "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()})
+	resp, body := call(tok)
+	if r := echoOf(t, "valid token through the domain", resp, body); r.Path != "/orders" || r.Headers["x-uid"] != "bob" {
+		t.Errorf("valid token through the domain: path %q x-uid %q; want /orders and bob", r.Path, r.Headers["x-uid"])
+	}
+}
