@@ -335,3 +335,37 @@ func TestCustomDomainRouteToAlias(t *testing.T) {
 		return nil
 	})
 }
+
+// TestExternalNATSAliasMoveOnEveryNode: two nodes on one NATS; an alias
+// moved through node A sends node B's next requests to the new version
+// (within the catalog watch's delay, bounded here by a second).
+func TestExternalNATSAliasMoveOnEveryNode(t *testing.T) {
+	url := startNATS(t)
+	a := startServer(t, "", "--nats", url)
+	b := startServer(t, "", "--nats", url)
+	versionsSetup(t, a, "nvers")
+	a.cli("aliases", "create", "nvers", "prod", "--version", "1")
+	onB := func() versionHit { return getVersion(http.DefaultClient, b.URL+"/2016-08-15/proxy/nvers.prod/echo/") }
+	waitFor(t, 10*time.Second, func() error {
+		if h := onB(); h.env != "one" || h.header != "1" {
+			return fmt.Errorf("node b through prod before the move: %+v", h)
+		}
+		return nil
+	})
+	// Version 2 warm on node b: what is timed is the alias's move, not a
+	// cold start.
+	if h := getVersion(http.DefaultClient, b.URL+"/2016-08-15/proxy/nvers.2/echo/"); h.env != "two" {
+		t.Fatalf("node b, version 2: %+v", h)
+	}
+	a.cli("aliases", "update", "nvers", "prod", "--version", "2")
+	moved := time.Now()
+	waitFor(t, 5*time.Second, func() error {
+		if h := onB(); h.env != "two" || h.header != "2" {
+			return fmt.Errorf("node b through prod after the move: %+v", h)
+		}
+		return nil
+	})
+	if d := time.Since(moved); d > time.Second {
+		t.Errorf("node b followed the alias after %v; want within a second", d)
+	}
+}
