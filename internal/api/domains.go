@@ -54,15 +54,19 @@ func domainNotFound(name string) *fc.Error {
 	return fc.Errorf(fc.CodeDomainNameNotFound, "domain name '%s' does not exist", name)
 }
 
-// pathDomain is the {domain} of the URL, normalized; a name that cannot
-// be a domain cannot be stored, so it is not found.
-func pathDomain(r *http.Request) (string, error) {
+// domainOf is the store and the {domain} of the URL, normalized; a name
+// that cannot be a domain cannot be stored, so it is not found.
+func (a *API) domainOf(r *http.Request) (DomainStore, string, error) {
+	ds, err := a.domains()
+	if err != nil {
+		return nil, "", err
+	}
 	raw := r.PathValue("domain")
 	name, err := fc.NormalizeDomainName(raw)
 	if err != nil {
-		return "", domainNotFound(raw)
+		return nil, "", domainNotFound(raw)
 	}
-	return name, nil
+	return ds, name, nil
 }
 
 func (a *API) createDomain(r *http.Request, _ string) (int, any, http.Header, error) {
@@ -90,11 +94,7 @@ func (a *API) createDomain(r *http.Request, _ string) (int, any, http.Header, er
 }
 
 func (a *API) getDomain(r *http.Request, _ string) (int, any, http.Header, error) {
-	ds, err := a.domains()
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	name, err := pathDomain(r)
+	ds, name, err := a.domainOf(r)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -130,11 +130,7 @@ func (a *API) listDomains(r *http.Request, _ string) (int, any, http.Header, err
 // without a privateKey keeps the stored key when the certificate is the
 // same, since GET never shows it and a client sends back what it read.
 func (a *API) updateDomain(r *http.Request, _ string) (int, any, http.Header, error) {
-	ds, err := a.domains()
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	name, err := pathDomain(r)
+	ds, name, err := a.domainOf(r)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -175,11 +171,7 @@ func (a *API) updateDomain(r *http.Request, _ string) (int, any, http.Header, er
 }
 
 func (a *API) deleteDomain(r *http.Request, _ string) (int, any, http.Header, error) {
-	ds, err := a.domains()
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	name, err := pathDomain(r)
+	ds, name, err := a.domainOf(r)
 	if err != nil {
 		return 0, nil, nil, err
 	}

@@ -1,14 +1,9 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -207,23 +202,8 @@ func TestAsyncTasks(t *testing.T) {
 // with the header x-fc-invocation-type: Async gets 202 and a request id,
 // and the function runs with the event.
 func TestAsyncOfficialSDK(t *testing.T) {
-	dir := filepath.Join(repoRoot(), "test/e2e/sdk")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules/@alicloud/fc2/package.json")); err != nil {
-		t.Fatalf("the Node SDK is not installed: run npm ci in test/e2e/sdk (make test does): %v", err)
-	}
 	s := startServer(t, "")
 	f := s.deployRec(recOpts{service: "sdka", name: "rec"})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "async.js")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "OPENFC_ENDPOINT="+s.URL, "OPENFC_ACCOUNT_ID="+accountID,
-		"OPENFC_ACCESS_KEY_ID="+accessKeyID, "OPENFC_ACCESS_KEY_SECRET="+accessKeySecret,
-		"OPENFC_SERVICE=sdka", "OPENFC_FUNCTION=rec", "OPENFC_EVENT=sdk-event")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node async.js: %v\n%s", err, out)
-	}
 	var res struct {
 		Resolved  bool
 		Status    int
@@ -231,9 +211,7 @@ func TestAsyncOfficialSDK(t *testing.T) {
 		Body      string
 		Error     string
 	}
-	if err := json.Unmarshal(bytes.TrimSpace(out), &res); err != nil {
-		t.Fatalf("async.js printed %q: %v", out, err)
-	}
+	out := runSDK(t, s, "async.js", time.Minute, &res, "OPENFC_SERVICE=sdka", "OPENFC_FUNCTION=rec", "OPENFC_EVENT=sdk-event")
 	if !res.Resolved || res.Status != 202 || res.RequestID == "" || res.Body != "" {
 		t.Fatalf("SDK invokeFunction Async: %s; want resolved, 202, a request id, no body", out)
 	}

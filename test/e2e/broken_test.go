@@ -1,16 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -123,28 +118,11 @@ func TestBrokenAnswerEveryWayIn(t *testing.T) {
 // rejects an answer the function broke off; it does not resolve with a
 // short body.
 func TestBrokenAnswerNodeSDK(t *testing.T) {
-	dir := filepath.Join(repoRoot(), "test/e2e/sdk")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules/@alicloud/fc2/package.json")); err != nil {
-		t.Fatalf("the Node SDK is not installed: run npm ci in test/e2e/sdk (make test does): %v", err)
-	}
 	s := startServer(t, "")
 	s.deployEcho(echoOpts{service: "brk", name: "echo"})
 	invoke := func(event string) map[string]any {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "node", "invoke.js")
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "OPENFC_ENDPOINT="+s.URL, "OPENFC_ACCOUNT_ID="+accountID,
-			"OPENFC_ACCESS_KEY_ID="+accessKeyID, "OPENFC_ACCESS_KEY_SECRET="+accessKeySecret,
-			"OPENFC_SERVICE=brk", "OPENFC_FUNCTION=echo", "OPENFC_EVENT="+event)
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("node invoke.js: %v\n%s", err, out)
-		}
 		var res map[string]any
-		if err := json.Unmarshal(bytes.TrimSpace(out), &res); err != nil {
-			t.Fatalf("invoke.js printed %q: %v", out, err)
-		}
+		runSDK(t, s, "invoke.js", time.Minute, &res, "OPENFC_SERVICE=brk", "OPENFC_FUNCTION=echo", "OPENFC_EVENT="+event)
 		return res
 	}
 	if res := invoke("hello"); res["resolved"] != true {

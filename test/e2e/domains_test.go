@@ -14,9 +14,6 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -275,28 +272,8 @@ func checkSNI(t *testing.T, tlsAddr string, certs map[string]*x509.Certificate) 
 // updateCustomDomain and deleteCustomDomain work unchanged, and the
 // domain it made routes requests.
 func TestOfficialNodeSDKCustomDomains(t *testing.T) {
-	dir := filepath.Join(repoRoot(), "test/e2e/sdk")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules/@alicloud/fc2/package.json")); err != nil {
-		t.Fatalf("the Node SDK is not installed: run npm ci in test/e2e/sdk (make test does): %v", err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is not installed: %v", err)
-	}
 	s := startServer(t, "")
 	s.deployEcho(echoOpts{service: "sdkdom", name: "echo"})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "domains.js")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "OPENFC_ENDPOINT="+s.URL, "OPENFC_ACCOUNT_ID="+accountID,
-		"OPENFC_ACCESS_KEY_ID="+accessKeyID, "OPENFC_ACCESS_KEY_SECRET="+accessKeySecret,
-		"OPENFC_SERVICE=sdkdom", "OPENFC_FUNCTION=echo")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("node domains.js: %v\n%s", err, out)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	var res struct {
 		Steps                         []string
 		Created, GotPath, UpdatedPath string
@@ -307,10 +284,8 @@ func TestOfficialNodeSDKCustomDomains(t *testing.T) {
 		}
 		AfterDelete string
 	}
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
-		t.Fatalf("domains.js output: %v\n%s", err, out)
-	}
-	t.Logf("domains.js: %s", lines[len(lines)-1])
+	last := runSDK(t, s, "domains.js", 2*time.Minute, &res, "OPENFC_SERVICE=sdkdom", "OPENFC_FUNCTION=echo")
+	t.Logf("domains.js: %s", last)
 	if len(res.Steps) != 7 || res.Created != "sdk.example.test" || res.GotPath != "/*" || res.UpdatedPath != "/only/*" ||
 		len(res.Listed) != 1 || res.Listed[0] != "sdk.example.test" || res.Call.Status != 200 || res.Call.Path != "/only/x?y=1" ||
 		res.AfterDelete != "DomainNameNotFound" {

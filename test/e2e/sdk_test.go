@@ -1,19 +1,10 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/openfc/openfc/internal/codezip"
 )
 
 // sdkResult is the JSON line test/e2e/sdk/flow.js prints on success.
@@ -56,50 +47,11 @@ var sdkSteps = []string{
 // called with fetch and an authType function trigger called through the
 // SDK's own signed request helpers.
 func TestOfficialNodeSDK(t *testing.T) {
-	dir := filepath.Join(repoRoot(), "test/e2e/sdk")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules/@alicloud/fc2/package.json")); err != nil {
-		t.Fatalf("the Node SDK is not installed: run npm ci in test/e2e/sdk (make test does): %v", err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is not installed: %v", err)
-	}
-
-	zip, err := codezip.ZipDir(filepath.Join(repoRoot(), "test/e2e/testdata/pyecho"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zipFile := filepath.Join(t.TempDir(), "code.zip.b64")
-	if err := os.WriteFile(zipFile, []byte(base64.StdEncoding.EncodeToString(zip)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
 	s := startServer(t, "")
 	const svc = "sdk-flow"
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "flow.js")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"OPENFC_ENDPOINT="+s.URL,
-		"OPENFC_ACCOUNT_ID="+accountID,
-		"OPENFC_ACCESS_KEY_ID="+accessKeyID,
-		"OPENFC_ACCESS_KEY_SECRET="+accessKeySecret,
-		"OPENFC_ZIP_B64_FILE="+zipFile,
-		"OPENFC_SERVICE="+svc,
-	)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("node flow.js: %v\nstderr:\n%s\nstdout:\n%s", err, stderr.String(), stdout.String())
-	}
-
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	var res sdkResult
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
-		t.Fatalf("flow.js output is not a JSON line: %v\n%s", err, stdout.String())
-	}
-	t.Logf("flow.js: %s", lines[len(lines)-1])
+	last := runSDK(t, s, "flow.js", 3*time.Minute, &res, sdkZipEnv(t, "test/e2e/testdata/pyecho"), "OPENFC_SERVICE="+svc)
+	t.Logf("flow.js: %s", last)
 	if !res.OK || res.Service != svc {
 		t.Errorf("ok=%v service=%q; want ok for %s", res.OK, res.Service, svc)
 	}
@@ -138,41 +90,16 @@ func TestOfficialNodeSDK(t *testing.T) {
 // nodejs18 function from a zip (examples/nodejs-echo) and its HTTP
 // trigger calls the handler unchanged.
 func TestOfficialNodeSDKBuiltinRuntime(t *testing.T) {
-	dir := filepath.Join(repoRoot(), "test/e2e/sdk")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules/@alicloud/fc2/package.json")); err != nil {
-		t.Fatalf("the Node SDK is not installed: run npm ci in test/e2e/sdk (make test does): %v", err)
-	}
-	zip, err := codezip.ZipDir(filepath.Join(repoRoot(), "examples/nodejs-echo/code"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zipFile := filepath.Join(t.TempDir(), "code.zip.b64")
-	if err := os.WriteFile(zipFile, []byte(base64.StdEncoding.EncodeToString(zip)), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	s := startServer(t, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "builtin.js")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "OPENFC_ENDPOINT="+s.URL, "OPENFC_ACCOUNT_ID="+accountID,
-		"OPENFC_ACCESS_KEY_ID="+accessKeyID, "OPENFC_ACCESS_KEY_SECRET="+accessKeySecret, "OPENFC_ZIP_B64_FILE="+zipFile)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("node builtin.js: %v\nstderr:\n%s\nstdout:\n%s", err, stderr.String(), stdout.String())
-	}
 	var res struct {
 		OK                                        bool
 		Runtime, HandlerStyle, Method, Path, Body string
 		Queries                                   map[string]any
 	}
-	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &res); err != nil {
-		t.Fatalf("builtin.js output: %v\n%s", err, stdout.String())
-	}
+	last := runSDK(t, s, "builtin.js", 2*time.Minute, &res, sdkZipEnv(t, "examples/nodejs-echo/code"))
 	if !res.OK || res.Runtime != "nodejs18" || res.HandlerStyle != "http" || res.Method != "POST" || res.Path != "/hi" ||
 		res.Body != "payload" || fmt.Sprint(res.Queries["a"]) != "[1 2]" {
-		t.Errorf("builtin.js: %s", stdout.String())
+		t.Errorf("builtin.js: %s", last)
 	}
 }
 
@@ -182,37 +109,12 @@ func TestOfficialNodeSDKBuiltinRuntime(t *testing.T) {
 // (VersionInUse), and invokes the function through the alias
 // (test/e2e/sdk/versions.js).
 func TestOfficialNodeSDKVersions(t *testing.T) {
-	dir := filepath.Join(repoRoot(), "test/e2e/sdk")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules/@alicloud/fc2/package.json")); err != nil {
-		t.Fatalf("the Node SDK is not installed: run npm ci in test/e2e/sdk (make test does): %v", err)
-	}
-	zip, err := codezip.ZipDir(filepath.Join(repoRoot(), "test/e2e/testdata/pyecho"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zipFile := filepath.Join(t.TempDir(), "code.zip.b64")
-	if err := os.WriteFile(zipFile, []byte(base64.StdEncoding.EncodeToString(zip)), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	s := startServer(t, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "versions.js")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "OPENFC_ENDPOINT="+s.URL, "OPENFC_ACCOUNT_ID="+accountID,
-		"OPENFC_ACCESS_KEY_ID="+accessKeyID, "OPENFC_ACCESS_KEY_SECRET="+accessKeySecret, "OPENFC_ZIP_B64_FILE="+zipFile)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("node versions.js: %v\nstderr:\n%s\nstdout:\n%s", err, stderr.String(), stdout.String())
-	}
 	var res struct {
 		OK    bool
 		Steps []string
 	}
-	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &res); err != nil {
-		t.Fatalf("versions.js output: %v\n%s", err, stdout.String())
-	}
+	runSDK(t, s, "versions.js", 2*time.Minute, &res, sdkZipEnv(t, "test/e2e/testdata/pyecho"))
 	want := []string{"createService", "createFunction", "publishVersion", "updateFunction", "publishVersion again",
 		"listVersions", "listVersions forward", "createAlias", "getAlias", "deleteVersion used by an alias",
 		"updateAlias", "listAliases", "invokeFunction through the alias", "deleteVersion",
