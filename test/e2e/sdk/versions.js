@@ -10,58 +10,7 @@
 const fs = require('fs');
 const FCClient = require('@alicloud/fc2');
 
-function env(name) {
-  const v = process.env[name];
-  if (!v) {
-    fail('setup', `environment variable ${name} is not set`);
-  }
-  return v;
-}
-
-function fail(step, msg) {
-  process.stderr.write(`FAIL: ${step}: ${msg}\n`);
-  process.exit(1);
-}
-
-let step = 'setup';
-const steps = [];
-
-function check(cond, msg) {
-  if (!cond) {
-    fail(step, msg);
-  }
-}
-
-function eq(got, want, what) {
-  const g = JSON.stringify(got);
-  const w = JSON.stringify(want);
-  check(g === w, `${what} = ${g}; want ${w}`);
-}
-
-async function run(name, fn) {
-  step = name;
-  try {
-    const out = await fn();
-    steps.push(name);
-    return out;
-  } catch (err) {
-    fail(name, `${err.name || 'Error'} code=${err.code}: ${err.message}`);
-  }
-}
-
-async function rejects(name, code, fn) {
-  step = name;
-  let err = null;
-  try {
-    await fn();
-  } catch (e) {
-    err = e;
-  }
-  check(err !== null, `succeeded; want an error with code ${code}`);
-  check(err.code === code, `error code = ${JSON.stringify(err.code)} (${err.message}); want ${code}`);
-  steps.push(name);
-  return err;
-}
+const { env, check, eq, run, rejects, steps, unexpected } = require('./steps');
 
 async function main() {
   const endpoint = env('OPENFC_ENDPOINT').replace(/\/+$/, '');
@@ -123,4 +72,4 @@ async function main() {
   process.stdout.write(JSON.stringify({ ok: true, service: svc, steps }) + '\n');
 }
 
-main().catch(err => fail(step, `unexpected: ${err && err.stack || err}`));
+main().catch(unexpected);
