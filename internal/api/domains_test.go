@@ -1,13 +1,7 @@
 package api_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
+	"github.com/openfc/openfc/internal/testcert"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,26 +10,11 @@ import (
 	"github.com/openfc/openfc/internal/fc"
 )
 
-// selfSigned makes a certificate for name valid from notBefore to
-// notAfter, as PEM.
+// selfSigned makes a self-signed certificate for name, valid from
+// notBefore to notAfter, as PEM.
 func selfSigned(t *testing.T, name string, notBefore, notAfter time.Time) (certPEM, keyPEM string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
-		NotBefore: notBefore, NotAfter: notAfter}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
+	certPEM, keyPEM, _ = testcert.New(t, notBefore, notAfter, name)
+	return certPEM, keyPEM
 }
 
 func TestCustomDomainsAPI(t *testing.T) {

@@ -1,13 +1,7 @@
 package fc
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
+	"github.com/openfc/openfc/internal/testcert"
 	"strings"
 	"testing"
 	"time"
@@ -123,23 +117,8 @@ func TestNormalizeDomainName(t *testing.T) {
 // testCert makes a self-signed certificate for names, valid from
 // notBefore to notAfter, as PEM.
 func testCert(t *testing.T, notBefore, notAfter time.Time, names ...string) (certPEM, keyPEM string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
-		NotBefore: notBefore, NotAfter: notAfter}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
+	certPEM, keyPEM, _ = testcert.New(t, notBefore, notAfter, names...)
+	return certPEM, keyPEM
 }
 
 func TestValidateCustomDomain(t *testing.T) {
