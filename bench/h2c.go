@@ -54,8 +54,11 @@ var h2cSettings = []h2cSetting{
 const h1Yardstick = "h1-c32"
 
 // h2cSample is one run's figures; P50us and P99us come from wrk or from
-// h2load's log file (zero for a plain h2load run).
+// h2load's log file (zero for a plain h2load run). ServerCPUus is the
+// openfc process's CPU time (user + system) over the run divided by the
+// requests done.
 type h2cSample struct {
+	ServerCPUus                 float64
 	round                       int
 	RPS                         float64
 	MinUs, MaxUs, MeanUs, SDUs  float64
@@ -68,19 +71,23 @@ type h2cSample struct {
 // h2cResult is one target's figures: medians over the rounds, but the
 // minimum and maximum of the rounds' min and max.
 type h2cResult struct {
-	Target         string    `json:"target"`
-	Protocol       string    `json:"protocol"`
-	Tool           string    `json:"tool"`
-	Connections    int       `json:"connections"`
-	StreamsPerConn int       `json:"streams_per_connection"`
-	RPS            float64   `json:"requests_per_sec"`
-	MeanUs         float64   `json:"mean_us"`
-	SDUs           float64   `json:"sd_us"`
-	MinUs          float64   `json:"min_us,omitempty"` // wrk prints none
-	MaxUs          float64   `json:"max_us"`
-	P50us          float64   `json:"p50_us"`
-	P99us          float64   `json:"p99_us"`
-	RoundsRPS      []float64 `json:"rounds_requests_per_sec"`
+	Target         string  `json:"target"`
+	Protocol       string  `json:"protocol"`
+	Tool           string  `json:"tool"`
+	Connections    int     `json:"connections"`
+	StreamsPerConn int     `json:"streams_per_connection"`
+	RPS            float64 `json:"requests_per_sec"`
+	MeanUs         float64 `json:"mean_us"`
+	SDUs           float64 `json:"sd_us"`
+	MinUs          float64 `json:"min_us,omitempty"` // wrk prints none
+	MaxUs          float64 `json:"max_us"`
+	P50us          float64 `json:"p50_us"`
+	P99us          float64 `json:"p99_us"`
+	// ServerCPUus is the openfc server's CPU time per request (median of
+	// the plain runs): unlike requests/s, barely moved by the machine's
+	// drift or by what else runs on it.
+	ServerCPUus float64   `json:"server_cpu_us_per_request"`
+	RoundsRPS   []float64 `json:"rounds_requests_per_sec"`
 	// The percentile pass (h2load --log-file): its requests/s, lower
 	// than the plain run's by the log's cost.
 	LogPassRPS       float64   `json:"log_pass_requests_per_sec,omitempty"`
@@ -105,7 +112,7 @@ func h2cBench(ctx context.Context, cfg config, s *server, res *results) {
 	defer os.RemoveAll(logDir)
 	targets := []h2cTarget{{name: h1Yardstick, run: func(ctx context.Context, d time.Duration) (h2cSample, error) {
 		r, err := runWrk(ctx, u, "", 32, d)
-		return h2cSample{RPS: r.RPS, MeanUs: r.MeanUs, SDUs: r.SDUs, MaxUs: r.MaxUs, P50us: r.P50us, P99us: r.P99us}, err
+		return h2cSample{RPS: r.RPS, MeanUs: r.MeanUs, SDUs: r.SDUs, MaxUs: r.MaxUs, P50us: r.P50us, P99us: r.P99us, Total: r.Requests}, err
 	}}}
 	for _, st := range h2cSettings {
 		for _, log := range []bool{false, true} {
@@ -127,7 +134,7 @@ func h2cBench(ctx context.Context, cfg config, s *server, res *results) {
 			res.fail("%s warm-up: %v", t.name, err)
 		}
 	}
-	samples := h2cRounds(ctx, cfg, targets, res)
+	samples := h2cRounds(ctx, cfg, s.pid, targets, res)
 	res.H2C = append(res.H2C, h2cMedians(samples)...)
 	h2cRatios(res, samples)
 }
@@ -142,8 +149,8 @@ func h2loadLogRoot() string {
 }
 
 // h2cRounds runs every target once per round, the order rotating as in
-// warmRounds.
-func h2cRounds(ctx context.Context, cfg config, targets []h2cTarget, res *results) map[string][]h2cSample {
+// warmRounds, and takes the CPU time of the server (pid) around each run.
+func h2cRounds(ctx context.Context, cfg config, pid int, targets []h2cTarget, res *results) map[string][]h2cSample {
 	samples := map[string][]h2cSample{}
 	for round := 0; round < cfg.rounds; round++ {
 		for i := range targets {
@@ -152,13 +159,17 @@ func h2cRounds(ctx context.Context, cfg config, targets []h2cTarget, res *result
 			if t.log {
 				name += " (log)"
 			}
+			cpu0, cpuErr := cpuSeconds(pid)
 			r, err := t.run(ctx, cfg.duration)
 			if err != nil {
 				res.fail("%s round %d: %v", name, round+1, err)
 				continue
 			}
+			if cpu1, err := cpuSeconds(pid); err == nil && cpuErr == nil && r.Total > 0 {
+				r.ServerCPUus = (cpu1 - cpu0) * 1e6 / float64(r.Total)
+			}
 			r.round, r.logPass = round, t.log
-			logf("round %d/%d %-17s %10.0f req/s  mean %8.1f µs  p50 %8.1f µs  p99 %8.1f µs", round+1, cfg.rounds, name, r.RPS, r.MeanUs, r.P50us, r.P99us)
+			logf("round %d/%d %-17s %10.0f req/s  mean %8.1f µs  p50 %8.1f µs  p99 %8.1f µs  server CPU %5.1f µs/req", round+1, cfg.rounds, name, r.RPS, r.MeanUs, r.P50us, r.P99us, r.ServerCPUus)
 			samples[t.name] = append(samples[t.name], r)
 		}
 	}
@@ -171,7 +182,7 @@ func h2cRounds(ctx context.Context, cfg config, targets []h2cTarget, res *result
 func h2cMedians(samples map[string][]h2cSample) []h2cResult {
 	var out []h2cResult
 	add := func(r h2cResult) {
-		var rps, mean, sd, p50, p99, logRPS []float64
+		var rps, mean, sd, p50, p99, logRPS, cpu []float64
 		minUs, maxUs := math.Inf(1), 0.0
 		for _, s := range samples[r.Target] {
 			if s.logPass {
@@ -180,6 +191,9 @@ func h2cMedians(samples map[string][]h2cSample) []h2cResult {
 				continue
 			}
 			rps, mean, sd = append(rps, s.RPS), append(mean, s.MeanUs), append(sd, s.SDUs)
+			if s.ServerCPUus > 0 {
+				cpu = append(cpu, s.ServerCPUus)
+			}
 			if r.Protocol != "h2c" {
 				p50, p99 = append(p50, s.P50us), append(p99, s.P99us)
 			}
@@ -197,6 +211,7 @@ func h2cMedians(samples map[string][]h2cSample) []h2cResult {
 		r.RPS, r.MeanUs, r.SDUs = round(median(rps), 0), round(median(mean), 1), round(median(sd), 1)
 		r.MinUs, r.MaxUs = minUs, maxUs
 		r.P50us, r.P99us = round(median(p50), 1), round(median(p99), 1)
+		r.ServerCPUus = round(median(cpu), 1)
 		r.RoundsRPS = rps
 		if len(logRPS) > 0 {
 			r.LogPassRPS, r.RoundsLogPassRPS = round(median(logRPS), 0), logRPS
@@ -257,6 +272,9 @@ func h2cRatios(res *results, samples map[string][]h2cSample) {
 			if len(per) > 0 {
 				res.Ratios[k+"_rps_vs_h1_c32_paired_median"] = round(median(per), 3)
 			}
+		}
+		if h1 != nil && h1.ServerCPUus > 0 && h.ServerCPUus > 0 {
+			res.Ratios[k+"_server_cpu_per_request_vs_h1_c32"] = round(h.ServerCPUus/h1.ServerCPUus, 3)
 		}
 		if warm != nil && warm.RPS > 0 {
 			res.Ratios[k+"_rps_vs_warm_openfc_proxy_c32"] = round(h.RPS/warm.RPS, 3)
@@ -389,6 +407,31 @@ func h2loadPercentiles(path string, r *h2cSample) error {
 	return nil
 }
 
+// cpuSeconds is process pid's CPU time so far, user + system, from
+// /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s: Linux's
+// USER_HZ).
+func cpuSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, field 2, is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, b)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, b)
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, b)
+	}
+	return (utime + stime) / 100, nil
+}
+
 // percentile is the nearest-rank percentile of sorted values.
 func percentile(sorted []float64, p float64) float64 {
 	i := int(math.Ceil(p*float64(len(sorted)))) - 1
@@ -401,10 +444,10 @@ func printH2C(res *results) {
 		return
 	}
 	fmt.Printf("\nh2c (h2load) vs HTTP/1.1 (wrk), bench/warm proxy form, medians of %d round(s); h2c p50/p99 from the --log-file pass\n", res.Rounds)
-	fmt.Printf("%-10s %-8s %5s %7s %10s %9s %9s %9s %9s %9s %10s\n", "target", "proto", "conns", "streams", "req/s", "mean µs", "sd µs", "p50 µs", "p99 µs", "max µs", "log req/s")
+	fmt.Printf("%-10s %-8s %5s %7s %10s %9s %9s %9s %9s %9s %10s %12s\n", "target", "proto", "conns", "streams", "req/s", "mean µs", "sd µs", "p50 µs", "p99 µs", "max µs", "log req/s", "srv CPU µs/r")
 	for _, r := range res.H2C {
-		fmt.Printf("%-10s %-8s %5d %7d %10.0f %9.1f %9.1f %9.1f %9.1f %9.1f %10.0f\n", r.Target, r.Protocol, r.Connections,
-			r.Connections*r.StreamsPerConn, r.RPS, r.MeanUs, r.SDUs, r.P50us, r.P99us, r.MaxUs, r.LogPassRPS)
+		fmt.Printf("%-10s %-8s %5d %7d %10.0f %9.1f %9.1f %9.1f %9.1f %9.1f %10.0f %12.1f\n", r.Target, r.Protocol, r.Connections,
+			r.Connections*r.StreamsPerConn, r.RPS, r.MeanUs, r.SDUs, r.P50us, r.P99us, r.MaxUs, r.LogPassRPS, r.ServerCPUus)
 	}
 }
 

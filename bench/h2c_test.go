@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // h2loadOK is h2load 1.52's output for a timed h2c run.
@@ -112,7 +113,23 @@ Transfer/sec:      5.60MB
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.RPS != 39968.5 || r.P50us != 495 || r.P99us != 5210 || r.MeanUs != 940 || r.SDUs != 1150 || r.MaxUs != 11890 {
+	if r.RPS != 39968.5 || r.P50us != 495 || r.P99us != 5210 || r.MeanUs != 940 || r.SDUs != 1150 || r.MaxUs != 11890 || r.Requests != 44099 {
 		t.Fatalf("parsed %+v", r)
+	}
+}
+
+func TestCPUSeconds(t *testing.T) {
+	before, err := cpuSeconds(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); {
+	}
+	after, err := cpuSeconds(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := after - before; d < 0.1 || d > 10 {
+		t.Fatalf("300 ms of spinning took %.2f s of CPU", d)
 	}
 }

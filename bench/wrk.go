@@ -25,6 +25,9 @@ type wrkResult struct {
 	MeanUs float64 `json:"mean_us,omitempty"`
 	SDUs   float64 `json:"sd_us,omitempty"`
 	MaxUs  float64 `json:"max_us,omitempty"`
+	// Requests is one run's count ("N requests in"), left out of the
+	// medians too.
+	Requests int `json:"requests,omitempty"`
 }
 
 // Lines of wrk's --latency output; compiled once, never changed.
@@ -126,6 +129,9 @@ func parseWrk(s string, conns int) (wrkResult, error) {
 		} else {
 			r.P99us = v
 		}
+	}
+	if m := reTotal.FindStringSubmatch(s); m != nil {
+		r.Requests, _ = strconv.Atoi(m[1])
 	}
 	if m := reLat.FindStringSubmatch(s); m != nil {
 		r.MeanUs, r.SDUs, r.MaxUs = micros(m[1], m[2]), micros(m[3], m[4]), micros(m[5], m[6])
