@@ -75,8 +75,9 @@ test-e2e: deps
 test: deps lint test-unit test-e2e
 
 # Benchmarks (bench/README.md): direct vs nginx vs httputil.ReverseProxy vs
-# openfc, cold start, scale-out, memory. The full run takes a few minutes;
-# the smoke run (a few seconds per scenario) proves the harness works.
+# openfc, cold start, scale-out, memory, h2c vs HTTP/1.1. The full run
+# takes a few minutes; the smoke run (a few seconds per scenario) proves
+# the harness works.
 bench:
 	./bench/install-deps.sh && $(GO) run ./bench
 

@@ -5,14 +5,15 @@
 // 50-request scale-out, the server's memory, what a refused
 // (unauthenticated) request costs against a signed one (authflood.go) and
 // how fast async requests are accepted, with and without --sync-always
-// (async.go). It writes a table to stdout,
-// <out>/results.json and <out>/chart.svg (design.md §5).
+// (async.go), and h2c against HTTP/1.1 at 32 concurrent streams (h2c.go).
+// It writes a table to stdout, <out>/results.json and <out>/chart.svg
+// (design.md §5).
 //
 //	go run ./bench            # full run (about 8 minutes)
 //	go run ./bench -smoke     # a few seconds per scenario; non-zero exit if any scenario yields no numbers
 //
-// It needs wrk and nginx on PATH (`make bench` installs them) and runs from
-// the repository root. Everything listens on 127.0.0.1 only.
+// It needs wrk, nginx and h2load on PATH (`make bench` installs them) and
+// runs from the repository root. Everything listens on 127.0.0.1 only.
 //
 // The same binary, started with BENCH_UPSTREAM_LISTEN set, is the upstream
 // and the function: a tiny HTTP server answering a fixed body, reporting its
@@ -77,6 +78,8 @@ type config struct {
 	coldBaseline string
 	// coldOnly runs only the cold starts (benchCold).
 	coldOnly bool
+	// h2cOnly runs only h2c against HTTP/1.1 (benchH2C).
+	h2cOnly bool
 }
 
 func parseFlags() config {
@@ -91,6 +94,7 @@ func parseFlags() config {
 	flag.StringVar(&cfg.logLevel, "log-level", "warn", "openfc serve --log-level (info: with its access log)")
 	flag.StringVar(&cfg.coldBaseline, "cold-baseline", "", "another openfc binary whose cold start is measured as a variant")
 	flag.BoolVar(&cfg.coldOnly, "cold-only", false, "only the cold starts: the default server and its variants")
+	flag.BoolVar(&cfg.h2cOnly, "h2c-only", false, "only h2c (h2load) against HTTP/1.1 (wrk) on bench/warm")
 	flag.StringVar(&cfg.ab, "ab", "", `warm path only, openfc variants side by side: "name=binary[:log-level],…" (empty binary: this tree)`)
 	flag.Parse()
 	if cfg.smoke {
@@ -124,6 +128,8 @@ func run() int {
 		scenarios = benchAB
 	case cfg.coldOnly:
 		scenarios = benchCold
+	case cfg.h2cOnly:
+		scenarios = benchH2C
 	}
 	res, err := scenarios(context.Background(), cfg, children)
 	if err != nil {
@@ -149,10 +155,8 @@ func run() int {
 // and the idle connections, and the cold functions must not have been
 // called before their run.
 func bench(ctx context.Context, cfg config, children *procs) (*results, error) {
-	for _, tool := range []string{"wrk", "nginx"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return nil, fmt.Errorf("%s not found on PATH (make bench installs it: apt-get install wrk nginx)", tool)
-		}
+	if err := needTools("wrk", "nginx", "h2load"); err != nil {
+		return nil, err
 	}
 	tmp, err := os.MkdirTemp("", "openfc-bench-")
 	if err != nil {
@@ -204,11 +208,27 @@ func bench(ctx context.Context, cfg config, children *procs) (*results, error) {
 		measureColdVariants(ctx, cfg, children, openfc, tmp, res.Cold.MedianDirectMs, res)
 	}
 	authFlood(ctx, cfg, srv, res)
+	h2cBench(ctx, cfg, srv, res)
 	asyncBench(ctx, cfg, children, openfc, tmp, srv, res)
 	if len(res.Warm) < 2*len(targets) {
 		res.fail("warm path: %d of %d wrk runs produced numbers", len(res.Warm), 2*len(targets))
 	}
 	return res, nil
+}
+
+// toolPackages are the Debian packages of the load generators and nginx.
+var toolPackages = map[string]string{"wrk": "wrk", "nginx": "nginx", "h2load": "nghttp2-client"}
+
+// needTools fails unless every tool is on PATH, naming the package that
+// brings it: a scenario whose tool is missing fails the run rather than
+// being skipped.
+func needTools(tools ...string) error {
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s not found on PATH (make bench installs it: apt-get install %s)", tool, toolPackages[tool])
+		}
+	}
+	return nil
 }
 
 // buildBinaries returns the openfc binary (built into tmp unless given) and

@@ -29,7 +29,9 @@ type results struct {
 	ColdVariants []coldVariantResult `json:"cold_start_variants,omitempty"`
 	Scale        *scaleResult        `json:"scale_out,omitempty"`
 	Memory       *memResult          `json:"memory,omitempty"`
-	Failures     []string            `json:"failures"`
+	// H2C is h2c (h2load) against HTTP/1.1 (wrk) on bench/warm (h2c.go).
+	H2C      []h2cResult `json:"h2c,omitempty"`
+	Failures []string    `json:"failures"`
 }
 
 func newResults(ctx context.Context, cfg config) *results {
@@ -71,6 +73,9 @@ func machine(ctx context.Context) map[string]any {
 	if out, err := exec.CommandContext(ctx, "nginx", "-v").CombinedOutput(); err == nil {
 		m["nginx"] = strings.TrimSpace(string(out))
 	}
+	if out, err := exec.CommandContext(ctx, "h2load", "--version").Output(); err == nil {
+		m["h2load"] = strings.TrimSpace(string(out))
+	}
 	// wrk -v exits non-zero after printing its version.
 	if out, err := exec.CommandContext(ctx, "wrk", "-v").CombinedOutput(); err == nil || len(out) > 0 {
 		m["wrk"] = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
@@ -98,6 +103,7 @@ func printTable(res *results) {
 	for _, r := range res.Warm {
 		fmt.Printf("%-18s %5d %12.0f %10.1f %10.1f\n", r.Target, r.Conns, r.RPS, r.P50us, r.P99us)
 	}
+	printH2C(res)
 	keys := make([]string, 0, len(res.Ratios))
 	for k := range res.Ratios {
 		keys = append(keys, k)

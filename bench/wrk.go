@@ -19,12 +19,22 @@ type wrkResult struct {
 	P99us  float64 `json:"p99_us"`           // median of the rounds
 	// RoundsRPS are the rounds' requests/s, in round order.
 	RoundsRPS []float64 `json:"rounds_requests_per_sec,omitempty"`
+	// MeanUs, SDUs and MaxUs are one run's "Latency" thread stats (Avg,
+	// Stdev, Max), for a comparison with h2load's mean (h2c.go); the
+	// medians of the rounds leave them out.
+	MeanUs float64 `json:"mean_us,omitempty"`
+	SDUs   float64 `json:"sd_us,omitempty"`
+	MaxUs  float64 `json:"max_us,omitempty"`
+	// Requests is one run's count ("N requests in"), left out of the
+	// medians too.
+	Requests int `json:"requests,omitempty"`
 }
 
 // Lines of wrk's --latency output; compiled once, never changed.
 var (
 	reRPS   = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 	reP     = regexp.MustCompile(`(?m)^\s+(50|99)(?:\.000)?%\s+([0-9.]+)(us|ms|s)\s*$`)
+	reLat   = regexp.MustCompile(`(?m)^\s+Latency\s+([0-9.]+)(us|ms|s)\s+([0-9.]+)(us|ms|s)\s+([0-9.]+)(us|ms|s)\s`)
 	reBad   = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
 	reTotal = regexp.MustCompile(`(\d+) requests in `)
 	reErr   = regexp.MustCompile(`Socket errors: .*`)
@@ -113,21 +123,34 @@ func parseWrk(s string, conns int) (wrkResult, error) {
 	}
 	r.RPS, _ = strconv.ParseFloat(m[1], 64)
 	for _, pm := range reP.FindAllStringSubmatch(s, -1) {
-		v, _ := strconv.ParseFloat(pm[2], 64)
-		switch pm[3] {
-		case "ms":
-			v *= 1e3
-		case "s":
-			v *= 1e6
-		}
+		v := micros(pm[2], pm[3])
 		if pm[1] == "50" {
 			r.P50us = v
 		} else {
 			r.P99us = v
 		}
 	}
+	if m := reTotal.FindStringSubmatch(s); m != nil {
+		r.Requests, _ = strconv.Atoi(m[1])
+	}
+	if m := reLat.FindStringSubmatch(s); m != nil {
+		r.MeanUs, r.SDUs, r.MaxUs = micros(m[1], m[2]), micros(m[3], m[4]), micros(m[5], m[6])
+	}
 	if r.RPS <= 0 || r.P50us <= 0 || r.P99us <= 0 {
 		return r, fmt.Errorf("wrk: incomplete numbers\n%s", s)
 	}
 	return r, nil
+}
+
+// micros converts a duration as wrk and h2load print it (a number and
+// us, ms or s) to microseconds.
+func micros(num, unit string) float64 {
+	v, _ := strconv.ParseFloat(num, 64)
+	switch unit {
+	case "ms":
+		v *= 1e3
+	case "s":
+		v *= 1e6
+	}
+	return v
 }
