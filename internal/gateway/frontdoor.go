@@ -63,7 +63,10 @@ func (g *Gateway) RunAsync(ctx context.Context, req *fc.AsyncRequest) fc.AsyncOu
 // completed Content-Length.
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, c *call) {
 	c.w.rw = w
-	if r.Body != nil && r.Body != http.NoBody {
+	// An HTTP/2 request always has a Body, empty when the client said
+	// Content-Length: 0 or ended the stream with its head: such a call
+	// has no body to send.
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		// r.Body stays net/http's own: it must see it to close the
 		// connection gracefully when the body is left unread.
 		c.body = &limitedBody{rc: r.Body, dx: &c.w, limit: noBodyLimit}
