@@ -177,7 +177,8 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	d.startAdmin(reg)
 	d.code.start()
 	d.startImageGC(d.imagesInUse)
-	d.log.Info("openfc serving", "listen", d.ln.Addr().String(), "tls", o.TLSListen, "admin", o.AdminListen, "data", o.DataDir,
+	// The addresses bound (a :0 port resolved), for people and scripts.
+	d.log.Info("openfc serving", "listen", d.ln.Addr().String(), "tls", addrOf(d.tlsLn), "admin", addrOf(d.adminLn), "data", o.DataDir,
 		"nats", firstNonEmpty(o.NATSURL, "embedded"), "netns", d.sb.NetNSEnabled(), "isolation", d.isolation())
 	return nil
 }

@@ -59,6 +59,14 @@ func (d *Daemon) serveWith(serve func(net.Listener) error, ln net.Listener) {
 	}()
 }
 
+// addrOf is ln's address, "" without a listener.
+func addrOf(ln net.Listener) string {
+	if ln == nil {
+		return ""
+	}
+	return ln.Addr().String()
+}
+
 // frontDoorAddrs are the front door's listening addresses (instances are
 // kept away from them).
 func (d *Daemon) frontDoorAddrs() []string {

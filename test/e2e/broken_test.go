@@ -70,8 +70,8 @@ func brokenWaysIn(t *testing.T, s *server, subdomain string) map[string]func(mod
 // each such call is in the access log as aborted, counted with
 // result="aborted", and the function's log says why under its request id.
 func TestBrokenAnswerEveryWayIn(t *testing.T) {
-	admin := freeAddr(t)
-	s := startServer(t, "", "--admin-listen", admin)
+	s := startServer(t, "", "--admin-listen", "127.0.0.1:0")
+	admin := s.AdminAddr
 	s.deployEcho(echoOpts{service: "brk", name: "echo"})
 	subdomain := corsTriggerURL(t, s, "brk/echo")
 	aborted := map[string]string{"function": "brk/echo", "status": "200", "result": "aborted"}

@@ -180,8 +180,8 @@ func TestCustomDomains(t *testing.T) {
 // certificate; an HTTPS-only domain is refused over plain HTTP.
 func TestCustomDomainsTLS(t *testing.T) {
 	cert, key := selfSignedCert(t)
-	tlsAddr, dataDir := freeAddr(t), t.TempDir()
-	flags := []string{"--tls-listen", tlsAddr, "--tls-cert", cert, "--tls-key", key}
+	dataDir := t.TempDir()
+	flags := []string{"--tls-listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key}
 	s := startServer(t, dataDir, flags...)
 	s.deployEcho(echoOpts{service: "tls", name: "one"})
 	s.deployEcho(echoOpts{service: "tls", name: "two"})
@@ -195,14 +195,14 @@ func TestCustomDomainsTLS(t *testing.T) {
 			"certConfig":  map[string]any{"certName": d.fn, "certificate": c, "privateKey": k},
 			"routeConfig": routes(map[string]any{"path": "/*", "serviceName": "tls", "functionName": d.fn})})
 	}
-	checkSNI(t, tlsAddr, certs)
+	checkSNI(t, s.TLSAddr, certs)
 	// Domains and their certificates survive a restart (the store loads
 	// them before the listeners open).
 	s.stop()
 	s = startServer(t, dataDir, flags...)
-	checkSNI(t, tlsAddr, certs)
+	checkSNI(t, s.TLSAddr, certs)
 	// No domain for that name: the server's own certificate (its names).
-	conn, err := tls.Dial("tcp", tlsAddr, &tls.Config{InsecureSkipVerify: true, ServerName: "other.example.test"})
+	conn, err := tls.Dial("tcp", s.TLSAddr, &tls.Config{InsecureSkipVerify: true, ServerName: "other.example.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,9 +274,9 @@ func TestOfficialNodeSDKCustomDomains(t *testing.T) {
 func TestExternalNATSCustomDomainOnEveryNode(t *testing.T) {
 	url := startNATS(t)
 	cert, key := selfSignedCert(t)
-	tlsAddr := freeAddr(t)
 	a := startServer(t, "", "--nats", url)
-	b := startServer(t, "", "--nats", url, "--tls-listen", tlsAddr, "--tls-cert", cert, "--tls-key", key)
+	b := startServer(t, "", "--nats", url, "--tls-listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key)
+	tlsAddr := b.TLSAddr
 	a.deployEcho(echoOpts{service: "shared", name: "echo"})
 	c, k, parsed := domainCert(t, "shared.example.test")
 	a.createDomain(t, map[string]any{"domainName": "shared.example.test", "protocol": "HTTPS",

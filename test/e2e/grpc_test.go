@@ -31,8 +31,8 @@ const maxMessage = 6 << 20
 func grpcServer(t *testing.T) (s *server, tlsAddr, host string) {
 	t.Helper()
 	cert, key := selfSignedCert(t)
-	tlsAddr = freeAddr(t)
-	s = startServer(t, "", "--tls-listen", tlsAddr, "--tls-cert", cert, "--tls-key", key)
+	s = startServer(t, "", "--tls-listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key)
+	tlsAddr = s.TLSAddr
 	code := goBootstrap(t, "./test/e2e/testdata/grpcfn")
 	s.deployEcho(echoOpts{service: "grpc", name: "fn", code: code, command: "[./bootstrap]", methods: "[POST]", timeout: 3, concurrency: 20})
 	s.deployEcho(echoOpts{service: "grpc", name: "getonly", code: code, command: "[./bootstrap]", methods: "[GET]"})

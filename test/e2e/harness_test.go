@@ -61,6 +61,9 @@ type server struct {
 	dataDir string
 	cmd     *exec.Cmd
 	URL     string // http://127.0.0.1:port
+	// TLSAddr and AdminAddr are the --tls-listen and --admin-listen
+	// addresses bound ("" when not served): give them as 127.0.0.1:0.
+	TLSAddr, AdminAddr string
 	log     *syncBuffer
 	done    chan struct{}
 	extra   []string
@@ -94,7 +97,9 @@ func testEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-var listenRE = regexp.MustCompile(`msg="openfc serving" listen=(\S+)`)
+// listenRE finds the addresses openfc serves on in its start line (tls
+// and admin are "" when not served).
+var listenRE = regexp.MustCompile(`msg="openfc serving" listen=(\S+) tls=("[^"]*"|\S+) admin=("[^"]*"|\S+)`)
 
 // startServer starts openfc serve on a random port with a fresh data dir
 // (or dataDir when non-empty) and waits until it serves.
@@ -119,7 +124,7 @@ func startServerEnv(t *testing.T, dataDir string, env []string, extra ...string)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("starting server: %v", err)
 	}
-	found := make(chan string, 1)
+	found := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -128,7 +133,7 @@ func startServerEnv(t *testing.T, dataDir string, env []string, extra ...string)
 			line := sc.Text()
 			s.log.Write([]byte(line + "\n"))
 			if m := listenRE.FindStringSubmatch(line); m != nil && !sent {
-				found <- m[1]
+				found <- m[1:]
 				sent = true
 			}
 		}
@@ -139,8 +144,9 @@ func startServerEnv(t *testing.T, dataDir string, env []string, extra ...string)
 		close(s.done)
 	}()
 	select {
-	case addr := <-found:
-		s.URL = "http://" + addr
+	case addrs := <-found:
+		s.URL = "http://" + addrs[0]
+		s.TLSAddr, s.AdminAddr = strings.Trim(addrs[1], `"`), strings.Trim(addrs[2], `"`)
 	case <-s.done:
 		t.Fatalf("server exited before serving:\n%s", s.log.String())
 	case <-time.After(60 * time.Second):

@@ -17,8 +17,8 @@ import (
 // message.
 func TestHTTP2ProxyForm(t *testing.T) {
 	cert, key := selfSignedCert(t)
-	tlsAddr := freeAddr(t)
-	s := startServer(t, "", "--tls-listen", tlsAddr, "--tls-cert", cert, "--tls-key", key)
+	s := startServer(t, "", "--tls-listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key)
+	tlsAddr := s.TLSAddr
 	s.deployEcho(echoOpts{service: "h2", name: "echo", methods: "[GET, POST]"})
 	base := s.URL + "/2016-08-15/proxy/h2/echo"
 

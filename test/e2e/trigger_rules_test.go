@@ -564,22 +564,12 @@ func rulesMetric(t *testing.T, admin string, labels map[string]string) float64 {
 	return total
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // TestXFcStatus checks x-fc-status: the client gets the function's own
 // status and body without the header; the access log and the metrics
 // count a non-2xx x-fc-status as a failure.
 func TestXFcStatus(t *testing.T) {
-	admin := freeAddr(t)
-	s := startServer(t, "", "--admin-listen", admin)
+	s := startServer(t, "", "--admin-listen", "127.0.0.1:0")
+	admin := s.AdminAddr
 	s.rulesDeploy(rulesFn{svc: "xst", fn: "echo"})
 	const base = "/2016-08-15/proxy/xst/echo/"
 	for _, c := range []struct {
