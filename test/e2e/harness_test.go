@@ -64,9 +64,9 @@ type server struct {
 	// TLSAddr and AdminAddr are the --tls-listen and --admin-listen
 	// addresses bound ("" when not served): give them as 127.0.0.1:0.
 	TLSAddr, AdminAddr string
-	log     *syncBuffer
-	done    chan struct{}
-	extra   []string
+	log                *syncBuffer
+	done               chan struct{}
+	extra              []string
 }
 
 type syncBuffer struct {
