@@ -117,11 +117,11 @@ func newEnv(t testing.TB) *env {
 
 func openEnv(t testing.TB, ctx context.Context, conn *natsx.Conn) *env {
 	t.Helper()
-	q, err := store.OpenAsyncQueue(ctx, conn.JS)
+	q, err := store.OpenAsyncQueue(ctx, conn.JS, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tasks, err := store.OpenAsyncTasks(ctx, conn.JS)
+	tasks, err := store.OpenAsyncTasks(ctx, conn.JS, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,6 +110,11 @@ type Options struct {
 	// survives a power loss, at a throughput cost. Without it a write
 	// survives a crash of openfc but not of the machine.
 	SyncAlways bool
+	// Cluster says how this node joins others (cluster.go).
+	Cluster Cluster
+	// LogMaxAge is how long instance logs are kept (the log streams'
+	// max age); 0 keeps them until the byte limit drops them.
+	LogMaxAge time.Duration
 	// AsyncWorkers is how many async invocations this node runs at once
 	// (default 16).
 	AsyncWorkers int
@@ -149,6 +154,7 @@ func Defaults(home string) Options {
 		MaxStreamMessageBytes:   fc.MaxStreamMessageBytes,
 		LogLevel:                "info",
 		AsyncWorkers:            16,
+		LogMaxAge:               7 * 24 * time.Hour,
 		MaxRequestHeaderBytes:   fc.MaxRequestHeaderBytes,
 		MaxRequestPathBytes:     fc.MaxRequestPathBytes,
 		MaxSyncBodyBytes:        fc.MaxSyncBodyBytes,
@@ -213,6 +219,8 @@ func FlagSet(o *Options) *pflag.FlagSet {
 	fs.IntVar(&o.MaxResponseHeaderBytes, "max-response-header-bytes", o.MaxResponseHeaderBytes, "HTTP trigger: largest response headers a function may send")
 	fs.BoolVar(&o.SyncAlways, "sync-always", o.SyncAlways, "embedded JetStream: fsync every write before acknowledging it (power-loss durability, slower)")
 	fs.IntVar(&o.AsyncWorkers, "async-workers", o.AsyncWorkers, "async invocations this node runs at once")
+	fs.DurationVar(&o.LogMaxAge, "log-max-age", o.LogMaxAge, "how long instance logs are kept; 0 keeps them until --log-bytes-per-function drops them")
+	registerClusterFlags(fs, o)
 	return fs
 }
 
@@ -274,6 +282,9 @@ func (o *Options) validate() error {
 		return errors.New("request and response limits must be positive")
 	case o.TriggerDomain == "" || strings.HasPrefix(o.TriggerDomain, ".") || strings.Contains(o.TriggerDomain, ":"):
 		return fmt.Errorf("--trigger-domain %q: give a domain such as fcapp.localhost", o.TriggerDomain)
+	}
+	if err := o.validateCluster(); err != nil {
+		return err
 	}
 	return o.validateNetwork()
 }

@@ -19,11 +19,11 @@ import (
 // service; Enqueue works from here on, the workers start in startAsync.
 func (d *Daemon) openAsync(ctx context.Context) error {
 	o := d.opts
-	q, err := store.OpenAsyncQueue(ctx, d.nats.JS)
+	q, err := store.OpenAsyncQueue(ctx, d.nats.JS, d.replicas)
 	if err != nil {
 		return err
 	}
-	tasks, err := store.OpenAsyncTasks(ctx, d.nats.JS)
+	tasks, err := store.OpenAsyncTasks(ctx, d.nats.JS, d.replicas)
 	if err != nil {
 		return err
 	}

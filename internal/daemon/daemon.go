@@ -56,8 +56,16 @@ type Daemon struct {
 	getenv   func(string) string
 
 	// lock makes this the only server on the data dir until closeBackends.
-	lock  *dataLock
-	nats  *natsx.Conn
+	lock *dataLock
+	// nodeName names this node; replicas is the copies JetStream keeps
+	// of what it creates (cluster.go).
+	nodeName string
+	replicas int
+	nats     *natsx.Conn
+	// nodes is the cluster's membership; stopNodes ends this node's
+	// announcements (and removes its key).
+	nodes     *store.Nodes
+	stopNodes context.CancelFunc
 	store *store.JetStream
 	// keys knows the access keys (the admin key and the stored ones),
 	// kept current by its watch of the store until closeBackends.
@@ -130,16 +138,18 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	d.nats, err = natsx.Start(ctx, natsx.Options{DataDir: o.DataDir, URL: o.NATSURL, Listen: o.NATSListen, SyncAlways: o.SyncAlways, Logger: d.log.With("component", "nats")})
-	if err != nil {
-		return fmt.Errorf("starting NATS: %w", err)
+	if err := d.startNATS(ctx); err != nil {
+		return err
 	}
-	d.store, err = store.Open(ctx, d.nats.JS, d.log.With("component", "store"))
+	d.store, err = store.Open(ctx, d.nats.JS, d.replicas, d.log.With("component", "store"))
 	if err != nil {
 		return fmt.Errorf("opening store: %w", err)
 	}
 	d.keys, err = auth.StartKeys(ctx, auth.KeysOptions{Admin: cred, Store: d.store, Logger: d.log.With("component", "auth")})
 	if err != nil {
+		return err
+	}
+	if err := d.openNodes(ctx); err != nil {
 		return err
 	}
 	if err := d.openImages(ctx); err != nil {
@@ -159,27 +169,32 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := d.newSandbox(); err != nil {
 		return err
 	}
+	// Every metric carries the node's name, so that a cluster's are told
+	// apart once scraped together.
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := prometheus.WrapRegistererWith(prometheus.Labels{"node": d.nodeName}, reg)
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d.code = d.newCodeGC()
 	// The built-in runtimes' bootstraps, written out afresh at each start
 	// (an upgraded openfc brings new ones).
 	if d.runtimes, err = runtimes.New(filepath.Join(o.DataDir, "runtimes"), d.log.With("component", "runtimes")); err != nil {
 		return err
 	}
-	d.instances = d.newInstances(d.run, reg)
+	d.instances = d.newInstances(d.run, metrics)
 	verifier := &auth.Verifier{Keys: d.keys.Lookup}
-	gw := d.newGateway(ctx, verifier, reg)
+	gw := d.newGateway(ctx, verifier, metrics)
 	if err := d.startAsync(ctx, gw); err != nil {
 		return err
 	}
 	d.startFrontDoor(gw)
 	d.startAdmin(reg)
+	d.startNodes(ctx)
 	d.code.start()
 	d.startImageGC(d.imagesInUse)
 	// The addresses bound (a :0 port resolved), for people and scripts.
 	d.log.Info("openfc serving", "listen", d.ln.Addr().String(), "tls", addrOf(d.tlsLn), "admin", addrOf(d.adminLn), "data", o.DataDir,
-		"nats", firstNonEmpty(o.NATSURL, "embedded"), "netns", d.sb.NetNSEnabled(), "isolation", d.isolation())
+		"nats", firstNonEmpty(o.NATSURL, "embedded"), "netns", d.sb.NetNSEnabled(), "isolation", d.isolation(),
+		"node", d.nodeName, "replicas", d.replicas)
 	return nil
 }
 
@@ -226,6 +241,9 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		if d.stopGateway != nil {
 			d.stopGateway()
 		}
+		if d.stopNodes != nil {
+			d.stopNodes()
+		}
 		d.wg.Wait()
 		d.trim.stop()
 		d.closeBackends(ctx)
@@ -244,6 +262,9 @@ func (d *Daemon) closeBackends(ctx context.Context) {
 	}
 	if d.stopGateway != nil {
 		d.stopGateway() // when Start failed after starting it
+	}
+	if d.stopNodes != nil {
+		d.stopNodes() // when Start failed after starting it
 	}
 	if d.instances != nil {
 		// Give instances a bounded grace period even when ctx is spent.

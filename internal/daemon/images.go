@@ -27,6 +27,7 @@ type imageGC struct {
 func (d *Daemon) openImages(ctx context.Context) error {
 	st, err := images.New(ctx, images.Options{
 		JS:       d.nats.JS,
+		Replicas: d.replicas,
 		CacheDir: filepath.Join(d.opts.DataDir, "images"),
 		Logger:   d.log.With("component", "images"),
 	})

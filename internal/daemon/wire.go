@@ -25,7 +25,7 @@ import (
 // This file builds the parts Start wires together.
 
 // newInstances builds the instance manager (and the logs it writes).
-func (d *Daemon) newInstances(sb sandbox.Sandbox, reg *prometheus.Registry) *instance.Manager {
+func (d *Daemon) newInstances(sb sandbox.Sandbox, reg prometheus.Registerer) *instance.Manager {
 	o := d.opts
 	d.logs = logs.New(logs.Options{MaxBytesPerFunction: o.LogBytesPerFunction})
 	return instance.New(instance.Options{
@@ -59,7 +59,7 @@ func (d *Daemon) newInstances(sb sandbox.Sandbox, reg *prometheus.Registry) *ins
 // newGateway builds the management API and the gateway, whose front door
 // serves both, and starts the gateway's goroutines (the idle-connection
 // sweeper, the access log's batches) until Shutdown stops them.
-func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg *prometheus.Registry) *gateway.Gateway {
+func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg prometheus.Registerer) *gateway.Gateway {
 	// The API invokes through the gateway, and the gateway's front door
 	// hands it what is not a trigger request: gw is set right below.
 	o := d.opts

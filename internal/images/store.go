@@ -42,6 +42,8 @@ const (
 type Options struct {
 	// JS is where blobs and records live.
 	JS jetstream.JetStream
+	// Replicas is how many copies a new bucket gets (1 when zero).
+	Replicas int
 	// CacheDir is this node's directory for unpacked layers (layers/)
 	// and uploads being imported (tmp/), e.g. DATA/images.
 	CacheDir string
@@ -133,10 +135,10 @@ func New(ctx context.Context, o Options) (*Store, error) {
 		infos: map[string]*imageInfo{}, unrefSince: map[string]time.Time{},
 	}
 	var err error
-	if s.kv, err = store.OpenKV(ctx, o.JS, bucket, "openfc image references"); err != nil {
+	if s.kv, err = store.OpenKV(ctx, o.JS, store.Spec{Name: bucket, Description: "openfc image references", Replicas: o.Replicas}); err != nil {
 		return nil, err
 	}
-	if s.blobs, err = store.OpenObjectStore(ctx, o.JS, bucket, "openfc image blobs by digest"); err != nil {
+	if s.blobs, err = store.OpenObjectStore(ctx, o.JS, store.Spec{Name: bucket, Description: "openfc image blobs by digest", Replicas: o.Replicas}); err != nil {
 		return nil, err
 	}
 	if s.blobStream, err = store.ObjectStream(ctx, o.JS, bucket); err != nil {

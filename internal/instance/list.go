@@ -39,3 +39,6 @@ func startedBefore(a, b string) bool {
 	tb, _ := time.Parse(time.RFC3339Nano, b)
 	return ta.Before(tb)
 }
+
+// Count is how many instances this node runs, starting ones included.
+func (m *Manager) Count() int { return int(m.total.Load()) }

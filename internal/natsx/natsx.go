@@ -54,6 +54,9 @@ type Options struct {
 	// survives a crash of the process, not of the machine. Ignored with
 	// URL: an external server has its own setting.
 	SyncAlways bool
+	// Cluster, when its Listen is set, makes the embedded server one of a
+	// cluster (cluster.go). Ignored with URL.
+	Cluster Cluster
 }
 
 // Conn is a NATS connection with JetStream, and the embedded server behind
@@ -128,9 +131,9 @@ func Start(ctx context.Context, o Options) (*Conn, error) {
 		c.Close()
 		return nil, fmt.Errorf("natsx: jetstream: %w", err)
 	}
-	if _, err := js.AccountInfo(ctx); err != nil {
+	if err := c.waitJetStream(ctx, js, o); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("natsx: jetstream is not available: %w", err)
+		return nil, err
 	}
 	c.JS = js
 	return c, nil
@@ -160,6 +163,9 @@ func startEmbedded(o Options, log *slog.Logger) (*server.Server, error) {
 		}
 		sopts.Host, sopts.Port = host, port
 	}
+	if err := o.Cluster.apply(sopts, o.DataDir); err != nil {
+		return nil, err
+	}
 	ns, err := server.NewServer(sopts)
 	if err != nil {
 		return nil, fmt.Errorf("natsx: new embedded server: %w", err)
@@ -168,7 +174,7 @@ func startEmbedded(o Options, log *slog.Logger) (*server.Server, error) {
 	if log.Handler().Enabled(context.Background(), slog.LevelError) {
 		ns.SetLogger(sl, false, false)
 	}
-	storeDir := filepath.Join(o.DataDir, "jetstream")
+	storeDir := filepath.Join(sopts.StoreDir, "jetstream")
 	_, statErr := os.Stat(storeDir)
 	restart := statErr == nil
 	// Start recovers every stream before it returns (JetStream is enabled
@@ -179,9 +185,11 @@ func startEmbedded(o Options, log *slog.Logger) (*server.Server, error) {
 	sl.setRecovering(false)
 	if !ready {
 		shutdown(ns)
-		return nil, fmt.Errorf("natsx: embedded server not ready after %s (data dir %s, listen %q)", readyTimeout, o.DataDir, o.Listen)
+		return nil, fmt.Errorf("natsx: embedded server not ready after %s (data dir %s, listen %q, cluster %q)", readyTimeout, o.DataDir, o.Listen, o.Cluster.Listen)
 	}
-	if restart {
+	if restart && !o.Cluster.clustered() {
+		// (Clustered, JetStream recovers as the cluster forms, after
+		// Start: waitJetStream tells.)
 		// The one line an operator needs about recovery; the file store's
 		// own account of it is at debug (serverLogger).
 		n := ns.GlobalAccount().JetStreamUsage().Streams

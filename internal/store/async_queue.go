@@ -47,9 +47,13 @@ type AsyncQueue struct {
 // OpenAsyncQueue binds the async stream, creating it (file storage) when
 // it does not exist; an existing one keeps its configuration (an operator
 // may have raised its replicas on a cluster).
-func OpenAsyncQueue(ctx context.Context, js jetstream.JetStream) (*AsyncQueue, error) {
-	st, err := js.Stream(ctx, AsyncStream)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
+func OpenAsyncQueue(ctx context.Context, js jetstream.JetStream, replicas int) (*AsyncQueue, error) {
+	var st jetstream.Stream
+	err := retryPlacement(ctx, func(ctx context.Context) (err error) {
+		st, err = js.Stream(ctx, AsyncStream)
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return err
+		}
 		st, err = js.CreateStream(ctx, jetstream.StreamConfig{
 			Name:        AsyncStream,
 			Description: "openfc accepted async invocations",
@@ -58,11 +62,13 @@ func OpenAsyncQueue(ctx context.Context, js jetstream.JetStream) (*AsyncQueue, e
 			Storage:     jetstream.FileStorage,
 			Duplicates:  asyncDuplicateWindow,
 			Discard:     jetstream.DiscardNew,
+			Replicas:    max(1, replicas),
 		})
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // another node won the race
 			st, err = js.Stream(ctx, AsyncStream)
 		}
-	}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: open the async stream: %w", err)
 	}

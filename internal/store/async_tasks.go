@@ -33,8 +33,8 @@ type AsyncTasks struct {
 }
 
 // OpenAsyncTasks binds the tasks bucket, creating it when needed.
-func OpenAsyncTasks(ctx context.Context, js jetstream.JetStream) (*AsyncTasks, error) {
-	kv, err := OpenKV(ctx, js, asyncTasksBucket, "openfc async tasks")
+func OpenAsyncTasks(ctx context.Context, js jetstream.JetStream, replicas int) (*AsyncTasks, error) {
+	kv, err := OpenKV(ctx, js, Spec{Name: asyncTasksBucket, Description: "openfc async tasks", Replicas: replicas})
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 
 func TestAsyncTasksRecords(t *testing.T) {
 	ctx, conn := storetest.Conn(t)
-	tasks, err := store.OpenAsyncTasks(ctx, conn.JS)
+	tasks, err := store.OpenAsyncTasks(ctx, conn.JS, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

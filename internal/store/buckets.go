@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -13,52 +14,70 @@ import (
 // This file is how openfc binds its JetStream buckets and removes objects
 // for good; the image store (internal/images) uses it for its own.
 
+// Spec is what openfc asks of a KV bucket or object store it creates.
+type Spec struct {
+	Name, Description string
+	// Replicas is how many copies JetStream keeps (a cluster's
+	// --replicas; 1 on a single node).
+	Replicas int
+	// TTL, when set, is the bucket's max age: a key not written again
+	// within it goes (node heartbeats, instance slots).
+	TTL time.Duration
+}
+
+func (b Spec) replicas() int { return max(1, b.Replicas) }
+
 // OpenKV binds the KV bucket, creating it (file storage, one value per
 // key) when it does not exist yet. An existing bucket keeps its
-// configuration (an operator may have raised its replicas on a cluster).
-func OpenKV(ctx context.Context, js jetstream.JetStream, name, description string) (jetstream.KeyValue, error) {
-	kv, err := js.KeyValue(ctx, name)
-	if err == nil {
-		return kv, nil
-	}
-	if !errors.Is(err, jetstream.ErrBucketNotFound) {
-		return nil, fmt.Errorf("store: bind kv bucket %s: %w", name, err)
-	}
-	kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      name,
-		Description: description,
-		History:     1,
-		Storage:     jetstream.FileStorage,
+// configuration (an operator may have changed its replicas).
+func OpenKV(ctx context.Context, js jetstream.JetStream, b Spec) (jetstream.KeyValue, error) {
+	var kv jetstream.KeyValue
+	err := retryPlacement(ctx, func(ctx context.Context) (err error) {
+		kv, err = js.KeyValue(ctx, b.Name)
+		if err == nil || !errors.Is(err, jetstream.ErrBucketNotFound) {
+			return err
+		}
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      b.Name,
+			Description: b.Description,
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			Replicas:    b.replicas(),
+			TTL:         b.TTL,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) { // another node won the race
+			kv, err = js.KeyValue(ctx, b.Name)
+		}
+		return err
 	})
-	if errors.Is(err, jetstream.ErrBucketExists) { // another node won the race
-		kv, err = js.KeyValue(ctx, name)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("store: create kv bucket %s: %w", name, err)
+		return nil, fmt.Errorf("store: open kv bucket %s: %w", b.Name, err)
 	}
 	return kv, nil
 }
 
 // OpenObjectStore binds the object store, creating it (file storage)
 // when needed; an existing one keeps its configuration.
-func OpenObjectStore(ctx context.Context, js jetstream.JetStream, name, description string) (jetstream.ObjectStore, error) {
-	obs, err := js.ObjectStore(ctx, name)
-	if err == nil {
-		return obs, nil
-	}
-	if !errors.Is(err, jetstream.ErrBucketNotFound) {
-		return nil, fmt.Errorf("store: bind object store %s: %w", name, err)
-	}
-	obs, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket:      name,
-		Description: description,
-		Storage:     jetstream.FileStorage,
+func OpenObjectStore(ctx context.Context, js jetstream.JetStream, b Spec) (jetstream.ObjectStore, error) {
+	var obs jetstream.ObjectStore
+	err := retryPlacement(ctx, func(ctx context.Context) (err error) {
+		obs, err = js.ObjectStore(ctx, b.Name)
+		if err == nil || !errors.Is(err, jetstream.ErrBucketNotFound) {
+			return err
+		}
+		obs, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket:      b.Name,
+			Description: b.Description,
+			Storage:     jetstream.FileStorage,
+			Replicas:    b.replicas(),
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			obs, err = js.ObjectStore(ctx, b.Name)
+		}
+		return err
 	})
-	if errors.Is(err, jetstream.ErrBucketExists) {
-		obs, err = js.ObjectStore(ctx, name)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("store: create object store %s: %w", name, err)
+		return nil, fmt.Errorf("store: open object store %s: %w", b.Name, err)
 	}
 	return obs, nil
 }

@@ -140,31 +140,32 @@ type JetStream struct {
 // Open creates or binds openfc's KV buckets and object store on js, starts
 // the catalog watchers and returns once the catalog holds every stored
 // service, function, trigger and scaling config. Close stops the watchers;
-// the NATS connection stays with its owner.
-func Open(ctx context.Context, js jetstream.JetStream, logger *slog.Logger) (*JetStream, error) {
+// the NATS connection stays with its owner. New buckets get replicas
+// copies (a cluster's --replicas; 1 on a single node).
+func Open(ctx context.Context, js jetstream.JetStream, replicas int, logger *slog.Logger) (*JetStream, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &JetStream{log: logger, cat: newCatalog(), dcat: newDomainCatalog()}
 	for b := range numBuckets {
-		kv, err := OpenKV(ctx, js, b.name(), "openfc metadata")
+		kv, err := OpenKV(ctx, js, Spec{Name: b.name(), Description: "openfc metadata", Replicas: replicas})
 		if err != nil {
 			return nil, err
 		}
 		s.kv[b] = kv
 	}
-	keys, err := OpenKV(ctx, js, accessKeysBucket, "openfc access keys (secrets sealed)")
+	keys, err := OpenKV(ctx, js, Spec{Name: accessKeysBucket, Description: "openfc access keys (secrets sealed)", Replicas: replicas})
 	if err != nil {
 		return nil, err
 	}
 	s.keys = keys
-	if s.versionSeq, err = OpenKV(ctx, js, versionSeqBucket, "openfc last version id per service"); err != nil {
+	if s.versionSeq, err = OpenKV(ctx, js, Spec{Name: versionSeqBucket, Description: "openfc last version id per service", Replicas: replicas}); err != nil {
 		return nil, err
 	}
-	if s.domains, err = OpenKV(ctx, js, domainsBucket, "openfc custom domains"); err != nil {
+	if s.domains, err = OpenKV(ctx, js, Spec{Name: domainsBucket, Description: "openfc custom domains", Replicas: replicas}); err != nil {
 		return nil, err
 	}
-	code, err := OpenObjectStore(ctx, js, codeBucket, "openfc code packages")
+	code, err := OpenObjectStore(ctx, js, Spec{Name: codeBucket, Description: "openfc code packages", Replicas: replicas})
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ func startNATS(t *testing.T, o natsx.Options) *natsx.Conn {
 
 func openStore(t *testing.T, c *natsx.Conn) *JetStream {
 	t.Helper()
-	s, err := Open(testCtx(t), c.JS, nil)
+	s, err := Open(testCtx(t), c.JS, 1, nil)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -333,7 +333,7 @@ func TestDataSurvivesServerRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(ctx, c.JS, nil)
+	s, err := Open(ctx, c.JS, 1, nil)
 	if err != nil {
 		c.Close()
 		t.Fatal(err)

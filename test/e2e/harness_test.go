@@ -67,6 +67,8 @@ type server struct {
 	log                *syncBuffer
 	done               chan struct{}
 	extra              []string
+	env                []string      // added to the environment (startServerEnv)
+	found              chan []string // the start line's addresses, once
 }
 
 type syncBuffer struct {
@@ -111,10 +113,22 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 // startServerEnv is startServer with env added to the server's environment.
 func startServerEnv(t *testing.T, dataDir string, env []string, extra ...string) *server {
 	t.Helper()
+	s := launchServer(t, dataDir, env, extra...)
+	if err := s.waitServing(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// launchServer starts openfc serve like startServerEnv without waiting
+// for it to serve (waitServing does): the nodes of a new cluster wait
+// for each other, so they are launched together.
+func launchServer(t *testing.T, dataDir string, env []string, extra ...string) *server {
+	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
-	s := &server{t: t, dataDir: dataDir, log: &syncBuffer{}, done: make(chan struct{}), extra: extra}
+	s := &server{t: t, dataDir: dataDir, log: &syncBuffer{}, done: make(chan struct{}), extra: extra, env: env, found: make(chan []string, 1)}
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "", "--data", dataDir, "--shutdown-timeout", "10s"}, extra...)
 	s.cmd = exec.Command(binary, args...)
 	s.cmd.Env = testEnv(env...)
@@ -124,7 +138,6 @@ func startServerEnv(t *testing.T, dataDir string, env []string, extra ...string)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("starting server: %v", err)
 	}
-	found := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -133,7 +146,7 @@ func startServerEnv(t *testing.T, dataDir string, env []string, extra ...string)
 			line := sc.Text()
 			s.log.Write([]byte(line + "\n"))
 			if m := listenRE.FindStringSubmatch(line); m != nil && !sent {
-				found <- m[1:]
+				s.found <- m[1:]
 				sent = true
 			}
 		}
@@ -143,23 +156,29 @@ func startServerEnv(t *testing.T, dataDir string, env []string, extra ...string)
 		pw.Close()
 		close(s.done)
 	}()
-	select {
-	case addrs := <-found:
-		s.URL = "http://" + addrs[0]
-		s.TLSAddr, s.AdminAddr = strings.Trim(addrs[1], `"`), strings.Trim(addrs[2], `"`)
-	case <-s.done:
-		t.Fatalf("server exited before serving:\n%s", s.log.String())
-	case <-time.After(60 * time.Second):
-		s.cmd.Process.Kill()
-		t.Fatalf("server did not start in 60s:\n%s", s.log.String())
-	}
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {
-			t.Logf("server log:\n%s", s.log.String())
+			t.Logf("server log (%s):\n%s", s.dataDir, s.log.String())
 		}
 	})
 	return s
+}
+
+// waitServing waits until s logs its start line and records the
+// addresses it serves on.
+func (s *server) waitServing(timeout time.Duration) error {
+	select {
+	case addrs := <-s.found:
+		s.URL = "http://" + addrs[0]
+		s.TLSAddr, s.AdminAddr = strings.Trim(addrs[1], `"`), strings.Trim(addrs[2], `"`)
+		return nil
+	case <-s.done:
+		return fmt.Errorf("server exited before serving:\n%s", s.log.String())
+	case <-time.After(timeout):
+		s.cmd.Process.Kill()
+		return fmt.Errorf("server did not start in %s:\n%s", timeout, s.log.String())
+	}
 }
 
 // stop sends SIGTERM and waits for exit (SIGKILL after 30 s).

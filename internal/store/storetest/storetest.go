@@ -30,7 +30,7 @@ func Conn(t testing.TB) (context.Context, *natsx.Conn) {
 func Open(t testing.TB) (context.Context, *natsx.Conn, *store.JetStream) {
 	t.Helper()
 	ctx, conn := Conn(t)
-	st, err := store.Open(ctx, conn.JS, nil)
+	st, err := store.Open(ctx, conn.JS, 1, nil)
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}

@@ -1,0 +1,127 @@
+package natsx
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ClusterName is the NATS cluster name of openfc's embedded servers.
+const ClusterName = "openfc"
+
+// ClusterStoreDir is where a clustered embedded server keeps its
+// JetStream store, under the data dir: apart from a single node's
+// DataDir/jetstream, which a clustered server would take for orphaned
+// streams and delete (the migration copies it over instead, migrate.go).
+const ClusterStoreDir = "cluster"
+
+// clusterWaitLog is how often a node waiting for its cluster says so.
+const clusterWaitLog = 5 * time.Second
+
+// Cluster makes the embedded server one of a cluster of openfc nodes:
+// routes to every peer, JetStream clustered (its meta group and each
+// stream's replicas are Raft groups over the nodes).
+type Cluster struct {
+	// NodeName is the server's name, unique in the cluster.
+	NodeName string
+	// Listen is the route listener, "host:port"; empty: not clustered.
+	Listen string
+	// Peers are the other nodes' route listeners, "host:port".
+	Peers []string
+}
+
+func (c Cluster) clustered() bool { return c.Listen != "" }
+
+// apply sets the server options of a clustered node: its name, the route
+// listener and routes, a store apart from a single node's and a client
+// listener (the server starts its routes only once clients can connect;
+// loopback with a free port when --nats-listen gives none).
+func (c Cluster) apply(sopts *server.Options, dataDir string) error {
+	if !c.clustered() {
+		return nil
+	}
+	if c.NodeName == "" {
+		return fmt.Errorf("natsx: a clustered node needs a name")
+	}
+	host, port, err := splitListen(c.Listen)
+	if err != nil {
+		return err
+	}
+	sopts.ServerName = c.NodeName
+	sopts.StoreDir = filepath.Join(dataDir, ClusterStoreDir)
+	sopts.Cluster = server.ClusterOpts{Name: ClusterName, Host: host, Port: port}
+	for _, p := range c.Peers {
+		u, err := url.Parse("nats://" + p)
+		if err != nil || u.Host != p {
+			return fmt.Errorf("natsx: peer %q: give HOST:PORT", p)
+		}
+		sopts.Routes = append(sopts.Routes, u)
+	}
+	if sopts.DontListen {
+		sopts.DontListen = false
+		sopts.Host, sopts.Port = "127.0.0.1", server.RANDOM_PORT
+	}
+	return nil
+}
+
+// waitJetStream returns once JetStream answers. A single server answers at
+// once; a clustered one once its meta group has a leader, which takes a
+// quorum of the nodes: the first node of a new cluster waits for the
+// second, saying so every few seconds, until ctx ends.
+func (c *Conn) waitJetStream(ctx context.Context, js jetstream.JetStream, o Options) error {
+	if !o.Cluster.clustered() {
+		if _, err := js.AccountInfo(ctx); err != nil {
+			return fmt.Errorf("natsx: jetstream is not available: %w", err)
+		}
+		return nil
+	}
+	start := time.Now()
+	lastLog := start
+	for {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := js.AccountInfo(actx)
+		cancel()
+		if err == nil {
+			c.log.Info("joined the JetStream cluster", "node", o.Cluster.NodeName, "routes", c.ns.NumRoutes(),
+				"peers", c.ns.JetStreamClusterPeers(), "after", time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("natsx: the JetStream cluster did not form (routes to %d of %d peers): %w", c.ns.NumRoutes(), len(o.Cluster.Peers), err)
+		}
+		if time.Since(lastLog) >= clusterWaitLog {
+			lastLog = time.Now()
+			c.log.Info("waiting for the JetStream cluster: a quorum of nodes must be up", "node", o.Cluster.NodeName,
+				"routes", c.ns.NumRoutes(), "peers", len(o.Cluster.Peers), "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// KnownServers is how many servers the client connection knows of: for
+// an external cluster, its servers as their INFO lists them.
+func (c *Conn) KnownServers() int {
+	seen := map[string]bool{}
+	for _, s := range c.NC.Servers() {
+		if u, err := url.Parse(s); err == nil {
+			seen[u.Host] = true
+		}
+	}
+	return max(1, len(seen))
+}
+
+// NodeName is the embedded server's name ("" with an external NATS).
+func (c *Conn) NodeName() string {
+	if c.ns == nil {
+		return ""
+	}
+	return c.ns.Name()
+}
