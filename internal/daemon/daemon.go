@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/openfc/openfc/internal/runtimes"
 	"io"
 	"log/slog"
 	"net"
@@ -30,6 +29,7 @@ import (
 	"github.com/openfc/openfc/internal/instance"
 	"github.com/openfc/openfc/internal/logs"
 	"github.com/openfc/openfc/internal/natsx"
+	"github.com/openfc/openfc/internal/runtimes"
 	"github.com/openfc/openfc/internal/sandbox"
 	"github.com/openfc/openfc/internal/store"
 	"github.com/openfc/openfc/pkg/fcsign"
@@ -66,7 +66,7 @@ type Daemon struct {
 	// announcements (and removes its key).
 	nodes     *store.Nodes
 	stopNodes context.CancelFunc
-	store *store.JetStream
+	store     *store.JetStream
 	// keys knows the access keys (the admin key and the stored ones),
 	// kept current by its watch of the store until closeBackends.
 	keys *auth.Keys
