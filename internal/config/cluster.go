@@ -129,3 +129,11 @@ func checkHostPort(a string) error {
 	}
 	return nil
 }
+
+// SharedStore reports whether other openfc nodes may use the JetStream
+// this node uses (an external NATS, an embedded cluster, or the embedded
+// server exposed on TCP): then what this node sees of it is not all there
+// is (other nodes' instances, writes in flight).
+func (o *Options) SharedStore() bool {
+	return o.NATSURL != "" || o.NATSListen != "" || o.Cluster.Clustered()
+}

@@ -31,7 +31,7 @@ func (d *Daemon) newCodeGC() *codeGC {
 		Zips:      d.store,
 		Dirs:      cache,
 		Referrers: []codegc.Referrer{d.store.FunctionCodeChecksums, d.store.VersionCodeChecksums},
-		Shared:    o.NATSURL != "" || o.NATSListen != "",
+		Shared:    o.SharedStore(),
 		Logger:    log,
 	})
 	cache.released = c.Kick // an instance stopped: its code may be unreferenced
