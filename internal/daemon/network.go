@@ -38,11 +38,16 @@ func (d *Daemon) networkOptions() (network.Options, error) {
 		return network.Options{}, err
 	}
 	addrs := []string{d.ln.Addr().String()}
-	if d.adminLn != nil {
-		addrs = append(addrs, d.adminLn.Addr().String())
+	for _, ln := range []net.Listener{d.adminLn, d.tlsLn} {
+		if ln != nil {
+			addrs = append(addrs, ln.Addr().String())
+		}
 	}
 	if d.nats != nil {
 		addrs = append(addrs, d.nats.ClientURL())
+	}
+	if o.Cluster.Listen != "" {
+		addrs = append(addrs, o.Cluster.Listen) // the NATS routes
 	}
 	return network.Options{
 		CIDR:           o.InstanceCIDR,
