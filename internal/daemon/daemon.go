@@ -145,6 +145,13 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("opening store: %w", err)
 	}
+	// Nodes sharing a store must share the admin key (it seals the
+	// stored access keys); a single node keeps today's behaviour.
+	if o.SharedStore() {
+		if err := auth.CheckSharedAdmin(ctx, d.store, cred); err != nil {
+			return err
+		}
+	}
 	d.keys, err = auth.StartKeys(ctx, auth.KeysOptions{Admin: cred, Store: d.store, Logger: d.log.With("component", "auth")})
 	if err != nil {
 		return err

@@ -29,3 +29,11 @@ const (
 	NodeHeartbeat = 2 * time.Second
 	NodeTTL       = 3 * NodeHeartbeat
 )
+
+// AdminMark is the admin key check the nodes sharing a store agree on
+// (internal/auth.CheckSharedAdmin): the admin key's id and a text sealed
+// under its secret.
+type AdminMark struct {
+	AccessKeyID string `json:"accessKeyId"`
+	Sealed      []byte `json:"sealed"`
+}

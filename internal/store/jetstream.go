@@ -131,6 +131,8 @@ type JetStream struct {
 	// in-memory copy (domaincat.go).
 	domains jetstream.KeyValue
 	dcat    *domainCatalog
+	// cluster holds what every node shares (adminmark.go).
+	cluster jetstream.KeyValue
 
 	cancel    context.CancelFunc // stops the watchers
 	wg        sync.WaitGroup     // the watcher goroutines
@@ -163,6 +165,9 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int, logger *slo
 		return nil, err
 	}
 	if s.domains, err = OpenKV(ctx, js, Spec{Name: domainsBucket, Description: "openfc custom domains", Replicas: replicas}); err != nil {
+		return nil, err
+	}
+	if s.cluster, err = OpenKV(ctx, js, Spec{Name: clusterBucket, Description: "openfc facts every node shares", Replicas: replicas}); err != nil {
 		return nil, err
 	}
 	code, err := OpenObjectStore(ctx, js, Spec{Name: codeBucket, Description: "openfc code packages", Replicas: replicas})
