@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/pkg/fcsign"
@@ -42,7 +43,7 @@ func CheckSharedAdmin(ctx context.Context, marks AdminMarks, cred fcsign.Credent
 		if !errors.Is(err, fc.ErrAlreadyExists) {
 			return err
 		}
-		m, err = marks.AdminMark(ctx) // another node stored its own first
+		m, err = readAdminMark(ctx, marks) // another node stored its own first
 	}
 	if err != nil {
 		return fmt.Errorf("auth: reading the cluster's admin mark: %w", err)
@@ -52,4 +53,22 @@ func CheckSharedAdmin(ctx context.Context, marks AdminMarks, cred fcsign.Credent
 			"give every node the same %s and %s", cred.AccessKeyID, m.AccessKeyID, EnvAccessKeyID, EnvAccessKeySecret)
 	}
 	return nil
+}
+
+// readAdminMark reads the mark another node just created. A replicated
+// bucket may answer a read from a replica that has not got the write
+// yet, so "not found" is retried for a little while.
+func readAdminMark(ctx context.Context, marks AdminMarks) (*fc.AdminMark, error) {
+	for range 50 {
+		m, err := marks.AdminMark(ctx)
+		if !errors.Is(err, fc.ErrNotFound) {
+			return m, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return marks.AdminMark(ctx)
 }

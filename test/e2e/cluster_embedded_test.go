@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -11,10 +13,20 @@ import (
 // deployed through one node is served through every node within a
 // second, each by an instance of its own.
 func TestEmbeddedClusterDeployCallAll(t *testing.T) {
-	nodes := startCluster(t, 3)
+	nodes := startCluster(t, 3, "--admin-listen", "127.0.0.1:0")
 	for i, n := range nodes {
 		if !strings.Contains(n.log.String(), fmt.Sprintf("node=n%d replicas=3", i+1)) {
 			t.Fatalf("node %d's start line does not name it with 3 replicas:\n%s", i+1, n.log.String())
+		}
+		// Every metric carries the node's name.
+		resp, err := http.Get("http://" + n.AdminAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := fmt.Sprintf(`go_goroutines{node="n%d"}`, i+1); !strings.Contains(string(body), want) {
+			t.Errorf("node %d's /metrics has no %s", i+1, want)
 		}
 	}
 	nodes[0].deployEcho(echoOpts{service: "shared", name: "echo"})
