@@ -62,7 +62,7 @@ func newLogsEnv(t *testing.T, withLogs bool) *logsEnv {
 		AccountID: testAccount,
 	}
 	if withLogs {
-		o.Logs = e.ls
+		o.Logs = storeReader{e.ls}
 	}
 	a := api.New(o)
 	e.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -76,6 +76,18 @@ func newLogsEnv(t *testing.T, withLogs bool) *logsEnv {
 	t.Cleanup(e.srv.Close)
 	e.c = client.New(e.srv.URL, testAccount, client.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testKeySecret})
 	return e
+}
+
+// storeReader reads a node-local logs.Store as the API reads the journal
+// (whose own tests run on JetStream).
+type storeReader struct{ s *logs.Store }
+
+func (r storeReader) Query(_ context.Context, function string, f logs.Filter) ([]logs.Record, error) {
+	return r.s.Query(function, f), nil
+}
+
+func (r storeReader) Follow(ctx context.Context, function string, f logs.Filter) (<-chan logs.Record, error) {
+	return r.s.Follow(ctx, function, f), nil
 }
 
 // waitIdle waits until the server has no request in flight.
