@@ -68,7 +68,7 @@ func (f *Filter) match(r *Record) bool {
 // Options bound a Store. Zero fields take the defaults.
 type Options struct {
 	// MaxBytesPerFunction bounds each function's records (message, instance
-	// and request id bytes plus a fixed per-record overhead). Default 4 MiB.
+	// and request id bytes plus a fixed per-record overhead). Default 256 KiB.
 	MaxBytesPerFunction int
 	// MaxFunctions bounds how many functions have records; past it the
 	// least recently written function is evicted. Default 1000.
