@@ -6,7 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -154,9 +157,10 @@ func TestClusterLogsFromAnyNode(t *testing.T) {
 	_ = cmd.Wait()
 }
 
-// A single node's logs survive its restart.
+// A single node's logs survive its restart; its metrics count the
+// records it had to drop (none here).
 func TestLogsSurviveRestart(t *testing.T) {
-	s := startServer(t, "")
+	s := startServer(t, "", "--admin-listen", "127.0.0.1:0")
 	s.deployEcho(echoOpts{service: "rlog", name: "echo"})
 	before := "before-" + rand.Text()
 	id := printOn(t, s, "rlog", "echo", before)
@@ -194,5 +198,14 @@ func TestLogsSurviveRestart(t *testing.T) {
 	}
 	if strings.Join(order, ",") != before+","+after {
 		t.Errorf("all logs after the restart hold %v; want %s then %s", order, before, after)
+	}
+	resp, err := http.Get("http://" + s.AdminAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`(?m)^openfc_log_records_dropped_total\{node="[^"]+"\} 0$`).Match(metrics) {
+		t.Errorf("/metrics has no openfc_log_records_dropped_total of 0")
 	}
 }
