@@ -11,11 +11,12 @@ import (
 	"github.com/openfc/openfc/internal/logs"
 )
 
-// LogReader reads functions' instance logs (a *logs.Store). Functions are
-// named "service/function".
+// LogReader reads functions' instance logs (a *logs.Journal). Functions
+// are named "service/function". An error means the logs cannot be read
+// now (NATS unreachable).
 type LogReader interface {
-	Query(function string, f logs.Filter) []logs.Record
-	Follow(ctx context.Context, function string, f logs.Filter) <-chan logs.Record
+	Query(ctx context.Context, function string, f logs.Filter) ([]logs.Record, error)
+	Follow(ctx context.Context, function string, f logs.Filter) (<-chan logs.Record, error)
 }
 
 // logsQuery parses GetFunctionLogs' query: requestId, instanceId,
@@ -73,13 +74,21 @@ func (a *API) functionLogs(w http.ResponseWriter, r *http.Request, reqID string)
 		return
 	}
 	key := service + "/" + name
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set(fc.HeaderRequestID, reqID)
+	setHeaders := func() {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set(fc.HeaderRequestID, reqID)
+	}
 	enc := json.NewEncoder(w)
 	if !follow {
+		recs, err := a.opts.Logs.Query(r.Context(), key, f)
+		if err != nil {
+			a.logsUnavailable(w, r, reqID, err)
+			return
+		}
+		setHeaders()
 		w.WriteHeader(http.StatusOK)
-		for _, rec := range a.opts.Logs.Query(key, f) {
+		for _, rec := range recs {
 			if enc.Encode(rec) != nil {
 				return
 			}
@@ -92,7 +101,12 @@ func (a *API) functionLogs(w http.ResponseWriter, r *http.Request, reqID string)
 	_ = rc.SetWriteDeadline(time.Time{})
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	ch := a.opts.Logs.Follow(ctx, key, f)
+	ch, err := a.opts.Logs.Follow(ctx, key, f)
+	if err != nil {
+		a.logsUnavailable(w, r, reqID, err)
+		return
+	}
+	setHeaders()
 	w.WriteHeader(http.StatusOK)
 	if rc.Flush() != nil {
 		return
@@ -108,4 +122,11 @@ func (a *API) functionLogs(w http.ResponseWriter, r *http.Request, reqID string)
 			}
 		}
 	}
+}
+
+// logsUnavailable answers a read of the logs that failed (NATS
+// unreachable): 503, the cause in the server's log.
+func (a *API) logsUnavailable(w http.ResponseWriter, r *http.Request, reqID string, err error) {
+	a.log.Warn("reading function logs failed", "request_id", reqID, "path", r.URL.Path, "err", err)
+	a.writeErr(w, r, reqID, fc.Errorf(fc.CodeServiceUnavailable, "function logs cannot be read now; try again"))
 }

@@ -55,14 +55,22 @@ type logsEnv struct {
 
 func newLogsEnv(t *testing.T, withLogs bool) *logsEnv {
 	t.Helper()
-	e := &logsEnv{ls: logs.New(logs.Options{})}
+	ls := logs.New(logs.Options{})
+	if !withLogs {
+		return newLogsEnvReader(t, ls, nil)
+	}
+	return newLogsEnvReader(t, ls, storeReader{ls})
+}
+
+// newLogsEnvReader is newLogsEnv with the API reading r (nil: none).
+func newLogsEnvReader(t *testing.T, ls *logs.Store, r api.LogReader) *logsEnv {
+	t.Helper()
+	e := &logsEnv{ls: ls}
 	o := api.Options{
 		Store:     logsCatalog{},
 		Verifier:  &auth.Verifier{Keys: testKeys},
 		AccountID: testAccount,
-	}
-	if withLogs {
-		o.Logs = e.ls
+		Logs:      r,
 	}
 	a := api.New(o)
 	e.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -76,6 +84,30 @@ func newLogsEnv(t *testing.T, withLogs bool) *logsEnv {
 	t.Cleanup(e.srv.Close)
 	e.c = client.New(e.srv.URL, testAccount, client.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testKeySecret})
 	return e
+}
+
+// storeReader reads a node-local logs.Store as the API reads the journal
+// (whose own tests run on JetStream).
+type storeReader struct{ s *logs.Store }
+
+func (r storeReader) Query(_ context.Context, function string, f logs.Filter) ([]logs.Record, error) {
+	return r.s.Query(function, f), nil
+}
+
+func (r storeReader) Follow(ctx context.Context, function string, f logs.Filter) (<-chan logs.Record, error) {
+	return r.s.Follow(ctx, function, f), nil
+}
+
+// brokenReader cannot read the logs now, as the journal when NATS is
+// unreachable.
+type brokenReader struct{}
+
+func (brokenReader) Query(context.Context, string, logs.Filter) ([]logs.Record, error) {
+	return nil, errors.New("nats: no servers available")
+}
+
+func (brokenReader) Follow(context.Context, string, logs.Filter) (<-chan logs.Record, error) {
+	return nil, errors.New("nats: no servers available")
 }
 
 // waitIdle waits until the server has no request in flight.
@@ -199,6 +231,7 @@ func TestFunctionLogsWireFormat(t *testing.T) {
 func TestFunctionLogsErrors(t *testing.T) {
 	with := newLogsEnv(t, true)
 	without := newLogsEnv(t, false)
+	broken := newLogsEnvReader(t, logs.New(logs.Options{}), brokenReader{})
 	tests := []struct {
 		name              string
 		e                 *logsEnv
@@ -218,6 +251,9 @@ func TestFunctionLogsErrors(t *testing.T) {
 		{"bad follow", with, "svc", "fn", client.LogsQuery{}, "follow=maybe", 400, "InvalidArgument"},
 		{"no log store", without, "svc", "fn", client.LogsQuery{}, "", 503, "ServiceUnavailable"},
 		{"no log store, unknown function first", without, "svc", "nofn", client.LogsQuery{}, "", 404, "FunctionNotFound"},
+		{"logs unreadable", broken, "svc", "fn", client.LogsQuery{}, "", 503, "ServiceUnavailable"},
+		{"logs unreadable, follow", broken, "svc", "fn", client.LogsQuery{Follow: true}, "", 503, "ServiceUnavailable"},
+		{"logs unreadable, unknown function first", broken, "svc", "nofn", client.LogsQuery{}, "", 404, "FunctionNotFound"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

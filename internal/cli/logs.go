@@ -24,12 +24,13 @@ func newLogs(e *env) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "logs <service>/<function>",
-		Short: "Print a function's recent instance output (kept in memory by the server), optionally following it",
+		Short: "Print a function's recent instance output (kept by the cluster), optionally following it",
 		Long: "Print a function's recent instance output, one line per record:\n" +
 			"  <time> <instance> <request id or -> <message>\n" +
 			"with the time in RFC 3339 in the local zone (TZ), or the records as JSON\n" +
-			"lines (times in UTC, as the API gives them) with --json. --follow keeps\n" +
-			"printing new records until Ctrl-C.",
+			"lines (times in UTC, as the API gives them, with the node that served\n" +
+			"the request) with --json. Any node answers for the whole cluster, also\n" +
+			"after restarts. --follow keeps printing new records until Ctrl-C.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			service, function, err := splitRef(args[0])

@@ -78,7 +78,10 @@ type Daemon struct {
 	containers *sandbox.Container
 	run        sandbox.Sandbox
 	instances  *instance.Manager
-	logs       *logs.Store
+	// logs is the instance log (logs.go); stopLogs ends its writer after
+	// a last flush.
+	logs     *logs.Journal
+	stopLogs func()
 	// stopGateway ends the gateway's idle-connection sweeper.
 	stopGateway context.CancelFunc
 	// trim returns memory to the OS after code uploads.
@@ -188,6 +191,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		return err
 	}
 	d.instances = d.newInstances(d.run, metrics)
+	d.startLogs(ctx)
 	verifier := &auth.Verifier{Keys: d.keys.Lookup}
 	gw := d.newGateway(ctx, verifier, metrics)
 	if err := d.startAsync(ctx, gw); err != nil {
@@ -278,6 +282,9 @@ func (d *Daemon) closeBackends(ctx context.Context) {
 		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		_ = d.instances.Shutdown(ictx)
 		cancel()
+	}
+	if d.stopLogs != nil {
+		d.stopLogs() // the instances' last lines written, before NATS goes
 	}
 	if d.containers != nil {
 		// After the instances: their containers are gone; what is left

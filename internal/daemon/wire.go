@@ -18,7 +18,6 @@ import (
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/gateway"
 	"github.com/openfc/openfc/internal/instance"
-	"github.com/openfc/openfc/internal/logs"
 	"github.com/openfc/openfc/internal/sandbox"
 )
 
@@ -27,7 +26,7 @@ import (
 // newInstances builds the instance manager (and the logs it writes).
 func (d *Daemon) newInstances(sb sandbox.Sandbox, reg prometheus.Registerer) *instance.Manager {
 	o := d.opts
-	d.logs = logs.New(logs.Options{MaxBytesPerFunction: o.LogBytesPerFunction})
+	d.newLogs(reg)
 	return instance.New(instance.Options{
 		Sandbox:              sb,
 		Code:                 d.code.cache,

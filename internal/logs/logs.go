@@ -1,9 +1,13 @@
-// Package logs keeps the recent output of function instances in memory,
-// per function, so that it can be queried, followed, and tailed per
-// invocation (FC's X-Fc-Log-Result). The store is node-local and bounded:
-// each function keeps at most Options.MaxBytesPerFunction of records
-// (oldest dropped first) and at most Options.MaxFunctions functions are
-// kept (the least recently written is evicted).
+// Package logs holds the output of function instances. The Journal
+// (journal.go, read.go) is the cluster's log: records are batched per
+// function into JetStream streams, so that every node reads the same and
+// they survive restarts. The Store (this file) is a node's in-memory
+// cache of its own recent records, for the per-invocation tail (FC's
+// X-Fc-Log-Result) read without a round trip; it can also be queried and
+// followed on its own. The Store is bounded: each function keeps at most
+// Options.MaxBytesPerFunction of records (oldest dropped first) and at
+// most Options.MaxFunctions functions are kept (the least recently
+// written is evicted).
 package logs
 
 import (
@@ -15,9 +19,9 @@ import (
 	"time"
 )
 
-// Defaults for Options.
+// Defaults for Options: a cache for the tails of recent invocations.
 const (
-	DefaultMaxBytesPerFunction = 4 << 20
+	DefaultMaxBytesPerFunction = 256 << 10
 	DefaultMaxFunctions        = 1000
 )
 
@@ -33,7 +37,8 @@ const followBuffer = 1024
 // runtime markers ("FC Invoke Start RequestId: <id>", …).
 type Record struct {
 	Time      time.Time `json:"time"`
-	Function  string    `json:"function"` // "service/function"
+	Function  string    `json:"function"`       // "service/function"
+	Node      string    `json:"node,omitempty"` // the node whose instance wrote it
 	Instance  string    `json:"instanceId"`
 	RequestID string    `json:"requestId,omitempty"` // the invocation the line belongs to, when known
 	Message   string    `json:"message"`             // one line, without the trailing newline
@@ -63,7 +68,7 @@ func (f *Filter) match(r *Record) bool {
 // Options bound a Store. Zero fields take the defaults.
 type Options struct {
 	// MaxBytesPerFunction bounds each function's records (message, instance
-	// and request id bytes plus a fixed per-record overhead). Default 4 MiB.
+	// and request id bytes plus a fixed per-record overhead). Default 256 KiB.
 	MaxBytesPerFunction int
 	// MaxFunctions bounds how many functions have records; past it the
 	// least recently written function is evicted. Default 1000.

@@ -16,7 +16,8 @@ import (
 // runtime's markers such as "FC Invoke Start RequestId: <id>".
 type LogRecord struct {
 	Time       time.Time `json:"time"`
-	Function   string    `json:"function"` // "service/function"
+	Function   string    `json:"function"`       // "service/function"
+	Node       string    `json:"node,omitempty"` // the node whose instance wrote it
 	InstanceID string    `json:"instanceId"`
 	RequestID  string    `json:"requestId,omitempty"` // the invocation the line belongs to, when known
 	Message    string    `json:"message"`             // one line, without the trailing newline
