@@ -103,7 +103,9 @@ type Journal struct {
 	syncs []chan struct{}
 	// follows are the Follow streams of each function (read.go).
 	follows map[string]map[*journalFollower]struct{}
-	closed  bool
+	// forgotten are deleted functions whose streams Run deletes next.
+	forgotten map[string]bool
+	closed    bool
 
 	dropped atomic.Uint64
 
@@ -141,7 +143,8 @@ func NewJournal(o JournalOptions) *Journal {
 		o: o, cache: cache, log: o.Logger, kick: make(chan struct{}, 1),
 		pending: make(map[string]*pendingLog), inflight: make(map[string]bool),
 		ready: make(map[string]bool), retryAt: make(map[string]time.Time),
-		follows: make(map[string]map[*journalFollower]struct{}),
+		follows:   make(map[string]map[*journalFollower]struct{}),
+		forgotten: make(map[string]bool),
 	}
 }
 
@@ -229,13 +232,14 @@ func (j *Journal) Run(ctx context.Context) {
 // answered; records it could not write wait for the next round.
 func (j *Journal) round(ctx context.Context) bool {
 	j.mu.Lock()
-	work, waiters := j.pending, j.syncs
-	j.pending, j.syncs = make(map[string]*pendingLog, len(work)), nil
+	work, waiters, forgotten := j.pending, j.syncs, j.forgotten
+	j.pending, j.syncs, j.forgotten = make(map[string]*pendingLog, len(work)), nil, make(map[string]bool)
 	for fn := range work {
 		j.inflight[fn] = true
 	}
 	j.mu.Unlock()
 
+	j.deleteStreams(ctx, forgotten)
 	ok := true
 	for fn, p := range work {
 		if !ok {
@@ -414,8 +418,9 @@ func (j *Journal) sync(ctx context.Context, function string) {
 	}
 }
 
-// Forget drops a deleted function's log: its waiting records, its cache,
-// its Follow streams and its stream.
+// Forget drops a deleted function's log: its waiting records, its cache
+// and its Follow streams now, its stream in Run's next round (never on
+// the caller's goroutine: the catalog's watch calls it).
 func (j *Journal) Forget(function string) {
 	j.mu.Lock()
 	if p := j.pending[function]; p != nil {
@@ -426,13 +431,23 @@ func (j *Journal) Forget(function string) {
 	for f := range j.follows[function] {
 		f.end()
 	}
+	j.forgotten[function] = true
 	j.mu.Unlock()
 	j.cache.Forget(function)
-	service, fn, _ := strings.Cut(function, "/")
-	ctx, cancel := context.WithTimeout(context.Background(), forgetTimeout)
-	defer cancel()
-	if err := j.o.Streams.Delete(ctx, service, fn); err != nil {
-		j.log.Warn("deleting a deleted function's log stream failed", "function", function, "err", err)
+	j.poke()
+}
+
+// deleteStreams deletes the streams of forgotten functions. Every node
+// of a cluster tries: a stream another node deleted first is fine.
+func (j *Journal) deleteStreams(ctx context.Context, forgotten map[string]bool) {
+	for function := range forgotten {
+		service, fn, _ := strings.Cut(function, "/")
+		dctx, cancel := context.WithTimeout(ctx, forgetTimeout)
+		err := j.o.Streams.Delete(dctx, service, fn)
+		cancel()
+		if err != nil {
+			j.log.Warn("deleting a deleted function's log stream failed", "function", function, "err", err)
+		}
 	}
 }
 

@@ -276,7 +276,14 @@ func TestJournalForgetDeletesStream(t *testing.T) {
 	}
 	query(t, ctx, j, "s/g", logs.Filter{})
 	j.Forget("s/f")
-	if _, err := conn.JS.Stream(ctx, store.LogStreamName("s", "f")); !errors.Is(err, jetstream.ErrStreamNotFound) {
+	// The writer deletes it in its next round.
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err = conn.JS.Stream(ctx, store.LogStreamName("s", "f")); errors.Is(err, jetstream.ErrStreamNotFound) {
+			break
+		}
+	}
+	if !errors.Is(err, jetstream.ErrStreamNotFound) {
 		t.Fatalf("the forgotten function's stream: err = %v, want not found", err)
 	}
 	if got := query(t, ctx, j, "s/f", logs.Filter{}); len(got) != 0 {
