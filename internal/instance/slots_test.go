@@ -136,7 +136,9 @@ func TestSlotsHoldProvisionedInstances(t *testing.T) {
 	fn := fnNamed("prov", 1)
 	fn.ServiceName = "svc"
 	targets := func(n int) func() []Target {
-		return func() []Target { return []Target{{Service: "svc", Qualifier: fc.LATEST, Function: fn.FunctionName, Target: n}} }
+		return func() []Target {
+			return []Target{{Service: "svc", Qualifier: fc.LATEST, Function: fn.FunctionName, Target: n}}
+		}
 	}
 	lookup := func(string, string) (*fc.Function, bool) { return fn, true }
 	_, sb1 := newMgr(t, Options{MaxPerFunction: 2, Slots: fakeSlotsView{slots, "n1"}, ProvisionTargets: targets(2), LookupFunction: lookup})
