@@ -94,8 +94,7 @@ func slotPrefix(pool string) string {
 func (s *Slots) Reserve(ctx context.Context, pool string, limit int, instance string) (string, error) {
 	val, _ := json.Marshal(slotValue{Node: s.node, Instance: instance})
 	prefix := slotPrefix(pool)
-	for i := range limit {
-		key := prefix + strconv.Itoa(i)
+	for _, key := range s.order(prefix, limit) {
 		rev, err := s.kv.Create(ctx, key, val)
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			continue
@@ -111,6 +110,27 @@ func (s *Slots) Reserve(ctx context.Context, pool string, limit int, instance st
 	}
 	s.learn(ctx, prefix, limit)
 	return "", nil
+}
+
+// order lists pool's slot keys in the order Reserve tries them: first
+// those the view does not know as held, then the others (the view may
+// lag: the Create decides). With a current view a reserve is one round
+// trip even when the cap is large and most slots are held.
+func (s *Slots) order(prefix string, limit int) []string {
+	free := make([]string, 0, limit)
+	var held []string
+	now := s.now()
+	s.mu.Lock()
+	for i := range limit {
+		key := prefix + strconv.Itoa(i)
+		if x, ok := s.seen[key]; ok && now.Sub(x.heard) < s.ttl {
+			held = append(held, key)
+		} else {
+			free = append(free, key)
+		}
+	}
+	s.mu.Unlock()
+	return append(free, held...)
 }
 
 // learn reads the holders of pool's slots into the view, after a failed
