@@ -93,8 +93,7 @@ func slotPrefix(pool string) string {
 // who holds them).
 func (s *Slots) Reserve(ctx context.Context, pool string, limit int, instance string) (string, error) {
 	val, _ := json.Marshal(slotValue{Node: s.node, Instance: instance})
-	prefix := slotPrefix(pool)
-	for _, key := range s.order(prefix, limit) {
+	for _, key := range s.order(slotPrefix(pool), limit) {
 		rev, err := s.kv.Create(ctx, key, val)
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			continue
@@ -108,7 +107,7 @@ func (s *Slots) Reserve(ctx context.Context, pool string, limit int, instance st
 		s.mu.Unlock()
 		return key, nil
 	}
-	s.learn(ctx, prefix, limit)
+	s.learn(ctx, slotPrefix(pool), limit)
 	return "", nil
 }
 
@@ -133,17 +132,40 @@ func (s *Slots) order(prefix string, limit int) []string {
 	return append(free, held...)
 }
 
+// learnTries bounds the reads of one slot in learn: a replica that has
+// not applied the slot's creation yet answers "not found".
+const learnTries = 5
+
 // learn reads the holders of pool's slots into the view, after a failed
 // reserve: the watch may not have delivered them yet, and forwarding
-// needs to know them now.
+// needs to know them now. Each key just refused a Create, so one that
+// reads as missing is read again, briefly, in case the replica answering
+// lags behind.
 func (s *Slots) learn(ctx context.Context, prefix string, limit int) {
 	for i := range limit {
 		key := prefix + strconv.Itoa(i)
-		e, err := s.kv.Get(ctx, key)
-		if err != nil {
-			continue
+		for try := 1; ; try++ {
+			e, err := s.kv.Get(ctx, key)
+			if err == nil {
+				s.heard(e, e.Created())
+				break
+			}
+			if !errors.Is(err, jetstream.ErrKeyNotFound) || try == learnTries || sleepCtx(ctx, 20*time.Millisecond) != nil {
+				break
+			}
 		}
-		s.heard(e, e.Created())
+	}
+}
+
+// sleepCtx waits d, or until ctx ends (its error).
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
