@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"net"
+	"net/url"
 	"sync/atomic"
 
 	"github.com/openfc/openfc/internal/fc"
@@ -83,7 +85,7 @@ func (p peers) PeerFor(fn *fc.Function) (name, url string, ok bool) {
 	live := d.nodes.Live()
 	urls := make(map[string]string, len(live))
 	for _, n := range live {
-		urls[n.Name] = n.URL
+		urls[n.Name] = frontDoor(n)
 	}
 	candidates := holders[:0:0]
 	for _, h := range holders {
@@ -96,6 +98,30 @@ func (p peers) PeerFor(fn *fc.Function) (name, url string, ok bool) {
 	}
 	name = candidates[d.caps.next.Add(1)%uint64(len(candidates))]
 	return name, urls[name], true
+}
+
+// frontDoor is the URL another node reaches n's front door at: the URL
+// it announces, except that a wildcard host (--listen :8080 announces
+// "[::]:8080", which would dial this very node) becomes the host of its
+// --cluster-listen, an address the other nodes do reach. With --nats
+// there is none: --listen must then name a reachable address.
+func frontDoor(n fc.Node) string {
+	u, err := url.Parse(n.URL)
+	if err != nil {
+		return n.URL
+	}
+	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsUnspecified() {
+		return n.URL
+	}
+	host, _, err := net.SplitHostPort(n.Cluster)
+	if err != nil || host == "" {
+		return n.URL
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return n.URL
+	}
+	u.Host = net.JoinHostPort(host, u.Port())
+	return u.String()
 }
 
 // gatewayPeers is the gateway's Peers: nil on a single node.
