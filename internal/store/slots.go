@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -179,7 +180,17 @@ func (s *Slots) Release(ctx context.Context, key string) {
 	if !ok {
 		return
 	}
-	if err := s.kv.Delete(ctx, key, jetstream.LastRevision(h.rev)); err != nil && ctx.Err() == nil {
+	err := s.kv.Delete(ctx, key, jetstream.LastRevision(h.rev))
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		// A refresh rewrote it meanwhile: still this instance's (its
+		// value names it) unless it expired and another took it.
+		if e, gerr := s.kv.Get(ctx, key); gerr == nil && bytes.Equal(e.Value(), h.val) {
+			err = s.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+		} else {
+			err = nil
+		}
+	}
+	if err != nil && ctx.Err() == nil {
 		s.log.Debug("releasing an instance slot", "slot", key, "err", err)
 	}
 }
@@ -251,9 +262,11 @@ func (s *Slots) heard(e jetstream.KeyValueEntry, at time.Time) {
 	s.seen[e.Key()] = seenSlot{node: v.Node, heard: at}
 }
 
-// refresh rewrites this node's slots, each against its revision: one
-// that changed meanwhile (it expired and another node took it) is this
-// node's no longer.
+// refresh rewrites this node's slots, each against its revision. One
+// that changed meanwhile (it expired, and another node may have taken
+// it) is taken again if it is free, else it is this node's no longer.
+// Other errors (a leader election under way) leave it for the next
+// refresh: it expires only after SlotTTL.
 func (s *Slots) refresh(ctx context.Context) {
 	s.mu.Lock()
 	keys := make([]string, 0, len(s.held))
@@ -270,23 +283,31 @@ func (s *Slots) refresh(ctx context.Context) {
 			continue // released meanwhile
 		}
 		rev, err := s.kv.Update(ctx, key, h.val, h.rev)
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			rev, err = s.kv.Create(ctx, key, h.val)
+			if errors.Is(err, jetstream.ErrKeyExists) {
+				s.lost(key, h.rev, err)
+				continue
+			}
+		}
 		if err != nil {
 			if ctx.Err() == nil {
-				s.lost(key, h.rev, err)
+				s.log.Debug("refreshing an instance slot", "slot", key, "err", err)
 			}
 			continue
 		}
 		s.mu.Lock()
-		if _, ok := s.held[key]; ok {
+		if cur, ok := s.held[key]; ok && cur.rev == h.rev {
 			s.held[key] = heldSlot{val: h.val, rev: rev}
 		}
 		s.mu.Unlock()
 	}
 }
 
-// lost drops a slot this node could not refresh (unless it was released
-// meanwhile). Its instance lives on, uncounted: the cluster may hold one
-// more instance than the cap until it stops.
+// lost drops a slot another node took after this node failed to refresh
+// it in time (unless it was released meanwhile). Its instance lives on,
+// uncounted: the cluster may hold one more instance than the cap until
+// it stops.
 func (s *Slots) lost(key string, rev uint64, err error) {
 	s.mu.Lock()
 	cur, ok := s.held[key]

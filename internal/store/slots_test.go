@@ -130,3 +130,41 @@ func TestSlotsConcurrentReservesNeverExceedLimit(t *testing.T) {
 		t.Fatalf("more than %d slots were held at once", limit)
 	}
 }
+
+// A holder that missed its refreshes (a pause longer than the TTL) takes
+// its expired slot back when nobody else did, and gives it up when
+// another node took it; releasing it then leaves the other's alone.
+func TestSlotsRefreshAfterExpiry(t *testing.T) {
+	c := startNATS(t, natsx.Options{DataDir: t.TempDir()})
+	const ttl = time.Second
+	late, other := openSlots(t, c, "late", ttl), openSlots(t, c, "other", ttl)
+	const free, taken = "svc/free@LATEST", "svc/taken@LATEST"
+	freeKey, takenKey := reserve(t, late, free, 1), reserve(t, late, taken, 1)
+	if freeKey == "" || takenKey == "" {
+		t.Fatal("reserves failed")
+	}
+	// Both expire; other takes one of them.
+	deadline := time.Now().Add(5 * ttl)
+	for reserve(t, other, taken, 1) == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("late's slot did not expire within 5 TTLs")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(testCtx(t))
+	done := make(chan struct{})
+	go func() { defer close(done); late.Run(ctx) }() // refreshes every TTL/3
+	time.Sleep(ttl / 2)
+	if k := reserve(t, other, free, 1); k != "" {
+		t.Errorf("late's refresh did not take its free slot back: other reserved %q", k)
+	}
+	late.Release(testCtx(t), takenKey) // no longer late's: a no-op
+	cancel()                           // Run frees what late holds
+	<-done
+	if k := reserve(t, late, taken, 1); k != "" {
+		t.Errorf("late's release freed the slot other holds: late reserved %q", k)
+	}
+	if k := reserve(t, other, free, 1); k == "" {
+		t.Errorf("late's shutdown did not free the slot it took back")
+	}
+}
