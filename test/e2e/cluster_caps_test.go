@@ -32,7 +32,7 @@ func TestClusterInstanceCaps(t *testing.T) {
 	}
 
 	sm := sampleCluster(nodes, "caps/fn")
-	results := clusterLoad(nodes, "caps", "fn", "/sleep?ms=200", 3, 5*time.Second)
+	results := clusterLoad(nodes, "caps", "fn", "/sleep?ms=200", 3, 8*time.Second)
 	sm.finish()
 
 	for i, rs := range results {
