@@ -66,7 +66,10 @@ type Daemon struct {
 	// announcements (and removes its key).
 	nodes     *store.Nodes
 	stopNodes context.CancelFunc
-	store     *store.JetStream
+	// caps makes the instance caps cluster-wide (caps.go); nil on a
+	// single node.
+	caps  *clusterCaps
+	store *store.JetStream
 	// keys knows the access keys (the admin key and the stored ones),
 	// kept current by its watch of the store until closeBackends.
 	keys *auth.Keys
@@ -160,6 +163,9 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		return err
 	}
 	if err := d.openNodes(ctx); err != nil {
+		return err
+	}
+	if err := d.openCaps(ctx); err != nil {
 		return err
 	}
 	if err := d.openImages(ctx); err != nil {
@@ -286,6 +292,7 @@ func (d *Daemon) closeBackends(ctx context.Context) {
 	if d.stopLogs != nil {
 		d.stopLogs() // the instances' last lines written, before NATS goes
 	}
+	d.closeCaps() // after the instances: the slots they held go too
 	if d.containers != nil {
 		// After the instances: their containers are gone; what is left
 		// of the runtime's own goes now, before the networks it used.
@@ -416,12 +423,13 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// provisionTargets converts the catalog's provision configs.
+// provisionTargets converts the catalog's provision configs: this
+// node's share of each (caps.go).
 func (d *Daemon) provisionTargets() []instance.Target {
 	ts := d.store.ProvisionTargets()
 	out := make([]instance.Target, len(ts))
 	for i, t := range ts {
-		out[i] = instance.Target{Service: t.Service, Qualifier: t.Qualifier, Function: t.Function, Target: t.Target}
+		out[i] = instance.Target{Service: t.Service, Qualifier: t.Qualifier, Function: t.Function, Target: d.provisionShare(t)}
 	}
 	return out
 }

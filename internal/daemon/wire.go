@@ -41,6 +41,7 @@ func (d *Daemon) newInstances(sb sandbox.Sandbox, reg prometheus.Registerer) *in
 		QueueDepth:           o.QueueDepth,
 		QueueTimeout:         o.QueueTimeout,
 		IdleTimeout:          o.IdleTimeout,
+		Slots:                d.instanceSlots(),
 		Scaling:              d.store,
 		ProvisionTargets:     d.provisionTargets,
 		LookupFunction: func(service, function string) (*fc.Function, bool) {
@@ -91,6 +92,7 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg pr
 		Catalog:       d.store,
 		Instances:     instancesAdapter{d.instances},
 		Queue:         d.async,
+		Peers:         d.gatewayPeers(),
 		Verifier:      verifier,
 		JWT:           &auth.JWT{},
 		Management:    mgmt,

@@ -22,7 +22,7 @@ func (g *Gateway) logAccess(ctx context.Context, c *call, d delivery) {
 	if !g.access.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 13) // room for every optional one: one allocation
+	attrs := make([]slog.Attr, 0, 14) // room for every optional one: one allocation
 	attrs = append(attrs,
 		slog.String("request_id", c.requestID), slog.String("function", fn), slog.String("method", c.r.Method),
 		slog.String("path", c.r.URL.Path), slog.Int("status", d.status), slog.String("error_type", d.errType),
@@ -33,6 +33,9 @@ func (g *Gateway) logAccess(ctx context.Context, c *call, d delivery) {
 	}
 	if c.out.InstanceID != "" {
 		attrs = append(attrs, slog.String("instance", c.out.InstanceID))
+	}
+	if c.forwardedTo != "" {
+		attrs = append(attrs, slog.String("forwarded_to", c.forwardedTo))
 	}
 	if c.keyID != "" {
 		attrs = append(attrs, slog.String("key_id", c.keyID))

@@ -104,10 +104,13 @@ type call struct {
 	// shutdown to end (streams.go); nil for others.
 	stream *openStream
 
-	lease    Lease
-	deadline time.Time // the function's timeout
-	up       upstream.Request
-	out      Outcome
+	lease Lease
+	// forwardedTo is the node the call was forwarded to ("": none;
+	// forward.go).
+	forwardedTo string
+	deadline    time.Time // the function's timeout
+	up          upstream.Request
+	out         Outcome
 	// failure is the cause behind out.Err, for the logs.
 	failure error
 

@@ -185,11 +185,12 @@ var errBodyTooLarge = &fc.Error{Code: fc.CodeInvalidArgument, Message: "the requ
 
 // ForwardHeader is FC's rule on the client's headers (an upstream hook):
 // x-fc-* headers are FC's own and never reach a function (openfc sets
-// the ones it sends), X-Forwarded-For/-Host/-Proto are openfc's to set,
+// the ones it sends), X-Forwarded-For/-Host/-Proto are openfc's to set
+// (and X-Openfc-Forwarded, between its nodes),
 // and an Authorization that was openfc's signature is consumed.
 func (c *call) ForwardHeader(k string) bool {
 	switch {
-	case fc.IsFCHeader(k), k == "X-Forwarded-For", k == "X-Forwarded-Host", k == "X-Forwarded-Proto":
+	case fc.IsFCHeader(k), k == "X-Forwarded-For", k == "X-Forwarded-Host", k == "X-Forwarded-Proto", k == headerForwarded:
 		return false
 	case k == "Authorization":
 		return !c.stripAuth

@@ -13,7 +13,8 @@
 //	async.go      an async call accepted into the queue (202), and the
 //	              run of an accepted one (RunAsync) delivered as a value
 //	invoke.go     an instance slot and the exchange with it (upstream),
-//	              FC's headers out (fcheaders.go) and its rules on the answer
+//	              FC's headers out (fcheaders.go) and its rules on the answer;
+//	              forward.go when the slot is on another node of the cluster
 //	errors.go     failures → FC errors, the only place
 //	respond.go    an outcome written to an HTTP client
 //	accesslog.go  the access log line and the metrics (metrics.go) of a call
@@ -23,7 +24,7 @@
 // abort of a broken answer happen once, in the epilogue.
 //
 // It declares the small interfaces it needs (Catalog, Instances, Lease,
-// Verifier, JWTVerifier, Queue); the daemon supplies the implementations.
+// Peers, Verifier, JWTVerifier, Queue); the daemon supplies the implementations.
 package gateway
 
 import (
@@ -162,6 +163,9 @@ type Options struct {
 	// JWT verifies tokens for authType jwt; nil refuses such triggers'
 	// calls (500).
 	JWT JWTVerifier
+	// Peers finds the node of the cluster a call is forwarded to; nil
+	// never forwards (a single node).
+	Peers Peers
 	// Queue takes async invocations; nil answers them 503
 	// ServiceUnavailable.
 	Queue Queue

@@ -22,7 +22,11 @@ import (
 // that deadline on the instance connection and cut when ctx (the client)
 // ends.
 func (g *Gateway) invoke(ctx context.Context, c *call) {
-	lease, err := g.acquire(ctx, c)
+	lease, p, err := g.acquire(ctx, c)
+	if p.addr != "" {
+		g.forward(ctx, c, p) // forward.go
+		return
+	}
 	if err != nil {
 		c.fail(acquireError(ctx, err)) // errors.go
 		return
@@ -63,15 +67,28 @@ func (g *Gateway) invoke(ctx context.Context, c *call) {
 
 // acquire takes the call's instance slot: a warm one at once, else
 // waiting in the function's queue; the run of an accepted async request
-// takes one of the async class.
-func (g *Gateway) acquire(ctx context.Context, c *call) (Lease, error) {
+// takes one of the async class. In a cluster, a call this node has no
+// instance for, with the function's cap held by other nodes, goes to one
+// of them instead (the peer returned; forward.go).
+func (g *Gateway) acquire(ctx context.Context, c *call) (Lease, peer, error) {
 	if c.queued != nil {
-		return g.opts.Instances.AcquireAsync(ctx, c.fn, c.requestID)
+		l, err := g.opts.Instances.AcquireAsync(ctx, c.fn, c.requestID)
+		return l, peer{}, err
 	}
 	if lease, ok := g.opts.Instances.TryAcquire(c.fn, c.requestID); ok {
-		return lease, nil
+		return lease, peer{}, nil
 	}
-	return g.opts.Instances.Acquire(ctx, c.fn, c.requestID)
+	if p, ok := g.peerFor(c); ok {
+		return nil, p, nil
+	}
+	l, err := g.opts.Instances.Acquire(ctx, c.fn, c.requestID)
+	if err != nil && throttledHere(err) && ctx.Err() == nil {
+		// The start found the cluster's slots held meanwhile.
+		if p, ok := g.peerFor(c); ok {
+			return nil, p, nil
+		}
+	}
+	return l, peer{}, err
 }
 
 // AppendHeaders writes FC's common headers and X-Forwarded-* (an

@@ -18,18 +18,18 @@ import (
 // start launches one instance of p's function and returns it once it is
 // ready: the CAPort accepts connections (or the custom health check
 // passes) and the initializer, if any, succeeded. It owns the node slot
-// the caller reserved: on failure the slot is given back (directly, or by
-// stopInstance once the process is gone).
-func (m *Manager) start(p *pool, provisioned bool) (*inst, error) {
+// the caller reserved, and its cluster-wide slot ("": none): on failure
+// they are given back (directly, or by stopInstance once the process is
+// gone).
+func (m *Manager) start(p *pool, provisioned bool, id, slot string) (*inst, error) {
 	fn := p.fn
 	ctx, cancel := context.WithTimeout(m.ctx, m.opts.StartTimeout)
 	defer cancel()
-	id := newID()
 	began := time.Now()
-	in := &inst{id: id, p: p, started: began, provisioned: provisioned}
+	in := &inst{id: id, p: p, started: began, provisioned: provisioned, slot: slot}
 	spec, warning, release, err := m.spec(ctx, fn, p.qualifier, in)
 	if err != nil {
-		m.unreserve()
+		m.giveBack(slot)
 		return nil, err
 	}
 	in.release = release
@@ -41,7 +41,7 @@ func (m *Manager) start(p *pool, provisioned bool) (*inst, error) {
 	in.sb, err = m.opts.Sandbox.Start(ctx, spec)
 	if err != nil {
 		release()
-		m.unreserve()
+		m.giveBack(slot)
 		return nil, startError(err, in)
 	}
 	in.hook = hookClient(in.sb)
@@ -282,7 +282,7 @@ func (m *Manager) stopInstance(ctx context.Context, in *inst, reason string) {
 	}
 	if m.unregisterOnce(in) {
 		in.release() // the process is gone: its code or image may be collected
-		m.unreserve()
+		m.giveBack(in.slot)
 		m.opts.Metrics.exit(reason)
 		m.log.Info("instance stopped", "function", in.p.key, "instance", in.id, "reason", reason)
 	}

@@ -85,6 +85,9 @@ type Options struct {
 	// StopGrace is how long an instance has between SIGTERM and SIGKILL.
 	// Default 10 s.
 	StopGrace time.Duration
+	// Slots makes the per-function caps cluster-wide (slots.go); nil
+	// keeps them this node's (a single node).
+	Slots Slots
 	// Scaling supplies on-demand and provision configs; nil means none.
 	Scaling Scaling
 	// ProvisionTargets lists the provisioned targets; nil means none.
@@ -415,12 +418,17 @@ func (m *Manager) unreserve() {
 // maxFor is the instance cap of a pool: its on-demand maximum, else the
 // per-function default; never below its provisioned target.
 func (m *Manager) maxFor(p *pool) int {
+	return m.capOf(poolID{service: p.service, function: p.function, qualifier: p.qualifier})
+}
+
+// capOf is maxFor of the pool id.
+func (m *Manager) capOf(id poolID) int {
 	limit := m.opts.MaxPerFunction
 	if m.opts.Scaling != nil {
-		if od, set := m.opts.Scaling.OnDemandMax(p.service, p.qualifier, p.function); set {
+		if od, set := m.opts.Scaling.OnDemandMax(id.service, id.qualifier, id.function); set {
 			limit = od
 		}
-		_, target := m.opts.Scaling.Scaling(p.service, p.qualifier, p.function)
+		_, target := m.opts.Scaling.Scaling(id.service, id.qualifier, id.function)
 		limit = max(limit, target)
 	}
 	return limit

@@ -44,6 +44,11 @@ type pool struct {
 	failures     int
 	backoffUntil time.Time
 	lastErr      error
+	// slotWait counts the starts (among starting) still reserving their
+	// cluster-wide slot; slotFullUntil is until when no start is tried
+	// after every slot was found held (slots.go).
+	slotWait      int
+	slotFullUntil time.Time
 }
 
 // inst is one instance in a pool. Fields below the line are guarded by
@@ -56,6 +61,9 @@ type inst struct {
 	hook        *http.Client // lifecycle hooks and health checks
 	started     time.Time
 	provisioned bool
+	// slot is the instance's cluster-wide slot ("": none, a single
+	// node), freed once it has stopped.
+	slot string
 	// release ends the instance's hold on its code directory (see
 	// CodeSource) or image (ImageSource); stopInstance calls it once the
 	// process is gone.
@@ -146,6 +154,10 @@ func (p *pool) acquire(ctx context.Context, requestID string) (*Lease, error) {
 			p.mu.Unlock()
 			return nil, err
 		}
+		if p.slotFullLocked() && p.noneHereLocked() {
+			p.mu.Unlock()
+			return nil, p.clusterCapError() // served elsewhere (slots.go)
+		}
 		if queued.IsZero() && len(p.waiters) >= p.m.opts.QueueDepth {
 			p.mu.Unlock()
 			p.m.opts.Metrics.throttle(p.key)
@@ -212,17 +224,36 @@ func (p *pool) maybeStartLocked() error {
 		return fc.Errorf(fc.CodeFunctionNotStarted, "the function failed to start %d times in a row; the next attempt is in %v. Last error: %v",
 			p.failures, wait.Round(time.Millisecond), p.lastErr)
 	}
+	if p.slotFullLocked() {
+		return nil // at the cluster-wide cap: wait, or go elsewhere
+	}
 	if !p.m.reserve() {
 		return nil // at the node's cap: wait in the queue
 	}
-	p.starting++
-	p.m.spawn(func() { p.startOne(false) })
+	p.beginStartLocked(false)
 	return nil
 }
 
-// startOne runs a cold start and wakes the waiters.
+// beginStartLocked starts one instance in the background; the caller
+// reserved its node slot. p.mu must be held.
+func (p *pool) beginStartLocked(provisioned bool) {
+	p.starting++
+	if p.m.opts.Slots != nil {
+		p.slotWait++
+	}
+	p.m.spawn(func() { p.startOne(provisioned) })
+}
+
+// startOne takes the new instance's cluster-wide slot, runs its cold
+// start and wakes the waiters.
 func (p *pool) startOne(provisioned bool) {
-	in, err := p.m.start(p, provisioned)
+	id := newID()
+	slot, ok := p.m.takeSlot(p, id) // slots.go
+	if !ok {
+		p.noSlot()
+		return
+	}
+	in, err := p.m.start(p, provisioned, id, slot)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.starting--
@@ -425,12 +456,11 @@ func (p *pool) provision(target int) {
 	for n := 0; n < len(p.instances); n++ {
 		p.instances[n].provisioned = n < target
 	}
-	for len(p.instances)+p.starting < target && time.Now().After(p.backoffUntil) {
+	for len(p.instances)+p.starting < target && time.Now().After(p.backoffUntil) && !p.slotFullLocked() {
 		if !p.m.reserve() {
 			return
 		}
-		p.starting++
-		p.m.spawn(func() { p.startOne(true) })
+		p.beginStartLocked(true)
 	}
 }
 
@@ -488,7 +518,7 @@ func (p *pool) info() []fc.InstanceInfo {
 			RequestsServed: in.served, Restarts: p.restarts, Provisioned: in.provisioned, Address: in.sb.Address(),
 		})
 	}
-	for i := 0; i < p.starting; i++ {
+	for i := 0; i < p.starting-p.slotWait; i++ { // not yet: those without a slot
 		out = append(out, fc.InstanceInfo{ServiceName: p.service, FunctionName: p.function, Qualifier: p.qualifier, VersionID: p.qualifier,
 			State: fc.InstanceStarting, Restarts: p.restarts})
 	}
