@@ -172,33 +172,33 @@ func on(nodes []*server, dir string) string {
 	return ""
 }
 
-// startTasksUntilOn starts long tasks (sleep ms) through the nodes in
-// turn until one runs on node want, and returns its id and request id.
-func startTasksUntilOn(t *testing.T, f *recFn, nodes []*server, want, prefix string, sleep int) (id, reqID string) {
+// startTask starts a long task (sleep ms) through s and returns its id,
+// its request id and the index of the node it runs on.
+func startTask(t *testing.T, f *recFn, nodes []*server, s *server, id string, sleep int) (reqID string, runsOn int) {
 	t.Helper()
-	for k := range 12 {
-		g := *f
-		g.s = nodes[k%len(nodes)]
-		id = fmt.Sprintf("%s-%d", prefix, k)
-		reqID = g.acceptTask(t, fmt.Sprintf("task?sleep=%d", sleep), id)
-		where := on(nodes, f.waitRuns(t, reqID, 1, 30*time.Second)[0].CWD)
-		if where == want {
-			return id, reqID
+	g := *f
+	g.s = s
+	reqID = g.acceptTask(t, fmt.Sprintf("task?sleep=%d", sleep), id)
+	where := on(nodes, f.waitRuns(t, reqID, 1, 30*time.Second)[0].CWD)
+	for i := range nodes {
+		if where == fmt.Sprintf("n%d", i+1) {
+			return reqID, i
 		}
-		t.Logf("task %s runs on %s; want one on %s", id, where, want)
 	}
-	t.Fatalf("no task of 12 ran on %s", want)
-	return "", ""
+	t.Fatalf("task %s runs on none of the nodes", id)
+	return "", 0
 }
 
 // TestClusterNodeLoss: three embedded nodes serve one function, sync and
-// async, under a steady load through all three front doors; n3 is killed
-// with SIGKILL mid-load. The survivors keep serving (within
-// nodeLossRestored of the kill), their management API works (quorum 2
-// of 3), every accepted async request runs, a task that was running on
-// n3 runs again elsewhere and succeeds; a task running on one node is
-// stopped through another. n3 then restarts on its data dir, rejoins and
-// serves, and `openfc cluster status` lists three live nodes.
+// async, under a steady load through all three front doors; the node
+// running a long task is killed with SIGKILL mid-load (the victim; which
+// node the queue hands a task to is the queue's choice). The survivors
+// keep serving (within nodeLossRestored of the kill), their management
+// API works (quorum 2 of 3), every accepted async request runs, the task
+// runs again on a survivor and succeeds; a task running on one node is
+// stopped through another. The victim then restarts on its data dir,
+// rejoins and serves, and `openfc cluster status` lists three live
+// nodes.
 func TestClusterNodeLoss(t *testing.T) {
 	nodes := startCluster(t, 3, "--admin-listen", "127.0.0.1:0")
 	f := nodes[0].deployRec(recOpts{service: "nl", name: "rec", concurrency: 50})
@@ -220,24 +220,35 @@ func TestClusterNodeLoss(t *testing.T) {
 		t.Fatalf("cluster status before the kill: live %v, %+v", got, st.JetStream)
 	}
 
-	// A task running on n1, stopped through n2: the stop reaches the node
-	// that runs it.
-	n2f := *f
-	n2f.s = nodes[1]
-	stopID, stopReq := startTasksUntilOn(t, f, nodes, "n1", "stop", 60000)
-	if out := nodes[1].cli("tasks", "stop", f.ref(), stopID); !strings.Contains(out, stopID) {
-		t.Errorf("tasks stop %s through n2 printed %q", stopID, out)
+	// A task running on one node, stopped through another: the stop
+	// reaches the node that runs it.
+	stopReq, runsOn := startTask(t, f, nodes, nodes[0], "stop-me", 60000)
+	via := nodes[(runsOn+1)%3]
+	viaF := *f
+	viaF.s = via
+	if out := via.cli("tasks", "stop", f.ref(), "stop-me"); !strings.Contains(out, "stop-me") {
+		t.Errorf("tasks stop through n%d printed %q", (runsOn+1)%3+1, out)
 	}
-	n2f.waitTask(t, stopID, "Stopped", 15*time.Second)
+	viaF.waitTask(t, "stop-me", "Stopped", 15*time.Second)
 	waitFor(t, 10*time.Second, func() error {
 		if len(f.runs(stopReq, "cut")) > 0 {
 			return nil
 		}
-		return fmt.Errorf("the call of task %s on n1 was not cut", stopID)
+		return fmt.Errorf("the call of task stop-me on n%d was not cut", runsOn+1)
 	})
+	t.Logf("task stop-me ran on n%d, stopped through n%d", runsOn+1, (runsOn+1)%3+1)
 
-	// A task running on n3 when it dies.
-	taskID, taskReq := startTasksUntilOn(t, f, nodes, "n3", "victim", 8000)
+	// The victim: the node running this task when it dies.
+	taskReq, v := startTask(t, f, nodes, nodes[1], "victim", 8000)
+	victim := nodes[v]
+	var survivors []*server
+	for i, n := range nodes {
+		if i != v {
+			survivors = append(survivors, n)
+		}
+	}
+	survF := *f
+	survF.s = survivors[0]
 
 	ctx, stopLoad := context.WithCancel(context.Background())
 	var shots []shot
@@ -248,41 +259,42 @@ func TestClusterNodeLoss(t *testing.T) {
 	}()
 	time.Sleep(3 * time.Second)
 	killed := time.Now()
-	nodes[2].kill9()
-	t.Logf("killed n3 under load")
+	victim.kill9()
+	t.Logf("killed n%d under load", v+1)
 
-	// The management API through n1 and n2 during the outage: a write
-	// through one, read back through the other.
-	for i, n := range nodes[:2] {
-		other := nodes[1-i]
+	// The management API through each survivor during the outage: a
+	// write through one, read back through the other.
+	for i, n := range survivors {
+		other := survivors[1-i]
 		svc := fmt.Sprintf("outage%d", i+1)
 		var resp *http.Response
 		var body []byte
 		waitFor(t, nodeLossRestored, func() error {
 			resp, body = n.signedDo("POST", "/2016-08-15/services", fmt.Sprintf(`{"serviceName":%q}`, svc))
 			if resp.StatusCode != 200 {
-				return fmt.Errorf("create service through n%d: %d %s", i+1, resp.StatusCode, body)
+				return fmt.Errorf("create service through a survivor: %d %s", resp.StatusCode, body)
 			}
 			return nil
 		})
-		t.Logf("created service %s through n%d %v after the kill", svc, i+1, time.Since(killed).Round(time.Millisecond))
+		t.Logf("created service %s through a survivor %v after the kill", svc, time.Since(killed).Round(time.Millisecond))
 		waitFor(t, 5*time.Second, func() error {
 			if resp, body = other.signedDo("GET", "/2016-08-15/services/"+svc, ""); resp.StatusCode != 200 {
-				return fmt.Errorf("get service %s through n%d: %d %s", svc, 2-i, resp.StatusCode, body)
+				return fmt.Errorf("get service %s through the other survivor: %d %s", svc, resp.StatusCode, body)
 			}
 			return nil
 		})
 	}
 
-	// The task that ran on n3 runs again on a survivor and succeeds.
+	// The task that ran on the victim runs again on a survivor and
+	// succeeds.
 	var statuses []string
 	waitFor(t, 60*time.Second, func() error {
-		task := n2f.getTask(t, taskID)
+		task := survF.getTask(t, "victim")
 		if len(statuses) == 0 || statuses[len(statuses)-1] != task.Status {
 			statuses = append(statuses, task.Status)
 		}
 		if task.Status != "Succeeded" {
-			return fmt.Errorf("task %s is %s", taskID, task.Status)
+			return fmt.Errorf("task victim is %s", task.Status)
 		}
 		return nil
 	})
@@ -290,57 +302,64 @@ func TestClusterNodeLoss(t *testing.T) {
 	for _, e := range f.runs(taskReq, "start") {
 		again = append(again, on(nodes, e.CWD))
 	}
-	t.Logf("task %s: statuses seen through n2 after the kill %v; ran on %v", taskID, statuses, again)
-	if len(again) < 2 || again[0] != "n3" || again[len(again)-1] == "n3" {
-		t.Errorf("task %s ran on %v; want n3, then a survivor", taskID, again)
+	t.Logf("task victim: statuses seen after the kill %v; ran on %v", statuses, again)
+	vName := fmt.Sprintf("n%d", v+1)
+	if len(again) < 2 || again[0] != vName || again[len(again)-1] == vName {
+		t.Errorf("task victim ran on %v; want %s, then a survivor", again, vName)
 	}
 	for _, s := range statuses {
 		if s != "Running" && s != "Retrying" && s != "Succeeded" {
-			t.Errorf("task %s went through %s (%v)", taskID, s, statuses)
+			t.Errorf("task victim went through %s (%v)", s, statuses)
 		}
 	}
 
-	// The status through a survivor: n3 is no longer live.
+	// The status through a survivor: the victim is no longer live.
+	var want []string
+	for i := range nodes {
+		if i != v {
+			want = append(want, fmt.Sprintf("n%d", i+1))
+		}
+	}
 	waitFor(t, 15*time.Second, func() error {
-		if got := clusterStatus(t, nodes[0]).live(); strings.Join(got, ",") != "n1,n2" {
-			return fmt.Errorf("live nodes %v through n1; want n1,n2", got)
+		if got := clusterStatus(t, survivors[0]).live(); strings.Join(got, ",") != strings.Join(want, ",") {
+			return fmt.Errorf("live nodes %v; want %v", got, want)
 		}
 		return nil
 	})
-	st = clusterStatus(t, nodes[1])
-	t.Logf("status through n2 during the outage: meta leader %s, peers %+v", st.JetStream.MetaLeader, st.JetStream.Peers)
+	st = clusterStatus(t, survivors[1])
+	t.Logf("status during the outage: meta leader %s, peers %+v", st.JetStream.MetaLeader, st.JetStream.Peers)
 
 	for time.Since(killed) < 12*time.Second {
 		time.Sleep(100 * time.Millisecond)
 	}
 	stopLoad()
 	<-loaded
-	checkLoad(t, f, shots, killed)
+	checkLoad(t, f, shots, v, killed)
 
-	// n3 comes back on its data dir, rejoins and serves.
+	// The victim comes back on its data dir, rejoins and serves.
 	restarted := time.Now()
-	back := nodes[2].restart()
+	back := victim.restart()
 	if err := back.waitServing(90 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("n3 serves again %v after its restart", time.Since(restarted).Round(time.Millisecond))
-	if sh := fire(2, back.URL, f.proxy("back"), false); sh.failed() {
-		t.Errorf("a call through the restarted n3: %d %v", sh.status, sh.err)
+	t.Logf("n%d serves again %v after its restart", v+1, time.Since(restarted).Round(time.Millisecond))
+	if sh := fire(v, back.URL, f.proxy("back"), false); sh.failed() {
+		t.Errorf("a call through the restarted n%d: %d %v", v+1, sh.status, sh.err)
 	}
 	waitFor(t, 15*time.Second, func() error {
 		if got := clusterStatus(t, back).live(); strings.Join(got, ",") != "n1,n2,n3" {
-			return fmt.Errorf("live nodes %v through n3; want n1,n2,n3", got)
+			return fmt.Errorf("live nodes %v through the restarted node; want n1,n2,n3", got)
 		}
 		return nil
 	})
-	checkAdminStatus(t, nodes[0], 3)
+	checkAdminStatus(t, survivors[0], 3)
 }
 
-// checkLoad checks what the load saw around the kill at killed: the
-// requests through n3 failed only from the kill on (counted, logged);
-// through n1 and n2 none failed or was slow later than nodeLossRestored
-// after the kill; every accepted async request ran.
-func checkLoad(t *testing.T, f *recFn, shots []shot, killed time.Time) {
+// checkLoad checks what the load saw around the kill of node v at
+// killed: the requests through v failed only from the kill on (counted,
+// logged); through the survivors none failed or was slow later than
+// nodeLossRestored after the kill; every accepted async request ran.
+func checkLoad(t *testing.T, f *recFn, shots []shot, v int, killed time.Time) {
 	t.Helper()
 	var lastBad time.Time
 	counts := map[string]int{}
@@ -352,7 +371,7 @@ func checkLoad(t *testing.T, f *recFn, shots []shot, killed time.Time) {
 		if !sh.failed() && sh.async {
 			accepted = append(accepted, sh.requestID)
 		}
-		if sh.node == 2 {
+		if sh.node == v {
 			if sh.failed() {
 				counts[key+" failed"]++
 				if sh.end.Before(killed) && !sh.end.IsZero() {
@@ -384,11 +403,11 @@ func checkLoad(t *testing.T, f *recFn, shots []shot, killed time.Time) {
 	if !lastBad.IsZero() {
 		restored = lastBad.Sub(killed)
 	}
-	t.Logf("service through n1 and n2 restored %v after the kill (bound %v)", restored.Round(time.Millisecond), nodeLossRestored)
+	t.Logf("service through the survivors restored %v after the kill (bound %v)", restored.Round(time.Millisecond), nodeLossRestored)
 	if restored > nodeLossRestored {
-		t.Errorf("service through n1 and n2 was disturbed until %v after the kill; want within %v", restored, nodeLossRestored)
+		t.Errorf("service through the survivors was disturbed until %v after the kill; want within %v", restored, nodeLossRestored)
 	}
-	if counts["n1 sync sent"] == 0 || counts["n2 async sent"] == 0 {
+	if len(accepted) == 0 || len(counts) < 6 {
 		t.Fatalf("the load sent too little: %v", counts)
 	}
 	// Every accepted async request runs, none lost.
