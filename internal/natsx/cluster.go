@@ -82,11 +82,17 @@ func (c *Conn) waitJetStream(ctx context.Context, js jetstream.JetStream, o Opti
 	}
 	start := time.Now()
 	lastLog := start
+	// A request before the meta group has a leader gets no answer at
+	// all, and the one after answers at once: short first tries, longer
+	// ones for a loaded server.
+	attempt := 250 * time.Millisecond
 	for {
-		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		actx, cancel := context.WithTimeout(ctx, attempt)
 		_, err := js.AccountInfo(actx)
 		cancel()
+		attempt = min(2*attempt, 2*time.Second)
 		if err == nil {
+			c.sl.setJoined()
 			c.log.Info("joined the JetStream cluster", "node", o.Cluster.NodeName, "routes", c.ns.NumRoutes(),
 				"peers", c.ns.JetStreamClusterPeers(), "after", time.Since(start).Round(time.Millisecond))
 			return nil
