@@ -2,12 +2,14 @@ package natsx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -72,14 +74,13 @@ func (c Cluster) apply(sopts *server.Options, dataDir string) error {
 // waitJetStream returns once JetStream answers. A single server answers at
 // once; a clustered one once its meta group has a leader, which takes a
 // quorum of the nodes: the first node of a new cluster waits for the
-// second, saying so every few seconds, until ctx ends.
+// second, saying so every few seconds, until ctx ends. An external NATS
+// (--nats) may be a cluster electing its meta leader too (all its servers
+// started together, or one of them restarted): a request that gets no
+// answer is tried again; any other error (no JetStream there) ends the
+// wait at once.
 func (c *Conn) waitJetStream(ctx context.Context, js jetstream.JetStream, o Options) error {
-	if !o.Cluster.clustered() {
-		if _, err := js.AccountInfo(ctx); err != nil {
-			return fmt.Errorf("natsx: jetstream is not available: %w", err)
-		}
-		return nil
-	}
+	clustered := o.Cluster.clustered()
 	start := time.Now()
 	lastLog := start
 	// A request before the meta group has a leader gets no answer at
@@ -91,25 +92,38 @@ func (c *Conn) waitJetStream(ctx context.Context, js jetstream.JetStream, o Opti
 		_, err := js.AccountInfo(actx)
 		cancel()
 		attempt = min(2*attempt, 2*time.Second)
-		if err == nil {
+		switch {
+		case err == nil && clustered:
 			c.sl.setJoined()
 			c.log.Info("joined the JetStream cluster", "node", o.Cluster.NodeName, "routes", c.ns.NumRoutes(),
 				"peers", c.ns.JetStreamClusterPeers(), "after", time.Since(start).Round(time.Millisecond))
 			return nil
-		}
-		if ctx.Err() != nil {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil && clustered:
 			return fmt.Errorf("natsx: the JetStream cluster did not form (routes to %d of %d peers): %w", c.ns.NumRoutes(), len(o.Cluster.Peers), err)
+		case ctx.Err() != nil || (!clustered && !unanswered(err)):
+			return fmt.Errorf("natsx: jetstream is not available: %w", err)
 		}
 		if time.Since(lastLog) >= clusterWaitLog {
 			lastLog = time.Now()
-			c.log.Info("waiting for the JetStream cluster: a quorum of nodes must be up", "node", o.Cluster.NodeName,
-				"routes", c.ns.NumRoutes(), "peers", len(o.Cluster.Peers), "err", err)
+			if clustered {
+				c.log.Info("waiting for the JetStream cluster: a quorum of nodes must be up", "node", o.Cluster.NodeName,
+					"routes", c.ns.NumRoutes(), "peers", len(o.Cluster.Peers), "err", err)
+			} else {
+				c.log.Info("waiting for JetStream to answer (a cluster electing its leader?)", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// unanswered says whether err means a request got no answer in time.
+func unanswered(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
 }
 
 // KnownServers is how many servers the client connection knows of: for
