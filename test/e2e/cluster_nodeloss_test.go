@@ -299,10 +299,12 @@ func TestClusterNodeLoss(t *testing.T) {
 		return nil
 	})
 	var again []string
+	var rerun time.Duration
 	for _, e := range f.runs(taskReq, "start") {
 		again = append(again, on(nodes, e.CWD))
+		rerun = e.at().Sub(killed)
 	}
-	t.Logf("task victim: statuses seen after the kill %v; ran on %v", statuses, again)
+	t.Logf("task victim: statuses seen after the kill %v; ran on %v, again %v after the kill", statuses, again, rerun.Round(time.Millisecond))
 	vName := fmt.Sprintf("n%d", v+1)
 	if len(again) < 2 || again[0] != vName || again[len(again)-1] == vName {
 		t.Errorf("task victim ran on %v; want %s, then a survivor", again, vName)
