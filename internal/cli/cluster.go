@@ -44,18 +44,27 @@ offline. --json prints the API's answer. Only the admin key may ask.`,
 // servers, streams.
 func (e *env) printCluster(st *client.ClusterStatus) error {
 	js := st.JetStream
-	fmt.Fprintf(e.stdout, "node %s; JetStream %s, %d servers, %d replicas, meta leader %s\n\n",
-		st.Node, js.Mode, js.ClusterSize, js.Replicas, orDash(js.MetaLeader))
+	servers := "1 server"
+	if js.ClusterSize != 1 {
+		servers = fmt.Sprintf("%d servers", js.ClusterSize)
+	}
+	fmt.Fprintf(e.stdout, "node %s; JetStream %s (%s), %d replicas", st.Node, js.Mode, servers, js.Replicas)
+	if js.MetaLeader != "" {
+		fmt.Fprintf(e.stdout, ", meta leader %s", js.MetaLeader)
+	}
+	fmt.Fprint(e.stdout, "\n\n")
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tLIVE\tURL\tADMIN\tCLUSTER\tSTARTED\tSEEN\tINSTANCES")
 	for _, n := range st.Nodes {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", n.Name, yesNo(n.Live), n.URL, orDash(n.Admin), orDash(n.Cluster),
 			e.localTime(n.Started), e.localTime(n.Seen), n.Instances)
 	}
-	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "SERVER\tLEADER\tCURRENT\tOFFLINE\tLAG")
-	for _, p := range js.Peers {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", p.Name, yesNo(p.Leader), yesNo(p.Current), yesNo(p.Offline), p.Lag)
+	if len(js.Peers) > 0 { // none for a single server
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "SERVER\tLEADER\tCURRENT\tOFFLINE\tLAG")
+		for _, p := range js.Peers {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", p.Name, yesNo(p.Leader), yesNo(p.Current), yesNo(p.Offline), p.Lag)
+		}
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "STREAM\tREPLICAS\tLEADER\tCURRENT\tLAGGING\tOFFLINE\tMESSAGES\tBYTES")
