@@ -37,7 +37,7 @@ func TestClusterStatusCommand(t *testing.T) {
 			{Node: fc.Node{Name: "n3", URL: "http://10.0.0.3:8080", Cluster: "10.0.0.3:6222", Started: started, Seen: started}, Live: false},
 		},
 		JetStream: fc.JetStreamInfo{Mode: fc.JetStreamEmbedded, ClusterSize: 3, Replicas: 3, MetaLeader: "n1",
-			Peers: []fc.JetStreamPeer{{Name: "n1", Leader: true, Current: true}, {Name: "n3", Offline: true}},
+			Peers:   []fc.JetStreamPeer{{Name: "n1", Leader: true, Current: true}, {Name: "n3", Offline: true}},
 			Streams: []fc.StreamStatus{{Name: "KV_openfc_services", Replicas: 3, Leader: "n1", Current: 2, Offline: 1, Messages: 4, Bytes: 512}}},
 	}
 	srv := httptest.NewServer(api.New(api.Options{Store: st, Verifier: &auth.Verifier{Keys: keys.Lookup}, AccountID: cliAccount, Cluster: fixedCluster{status}}))
