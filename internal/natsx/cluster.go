@@ -25,6 +25,10 @@ const ClusterStoreDir = "cluster"
 // clusterWaitLog is how often a node waiting for its cluster says so.
 const clusterWaitLog = 5 * time.Second
 
+// routeErrorReports: the server logs a failing route's error at every
+// routeErrorReports-th try (one a second).
+const routeErrorReports = 60
+
 // Cluster makes the embedded server one of a cluster of openfc nodes:
 // routes to every peer, JetStream clustered (its meta group and each
 // stream's replicas are Raft groups over the nodes).
@@ -57,6 +61,11 @@ func (c Cluster) apply(sopts *server.Options, dataDir string) error {
 	sopts.ServerName = c.NodeName
 	sopts.StoreDir = filepath.Join(dataDir, ClusterStoreDir)
 	sopts.Cluster = server.ClusterOpts{Name: ClusterName, Host: host, Port: port}
+	// A peer lost is retried every second; its error is logged at the
+	// first try and then once a minute (routeErrorReports), the tries
+	// between at debug, rather than four error lines a second (one per
+	// pooled route) for as long as the peer is down.
+	sopts.ReconnectErrorReports = routeErrorReports
 	for _, p := range c.Peers {
 		u, err := url.Parse("nats://" + p)
 		if err != nil || u.Host != p {
