@@ -96,6 +96,8 @@ type Options struct {
 	Tasks Tasks
 	// Domains keeps the custom domains (domains.go); nil answers 503.
 	Domains DomainStore
+	// Cluster tells the cluster's status (cluster.go); nil answers 503.
+	Cluster Cluster
 }
 
 // CodeCollector collects the code packages no function references
@@ -183,6 +185,7 @@ func (a *API) routes() {
 	a.asyncRoutes(h)   // async.go
 	a.versionRoutes(h) // versions.go
 	a.domainRoutes(h)  // domains.go
+	a.clusterRoutes(h) // cluster.go
 
 	a.handle(invokePattern, a.invoke)
 	a.handle("GET "+v+"/services/{service}/functions/{function}/logs", a.functionLogs)

@@ -16,9 +16,12 @@ const invokePattern = "POST " + v + "/services/{service}/functions/{function}/in
 // keysPath is the root of the access-keys routes (keys.go).
 const keysPath = v + "/access-keys"
 
+// clusterPath is the cluster status route (cluster.go).
+const clusterPath = v + "/cluster"
+
 // routeScope says what a routed request does and to what, for
 // fc.Principal.Allow: InvokeFunction invokes, the access-keys routes
-// manage keys, every other route manages. The resource comes from the
+// manage keys, the cluster status operates, every other route manages. The resource comes from the
 // route's path values: {service} (its qualifier dropped, with route's
 // parser) and {function}; a route without {service} is account-wide
 // (""), which a resource-scoped key never reaches: custom domains
@@ -31,6 +34,8 @@ func routeScope(r *http.Request) (action fc.Action, service, function string) {
 		action = fc.ActionInvoke
 	case path == keysPath || strings.HasPrefix(path, keysPath+"/"):
 		action = fc.ActionManageKeys
+	case path == clusterPath:
+		action = fc.ActionOperate
 	}
 	service = r.PathValue("service")
 	if s, _, ok := route.SplitQualified(service); ok {

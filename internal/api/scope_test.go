@@ -80,7 +80,13 @@ var scopeTable = []scopeRow{
 	{"GET " + ver + svcP + "/aliases/{alias}", "GET", "/services/svc/aliases/prod", fc.ActionManage, "svc", ""},
 	{"PUT " + ver + svcP + "/aliases/{alias}", "PUT", "/services/svc/aliases/prod", fc.ActionManage, "svc", ""},
 	{"DELETE " + ver + svcP + "/aliases/{alias}", "DELETE", "/services/svc/aliases/prod", fc.ActionManage, "svc", ""},
+	{"GET " + ver + "/cluster", "GET", "/cluster", fc.ActionOperate, "", ""},
 	{"/", "GET", "/no/such/route", fc.ActionManage, "", ""},
+}
+
+// adminOnly says whether only the admin key may do action.
+func adminOnly(action fc.Action) bool {
+	return action == fc.ActionManageKeys || action == fc.ActionOperate
 }
 
 func TestScopeTableCoversEveryRoute(t *testing.T) {
@@ -138,9 +144,9 @@ func TestScopeEnforcedOnEveryRoute(t *testing.T) {
 			{"key scoped elsewhere", cred(elsewhere), false},
 			{"invoke-only key", cred(invokeOnly), row.action == fc.ActionInvoke},
 			// A function-scoped key reaches that function, not its service.
-			{"key scoped to the route's function", cred(exact), row.action != fc.ActionManageKeys && row.function == "fn"},
-			{"key scoped to the route's service", cred(service), row.action != fc.ActionManageKeys && row.service == "svc"},
-			{"full-access key", cred(full), row.action != fc.ActionManageKeys},
+			{"key scoped to the route's function", cred(exact), !adminOnly(row.action) && row.function == "fn"},
+			{"key scoped to the route's service", cred(service), !adminOnly(row.action) && row.service == "svc"},
+			{"full-access key", cred(full), !adminOnly(row.action)},
 		} {
 			body := ""
 			if row.method == "POST" || row.method == "PUT" {

@@ -35,8 +35,11 @@ const (
 	// configTTL is how long a function's async config is reused before
 	// it is read again: the accept path reads it for every request.
 	configTTL = 2 * time.Second
-	// publishTimeout bounds the wait for JetStream's ack of an accept.
-	publishTimeout = 5 * time.Second
+	// publishTimeout bounds the wait for JetStream's ack of an accept. It
+	// outlasts a Raft election (at most 9 s), so that an accept while
+	// the queue's leader is on a node that just died waits for the new
+	// leader rather than answering 503.
+	publishTimeout = 12 * time.Second
 	// stopSubject carries the key of a task to stop to every node. It
 	// is outside the queue's subjects (openfc.async.>).
 	stopSubject = "openfc.tasks.stop"

@@ -23,6 +23,13 @@ type AdminMarks interface {
 // adminMarkText is what the mark seals.
 const adminMarkText = "openfc admin mark v1"
 
+// adminMarkWait bounds how long a node waits for the mark another node
+// is storing; adminMarkPause is the pause between looks.
+const (
+	adminMarkWait  = time.Minute
+	adminMarkPause = 250 * time.Millisecond
+)
+
 // CheckSharedAdmin makes sure this node's admin key is the one every node
 // on the store uses: the stored access keys are sealed under the admin
 // secret, so a node with another admin key could open none of them and
@@ -33,18 +40,7 @@ func CheckSharedAdmin(ctx context.Context, marks AdminMarks, cred fcsign.Credent
 	if err != nil {
 		return err
 	}
-	m, err := marks.AdminMark(ctx)
-	if errors.Is(err, fc.ErrNotFound) {
-		sealed, err := seal.seal(cred.AccessKeyID, adminMarkText)
-		if err != nil {
-			return err
-		}
-		err = marks.CreateAdminMark(ctx, &fc.AdminMark{AccessKeyID: cred.AccessKeyID, Sealed: sealed})
-		if !errors.Is(err, fc.ErrAlreadyExists) {
-			return err
-		}
-		m, err = readAdminMark(ctx, marks) // another node stored its own first
-	}
+	m, err := sharedAdminMark(ctx, marks, seal, cred.AccessKeyID)
 	if err != nil {
 		return fmt.Errorf("auth: reading the cluster's admin mark: %w", err)
 	}
@@ -55,20 +51,35 @@ func CheckSharedAdmin(ctx context.Context, marks AdminMarks, cred fcsign.Credent
 	return nil
 }
 
-// readAdminMark reads the mark another node just created. A replicated
-// bucket may answer a read from a replica that has not got the write
-// yet, so "not found" is retried for a little while.
-func readAdminMark(ctx context.Context, marks AdminMarks) (*fc.AdminMark, error) {
-	for range 50 {
+// sharedAdminMark returns the stored mark, storing this node's when there
+// is none. Nodes of a cluster start together, while the cluster elects
+// its leaders: a create can be refused because another node's create is
+// in flight (a replicated stream refuses a write to a key another write
+// to it has not settled), which may still fail (a leader elected
+// meanwhile), and a read or create can go unanswered. So it looks again,
+// and creates again, until one mark is stored or adminMarkWait ends.
+func sharedAdminMark(ctx context.Context, marks AdminMarks, seal *sealer, id string) (*fc.AdminMark, error) {
+	ctx, cancel := context.WithTimeout(ctx, adminMarkWait)
+	defer cancel()
+	for {
 		m, err := marks.AdminMark(ctx)
-		if !errors.Is(err, fc.ErrNotFound) {
-			return m, err
+		if err == nil {
+			return m, nil
+		}
+		if errors.Is(err, fc.ErrNotFound) {
+			var sealed []byte
+			if sealed, err = seal.seal(id, adminMarkText); err != nil {
+				return nil, err
+			}
+			mine := &fc.AdminMark{AccessKeyID: id, Sealed: sealed}
+			if err = marks.CreateAdminMark(ctx, mine); err == nil {
+				return mine, nil
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+			return nil, fmt.Errorf("no admin mark stored within %v: %w", adminMarkWait, err)
+		case <-time.After(adminMarkPause):
 		}
 	}
-	return marks.AdminMark(ctx)
 }

@@ -47,7 +47,7 @@ func NewRoot(stdout, stderr io.Writer, getenv func(string) string) *cobra.Comman
 	pf.StringVar(&e.dataDir, "data", firstSet(getenv("OPENFC_DATA"), filepath.Join(firstSet(getenv("HOME"), os.TempDir()), ".openfc")), "data dir holding the server's generated admin key (env OPENFC_DATA)")
 	pf.StringVar(&e.accountID, "account-id", firstSet(getenv("OPENFC_ACCOUNT_ID"), "1234567890123456"), "account id (env OPENFC_ACCOUNT_ID)")
 	pf.BoolVar(&e.asJSON, "json", false, "print JSON instead of text (lists: a JSON array; logs: one JSON object a line; invoke: the response body as sent)")
-	root.AddCommand(newServe(e), newDeploy(e), newInvoke(e), newFunctions(e), newServices(e), newLogs(e), newInstances(e), newScaling(e), newImages(e), newKeys(e), newTasks(e), newVersions(e), newAliases(e), newDomains(e))
+	root.AddCommand(newServe(e), newDeploy(e), newInvoke(e), newFunctions(e), newServices(e), newLogs(e), newInstances(e), newScaling(e), newImages(e), newKeys(e), newTasks(e), newVersions(e), newAliases(e), newDomains(e), newCluster(e))
 	enforceUsage(root)
 	return root
 }

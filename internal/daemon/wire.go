@@ -86,6 +86,7 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg pr
 		Keys:            d.keys,
 		Tasks:           d.async,
 		Domains:         d.store,
+		Cluster:         d,
 		Logger:          d.log.With("component", "api"),
 	})
 	gw = gateway.New(gateway.Options{
@@ -140,7 +141,7 @@ func (d *Daemon) listenAdmin() error {
 	return nil
 }
 
-// startAdmin serves /healthz, /metrics and (with --pprof) the profiler on
+// startAdmin serves /healthz, /metrics, /cluster (clusterstatus.go) and (with --pprof) the profiler on
 // the admin listener, when there is one.
 func (d *Daemon) startAdmin(reg *prometheus.Registry) {
 	o := d.opts
@@ -150,6 +151,7 @@ func (d *Daemon) startAdmin(reg *prometheus.Registry) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /cluster", d.serveClusterStatus)
 	if o.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

@@ -53,6 +53,9 @@ const (
 	ActionManage
 	// ActionManageKeys creates, lists or deletes access keys.
 	ActionManageKeys
+	// ActionOperate reads how the platform itself runs (the cluster's
+	// nodes and JetStream): the operator's, only the admin key's.
+	ActionOperate
 )
 
 // Allow reports, as FC's 403 AccessDenied, why p may not do action on
@@ -67,6 +70,8 @@ func (p Principal) Allow(action Action, service, function string) error {
 	switch {
 	case action == ActionManageKeys:
 		return Errorf(CodeAccessDenied, "access key '%s' may not manage access keys: only the admin key may", p.KeyID)
+	case action == ActionOperate:
+		return Errorf(CodeAccessDenied, "access key '%s' may not read the cluster's status: only the admin key may", p.KeyID)
 	case action == ActionManage && p.Scope.InvokeOnly:
 		return Errorf(CodeAccessDenied, "access key '%s' is invoke-only: it may not make management calls", p.KeyID)
 	case len(p.Scope.Resources) == 0:

@@ -68,6 +68,7 @@ type Conn struct {
 	JS jetstream.JetStream
 
 	ns        *server.Server // nil when connected to an external NATS
+	sl        *serverLogger  // ns's logger
 	log       *slog.Logger
 	closed    chan struct{} // closed by NC's closed handler
 	closeOnce sync.Once
@@ -113,11 +114,11 @@ func Start(ctx context.Context, o Options) (*Conn, error) {
 		}
 		c.NC = nc
 	} else {
-		ns, err := startEmbedded(o, log)
+		ns, sl, err := startEmbedded(o, log)
 		if err != nil {
 			return nil, err
 		}
-		c.ns = ns
+		c.ns, c.sl = ns, sl
 		nc, err := nats.Connect("", append(opts, nats.InProcessServer(ns))...)
 		if err != nil {
 			shutdown(ns)
@@ -141,9 +142,9 @@ func Start(ctx context.Context, o Options) (*Conn, error) {
 
 // startEmbedded starts the in-process server and waits until it accepts
 // connections.
-func startEmbedded(o Options, log *slog.Logger) (*server.Server, error) {
+func startEmbedded(o Options, log *slog.Logger) (*server.Server, *serverLogger, error) {
 	if o.DataDir == "" {
-		return nil, errors.New("natsx: DataDir is required for the embedded NATS server")
+		return nil, nil, errors.New("natsx: DataDir is required for the embedded NATS server")
 	}
 	sopts := &server.Options{
 		ServerName:         clientName,
@@ -159,16 +160,16 @@ func startEmbedded(o Options, log *slog.Logger) (*server.Server, error) {
 	if o.Listen != "" {
 		host, port, err := splitListen(o.Listen)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		sopts.Host, sopts.Port = host, port
 	}
 	if err := o.Cluster.apply(sopts, o.DataDir); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ns, err := server.NewServer(sopts)
 	if err != nil {
-		return nil, fmt.Errorf("natsx: new embedded server: %w", err)
+		return nil, nil, fmt.Errorf("natsx: new embedded server: %w", err)
 	}
 	sl := newServerLogger(log.With("component", "nats-server"))
 	if log.Handler().Enabled(context.Background(), slog.LevelError) {
@@ -185,7 +186,7 @@ func startEmbedded(o Options, log *slog.Logger) (*server.Server, error) {
 	sl.setRecovering(false)
 	if !ready {
 		shutdown(ns)
-		return nil, fmt.Errorf("natsx: embedded server not ready after %s (data dir %s, listen %q, cluster %q)", readyTimeout, o.DataDir, o.Listen, o.Cluster.Listen)
+		return nil, nil, fmt.Errorf("natsx: embedded server not ready after %s (data dir %s, listen %q, cluster %q)", readyTimeout, o.DataDir, o.Listen, o.Cluster.Listen)
 	}
 	if restart && !o.Cluster.clustered() {
 		// (Clustered, JetStream recovers as the cluster forms, after
@@ -196,7 +197,7 @@ func startEmbedded(o Options, log *slog.Logger) (*server.Server, error) {
 		log.Info(fmt.Sprintf("recovered %d streams from %s", n, storeDir),
 			"streams", n, "rebuilt", sl.rebuiltStreams())
 	}
-	return ns, nil
+	return ns, sl, nil
 }
 
 // splitListen parses "host:port"; port -1 asks for a free port.

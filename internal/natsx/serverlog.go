@@ -25,6 +25,10 @@ type serverLogger struct {
 	mu         sync.Mutex
 	recovering bool
 	rebuilt    map[string]bool // streams whose state the file store rebuilt
+	// joined is set once the node has joined its JetStream cluster.
+	// Before, its routes to peers not started yet fail every second, as
+	// every node of a cluster starting sees: those errors go to debug.
+	joined bool
 }
 
 func newServerLogger(log *slog.Logger) *serverLogger {
@@ -35,6 +39,17 @@ func newServerLogger(log *slog.Logger) *serverLogger {
 func (l *serverLogger) setRecovering(on bool) {
 	l.mu.Lock()
 	l.recovering = on
+	l.mu.Unlock()
+}
+
+// setJoined marks the node as one of its JetStream cluster: a route that
+// fails from then on is a peer lost, an error again.
+func (l *serverLogger) setJoined() {
+	if l == nil { // an external NATS: no server of ours
+		return
+	}
+	l.mu.Lock()
+	l.joined = true
 	l.mu.Unlock()
 }
 
@@ -54,9 +69,22 @@ func (l *serverLogger) logf(level slog.Level, format string, v []any) {
 
 func (l *serverLogger) Noticef(format string, v ...any) { l.logf(slog.LevelDebug, format, v) }
 func (l *serverLogger) Fatalf(format string, v ...any)  { l.logf(slog.LevelError, format, v) }
-func (l *serverLogger) Errorf(format string, v ...any)  { l.logf(slog.LevelError, format, v) }
-func (l *serverLogger) Debugf(format string, v ...any)  { l.logf(slog.LevelDebug, format, v) }
-func (l *serverLogger) Tracef(format string, v ...any)  { l.logf(slog.LevelDebug, format, v) }
+func (l *serverLogger) Errorf(format string, v ...any) {
+	level := slog.LevelError
+	l.mu.Lock()
+	if !l.joined && strings.HasPrefix(format, routeConnectError) {
+		level = slog.LevelDebug
+	}
+	l.mu.Unlock()
+	l.logf(level, format, v)
+}
+
+// routeConnectError begins the server's error when it cannot reach a
+// route (nats-server v2.15 server/route.go, connectToRoute).
+const routeConnectError = "Error trying to connect to route"
+
+func (l *serverLogger) Debugf(format string, v ...any) { l.logf(slog.LevelDebug, format, v) }
+func (l *serverLogger) Tracef(format string, v ...any) { l.logf(slog.LevelDebug, format, v) }
 
 func (l *serverLogger) Warnf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)

@@ -184,3 +184,25 @@ func TestServerLoggerWarnsOutsideRecovery(t *testing.T) {
 		t.Errorf("rebuiltStreams = %d, want 1", n)
 	}
 }
+
+// TestRouteErrorsBeforeJoining: while the node has not joined its cluster
+// its failing routes (peers not started yet) are debug; once joined, a
+// failing route is a peer lost, an error. Other errors stay errors.
+func TestRouteErrorsBeforeJoining(t *testing.T) {
+	rec := newRecorder(slog.LevelDebug)
+	l := newServerLogger(slog.New(rec))
+	l.Errorf("Error trying to connect to route (attempt %v): %v", 1, "dial tcp 127.0.0.1:1: connect: connection refused")
+	l.Errorf("JetStream failure: %v", "disk full")
+	l.setJoined()
+	l.Errorf("Error trying to connect to route (attempt %v): %v", 7, "dial tcp 127.0.0.1:1: connect: connection refused")
+	want := []slog.Level{slog.LevelDebug, slog.LevelError, slog.LevelError}
+	recs := rec.records()
+	if len(recs) != len(want) {
+		t.Fatalf("got %d records, want %d", len(recs), len(want))
+	}
+	for i, r := range recs {
+		if r.Level != want[i] {
+			t.Errorf("record %d %q: level %v, want %v", i, r.Message, r.Level, want[i])
+		}
+	}
+}

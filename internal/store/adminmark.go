@@ -18,20 +18,57 @@ const (
 	adminMarkKey  = "admin"
 )
 
-// AdminMark returns the stored admin mark, or fc.ErrNotFound.
+// AdminMark returns the stored admin mark, or fc.ErrNotFound. It asks
+// the bucket's stream leader (STREAM.MSG.GET), not a KV Get: that is a
+// direct get, answered by the replica on this node's server, and a
+// replica still catching up while the cluster forms misses the mark
+// another node has just created, for seconds (a node that failed to
+// create the mark because it exists was then told there is none).
 func (s *JetStream) AdminMark(ctx context.Context) (*fc.AdminMark, error) {
-	e, err := s.cluster.Get(ctx, adminMarkKey)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, fmt.Errorf("store: admin mark: %w", fc.ErrNotFound)
-	}
+	data, err := s.leaderGet(ctx, "KV_"+clusterBucket, "$KV."+clusterBucket+"."+adminMarkKey)
 	if err != nil {
 		return nil, fmt.Errorf("store: admin mark: %w", err)
 	}
 	var m fc.AdminMark
-	if err := json.Unmarshal(e.Value(), &m); err != nil {
+	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("store: admin mark: %w", err)
 	}
 	return &m, nil
+}
+
+// errCodeNoMessage is JetStream's "no message found".
+const errCodeNoMessage = 10037
+
+// leaderGet returns the data of the last message on subject in stream,
+// as its leader has it (fc.ErrNotFound when there is none, or it was
+// deleted: a KV delete leaves an empty marker).
+func (s *JetStream) leaderGet(ctx context.Context, stream, subject string) ([]byte, error) {
+	req, err := json.Marshal(map[string]string{"last_by_subj": subject})
+	if err != nil {
+		return nil, err
+	}
+	msg, err := s.js.Conn().RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, req)
+	if err != nil {
+		return nil, err
+	}
+	var resp struct {
+		Message *struct {
+			Data []byte `json:"data"`
+		} `json:"message"`
+		Error *jetstream.APIError `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return nil, err
+	}
+	switch {
+	case resp.Error != nil && resp.Error.ErrorCode == errCodeNoMessage:
+		return nil, fc.ErrNotFound
+	case resp.Error != nil:
+		return nil, resp.Error
+	case resp.Message == nil || len(resp.Message.Data) == 0:
+		return nil, fc.ErrNotFound
+	}
+	return resp.Message.Data, nil
 }
 
 // CreateAdminMark stores m unless a mark exists (fc.ErrAlreadyExists).

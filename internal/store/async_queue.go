@@ -81,14 +81,36 @@ func AsyncSubject(service, function string) string {
 	return asyncSubjectPrefix + service + "." + function
 }
 
+// publishAttempt bounds one try at storing a message. On a cluster, a
+// stream whose leader's node died answers nothing until its group elects
+// another (Raft's election timeout: 4 to 9 s); a try sent meanwhile is
+// lost, and the next one reaches the new leader.
+const publishAttempt = time.Second
+
 // Publish stores m with Nats-Msg-Id msgID and returns once JetStream
 // acknowledged it (stored, or dropped as a duplicate of a message stored
-// with that id within the duplicate window).
+// with that id within the duplicate window). A try that gets no answer is
+// repeated until ctx ends: the id makes a repeat of a try that was stored
+// but whose ack was lost a duplicate, so the message is stored once.
 func (q *AsyncQueue) Publish(ctx context.Context, m *nats.Msg, msgID string) error {
-	if _, err := q.js.PublishMsg(ctx, m, jetstream.WithMsgID(msgID)); err != nil {
-		return fmt.Errorf("store: publish to %s: %w", m.Subject, err)
+	for {
+		actx, cancel := context.WithTimeout(ctx, publishAttempt)
+		_, err := q.js.PublishMsg(actx, m, jetstream.WithMsgID(msgID))
+		cancel()
+		if err == nil {
+			return nil
+		}
+		unanswered := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+			errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders)
+		if !unanswered || ctx.Err() != nil {
+			return fmt.Errorf("store: publish to %s: %w", m.Subject, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store: publish to %s: %w", m.Subject, err)
+		case <-time.After(placementPause): // no responder answers at once: not a busy loop
+		}
 	}
-	return nil
 }
 
 // Consumer binds the workers' durable consumer, creating or updating it

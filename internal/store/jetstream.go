@@ -133,6 +133,8 @@ type JetStream struct {
 	dcat    *domainCatalog
 	// cluster holds what every node shares (adminmark.go).
 	cluster jetstream.KeyValue
+	// js is for reads a KV Get cannot do (adminmark.go).
+	js jetstream.JetStream
 
 	cancel    context.CancelFunc // stops the watchers
 	wg        sync.WaitGroup     // the watcher goroutines
@@ -148,7 +150,7 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int, logger *slo
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &JetStream{log: logger, cat: newCatalog(), dcat: newDomainCatalog()}
+	s := &JetStream{log: logger, js: js, cat: newCatalog(), dcat: newDomainCatalog()}
 	for b := range numBuckets {
 		kv, err := OpenKV(ctx, js, Spec{Name: b.name(), Description: "openfc metadata", Replicas: replicas})
 		if err != nil {

@@ -9,11 +9,18 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// placementAttempt bounds one try at binding or creating a bucket or
-// stream; placementPause is the pause between tries.
+// A try at binding or creating a bucket or stream is bounded by
+// placementFirstAttempt, doubled at each try up to placementAttempt;
+// placementPause is the pause between tries. While a cluster forms, or
+// elects the leader of an asset whose leader's node died, a request
+// usually gets no answer at all (it reached no leader) rather than a late
+// one, and the next try after the election answers at once: short first
+// tries cut a restarted node's start by seconds, longer later ones leave
+// a loaded cluster time to create a replicated asset.
 const (
-	placementAttempt = 5 * time.Second
-	placementPause   = 500 * time.Millisecond
+	placementFirstAttempt = time.Second
+	placementAttempt      = 5 * time.Second
+	placementPause        = 250 * time.Millisecond
 )
 
 // JetStream API error codes a cluster answers while it cannot place a
@@ -32,10 +39,12 @@ const (
 // the asset's leader: the first start of a cluster's nodes, or a node
 // starting while the cluster elects, retries here rather than failing.
 func retryPlacement(ctx context.Context, op func(ctx context.Context) error) error {
+	attempt := placementFirstAttempt
 	for {
-		actx, cancel := context.WithTimeout(ctx, placementAttempt)
+		actx, cancel := context.WithTimeout(ctx, attempt)
 		err := op(actx)
 		cancel()
+		attempt = min(2*attempt, placementAttempt)
 		if err == nil || !placementPending(err) || ctx.Err() != nil {
 			return err
 		}

@@ -80,12 +80,14 @@ func (s *server) restart() *server {
 
 // startNATSCluster runs n real nats-server processes (the binary `make
 // deps` builds from the module openfc depends on) as one JetStream
-// cluster on loopback and returns their client URLs.
-func startNATSCluster(t *testing.T, n int) []string {
+// cluster on loopback and returns their client URLs and processes (to
+// kill one).
+func startNATSCluster(t *testing.T, n int) ([]string, []*exec.Cmd) {
 	t.Helper()
 	bin := natsServerTool().mustFind(t)
 	client, routes := freePorts(t, n), freePorts(t, n)
 	var urls []string
+	var cmds []*exec.Cmd
 	logs := make([]*syncBuffer, n)
 	for i := range n {
 		var peers []string
@@ -110,6 +112,7 @@ func startNATSCluster(t *testing.T, n int) []string {
 			}
 		})
 		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", client[i]))
+		cmds = append(cmds, cmd)
 	}
 	waitFor(t, 30*time.Second, func() error {
 		for i, l := range logs {
@@ -119,5 +122,5 @@ func startNATSCluster(t *testing.T, n int) []string {
 		}
 		return nil
 	})
-	return urls
+	return urls, cmds
 }
