@@ -36,6 +36,13 @@ func (d *Daemon) startNATS(ctx context.Context) error {
 		size = d.nats.KnownServers()
 	}
 	d.replicas = o.Cluster.ReplicasFor(size)
+	if o.Cluster.Clustered() {
+		// A node that ran alone before keeps its data: copied into the
+		// cluster before anything reads the store.
+		if _, err := d.nats.MigrateSingleNode(ctx, natsx.Migration{DataDir: o.DataDir, Replicas: d.replicas, Retry: store.RetryPlacement}); err != nil {
+			return fmt.Errorf("keeping this node's single-node data: %w", err)
+		}
+	}
 	return nil
 }
 
