@@ -45,6 +45,9 @@ func clusterBench(ctx context.Context, cfg config, children *procs, openfc, tmp 
 		}
 	}()
 	if err != nil {
+		for _, n := range nodes {
+			n.dumpLog()
+		}
 		res.fail("cluster: %v", err)
 		return
 	}
@@ -142,38 +145,95 @@ func startBenchCluster(ctx context.Context, children *procs, openfc, dir, logLev
 		routes[i] = fmt.Sprintf("127.0.0.1:%d", freePort())
 	}
 	logf("cluster: starting %d clustered openfc nodes", clusterNodes)
-	var nodes []*server
-	for i := range clusterNodes {
+	nodes := make([]*server, clusterNodes)
+	launch := func(i int) error {
 		ndir := filepath.Join(dir, fmt.Sprintf("n%d", i+1))
-		if err := os.MkdirAll(ndir, 0o755); err != nil {
-			return nodes, err
-		}
-		if err := os.Symlink(filepath.Join(filepath.Dir(dir), "code"), filepath.Join(ndir, "code")); err != nil {
-			return nodes, err
-		}
 		peers := slices.Delete(slices.Clone(routes), i, i+1)
 		n, err := launchServer(children, openfc, ndir, logLevel, "--node-name", fmt.Sprintf("n%d", i+1),
 			"--cluster-listen", routes[i], "--peers", strings.Join(peers, ","))
-		if err != nil {
-			return nodes, err
+		if err == nil {
+			nodes[i] = n
 		}
-		nodes = append(nodes, n)
+		return err
 	}
-	for _, n := range nodes {
-		if err := n.waitListening(clusterStartWait); err != nil {
-			return nodes, err
+	for i := range clusterNodes {
+		ndir := filepath.Join(dir, fmt.Sprintf("n%d", i+1))
+		if err := os.MkdirAll(ndir, 0o755); err != nil {
+			return launched(nodes), err
 		}
+		if err := os.Symlink(filepath.Join(filepath.Dir(dir), "code"), filepath.Join(ndir, "code")); err != nil {
+			return launched(nodes), err
+		}
+		if err := launch(i); err != nil {
+			return launched(nodes), err
+		}
+	}
+	if err := waitClusterListening(children, nodes, launch, res); err != nil {
+		return launched(nodes), err
 	}
 	if _, err := deploy(ctx, nodes[0], 0, res); err != nil {
 		return nodes, err
 	}
 	for i, n := range nodes {
 		if err := waitHTTP(ctx, n.proxyURL("warm"), "", 60*time.Second); err != nil {
-			n.dumpLog()
 			return nodes, fmt.Errorf("node %d never served bench/warm: %w", i+1, err)
 		}
 	}
 	return nodes, nil
+}
+
+// clusterRelaunches bounds how often a node that exited while its
+// cluster formed is started again.
+const clusterRelaunches = 2
+
+// waitClusterListening waits until every node accepts connections. A
+// node that exits first (a first start on a loaded machine can time out
+// while the cluster elects its leaders) is started again on its data
+// dir, as its supervisor would, at most clusterRelaunches times; each
+// relaunch is logged and counted in the results.
+func waitClusterListening(children *procs, nodes []*server, launch func(i int) error, res *results) error {
+	deadline := time.Now().Add(clusterStartWait)
+	relaunched := 0
+	for i := 0; i < len(nodes); {
+		if err := waitTCP(nodes[i].addr, 200*time.Millisecond); err == nil {
+			i++
+			continue
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("node %d not listening after %s", i+1, clusterStartWait)
+		}
+		if !exited(nodes[i].pid) {
+			continue
+		}
+		nodes[i].dumpLog()
+		if relaunched == clusterRelaunches {
+			return fmt.Errorf("node %d exited while the cluster formed (relaunched %d times already)", i+1, relaunched)
+		}
+		relaunched++
+		logf("cluster: node %d exited while the cluster formed (its log is above); starting it again", i+1)
+		children.stop(nodes[i].pid)
+		if err := launch(i); err != nil {
+			return err
+		}
+	}
+	res.Ratios["cluster_start_relaunches"] = relaunched
+	return nil
+}
+
+// exited reports whether the child pid has exited (a zombie until
+// procs reaps it).
+func exited(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z'
+}
+
+// launched is nodes without the ones not launched.
+func launched(nodes []*server) []*server {
+	return slices.DeleteFunc(slices.Clone(nodes), func(n *server) bool { return n == nil })
 }
 
 // benchCluster runs only the cluster scenario: a single-node server with

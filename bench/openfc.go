@@ -87,7 +87,7 @@ func (s *server) dumpLog() {
 	if len(b) > 4000 {
 		b = b[len(b)-4000:]
 	}
-	fmt.Fprintf(os.Stderr, "--- openfc serve log (tail) ---\n%s\n", b)
+	fmt.Fprintf(os.Stderr, "--- openfc serve log (tail) of %s ---\n%s\n", s.dir, b)
 }
 
 // proxyPath is the path of a bench function behind the proxy route.
