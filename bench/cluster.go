@@ -145,31 +145,25 @@ func startBenchCluster(ctx context.Context, children *procs, openfc, dir, logLev
 		routes[i] = fmt.Sprintf("127.0.0.1:%d", freePort())
 	}
 	logf("cluster: starting %d clustered openfc nodes", clusterNodes)
-	nodes := make([]*server, clusterNodes)
-	launch := func(i int) error {
-		ndir := filepath.Join(dir, fmt.Sprintf("n%d", i+1))
-		peers := slices.Delete(slices.Clone(routes), i, i+1)
-		n, err := launchServer(children, openfc, ndir, logLevel, "--node-name", fmt.Sprintf("n%d", i+1),
-			"--cluster-listen", routes[i], "--peers", strings.Join(peers, ","))
-		if err == nil {
-			nodes[i] = n
-		}
-		return err
-	}
+	var nodes []*server
 	for i := range clusterNodes {
 		ndir := filepath.Join(dir, fmt.Sprintf("n%d", i+1))
 		if err := os.MkdirAll(ndir, 0o755); err != nil {
-			return launched(nodes), err
+			return nodes, err
 		}
 		if err := os.Symlink(filepath.Join(filepath.Dir(dir), "code"), filepath.Join(ndir, "code")); err != nil {
-			return launched(nodes), err
+			return nodes, err
 		}
-		if err := launch(i); err != nil {
-			return launched(nodes), err
+		peers := slices.Delete(slices.Clone(routes), i, i+1)
+		n, err := launchServer(children, openfc, ndir, logLevel, "--node-name", fmt.Sprintf("n%d", i+1),
+			"--cluster-listen", routes[i], "--peers", strings.Join(peers, ","))
+		if err != nil {
+			return nodes, err
 		}
+		nodes = append(nodes, n)
 	}
-	if err := waitClusterListening(children, nodes, launch, res); err != nil {
-		return launched(nodes), err
+	if err := waitClusterListening(nodes); err != nil {
+		return nodes, err
 	}
 	if _, err := deploy(ctx, nodes[0], 0, res); err != nil {
 		return nodes, err
@@ -182,41 +176,23 @@ func startBenchCluster(ctx context.Context, children *procs, openfc, dir, logLev
 	return nodes, nil
 }
 
-// clusterRelaunches bounds how often a node that exited while its
-// cluster formed is started again.
-const clusterRelaunches = 2
-
-// waitClusterListening waits until every node accepts connections. A
-// node that exits first (a first start on a loaded machine can time out
-// while the cluster elects its leaders) is started again on its data
-// dir, as its supervisor would, at most clusterRelaunches times; each
-// relaunch is logged and counted in the results.
-func waitClusterListening(children *procs, nodes []*server, launch func(i int) error, res *results) error {
+// waitClusterListening waits until every node accepts connections; a
+// node that exits first fails the scenario at once (its log is shown by
+// the caller), not after clusterStartWait.
+func waitClusterListening(nodes []*server) error {
 	deadline := time.Now().Add(clusterStartWait)
-	relaunched := 0
 	for i := 0; i < len(nodes); {
 		if err := waitTCP(nodes[i].addr, 200*time.Millisecond); err == nil {
 			i++
 			continue
 		}
+		if exited(nodes[i].pid) {
+			return fmt.Errorf("node %d exited while the cluster formed", i+1)
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("node %d not listening after %s", i+1, clusterStartWait)
 		}
-		if !exited(nodes[i].pid) {
-			continue
-		}
-		nodes[i].dumpLog()
-		if relaunched == clusterRelaunches {
-			return fmt.Errorf("node %d exited while the cluster formed (relaunched %d times already)", i+1, relaunched)
-		}
-		relaunched++
-		logf("cluster: node %d exited while the cluster formed (its log is above); starting it again", i+1)
-		children.stop(nodes[i].pid)
-		if err := launch(i); err != nil {
-			return err
-		}
 	}
-	res.Ratios["cluster_start_relaunches"] = relaunched
 	return nil
 }
 
@@ -229,11 +205,6 @@ func exited(pid int) bool {
 	}
 	i := strings.LastIndexByte(string(b), ')')
 	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z'
-}
-
-// launched is nodes without the ones not launched.
-func launched(nodes []*server) []*server {
-	return slices.DeleteFunc(slices.Clone(nodes), func(n *server) bool { return n == nil })
 }
 
 // benchCluster runs only the cluster scenario: a single-node server with
