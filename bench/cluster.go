@@ -64,11 +64,12 @@ func clusterBench(ctx context.Context, cfg config, children *procs, openfc, tmp 
 		{clusterAllDoors, doors},
 	}
 	for _, m := range measures { // warm-up
-		if _, err := wrkTogether(ctx, m.urls, time.Second); err != nil {
+		if _, _, err := wrkTogether(ctx, m.urls, time.Second); err != nil {
 			res.fail("%s warm-up: %v", m.name, err)
 		}
 	}
 	rounds := map[roundKey][]wrkResult{}
+	perDoor := make([][]float64, len(doors)) // the three doors' rounds, each door's req/s
 	var targets []target
 	for _, m := range measures {
 		targets = append(targets, target{name: m.name})
@@ -76,7 +77,7 @@ func clusterBench(ctx context.Context, cfg config, children *procs, openfc, tmp 
 	for round := range cfg.rounds {
 		for i := range measures {
 			m := measures[(i+round)%len(measures)]
-			r, err := wrkTogether(ctx, m.urls, cfg.duration)
+			r, doorRPS, err := wrkTogether(ctx, m.urls, cfg.duration)
 			if err != nil {
 				res.fail("%s round %d: %v", m.name, round+1, err)
 				continue
@@ -84,15 +85,26 @@ func clusterBench(ctx context.Context, cfg config, children *procs, openfc, tmp 
 			logf("round %d/%d %-20s c=%dx%d %10.0f req/s  p50 %8.1f µs  p99 %8.1f µs", round+1, cfg.rounds, m.name, clusterConns, len(m.urls), r.RPS, r.P50us, r.P99us)
 			k := roundKey{m.name, clusterConns}
 			rounds[k] = append(rounds[k], r)
+			if m.name == clusterAllDoors {
+				for d, rps := range doorRPS {
+					perDoor[d] = append(perDoor[d], rps)
+				}
+			}
 		}
 	}
 	res.Warm = append(res.Warm, warmMedians(targets, rounds)...)
+	for d, rps := range perDoor {
+		if len(rps) > 0 {
+			res.Ratios[fmt.Sprintf("cluster_three_doors_c32_n%d_per_sec", d+1)] = round(median(rps), 0)
+		}
+	}
 	clusterRatios(res)
 }
 
 // wrkTogether runs one wrk per URL at once, clusterConns connections
-// each, and sums them: requests/s added, p50 and p99 the worst.
-func wrkTogether(ctx context.Context, urls []string, d time.Duration) (wrkResult, error) {
+// each, and sums them: requests/s added, p50 and p99 the worst. It
+// returns each URL's requests/s too.
+func wrkTogether(ctx context.Context, urls []string, d time.Duration) (wrkResult, []float64, error) {
 	rs := make([]wrkResult, len(urls))
 	errs := make([]error, len(urls))
 	var wg sync.WaitGroup
@@ -101,15 +113,17 @@ func wrkTogether(ctx context.Context, urls []string, d time.Duration) (wrkResult
 	}
 	wg.Wait()
 	sum := wrkResult{Conns: clusterConns}
+	each := make([]float64, len(rs))
 	for i, r := range rs {
 		if errs[i] != nil {
-			return wrkResult{}, fmt.Errorf("front door %d: %w", i+1, errs[i])
+			return wrkResult{}, nil, fmt.Errorf("front door %d: %w", i+1, errs[i])
 		}
 		sum.RPS += r.RPS
 		sum.P50us = max(sum.P50us, r.P50us)
 		sum.P99us = max(sum.P99us, r.P99us)
+		each[i] = r.RPS
 	}
-	return sum, nil
+	return sum, each, nil
 }
 
 // clusterRatios records the cluster's requests/s against the single
