@@ -219,23 +219,30 @@ func (mg *migration) refusal(held []string) error {
 // clusterMsgs is how many messages the cluster's stream name holds (0
 // when it does not exist).
 func (mg *migration) clusterMsgs(ctx context.Context, name string) (uint64, error) {
-	var n uint64
+	st, err := mg.clusterState(ctx, name)
+	return st.Msgs, err
+}
+
+// clusterState is the state of the cluster's stream name (zero when it
+// does not exist), read from its leader.
+func (mg *migration) clusterState(ctx context.Context, name string) (jetstream.StreamState, error) {
+	var state jetstream.StreamState
 	err := mg.Retry(ctx, func(ctx context.Context) error {
 		st, err := mg.dst.JS.Stream(ctx, name)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			n = 0
+			state = jetstream.StreamState{}
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		n = st.CachedInfo().State.Msgs
+		state = st.CachedInfo().State
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("natsx: reading the cluster's stream %s: %w", name, err)
+		return state, fmt.Errorf("natsx: reading the cluster's stream %s: %w", name, err)
 	}
-	return n, nil
+	return state, nil
 }
 
 // readMarker returns the streams listed in the marker (none without one).

@@ -38,21 +38,36 @@ func (mg *migration) copyStream(ctx context.Context, p streamPlan) (int, int64, 
 		if err := mg.Retry(ctx, func(ctx context.Context) error { return dst.Purge(ctx) }); err != nil {
 			return 0, 0, fmt.Errorf("emptying what an interrupted copy left: %w", err)
 		}
-	} else {
-		n, err := mg.clusterMsgs(ctx, name)
-		if err != nil {
-			return 0, 0, err
-		}
-		if n > 0 { // written by another node since plan looked
-			return 0, 0, fmt.Errorf("%w: stream %s received %d messages from elsewhere while this node was migrating", ErrClusterHoldsData, name, n)
-		}
+	}
+	st, err := mg.clusterState(ctx, name)
+	if err != nil {
+		return 0, 0, err
+	}
+	if st.Msgs > 0 { // written by another node since plan looked
+		return 0, 0, fmt.Errorf("%w: stream %s received %d messages from elsewhere while this node was migrating", ErrClusterHoldsData, name, st.Msgs)
+	}
+	fresh := !slices.Contains(mg.begun, name)
+	if fresh {
 		mg.begun = append(mg.begun, name)
 		if err := writeMarker(mg.marker, mg.begun); err != nil {
 			return 0, 0, err
 		}
 	}
-	return mg.copyMessages(ctx, name)
+	n, b, err := mg.copyMessages(ctx, name, st.LastSeq)
+	if errors.Is(err, errRaced) && fresh {
+		// Another node's copy (or a write) got there first: the stream
+		// is not ours to empty on a rerun.
+		mg.begun = slices.DeleteFunc(mg.begun, func(s string) bool { return s == name })
+		if merr := writeMarker(mg.marker, mg.begun); merr != nil {
+			return 0, 0, merr
+		}
+	}
+	return n, b, err
 }
+
+// errRaced: the first message of a copy found the cluster's stream
+// written to since its state was read.
+var errRaced = fmt.Errorf("%w: another node wrote into the stream first", ErrClusterHoldsData)
 
 // ensureStream binds the cluster's stream, creating it with the old
 // configuration and the node's replica count when it is missing. A
@@ -93,7 +108,12 @@ type storedMsg struct {
 // order, a window at a time: the acks of a window are awaited before the
 // next, which bounds the memory held (object chunks are 128 KB each).
 // Every publish names the stream it must land in.
-func (mg *migration) copyMessages(ctx context.Context, name string) (int, int64, error) {
+//
+// The first message is published alone, expecting the stream's last
+// sequence to be lastSeq: two nodes copying into the same stream at once
+// (or a node writing into it) cannot interleave, one of them gets
+// errRaced before it wrote anything.
+func (mg *migration) copyMessages(ctx context.Context, name string, lastSeq uint64) (int, int64, error) {
 	js, err := jetstream.New(mg.dst.NC, jetstream.WithPublishAsyncMaxPending(copyWindow))
 	if err != nil {
 		return 0, 0, err
@@ -117,12 +137,19 @@ func (mg *migration) copyMessages(ctx context.Context, name string) (int, int64,
 		if err != nil {
 			return n, total, err
 		}
+		size := len(sm.Header) + len(sm.Data)
+		if n == 0 {
+			if err := mg.publishFirst(ctx, msg, name, lastSeq); err != nil {
+				return 0, 0, err
+			}
+			n, total = 1, int64(size)
+			continue
+		}
 		f, err := js.PublishMsgAsync(msg, jetstream.WithExpectStream(name))
 		if err != nil {
 			return n, total, fmt.Errorf("publishing message %d: %w", sm.Sequence, err)
 		}
 		pending = append(pending, f)
-		size := len(sm.Header) + len(sm.Data)
 		n++
 		total += int64(size)
 		inWin += size
@@ -137,6 +164,23 @@ func (mg *migration) copyMessages(ctx context.Context, name string) (int, int64,
 		return n, total, err
 	}
 	return n, total, nil
+}
+
+// publishFirst publishes a copy's first message into stream, expecting
+// its last sequence to be lastSeq (errRaced when it is not).
+func (mg *migration) publishFirst(ctx context.Context, msg *nats.Msg, stream string, lastSeq uint64) error {
+	pctx, cancel := context.WithTimeout(ctx, copyRequest)
+	defer cancel()
+	_, err := mg.dst.JS.PublishMsg(pctx, msg, jetstream.WithExpectStream(stream), jetstream.WithExpectLastSequence(lastSeq))
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		return errRaced
+	}
+	if err != nil {
+		return fmt.Errorf("publishing the first message: %w", err)
+	}
+	return nil
 }
 
 // next returns the stream's first message at or after seq, nil past the

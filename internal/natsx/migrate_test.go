@@ -366,3 +366,43 @@ func TestMigrateNothing(t *testing.T) {
 		t.Errorf("a stale marker (crash after the rename) is left: %v", err)
 	}
 }
+
+// Two copies into one stream cannot interleave: the first message of a
+// copy expects the stream's last sequence it read, and a write since
+// (another node's copy) makes it fail before anything of its is stored.
+func TestMigrateCopyLosesRaceCleanly(t *testing.T) {
+	ctx := testCtx(t)
+	nodes := startTestCluster(t, 3)
+	dir := t.TempDir()
+	singleNodeData(t, dir, "")
+	src, err := openStandalone(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.close()
+	mg := &migration{Migration: Migration{DataDir: dir, Replicas: 3, Retry: store.RetryPlacement},
+		src: src, dst: nodes[0], marker: filepath.Join(dir, migrationMarker)}
+	inCluster(t, func(ctx context.Context) error {
+		_, err := nodes[1].JS.CreateStream(ctx, jetstream.StreamConfig{Name: "async", Subjects: []string{"async.>"},
+			Retention: jetstream.WorkQueuePolicy, Replicas: 3})
+		return err
+	})
+	// Read as empty (last sequence 0), then written by another node.
+	if _, err := nodes[1].JS.Publish(ctx, "async.other.fn", []byte("theirs")); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := mg.copyMessages(ctx, "async", 0); !errors.Is(err, errRaced) || !errors.Is(err, ErrClusterHoldsData) || n != 0 {
+		t.Fatalf("copy = %d messages, %v; want none and a lost race", n, err)
+	}
+	st, err := nodes[2].JS.Stream(ctx, "async")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if si, err := st.Info(ctx); err != nil || si.State.Msgs != 1 {
+		t.Fatalf("async after the lost race: %+v, %v; want only the other node's message", si, err)
+	}
+	// Expecting the right last sequence, the copy goes through whole.
+	if n, _, err := mg.copyMessages(ctx, "async", 1); err != nil || n != 3 {
+		t.Fatalf("copy = %d messages, %v; want 3", n, err)
+	}
+}
