@@ -78,6 +78,13 @@ type Migrated struct {
 // cluster already holds messages where the node's data would go.
 var ErrClusterHoldsData = errors.New("the cluster already holds data")
 
+// HasSingleNodeStore reports whether dataDir still holds a single node's
+// store, which MigrateSingleNode would copy.
+func HasSingleNodeStore(dataDir string) bool {
+	_, err := os.Stat(filepath.Join(dataDir, singleNodeStore))
+	return err == nil
+}
+
 // MigrateSingleNode copies the node's single-node store, when its data
 // dir still has one, into the cluster c is connected to, then renames the
 // old store aside. It returns nil, nil when there is nothing to migrate.
