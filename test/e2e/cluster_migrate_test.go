@@ -78,3 +78,49 @@ func TestClusterKeepsSingleNodeData(t *testing.T) {
 		t.Errorf("starting node 1 without cluster flags: %v", err)
 	}
 }
+
+// A node whose single-node data was made under another admin key than
+// the cluster's refuses to join before copying anything: its stored
+// access keys are sealed under its own key, which no node of the
+// cluster could open.
+func TestClusterJoinWithOtherAdminKeyKeepsData(t *testing.T) {
+	otherKey := []string{"OPENFC_ACCESS_KEY_ID=LTAIe2eotherkey00001", "OPENFC_ACCESS_KEY_SECRET=e2e-other-secret-0123456789abcd"}
+	dir := t.TempDir()
+	single := startServerEnv(t, dir, otherKey)
+	single.stop()
+
+	nodes := startCluster(t, 3)
+	var routes []string
+	for _, n := range nodes {
+		routes = append(routes, flagValue(t, n.extra, "--cluster-listen"))
+	}
+	joining := launchServer(t, dir, otherKey, "--node-name", "n4",
+		"--cluster-listen", fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0]), "--peers", strings.Join(routes, ","))
+	err := joining.waitServing(90 * time.Second)
+	if err == nil {
+		t.Fatal("a node with another admin key joined the cluster")
+	}
+	for _, want := range []string{"LTAIe2eotherkey00001", accessKeyID, "single-node data (left as it is)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal does not say %q:\n%v", want, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "jetstream")); err != nil {
+		t.Errorf("the single-node store moved: %v", err)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(dir, "jetstream.single-node-*")); len(kept) != 0 {
+		t.Errorf("renamed: %v", kept)
+	}
+}
+
+// flagValue is the value after name in args.
+func flagValue(t *testing.T, args []string, name string) string {
+	t.Helper()
+	for i, a := range args {
+		if a == name && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	t.Fatalf("no %s in %v", name, args)
+	return ""
+}
