@@ -118,6 +118,7 @@ func (mg *migration) copyMessages(ctx context.Context, name string, lastSeq uint
 	if err != nil {
 		return 0, 0, err
 	}
+	defer js.CleanupPublisher() // its reply subscription
 	var (
 		n       int
 		total   int64
