@@ -54,7 +54,14 @@ func (s *JetStream) CreateAdminMark(ctx context.Context, m *fc.AdminMark) error 
 // another node has just created, for seconds (a node that failed to
 // create the mark because it exists was then told there is none).
 func (a *AdminMarks) AdminMark(ctx context.Context) (*fc.AdminMark, error) {
-	data, err := a.leaderGet(ctx, "KV_"+clusterBucket, "$KV."+clusterBucket+"."+adminMarkKey)
+	// Each request is bounded (retryPlacement): one that reached no
+	// leader while the cluster formed otherwise waited for ctx's end
+	// (a node exited after a minute with a healthy cluster around it).
+	var data []byte
+	err := retryPlacement(ctx, func(ctx context.Context) (err error) {
+		data, err = a.leaderGet(ctx, "KV_"+clusterBucket, "$KV."+clusterBucket+"."+adminMarkKey)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: admin mark: %w", err)
 	}
@@ -106,7 +113,10 @@ func (a *AdminMarks) CreateAdminMark(ctx context.Context, m *fc.AdminMark) error
 	if err != nil {
 		return err
 	}
-	_, err = a.kv.Create(ctx, adminMarkKey, b)
+	err = retryPlacement(ctx, func(ctx context.Context) error {
+		_, err := a.kv.Create(ctx, adminMarkKey, b)
+		return err
+	})
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return fmt.Errorf("store: admin mark: %w", fc.ErrAlreadyExists)
 	}
