@@ -5,7 +5,8 @@
 // 50-request scale-out, the server's memory, what a refused
 // (unauthenticated) request costs against a signed one (authflood.go) and
 // how fast async requests are accepted, with and without --sync-always
-// (async.go), and h2c against HTTP/1.1 at 32 concurrent streams (h2c.go).
+// (async.go), h2c against HTTP/1.1 at 32 concurrent streams (h2c.go), and
+// three clustered nodes' front doors against a single node (cluster.go).
 // It writes a table to stdout, <out>/results.json and <out>/chart.svg
 // (design.md §5).
 //
@@ -80,6 +81,8 @@ type config struct {
 	coldOnly bool
 	// h2cOnly runs only h2c against HTTP/1.1 (benchH2C).
 	h2cOnly bool
+	// clusterOnly runs only the three-node cluster (benchCluster).
+	clusterOnly bool
 }
 
 func parseFlags() config {
@@ -95,6 +98,7 @@ func parseFlags() config {
 	flag.StringVar(&cfg.coldBaseline, "cold-baseline", "", "another openfc binary whose cold start is measured as a variant")
 	flag.BoolVar(&cfg.coldOnly, "cold-only", false, "only the cold starts: the default server and its variants")
 	flag.BoolVar(&cfg.h2cOnly, "h2c-only", false, "only h2c (h2load) against HTTP/1.1 (wrk) on bench/warm")
+	flag.BoolVar(&cfg.clusterOnly, "cluster-only", false, "only the three-node cluster against a single node on bench/warm")
 	flag.StringVar(&cfg.ab, "ab", "", `warm path only, openfc variants side by side: "name=binary[:log-level],…" (empty binary: this tree)`)
 	flag.Parse()
 	if cfg.smoke {
@@ -130,6 +134,8 @@ func run() int {
 		scenarios = benchCold
 	case cfg.h2cOnly:
 		scenarios = benchH2C
+	case cfg.clusterOnly:
+		scenarios = benchCluster
 	}
 	res, err := scenarios(context.Background(), cfg, children)
 	if err != nil {
@@ -210,6 +216,7 @@ func bench(ctx context.Context, cfg config, children *procs) (*results, error) {
 	authFlood(ctx, cfg, srv, res)
 	h2cBench(ctx, cfg, srv, res)
 	asyncBench(ctx, cfg, children, openfc, tmp, srv, res)
+	clusterBench(ctx, cfg, children, openfc, tmp, srv, res)
 	if len(res.Warm) < 2*len(targets) {
 		res.fail("warm path: %d of %d wrk runs produced numbers", len(res.Warm), 2*len(targets))
 	}

@@ -25,6 +25,28 @@ type server struct {
 // logLevel, with extra serve flags, and returns once it accepts
 // connections.
 func startServer(children *procs, bin, tmp, logLevel string, extra ...string) (*server, error) {
+	s, err := launchServer(children, bin, tmp, logLevel, extra...)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.waitListening(30 * time.Second); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// waitListening waits until s accepts connections.
+func (s *server) waitListening(d time.Duration) error {
+	if err := waitTCP(s.addr, d); err != nil {
+		s.dumpLog()
+		return fmt.Errorf("openfc serve: %w", err)
+	}
+	return nil
+}
+
+// launchServer is startServer without the wait: the nodes of a cluster
+// listen only once they found each other, so they are launched together.
+func launchServer(children *procs, bin, tmp, logLevel string, extra ...string) (*server, error) {
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort())
 	s := &server{
 		bin:  bin,
@@ -52,10 +74,6 @@ func startServer(children *procs, bin, tmp, logLevel string, extra ...string) (*
 		return nil, fmt.Errorf("openfc serve: %w", err)
 	}
 	s.pid = c.Process.Pid
-	if err := waitTCP(s.addr, 30*time.Second); err != nil {
-		s.dumpLog()
-		return nil, fmt.Errorf("openfc serve: %w", err)
-	}
 	return s, nil
 }
 
@@ -69,7 +87,7 @@ func (s *server) dumpLog() {
 	if len(b) > 4000 {
 		b = b[len(b)-4000:]
 	}
-	fmt.Fprintf(os.Stderr, "--- openfc serve log (tail) ---\n%s\n", b)
+	fmt.Fprintf(os.Stderr, "--- openfc serve log (tail) of %s ---\n%s\n", s.dir, b)
 }
 
 // proxyPath is the path of a bench function behind the proxy route.

@@ -6,9 +6,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/natsx"
 	"github.com/openfc/openfc/internal/store"
+	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // This file is the node's place in a cluster: its name, the NATS it
@@ -36,6 +38,29 @@ func (d *Daemon) startNATS(ctx context.Context) error {
 		size = d.nats.KnownServers()
 	}
 	d.replicas = o.Cluster.ReplicasFor(size)
+	return nil
+}
+
+// keepSingleNodeData copies the store of a node that ran alone before
+// into the cluster it now joins, before anything reads the store. Its
+// access keys are sealed under its admin key, so the node first checks
+// that the cluster uses the same one: joining with another would copy
+// keys no node could open, and then refuse to start.
+func (d *Daemon) keepSingleNodeData(ctx context.Context, cred fcsign.Credentials) error {
+	o := d.opts
+	if !o.Cluster.Clustered() || !natsx.HasSingleNodeStore(o.DataDir) {
+		return nil
+	}
+	marks, err := store.OpenAdminMarks(ctx, d.nats.JS, d.replicas)
+	if err != nil {
+		return fmt.Errorf("keeping this node's single-node data: %w", err)
+	}
+	if err := auth.CheckSharedAdmin(ctx, marks, cred); err != nil {
+		return fmt.Errorf("keeping this node's single-node data (left as it is): %w", err)
+	}
+	if _, err := d.nats.MigrateSingleNode(ctx, natsx.Migration{DataDir: o.DataDir, Replicas: d.replicas, Retry: store.RetryPlacement}); err != nil {
+		return fmt.Errorf("keeping this node's single-node data: %w", err)
+	}
 	return nil
 }
 

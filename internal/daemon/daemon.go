@@ -147,6 +147,9 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := d.startNATS(ctx); err != nil {
 		return err
 	}
+	if err := d.keepSingleNodeData(ctx, cred); err != nil {
+		return err
+	}
 	d.store, err = store.Open(ctx, d.nats.JS, d.replicas, d.log.With("component", "store"))
 	if err != nil {
 		return fmt.Errorf("opening store: %w", err)

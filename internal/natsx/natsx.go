@@ -167,6 +167,9 @@ func startEmbedded(o Options, log *slog.Logger) (*server.Server, *serverLogger, 
 	if err := o.Cluster.apply(sopts, o.DataDir); err != nil {
 		return nil, nil, err
 	}
+	if err := checkClusterDir(o); err != nil {
+		return nil, nil, err
+	}
 	ns, err := server.NewServer(sopts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("natsx: new embedded server: %w", err)

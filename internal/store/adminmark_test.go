@@ -20,7 +20,7 @@ func TestAdminMark(t *testing.T) {
 		t.Fatalf("mark = %+v, want %+v", got, m)
 	}
 	// A deleted mark (an operator's reset) reads as none.
-	if err := s.cluster.Delete(ctx, adminMarkKey); err != nil {
+	if err := s.marks.kv.Delete(ctx, adminMarkKey); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.AdminMark(ctx)

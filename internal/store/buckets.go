@@ -82,10 +82,35 @@ func OpenObjectStore(ctx context.Context, js jetstream.JetStream, b Spec) (jetst
 	return obs, nil
 }
 
+// streamKnownTries × streamKnownPause bounds how long a stream just
+// created elsewhere may be unknown to this node.
+const (
+	streamKnownTries = 50
+	streamKnownPause = 100 * time.Millisecond
+)
+
 // ObjectStream binds the stream behind object store bucket, for what the
 // object store API lacks (DeleteObject).
+// Called right after OpenObjectStore: on a cluster, a node whose meta
+// layer is behind may not know yet the stream another node just created
+// ("stream not found"), so that is asked again for a while.
 func ObjectStream(ctx context.Context, js jetstream.JetStream, bucket string) (jetstream.Stream, error) {
-	st, err := js.Stream(ctx, "OBJ_"+bucket)
+	var st jetstream.Stream
+	var err error
+	for tries := 0; ; tries++ {
+		err = retryPlacement(ctx, func(ctx context.Context) (err error) {
+			st, err = js.Stream(ctx, "OBJ_"+bucket)
+			return err
+		})
+		if !errors.Is(err, jetstream.ErrStreamNotFound) || tries == streamKnownTries {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("store: bind the stream of object store %s: %w", bucket, ctx.Err())
+		case <-time.After(streamKnownPause):
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: bind the stream of object store %s: %w", bucket, err)
 	}

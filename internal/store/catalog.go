@@ -223,7 +223,7 @@ func (s *JetStream) LookupTrigger(id string) (f *fc.Function, t *fc.Trigger, ok 
 // stopped it before.
 func (s *JetStream) watch(ctx context.Context, b bucket, ready chan<- error) {
 	defer s.wg.Done()
-	w, err := s.kv[b].WatchAll(ctx)
+	w, err := watchAll(ctx, s.kv[b])
 	if err != nil {
 		ready <- fmt.Errorf("store: watch %s: %w", b.name(), err)
 		return
@@ -257,6 +257,19 @@ func (s *JetStream) watch(ctx context.Context, b bucket, ready chan<- error) {
 			return
 		}
 	}
+}
+
+// watchAll starts a watcher of kv's keys. Its consumer is created on the
+// bucket's leader, which a cluster starting on a loaded machine may not
+// have elected yet: retried as placement is. The watcher lives with ctx,
+// not with one attempt's.
+func watchAll(ctx context.Context, kv jetstream.KeyValue) (jetstream.KeyWatcher, error) {
+	var w jetstream.KeyWatcher
+	err := retryPlacement(ctx, func(context.Context) (err error) {
+		w, err = kv.WatchAll(ctx)
+		return err
+	})
+	return w, err
 }
 
 // errWatchClosed: nats.go closed a watcher's channel, which it does when

@@ -125,7 +125,7 @@ func (s *JetStream) ListCustomDomains(ctx context.Context) ([]*fc.CustomDomain, 
 // ready once, as watch does for the metadata buckets.
 func (s *JetStream) watchDomains(ctx context.Context, ready chan<- error) {
 	defer s.wg.Done()
-	w, err := s.domains.WatchAll(ctx)
+	w, err := watchAll(ctx, s.domains)
 	if err != nil {
 		ready <- fmt.Errorf("store: watch %s: %w", domainsBucket, err)
 		return

@@ -131,10 +131,8 @@ type JetStream struct {
 	// in-memory copy (domaincat.go).
 	domains jetstream.KeyValue
 	dcat    *domainCatalog
-	// cluster holds what every node shares (adminmark.go).
-	cluster jetstream.KeyValue
-	// js is for reads a KV Get cannot do (adminmark.go).
-	js jetstream.JetStream
+	// marks holds what every node shares: the admin mark.
+	marks *AdminMarks
 
 	cancel    context.CancelFunc // stops the watchers
 	wg        sync.WaitGroup     // the watcher goroutines
@@ -150,7 +148,7 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int, logger *slo
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &JetStream{log: logger, js: js, cat: newCatalog(), dcat: newDomainCatalog()}
+	s := &JetStream{log: logger, cat: newCatalog(), dcat: newDomainCatalog()}
 	for b := range numBuckets {
 		kv, err := OpenKV(ctx, js, Spec{Name: b.name(), Description: "openfc metadata", Replicas: replicas})
 		if err != nil {
@@ -169,7 +167,7 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int, logger *slo
 	if s.domains, err = OpenKV(ctx, js, Spec{Name: domainsBucket, Description: "openfc custom domains", Replicas: replicas}); err != nil {
 		return nil, err
 	}
-	if s.cluster, err = OpenKV(ctx, js, Spec{Name: clusterBucket, Description: "openfc facts every node shares", Replicas: replicas}); err != nil {
+	if s.marks, err = OpenAdminMarks(ctx, js, replicas); err != nil {
 		return nil, err
 	}
 	code, err := OpenObjectStore(ctx, js, Spec{Name: codeBucket, Description: "openfc code packages", Replicas: replicas})

@@ -70,3 +70,9 @@ func placementPending(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, nats.ErrNoResponders)
 }
+
+// RetryPlacement is retryPlacement for what creates JetStream assets
+// outside this package (natsx's migration of a single node's store).
+func RetryPlacement(ctx context.Context, op func(ctx context.Context) error) error {
+	return retryPlacement(ctx, op)
+}

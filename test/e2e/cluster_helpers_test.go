@@ -37,6 +37,15 @@ func freePorts(t *testing.T, n int) []int {
 // waits until all serve.
 func startCluster(t *testing.T, n int, extra ...string) []*server {
 	t.Helper()
+	return startClusterOn(t, make([]string, n), extra...)
+}
+
+// startClusterOn is startCluster with node i on data dir dirs[i] (a fresh
+// one where dirs[i] is ""): a node that ran before, alone or clustered,
+// joins with its data.
+func startClusterOn(t *testing.T, dirs []string, extra ...string) []*server {
+	t.Helper()
+	n := len(dirs)
 	ports := freePorts(t, n)
 	nodes := make([]*server, n)
 	for i := range n {
@@ -48,7 +57,7 @@ func startCluster(t *testing.T, n int, extra ...string) []*server {
 		}
 		args := append([]string{"--node-name", fmt.Sprintf("n%d", i+1),
 			"--cluster-listen", fmt.Sprintf("127.0.0.1:%d", ports[i]), "--peers", strings.Join(peers, ",")}, extra...)
-		nodes[i] = launchServer(t, "", nil, args...)
+		nodes[i] = launchServer(t, dirs[i], nil, args...)
 	}
 	waitAllServing(t, nodes...)
 	return nodes
