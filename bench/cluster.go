@@ -220,31 +220,3 @@ func exited(pid int) bool {
 	i := strings.LastIndexByte(string(b), ')')
 	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z'
 }
-
-// benchCluster runs only the cluster scenario: a single-node server with
-// bench/warm as the yardstick, and the cluster.
-func benchCluster(ctx context.Context, cfg config, children *procs) (*results, error) {
-	if err := needTools("wrk"); err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp("", "openfc-bench-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	res := newResults(ctx, cfg)
-	openfc, _, err := buildBinaries(ctx, cfg.openfc, tmp)
-	if err != nil {
-		return nil, err
-	}
-	srv, err := startServer(children, openfc, tmp, cfg.logLevel)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := deploy(ctx, srv, 0, res); err != nil {
-		return nil, err
-	}
-	waitWarmFunction(ctx, srv, res)
-	clusterBench(ctx, cfg, children, openfc, tmp, srv, res)
-	return res, nil
-}

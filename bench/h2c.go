@@ -450,31 +450,3 @@ func printH2C(res *results) {
 			r.Connections*r.StreamsPerConn, r.RPS, r.MeanUs, r.SDUs, r.P50us, r.P99us, r.MaxUs, r.LogPassRPS, r.ServerCPUus)
 	}
 }
-
-// benchH2C is -h2c-only: one openfc server with bench/warm, and the h2c
-// rounds, without the other scenarios.
-func benchH2C(ctx context.Context, cfg config, children *procs) (*results, error) {
-	if err := needTools("wrk", "h2load"); err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp("", "openfc-bench-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	res := newResults(ctx, cfg)
-	openfc, _, err := buildBinaries(ctx, cfg.openfc, tmp)
-	if err != nil {
-		return nil, err
-	}
-	srv, err := startServer(children, openfc, tmp, cfg.logLevel)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := deploy(ctx, srv, 0, res); err != nil {
-		return nil, err
-	}
-	waitWarmFunction(ctx, srv, res)
-	h2cBench(ctx, cfg, srv, res)
-	return res, nil
-}

@@ -133,9 +133,11 @@ func run() int {
 	case cfg.coldOnly:
 		scenarios = benchCold
 	case cfg.h2cOnly:
-		scenarios = benchH2C
+		scenarios = benchWarmOnly(func(ctx context.Context, cfg config, _ *procs, _, _ string, srv *server, res *results) {
+			h2cBench(ctx, cfg, srv, res)
+		})
 	case cfg.clusterOnly:
-		scenarios = benchCluster
+		scenarios = benchWarmOnly(clusterBench)
 	}
 	res, err := scenarios(context.Background(), cfg, children)
 	if err != nil {
@@ -288,3 +290,33 @@ func startTargets(ctx context.Context, children *procs, tmp, openfc, bootstrap, 
 }
 
 func logf(format string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...) }
+
+// benchWarmOnly runs one scenario alone (-h2c-only, -cluster-only): one
+// openfc server with bench/warm deployed and warm, then run.
+func benchWarmOnly(run func(ctx context.Context, cfg config, children *procs, openfc, tmp string, srv *server, res *results)) func(context.Context, config, *procs) (*results, error) {
+	return func(ctx context.Context, cfg config, children *procs) (*results, error) {
+		if err := needTools("wrk", "h2load"); err != nil {
+			return nil, err
+		}
+		tmp, err := os.MkdirTemp("", "openfc-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		res := newResults(ctx, cfg)
+		openfc, _, err := buildBinaries(ctx, cfg.openfc, tmp)
+		if err != nil {
+			return nil, err
+		}
+		srv, err := startServer(children, openfc, tmp, cfg.logLevel)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := deploy(ctx, srv, 0, res); err != nil {
+			return nil, err
+		}
+		waitWarmFunction(ctx, srv, res)
+		run(ctx, cfg, children, openfc, tmp, srv, res)
+		return res, nil
+	}
+}
