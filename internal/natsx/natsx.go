@@ -170,6 +170,9 @@ func startEmbedded(o Options, log *slog.Logger) (*server.Server, *serverLogger, 
 	if err := checkClusterDir(o); err != nil {
 		return nil, nil, err
 	}
+	if err := portsFree(sopts); err != nil {
+		return nil, nil, err
+	}
 	ns, err := server.NewServer(sopts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("natsx: new embedded server: %w", err)
@@ -201,6 +204,28 @@ func startEmbedded(o Options, log *slog.Logger) (*server.Server, *serverLogger, 
 			"streams", n, "rebuilt", sl.rebuiltStreams())
 	}
 	return ns, sl, nil
+}
+
+// portsFree tells at once when the client or route port is taken: the
+// server would only log it and never become ready (a node of a cluster
+// restarted while its old process still holds the route port, two nodes
+// on one machine given the same ports).
+func portsFree(sopts *server.Options) error {
+	for _, a := range []struct {
+		what string
+		host string
+		port int
+	}{{"client", sopts.Host, sopts.Port}, {"cluster", sopts.Cluster.Host, sopts.Cluster.Port}} {
+		if a.port <= 0 || (a.what == "client" && sopts.DontListen) {
+			continue
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(a.host, strconv.Itoa(a.port)))
+		if err != nil {
+			return fmt.Errorf("natsx: the NATS %s port: %w", a.what, err)
+		}
+		ln.Close()
+	}
+	return nil
 }
 
 // splitListen parses "host:port"; port -1 asks for a free port.

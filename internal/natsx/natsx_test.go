@@ -3,6 +3,7 @@ package natsx
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,6 +121,12 @@ func TestEmbeddedListenerAndExternalClient(t *testing.T) {
 }
 
 func TestStartErrors(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	busy := taken.Addr().String()
 	tests := []struct {
 		name string
 		o    Options
@@ -128,6 +135,9 @@ func TestStartErrors(t *testing.T) {
 		{"embedded without data dir", Options{}, "DataDir is required"},
 		{"bad listen address", Options{DataDir: t.TempDir(), Listen: "nonsense"}, "listen address"},
 		{"bad listen port", Options{DataDir: t.TempDir(), Listen: "127.0.0.1:99999"}, "bad port"},
+		{"client port taken", Options{DataDir: t.TempDir(), Listen: busy}, "the NATS client port: listen tcp " + busy},
+		{"route port taken", Options{DataDir: t.TempDir(), Cluster: Cluster{NodeName: "n1", Listen: busy, Peers: []string{"127.0.0.1:1"}}},
+			"the NATS cluster port: listen tcp " + busy},
 		{"unreachable external", Options{URL: "nats://127.0.0.1:1"}, "connect to"},
 		{"credentials are not logged", Options{URL: "nats://alice:s3cret@127.0.0.1:1"}, "nats://redacted@127.0.0.1:1"},
 	}
