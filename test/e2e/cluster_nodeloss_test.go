@@ -226,23 +226,7 @@ func TestClusterNodeLoss(t *testing.T) {
 		t.Fatalf("cluster status before the kill: live %v, %+v", got, st.JetStream)
 	}
 
-	// A task running on one node, stopped through another: the stop
-	// reaches the node that runs it.
-	stopReq, runsOn := startTask(t, f, nodes, nodes[0], "stop-me", 60000)
-	via := nodes[(runsOn+1)%3]
-	viaF := *f
-	viaF.s = via
-	if out := via.cli("tasks", "stop", f.ref(), "stop-me"); !strings.Contains(out, "stop-me") {
-		t.Errorf("tasks stop through n%d printed %q", (runsOn+1)%3+1, out)
-	}
-	viaF.waitTask(t, "stop-me", "Stopped", 15*time.Second)
-	waitFor(t, 10*time.Second, func() error {
-		if len(f.runs(stopReq, "cut")) > 0 {
-			return nil
-		}
-		return fmt.Errorf("the call of task stop-me on n%d was not cut", runsOn+1)
-	})
-	t.Logf("task stop-me ran on n%d, stopped through n%d", runsOn+1, (runsOn+1)%3+1)
+	checkStopAcrossNodes(t, f, nodes)
 
 	// The victim: the node running this task when it dies.
 	taskReq, v := startTask(t, f, nodes, nodes[1], "victim", 8000)
@@ -268,8 +252,60 @@ func TestClusterNodeLoss(t *testing.T) {
 	victim.kill9()
 	t.Logf("killed n%d under load", v+1)
 
-	// The management API through each survivor during the outage: a
-	// write through one, read back through the other.
+	checkAPIThroughSurvivors(t, survivors, killed)
+
+	checkTaskRanAgain(t, f, &survF, nodes, taskReq, v, killed)
+
+	// The status through a survivor: the victim is no longer live.
+	var want []string
+	for i := range nodes {
+		if i != v {
+			want = append(want, fmt.Sprintf("n%d", i+1))
+		}
+	}
+	waitFor(t, 15*time.Second, func() error {
+		if got := clusterStatus(t, survivors[0]).live(); strings.Join(got, ",") != strings.Join(want, ",") {
+			return fmt.Errorf("live nodes %v; want %v", got, want)
+		}
+		return nil
+	})
+	st = clusterStatus(t, survivors[1])
+	t.Logf("status during the outage: meta leader %s, peers %+v", st.JetStream.MetaLeader, st.JetStream.Peers)
+
+	for time.Since(killed) < 12*time.Second {
+		time.Sleep(100 * time.Millisecond)
+	}
+	stopLoad()
+	<-loaded
+	checkLoad(t, f, shots, v, killed)
+
+	checkRejoins(t, f, victim, v)
+	checkAdminStatus(t, survivors[0], 3)
+}
+
+// A task running on one node, stopped through another: the stop
+// reaches the node that runs it.
+func checkStopAcrossNodes(t *testing.T, f *recFn, nodes []*server) {
+	stopReq, runsOn := startTask(t, f, nodes, nodes[0], "stop-me", 60000)
+	via := nodes[(runsOn+1)%3]
+	viaF := *f
+	viaF.s = via
+	if out := via.cli("tasks", "stop", f.ref(), "stop-me"); !strings.Contains(out, "stop-me") {
+		t.Errorf("tasks stop through n%d printed %q", (runsOn+1)%3+1, out)
+	}
+	viaF.waitTask(t, "stop-me", "Stopped", 15*time.Second)
+	waitFor(t, 10*time.Second, func() error {
+		if len(f.runs(stopReq, "cut")) > 0 {
+			return nil
+		}
+		return fmt.Errorf("the call of task stop-me on n%d was not cut", runsOn+1)
+	})
+	t.Logf("task stop-me ran on n%d, stopped through n%d", runsOn+1, (runsOn+1)%3+1)
+}
+
+// The management API through each survivor during the outage: a
+// write through one, read back through the other.
+func checkAPIThroughSurvivors(t *testing.T, survivors []*server, killed time.Time) {
 	for i, n := range survivors {
 		other := survivors[1-i]
 		svc := fmt.Sprintf("outage%d", i+1)
@@ -290,9 +326,11 @@ func TestClusterNodeLoss(t *testing.T) {
 			return nil
 		})
 	}
+}
 
-	// The task that ran on the victim runs again on a survivor and
-	// succeeds.
+// The task that ran on the victim runs again on a survivor and
+// succeeds.
+func checkTaskRanAgain(t *testing.T, f, survF *recFn, nodes []*server, taskReq string, v int, killed time.Time) {
 	var statuses []string
 	waitFor(t, 60*time.Second, func() error {
 		task := survF.getTask(t, "victim")
@@ -323,31 +361,10 @@ func TestClusterNodeLoss(t *testing.T) {
 			t.Errorf("task victim went through %s (%v)", s, statuses)
 		}
 	}
+}
 
-	// The status through a survivor: the victim is no longer live.
-	var want []string
-	for i := range nodes {
-		if i != v {
-			want = append(want, fmt.Sprintf("n%d", i+1))
-		}
-	}
-	waitFor(t, 15*time.Second, func() error {
-		if got := clusterStatus(t, survivors[0]).live(); strings.Join(got, ",") != strings.Join(want, ",") {
-			return fmt.Errorf("live nodes %v; want %v", got, want)
-		}
-		return nil
-	})
-	st = clusterStatus(t, survivors[1])
-	t.Logf("status during the outage: meta leader %s, peers %+v", st.JetStream.MetaLeader, st.JetStream.Peers)
-
-	for time.Since(killed) < 12*time.Second {
-		time.Sleep(100 * time.Millisecond)
-	}
-	stopLoad()
-	<-loaded
-	checkLoad(t, f, shots, v, killed)
-
-	// The victim comes back on its data dir, rejoins and serves.
+// The victim comes back on its data dir, rejoins and serves.
+func checkRejoins(t *testing.T, f *recFn, victim *server, v int) {
 	restarted := time.Now()
 	back := victim.restart()
 	if err := back.waitServing(90 * time.Second); err != nil {
@@ -363,7 +380,6 @@ func TestClusterNodeLoss(t *testing.T) {
 		}
 		return nil
 	})
-	checkAdminStatus(t, survivors[0], 3)
 }
 
 // checkLoad checks what the load saw around the kill of node v at
