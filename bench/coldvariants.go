@@ -126,16 +126,12 @@ func recordVariant(v coldVariant, cold *coldResult, direct float64, res *results
 // of every variant in interleaved rounds, without the warm path and
 // memory scenarios.
 func benchCold(ctx context.Context, cfg config, children *procs) (*results, error) {
-	tmp, err := os.MkdirTemp("", "openfc-bench-")
+	tmp, openfc, bootstrap, err := prepare(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
 	res := newResults(ctx, cfg)
-	openfc, bootstrap, err := buildBinaries(ctx, cfg.openfc, tmp)
-	if err != nil {
-		return nil, err
-	}
 	direct := directStarts(children, bootstrap, cfg.coldRuns, res)
 	if len(direct) == 0 {
 		return nil, fmt.Errorf("the function binary did not start")

@@ -166,17 +166,13 @@ func bench(ctx context.Context, cfg config, children *procs) (*results, error) {
 	if err := needTools("wrk", "nginx", "h2load"); err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "openfc-bench-")
+	tmp, openfc, bootstrap, err := prepare(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
 
 	res := newResults(ctx, cfg)
-	openfc, bootstrap, err := buildBinaries(ctx, cfg.openfc, tmp)
-	if err != nil {
-		return nil, err
-	}
 	targets, srv, err := startTargets(ctx, children, tmp, openfc, bootstrap, cfg.logLevel)
 	if err != nil {
 		return nil, err
@@ -298,16 +294,12 @@ func benchWarmOnly(run func(ctx context.Context, cfg config, children *procs, op
 		if err := needTools("wrk", "h2load"); err != nil {
 			return nil, err
 		}
-		tmp, err := os.MkdirTemp("", "openfc-bench-")
+		tmp, openfc, _, err := prepare(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(tmp)
 		res := newResults(ctx, cfg)
-		openfc, _, err := buildBinaries(ctx, cfg.openfc, tmp)
-		if err != nil {
-			return nil, err
-		}
 		srv, err := startServer(children, openfc, tmp, cfg.logLevel)
 		if err != nil {
 			return nil, err
@@ -319,4 +311,19 @@ func benchWarmOnly(run func(ctx context.Context, cfg config, children *procs, op
 		run(ctx, cfg, children, openfc, tmp, srv, res)
 		return res, nil
 	}
+}
+
+// prepare makes the run's temporary directory and builds openfc and the
+// bootstrap app into it; the caller removes tmp.
+func prepare(ctx context.Context, cfg config) (tmp, openfc, bootstrap string, err error) {
+	tmp, err = os.MkdirTemp("", "openfc-bench-")
+	if err != nil {
+		return "", "", "", err
+	}
+	openfc, bootstrap, err = buildBinaries(ctx, cfg.openfc, tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return "", "", "", err
+	}
+	return tmp, openfc, bootstrap, nil
 }
