@@ -58,7 +58,7 @@ func (d *Daemon) keepSingleNodeData(ctx context.Context, cred fcsign.Credentials
 	if err := auth.CheckSharedAdmin(ctx, marks, cred); err != nil {
 		return fmt.Errorf("keeping this node's single-node data (left as it is): %w", err)
 	}
-	if _, err := d.nats.MigrateSingleNode(ctx, natsx.Migration{DataDir: o.DataDir, Replicas: d.replicas, Retry: store.RetryPlacement}); err != nil {
+	if _, err := d.nats.MigrateSingleNode(ctx, natsx.Migration{DataDir: o.DataDir, Replicas: d.replicas}); err != nil {
 		return fmt.Errorf("keeping this node's single-node data: %w", err)
 	}
 	return nil

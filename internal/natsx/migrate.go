@@ -56,10 +56,6 @@ type Migration struct {
 	// Replicas is the replica count of the streams created in the
 	// cluster (the node's --replicas).
 	Replicas int
-	// Retry runs op until the cluster can place or reach what it asks
-	// for (store.RetryPlacement: the cluster's nodes may still be
-	// starting). nil runs op once.
-	Retry func(ctx context.Context, op func(ctx context.Context) error) error
 }
 
 // Migrated is what a migration copied.
@@ -110,9 +106,6 @@ func (c *Conn) MigrateSingleNode(ctx context.Context, m Migration) (*Migrated, e
 		return nil, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("natsx: single-node store: %w", err)
-	}
-	if m.Retry == nil {
-		m.Retry = func(ctx context.Context, op func(context.Context) error) error { return op(ctx) }
 	}
 	begun, err := readMarker(marker)
 	if err != nil {
@@ -234,7 +227,7 @@ func (mg *migration) clusterMsgs(ctx context.Context, name string) (uint64, erro
 // does not exist), read from its leader.
 func (mg *migration) clusterState(ctx context.Context, name string) (jetstream.StreamState, error) {
 	var state jetstream.StreamState
-	err := mg.Retry(ctx, func(ctx context.Context) error {
+	err := RetryPlacement(ctx, func(ctx context.Context) error {
 		st, err := mg.dst.JS.Stream(ctx, name)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			state = jetstream.StreamState{}

@@ -35,7 +35,7 @@ func (mg *migration) copyStream(ctx context.Context, p streamPlan) (int, int64, 
 	}
 	if slices.Contains(mg.begun, name) {
 		// Ours, from a copy cut short: empty it and copy again.
-		if err := mg.Retry(ctx, func(ctx context.Context) error { return dst.Purge(ctx) }); err != nil {
+		if err := RetryPlacement(ctx, func(ctx context.Context) error { return dst.Purge(ctx) }); err != nil {
 			return 0, 0, fmt.Errorf("emptying what an interrupted copy left: %w", err)
 		}
 	}
@@ -78,7 +78,7 @@ func (mg *migration) ensureStream(ctx context.Context, old jetstream.StreamConfi
 	cfg.Placement = nil // a single server's placement means nothing here
 	cfg.Sealed = false  // filled first (a sealed stream takes no message)
 	var st jetstream.Stream
-	err := mg.Retry(ctx, func(ctx context.Context) (err error) {
+	err := RetryPlacement(ctx, func(ctx context.Context) (err error) {
 		st, err = mg.dst.JS.Stream(ctx, cfg.Name)
 		if !errors.Is(err, jetstream.ErrStreamNotFound) {
 			return err

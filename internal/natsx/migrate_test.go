@@ -15,8 +15,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/openfc/openfc/internal/store"
 )
 
 // startTestCluster starts n embedded nodes clustered on loopback, node i
@@ -122,18 +120,18 @@ func singleNodeData(t *testing.T, dir, prefix string) []byte {
 	return blob
 }
 
-// inCluster runs op with store.RetryPlacement: a cluster just formed may
+// inCluster runs op with RetryPlacement: a cluster just formed may
 // not know all its peers yet.
 func inCluster(t *testing.T, op func(ctx context.Context) error) {
 	t.Helper()
-	if err := store.RetryPlacement(testCtx(t), op); err != nil {
+	if err := RetryPlacement(testCtx(t), op); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func migrate(t *testing.T, c *Conn, dir string) (*Migrated, error) {
 	t.Helper()
-	return c.MigrateSingleNode(testCtx(t), Migration{DataDir: dir, Replicas: 3, Retry: store.RetryPlacement})
+	return c.MigrateSingleNode(testCtx(t), Migration{DataDir: dir, Replicas: 3})
 }
 
 func kept(t *testing.T, dir string) []string {
@@ -380,7 +378,7 @@ func TestMigrateCopyLosesRaceCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.close()
-	mg := &migration{Migration: Migration{DataDir: dir, Replicas: 3, Retry: store.RetryPlacement},
+	mg := &migration{Migration: Migration{DataDir: dir, Replicas: 3},
 		src: src, dst: nodes[0], marker: filepath.Join(dir, migrationMarker)}
 	inCluster(t, func(ctx context.Context) error {
 		_, err := nodes[1].JS.CreateStream(ctx, jetstream.StreamConfig{Name: "async", Subjects: []string{"async.>"},

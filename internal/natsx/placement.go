@@ -1,4 +1,4 @@
-package store
+package natsx
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 // A try at binding or creating a bucket or stream is bounded by
 // placementFirstAttempt, doubled at each try up to placementAttempt;
-// placementPause is the pause between tries. While a cluster forms, or
+// PlacementPause is the pause between tries. While a cluster forms, or
 // elects the leader of an asset whose leader's node died, a request
 // usually gets no answer at all (it reached no leader) rather than a late
 // one, and the next try after the election answers at once: short first
@@ -20,7 +20,7 @@ import (
 const (
 	placementFirstAttempt = time.Second
 	placementAttempt      = 5 * time.Second
-	placementPause        = 250 * time.Millisecond
+	PlacementPause        = 250 * time.Millisecond
 )
 
 // JetStream API error codes a cluster answers while it cannot place a
@@ -33,12 +33,12 @@ const (
 	errCodeStreamOffline         jetstream.ErrorCode = 10118
 )
 
-// retryPlacement runs op until it succeeds, fails for a reason that
+// RetryPlacement runs op until it succeeds, fails for a reason that
 // waiting will not cure, or ctx ends. On a cluster, creating a bucket
 // with three replicas needs three nodes up, and any request waits for
 // the asset's leader: the first start of a cluster's nodes, or a node
 // starting while the cluster elects, retries here rather than failing.
-func retryPlacement(ctx context.Context, op func(ctx context.Context) error) error {
+func RetryPlacement(ctx context.Context, op func(ctx context.Context) error) error {
 	attempt := placementFirstAttempt
 	for {
 		actx, cancel := context.WithTimeout(ctx, attempt)
@@ -51,7 +51,7 @@ func retryPlacement(ctx context.Context, op func(ctx context.Context) error) err
 		select {
 		case <-ctx.Done():
 			return err
-		case <-time.After(placementPause):
+		case <-time.After(PlacementPause):
 		}
 	}
 }
@@ -69,10 +69,4 @@ func placementPending(err error) bool {
 	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, nats.ErrNoResponders)
-}
-
-// RetryPlacement is retryPlacement for what creates JetStream assets
-// outside this package (natsx's migration of a single node's store).
-func RetryPlacement(ctx context.Context, op func(ctx context.Context) error) error {
-	return retryPlacement(ctx, op)
 }

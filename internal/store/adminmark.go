@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/natsx"
 )
 
 // clusterBucket holds facts every node shares (key "admin": the admin
@@ -54,11 +55,11 @@ func (s *JetStream) CreateAdminMark(ctx context.Context, m *fc.AdminMark) error 
 // another node has just created, for seconds (a node that failed to
 // create the mark because it exists was then told there is none).
 func (a *AdminMarks) AdminMark(ctx context.Context) (*fc.AdminMark, error) {
-	// Each request is bounded (retryPlacement): one that reached no
+	// Each request is bounded (natsx.RetryPlacement): one that reached no
 	// leader while the cluster formed otherwise waited for ctx's end
 	// (a node exited after a minute with a healthy cluster around it).
 	var data []byte
-	err := retryPlacement(ctx, func(ctx context.Context) (err error) {
+	err := natsx.RetryPlacement(ctx, func(ctx context.Context) (err error) {
 		data, err = a.leaderGet(ctx, "KV_"+clusterBucket, "$KV."+clusterBucket+"."+adminMarkKey)
 		return err
 	})
@@ -113,7 +114,7 @@ func (a *AdminMarks) CreateAdminMark(ctx context.Context, m *fc.AdminMark) error
 	if err != nil {
 		return err
 	}
-	err = retryPlacement(ctx, func(ctx context.Context) error {
+	err = natsx.RetryPlacement(ctx, func(ctx context.Context) error {
 		_, err := a.kv.Create(ctx, adminMarkKey, b)
 		return err
 	})

@@ -8,6 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openfc/openfc/internal/natsx"
 )
 
 // This file is the JetStream side of the async queue (internal/async):
@@ -49,7 +51,7 @@ type AsyncQueue struct {
 // may have raised its replicas on a cluster).
 func OpenAsyncQueue(ctx context.Context, js jetstream.JetStream, replicas int) (*AsyncQueue, error) {
 	var st jetstream.Stream
-	err := retryPlacement(ctx, func(ctx context.Context) (err error) {
+	err := natsx.RetryPlacement(ctx, func(ctx context.Context) (err error) {
 		st, err = js.Stream(ctx, AsyncStream)
 		if !errors.Is(err, jetstream.ErrStreamNotFound) {
 			return err
@@ -108,7 +110,7 @@ func (q *AsyncQueue) Publish(ctx context.Context, m *nats.Msg, msgID string) err
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("store: publish to %s: %w", m.Subject, err)
-		case <-time.After(placementPause): // no responder answers at once: not a busy loop
+		case <-time.After(natsx.PlacementPause): // no responder answers at once: not a busy loop
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openfc/openfc/internal/natsx"
 )
 
 // This file is how openfc binds its JetStream buckets and removes objects
@@ -32,7 +34,7 @@ func (b Spec) replicas() int { return max(1, b.Replicas) }
 // configuration (an operator may have changed its replicas).
 func OpenKV(ctx context.Context, js jetstream.JetStream, b Spec) (jetstream.KeyValue, error) {
 	var kv jetstream.KeyValue
-	err := retryPlacement(ctx, func(ctx context.Context) (err error) {
+	err := natsx.RetryPlacement(ctx, func(ctx context.Context) (err error) {
 		kv, err = js.KeyValue(ctx, b.Name)
 		if err == nil || !errors.Is(err, jetstream.ErrBucketNotFound) {
 			return err
@@ -60,7 +62,7 @@ func OpenKV(ctx context.Context, js jetstream.JetStream, b Spec) (jetstream.KeyV
 // when needed; an existing one keeps its configuration.
 func OpenObjectStore(ctx context.Context, js jetstream.JetStream, b Spec) (jetstream.ObjectStore, error) {
 	var obs jetstream.ObjectStore
-	err := retryPlacement(ctx, func(ctx context.Context) (err error) {
+	err := natsx.RetryPlacement(ctx, func(ctx context.Context) (err error) {
 		obs, err = js.ObjectStore(ctx, b.Name)
 		if err == nil || !errors.Is(err, jetstream.ErrBucketNotFound) {
 			return err
@@ -98,7 +100,7 @@ func ObjectStream(ctx context.Context, js jetstream.JetStream, bucket string) (j
 	var st jetstream.Stream
 	var err error
 	for tries := 0; ; tries++ {
-		err = retryPlacement(ctx, func(ctx context.Context) (err error) {
+		err = natsx.RetryPlacement(ctx, func(ctx context.Context) (err error) {
 			st, err = js.Stream(ctx, "OBJ_"+bucket)
 			return err
 		})

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/natsx"
 )
 
 // parent identifies the container of a catalog entry: {} for a service,
@@ -265,7 +266,7 @@ func (s *JetStream) watch(ctx context.Context, b bucket, ready chan<- error) {
 // not with one attempt's.
 func watchAll(ctx context.Context, kv jetstream.KeyValue) (jetstream.KeyWatcher, error) {
 	var w jetstream.KeyWatcher
-	err := retryPlacement(ctx, func(context.Context) (err error) {
+	err := natsx.RetryPlacement(ctx, func(context.Context) (err error) {
 		w, err = kv.WatchAll(ctx)
 		return err
 	})

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openfc/openfc/internal/natsx"
 )
 
 // This file is the JetStream side of the instance logs (internal/logs
@@ -97,7 +99,7 @@ func (l *LogStreams) config(service, function string) jetstream.StreamConfig {
 // place the stream, until ctx ends.
 func (l *LogStreams) Ensure(ctx context.Context, service, function string) error {
 	want := l.config(service, function)
-	err := retryPlacement(ctx, func(ctx context.Context) error {
+	err := natsx.RetryPlacement(ctx, func(ctx context.Context) error {
 		st, err := l.js.Stream(ctx, want.Name)
 		if err == nil {
 			cfg := st.CachedInfo().Config
