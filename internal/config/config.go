@@ -92,6 +92,13 @@ type Options struct {
 	// that address with the certificate and key in TLSCert and TLSKey
 	// (PEM files).
 	TLSListen, TLSCert, TLSKey string
+	// HTTP1Server serves cleartext HTTP/1.1 on Listen: HTTP1NetHTTP
+	// (Go's net/http, the default) or HTTP1Fast (openfc's event-loop-style
+	// server over fasthttp's parser). h2c and TLS stay on net/http either way.
+	HTTP1Server string
+	// HeaderTimeout bounds the reading of a request's head on the front
+	// door (a client trickling its headers is cut then).
+	HeaderTimeout time.Duration
 	// MaxStreamMessageBytes bounds one WebSocket or gRPC message.
 	MaxStreamMessageBytes int64
 	// ShutdownTimeout bounds draining of in-flight requests on SIGTERM.
@@ -126,6 +133,12 @@ const (
 	IsolationContainer = "container"
 )
 
+// The values of --http1-server.
+const (
+	HTTP1NetHTTP = "nethttp"
+	HTTP1Fast    = "fast"
+)
+
 // Defaults returns the options with every default filled in. home is the
 // user's home directory (for the default data dir).
 func Defaults(home string) Options {
@@ -134,6 +147,8 @@ func Defaults(home string) Options {
 		AdminListen:             "127.0.0.1:8081",
 		DataDir:                 filepath.Join(home, ".openfc"),
 		Isolation:               IsolationProcess,
+		HTTP1Server:             HTTP1NetHTTP,
+		HeaderTimeout:           30 * time.Second,
 		NetNS:                   "auto",
 		InstanceCIDR:            network.DefaultCIDR,
 		InstanceNetNSPool:       network.DefaultPoolSize,
@@ -208,6 +223,8 @@ func FlagSet(o *Options) *pflag.FlagSet {
 	fs.IntVar(&o.MaxCodeFiles, FlagMaxCodeFiles, o.MaxCodeFiles, "most entries (files, directories, symlinks) in a code zip")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&o.TLSListen, "tls-listen", o.TLSListen, "also serve HTTPS (HTTP/1.1 and HTTP/2) on this address, e.g. 127.0.0.1:8443")
+	fs.StringVar(&o.HTTP1Server, "http1-server", o.HTTP1Server, "cleartext HTTP/1.1 server on --listen: nethttp or fast (h2c and TLS stay on net/http)")
+	fs.DurationVar(&o.HeaderTimeout, "header-timeout", o.HeaderTimeout, "front door: how long a client may take to send a request's head")
 	fs.StringVar(&o.TLSCert, "tls-cert", o.TLSCert, "PEM certificate (chain) for --tls-listen")
 	fs.StringVar(&o.TLSKey, "tls-key", o.TLSKey, "PEM private key for --tls-listen")
 	fs.Int64Var(&o.MaxStreamMessageBytes, "max-stream-message-bytes", o.MaxStreamMessageBytes, "HTTP trigger: largest WebSocket or gRPC message, either way")
@@ -262,6 +279,8 @@ func (o *Options) validate() error {
 		return errors.New("--data is required")
 	case o.Isolation != IsolationProcess && o.Isolation != IsolationContainer:
 		return fmt.Errorf("--isolation %q: use %s or %s", o.Isolation, IsolationProcess, IsolationContainer)
+	case o.HTTP1Server != HTTP1NetHTTP && o.HTTP1Server != HTTP1Fast:
+		return fmt.Errorf("--http1-server %q: use %s or %s", o.HTTP1Server, HTTP1NetHTTP, HTTP1Fast)
 	case o.NetNS != "auto" && o.NetNS != "on" && o.NetNS != "off":
 		return fmt.Errorf("--netns %q: use auto, on or off", o.NetNS)
 	case (o.AccessKeyID == "") != (o.AccessKeySecret == ""):
@@ -270,6 +289,8 @@ func (o *Options) validate() error {
 		return errors.New("--start-timeout must be positive")
 	case o.MaxInstancesPerFunction < 1, o.MaxInstances < 1:
 		return errors.New("--max-instances and --max-instances-per-function must be at least 1")
+	case o.HeaderTimeout <= 0:
+		return errors.New("--header-timeout must be positive")
 	case o.QueueDepth < 1, o.QueueTimeout <= 0, o.IdleTimeout <= 0, o.LogBytesPerFunction < 1:
 		return errors.New("--queue-depth, --queue-timeout, --idle-timeout and --log-bytes-per-function must be positive")
 	case o.MaxCodeSize < 1, o.MaxUnpackedCodeSize < 1, o.MaxCodeFiles < 1:

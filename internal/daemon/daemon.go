@@ -214,7 +214,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	// The addresses bound (a :0 port resolved), for people and scripts.
 	d.log.Info("openfc serving", "listen", d.ln.Addr().String(), "tls", addrOf(d.tlsLn), "admin", addrOf(d.adminLn), "data", o.DataDir,
 		"nats", firstNonEmpty(o.NATSURL, "embedded"), "netns", d.sb.NetNSEnabled(), "isolation", d.isolation(),
-		"node", d.nodeName, "replicas", d.replicas)
+		"node", d.nodeName, "replicas", d.replicas, "http1", o.HTTP1Server)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/openfc/openfc/internal/config"
 	"github.com/openfc/openfc/internal/gateway"
 )
 
@@ -35,7 +36,11 @@ func (d *Daemon) listenFrontDoor() (err error) {
 
 // startFrontDoor serves the gateway on the front door's listeners.
 func (d *Daemon) startFrontDoor(gw *gateway.Gateway) {
-	o := gateway.ServerOptions{ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelDebug)}
+	o := gateway.ServerOptions{
+		HeaderTimeout: d.opts.HeaderTimeout,
+		FastHTTP1:     d.opts.HTTP1Server == config.HTTP1Fast,
+		ErrorLog:      slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
+	}
 	if d.certs != nil {
 		o.TLS = &tls.Config{GetCertificate: d.certs.get, MinVersion: tls.VersionTLS12}
 	}

@@ -14,6 +14,12 @@ type ServerOptions struct {
 	// TLS serves HTTPS on the listeners given to ServeTLS (ALPN h2 and
 	// http/1.1); its GetCertificate picks a certificate by SNI.
 	TLS *tls.Config
+	// HeaderTimeout bounds the reading of a request's head (default 30 s).
+	HeaderTimeout time.Duration
+	// FastHTTP1 serves cleartext HTTP/1.1 with the event-loop-style
+	// server (fastserver.go) instead of net/http; h2c on the same
+	// listener and TLS stay on net/http.
+	FastHTTP1 bool
 	// ErrorLog receives net/http's own complaints (bad requests, TLS
 	// handshakes); nil: the standard logger.
 	ErrorLog *log.Logger
@@ -23,8 +29,9 @@ type ServerOptions struct {
 // (h2c) on plain listeners, HTTP/1.1 and HTTP/2 over TLS, all served by
 // the gateway; and the shutdown order long-lived calls need.
 type Server struct {
-	g   *Gateway
-	srv *http.Server
+	g    *Gateway
+	opts ServerOptions
+	srv  *http.Server
 }
 
 // NewServer returns the front door's server for g.
@@ -33,11 +40,14 @@ func (g *Gateway) NewServer(o ServerOptions) *Server {
 	p.SetHTTP1(true)
 	p.SetHTTP2(true)
 	p.SetUnencryptedHTTP2(true)
-	return &Server{g: g, srv: &http.Server{
+	if o.HeaderTimeout <= 0 {
+		o.HeaderTimeout = 30 * time.Second
+	}
+	return &Server{g: g, opts: o, srv: &http.Server{
 		Handler:           g,
 		Protocols:         &p,
 		TLSConfig:         o.TLS,
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: o.HeaderTimeout,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          o.ErrorLog,
 	}}
