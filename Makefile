@@ -58,6 +58,8 @@ lint:
 # official Node SDK's.
 test-unit: npm-deps
 	OPENFC_FC2_SDK_DIR=$(CURDIR)/test/e2e/sdk $(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+	# The gateway's tests again with the front door on the fast HTTP/1.1 server (issue 20).
+	OPENFC_HTTP1_SERVER=fast $(GO) test -race -count=1 ./internal/gateway
 	# Allocation bounds need a build without -race (it makes sync.Pool drop items).
 	$(GO) test -count=1 -run 'Allocs$$' ./internal/gateway ./internal/upstream ./internal/route ./internal/auth
 	$(GO) test -run '^$$' -fuzz '^FuzzParseProxyPath$$' -fuzztime 150000x ./internal/route

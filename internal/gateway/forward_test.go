@@ -22,7 +22,7 @@ import (
 // controls entirely (the handler sees the request as the instance does).
 type proxyEnv struct {
 	gw    *Gateway
-	front *httptest.Server
+	front *testFront
 	up    *httptest.Server
 	inst  *fakeInstances
 	conns atomic.Int32 // connections the upstream accepted
@@ -51,7 +51,7 @@ func newProxyEnv(t *testing.T, h http.Handler, tweak func(*http.Server)) *proxyE
 		Catalog: cat, Instances: e.inst, Verifier: fakeVerifier{}, Region: testRegion, AccountID: testAccount, TriggerDomain: testDomain,
 		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)),
 	})
-	e.front = httptest.NewServer(e.gw)
+	e.front = newFront(t, e.gw)
 	t.Cleanup(e.front.Close)
 	t.Cleanup(e.gw.upstream.CloseIdle)
 	return e
@@ -230,7 +230,7 @@ func newRawProxyEnv(t *testing.T, ln net.Listener) *proxyEnv {
 		trigs: map[string]*fc.Trigger{"svc/fn": trig("aaaa-1111", fc.AuthAnonymous, "GET", "POST", "HEAD")}}
 	e.inst.dial = dialTo(ln.Addr().String())
 	e.gw = New(Options{Catalog: cat, Instances: e.inst, Verifier: fakeVerifier{}, TriggerDomain: testDomain})
-	e.front = httptest.NewServer(e.gw)
+	e.front = newFront(t, e.gw)
 	return e
 }
 

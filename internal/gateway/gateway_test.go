@@ -236,7 +236,7 @@ func (s *syncBuf) String() string {
 type testEnv struct {
 	t       *testing.T
 	gw      *Gateway
-	front   *httptest.Server
+	front   *testFront
 	inst    *fakeInstances
 	jwt     *fakeJWT
 	reg     *prometheus.Registry
@@ -290,7 +290,7 @@ func newTestEnv(t *testing.T, limits Limits) *testEnv {
 		Region: testRegion, AccountID: testAccount, TriggerDomain: testDomain, Limits: limits,
 		Metrics: NewMetrics(e.reg), Logger: slog.New(slog.NewJSONHandler(e.logs, nil)),
 	})
-	e.front = httptest.NewServer(e.gw)
+	e.front = newFront(t, e.gw)
 	t.Cleanup(e.front.Close)
 	t.Cleanup(e.gw.upstream.CloseIdle)
 	e.setHandler(nil)

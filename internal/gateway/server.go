@@ -1,11 +1,14 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
+	"errors"
 	"log"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -32,6 +35,8 @@ type Server struct {
 	g    *Gateway
 	opts ServerOptions
 	srv  *http.Server
+	// fast serves cleartext HTTP/1.1 with FastHTTP1 (nil: srv does).
+	fast *fastServer
 }
 
 // NewServer returns the front door's server for g.
@@ -43,18 +48,36 @@ func (g *Gateway) NewServer(o ServerOptions) *Server {
 	if o.HeaderTimeout <= 0 {
 		o.HeaderTimeout = 30 * time.Second
 	}
-	return &Server{g: g, opts: o, srv: &http.Server{
+	s := &Server{g: g, opts: o, srv: &http.Server{
 		Handler:           g,
 		Protocols:         &p,
 		TLSConfig:         o.TLS,
 		ReadHeaderTimeout: o.HeaderTimeout,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       fastIdleTimeout,
 		ErrorLog:          o.ErrorLog,
 	}}
+	if o.FastHTTP1 {
+		s.fast = newFastServer(g, s.srv, o)
+	}
+	return s
 }
 
-// Serve serves plain HTTP (HTTP/1.1 and h2c) on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+// Serve serves plain HTTP (HTTP/1.1 and h2c) on ln until Shutdown. With
+// FastHTTP1 the fast server reads every connection first and hands the
+// HTTP/2 ones to net/http.
+func (s *Server) Serve(ln net.Listener) error {
+	if s.fast == nil {
+		return s.srv.Serve(ln)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.fast.serveH2() }) // ends with the net/http server's shutdown
+	err := s.fast.serve(ln)
+	if !errors.Is(err, http.ErrServerClosed) {
+		s.fast.handoff.close() // no more h2c connections: the h2 side ends too
+	}
+	wg.Wait()
+	return err
+}
 
 // ServeTLS serves HTTPS on ln until Shutdown, with the certificates of
 // ServerOptions.TLS.
@@ -63,6 +86,20 @@ func (s *Server) ServeTLS(ln net.Listener) error { return s.srv.ServeTLS(ln, "",
 // RegisterOnShutdown calls f when Shutdown begins (it ends streams of
 // its own, such as `logs --follow`).
 func (s *Server) RegisterOnShutdown(f func()) { s.srv.RegisterOnShutdown(f) }
+
+// shutdownServers shuts net/http's server and the fast one down side by
+// side (see Shutdown).
+func (s *Server) shutdownServers(ctx context.Context) error {
+	if s.fast == nil {
+		return s.srv.Shutdown(ctx)
+	}
+	var wg sync.WaitGroup
+	var h2err error
+	wg.Go(func() { h2err = s.srv.Shutdown(ctx) })
+	err := s.fast.shutdown(ctx)
+	wg.Wait()
+	return cmp.Or(err, h2err)
+}
 
 // closeGrace bounds each step after the grace period: the gRPC statuses
 // written, the connections left closed.
@@ -76,15 +113,18 @@ const closeGrace = 2 * time.Second
 // ctx's error when requests had to be cut.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.g.streams.closeTunnels(closeGoingAway, errShuttingDown.Error())
-	err := s.srv.Shutdown(ctx)
+	err := s.shutdownServers(ctx)
 	if err != nil {
 		s.g.streams.cut(errShuttingDown)
 		s.g.streams.wait(closeGrace)
 		// The handlers are done: what they wrote is flushed on the way
 		// out, then whatever is left is closed.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
-		if s.srv.Shutdown(sctx) != nil {
+		if s.shutdownServers(sctx) != nil {
 			_ = s.srv.Close()
+			if s.fast != nil {
+				s.fast.close()
+			}
 		}
 		cancel()
 	}

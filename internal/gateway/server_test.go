@@ -86,7 +86,7 @@ func TestServerShutdownEndsStreams(t *testing.T) {
 	// What runs now is the test's (its servers); what starts from here
 	// must be gone once the front door has shut down.
 	before := goleak.IgnoreCurrent()
-	srv := e.gw.NewServer(ServerOptions{})
+	srv := e.gw.NewServer(ServerOptions{FastHTTP1: fastHTTP1(t)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
