@@ -9,21 +9,38 @@ import (
 )
 
 // variant is one openfc build or setting in an A/B run: -ab
-// "name=binary[:log-level],…" ("" binary: this tree's build).
-type variant struct{ name, bin, logLevel string }
+// "name=binary[:log-level[:serve flags]],…" ("" binary: this tree's
+// build; "" log level: warn). Everything after the second colon is extra
+// `openfc serve` flags separated by spaces, so a flag's value may hold a
+// colon but no comma (the variants' separator).
+type variant struct {
+	name, bin, logLevel string
+	args                []string
+}
+
+// abSyntax is -ab's syntax, for its errors and its flag's help.
+const abSyntax = "name=binary[:log-level[:serve flags]],…"
 
 func parseVariants(spec string) ([]variant, error) {
 	var vs []variant
 	for _, item := range strings.Split(spec, ",") {
 		name, rest, ok := strings.Cut(strings.TrimSpace(item), "=")
 		if !ok || name == "" {
-			return nil, fmt.Errorf("-ab %q: want name=binary[:log-level],…", spec)
+			return nil, fmt.Errorf("-ab %q: want %s", spec, abSyntax)
 		}
-		bin, level, _ := strings.Cut(rest, ":")
+		bin, rest, _ := strings.Cut(rest, ":")
+		level, flags, _ := strings.Cut(rest, ":")
 		if level == "" {
 			level = "warn"
 		}
-		vs = append(vs, variant{name: name, bin: bin, logLevel: level})
+		var args []string
+		if strings.TrimSpace(flags) != "" {
+			args = strings.Fields(flags)
+		}
+		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			return nil, fmt.Errorf("-ab variant %q: serve flags %q must start with a flag (%s)", name, flags, abSyntax)
+		}
+		vs = append(vs, variant{name: name, bin: bin, logLevel: level, args: args})
 	}
 	return vs, nil
 }
@@ -58,7 +75,7 @@ func benchAB(ctx context.Context, cfg config, children *procs) (*results, error)
 	}
 	targets := []target{{"nginx", ngURL, ""}}
 	for _, v := range variants {
-		t, err := startVariant(ctx, children, v, built, bootstrap, filepath.Join(tmp, v.name), res)
+		t, err := startVariant(ctx, children, v, built, filepath.Dir(bootstrap), filepath.Join(tmp, v.name), res)
 		if err != nil {
 			return nil, err
 		}
@@ -70,47 +87,50 @@ func benchAB(ctx context.Context, cfg config, children *procs) (*results, error)
 
 // startVariant starts one variant's server with bench/warm deployed and
 // returns its proxy-form target.
-func startVariant(ctx context.Context, children *procs, v variant, built, bootstrap, dir string, res *results) (target, error) {
+func startVariant(ctx context.Context, children *procs, v variant, built, codeDir, dir string, res *results) (target, error) {
 	bin := v.bin
 	if bin == "" {
 		bin = built
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "code"), 0o755); err != nil {
-		return target{}, err
-	}
-	if err := os.Link(bootstrap, filepath.Join(dir, "code", "bootstrap")); err != nil {
-		return target{}, err
-	}
-	srv, err := startServer(children, bin, dir, v.logLevel)
+	logf("A/B: starting openfc serve for %s (%s)", v.name, strings.Join(append([]string{"--log-level", v.logLevel}, v.args...), " "))
+	srv, _, err := startWarmServer(ctx, children, bin, codeDir, dir, v.logLevel, res, v.args...)
 	if err != nil {
 		return target{}, err
 	}
-	if _, err := deploy(ctx, srv, 0, res); err != nil {
-		return target{}, err
-	}
-	waitWarmFunction(ctx, srv, res)
 	return target{"openfc-" + v.name, srv.proxyURL("warm"), ""}, nil
 }
 
 // measureWarmAB measures the targets in interleaved rounds and records
-// each variant's requests/s against nginx and against the first variant.
+// each variant's requests/s against nginx and, against the first
+// variant, its requests/s (the medians' ratio and the median of the
+// rounds' own ratios) and its p50 less the first's.
 func measureWarmAB(ctx context.Context, cfg config, targets []target, res *results) {
 	warmUp(ctx, targets, res)
 	res.Warm = warmMedians(targets, warmRounds(ctx, cfg, targets, res))
-	rps := map[roundKey]float64{}
+	fig := map[roundKey]wrkResult{}
 	for _, w := range res.Warm {
-		rps[roundKey{w.Target, w.Conns}] = w.RPS
+		fig[roundKey{w.Target, w.Conns}] = w
 	}
 	first := targets[1].name
 	for _, t := range targets[1:] {
 		for _, c := range []int{1, 32} {
 			k := fmt.Sprintf("%s_c%d", t.name, c)
-			if n := rps[roundKey{"nginx", c}]; n > 0 {
-				res.Ratios[k+"_rps_vs_nginx"] = round(rps[roundKey{t.name, c}]/n, 3)
+			v, ok := fig[roundKey{t.name, c}]
+			if !ok {
+				continue
 			}
-			if f := rps[roundKey{first, c}]; f > 0 && t.name != first {
-				res.Ratios[k+"_rps_vs_"+first] = round(rps[roundKey{t.name, c}]/f, 3)
+			if n := fig[roundKey{"nginx", c}]; n.RPS > 0 {
+				res.Ratios[k+"_rps_vs_nginx"] = round(v.RPS/n.RPS, 3)
 			}
+			f, ok := fig[roundKey{first, c}]
+			if !ok || f.RPS <= 0 || t.name == first {
+				continue
+			}
+			res.Ratios[k+"_rps_vs_"+first] = round(v.RPS/f.RPS, 3)
+			if p, ok := pairedMedian(v, f); ok {
+				res.Ratios[k+"_rps_vs_"+first+"_paired_median"] = round(p, 3)
+			}
+			res.Ratios[k+"_p50_us_minus_"+first] = round(v.P50us-f.P50us, 1)
 		}
 	}
 }

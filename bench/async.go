@@ -94,27 +94,9 @@ func asyncBench(ctx context.Context, cfg config, children *procs, openfc, tmp st
 // startSyncAlways starts `openfc serve --sync-always` in dir, sharing
 // the run's function code, deploys bench/warm and waits for its answer.
 func startSyncAlways(ctx context.Context, children *procs, openfc, dir, logLevel string, res *results) (*server, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.Symlink(filepath.Join(filepath.Dir(filepath.Dir(dir)), "code"), filepath.Join(dir, "code")); err != nil {
-		return nil, err
-	}
 	logf("async: starting openfc serve --sync-always")
-	srv, err := startServer(children, openfc, dir, logLevel, "--sync-always")
-	if err != nil {
-		return nil, err
-	}
-	if _, err := deploy(ctx, srv, 0, res); err != nil {
-		children.stop(srv.pid)
-		return nil, err
-	}
-	if err := waitHTTP(ctx, srv.proxyURL("warm"), "", 60*time.Second); err != nil {
-		srv.dumpLog()
-		children.stop(srv.pid)
-		return nil, err
-	}
-	return srv, nil
+	srv, _, err := startWarmServer(ctx, children, openfc, filepath.Join(filepath.Dir(filepath.Dir(dir)), "code"), dir, logLevel, res, "--sync-always")
+	return srv, err
 }
 
 // asyncRounds runs each target at 1 and 32 connections once per round,

@@ -1,8 +1,10 @@
 // Command bench measures openfc's warm request path side by side with a
 // direct call, nginx proxy_pass and a bare httputil.ReverseProxy (wrk at 1
-// and 32 connections), the built-in Node.js and Python bootstraps against
-// a custom runtime in the same language (runtimes.go), the cold start of a process-isolated function, a
-// 50-request scale-out, the server's memory, what a refused
+// and 32 connections), on the net/http front door and on the event-loop
+// one (--http1-server fast, issue 20's decision gate: http1.go), the
+// built-in Node.js and Python bootstraps against a custom runtime in the
+// same language (runtimes.go), the cold start of a process-isolated
+// function, a 50-request scale-out, the server's memory, what a refused
 // (unauthenticated) request costs against a signed one (authflood.go) and
 // how fast async requests are accepted, with and without --sync-always
 // (async.go), h2c against HTTP/1.1 at 32 concurrent streams (h2c.go), and
@@ -99,7 +101,7 @@ func parseFlags() config {
 	flag.BoolVar(&cfg.coldOnly, "cold-only", false, "only the cold starts: the default server and its variants")
 	flag.BoolVar(&cfg.h2cOnly, "h2c-only", false, "only h2c (h2load) against HTTP/1.1 (wrk) on bench/warm")
 	flag.BoolVar(&cfg.clusterOnly, "cluster-only", false, "only the three-node cluster against a single node on bench/warm")
-	flag.StringVar(&cfg.ab, "ab", "", `warm path only, openfc variants side by side: "name=binary[:log-level],…" (empty binary: this tree)`)
+	flag.StringVar(&cfg.ab, "ab", "", `warm path only, openfc variants side by side: "`+abSyntax+`" (empty binary: this tree; log level warn; serve flags separated by spaces, e.g. "nethttp=:warn,fast=:warn:--http1-server=fast")`)
 	flag.Parse()
 	if cfg.smoke {
 		cfg.duration = time.Second
@@ -188,12 +190,18 @@ func bench(ctx context.Context, cfg config, children *procs) (*results, error) {
 	mem.IdleServerMB = rssKB(srv.pid) / 1024
 
 	waitWarmFunction(ctx, srv, res)
-	targets = append(targets, openfcTargets(srv, warmLabel)...)
-	// After the idle sample: the runtime functions' instances are
-	// started by their readiness check.
+	targets = append(targets, openfcTargets("openfc", srv, warmLabel)...)
+	// After the idle sample, like the runtime functions, whose instances
+	// are started by their readiness check; stopped after the warm path.
+	fast, fastTargets := startFastFrontDoor(ctx, cfg, children, openfc, tmp, res)
+	targets = append(targets, fastTargets...)
 	targets = append(targets, deployRuntimes(ctx, srv, res)...)
 	measureWarm(ctx, cfg, targets, res)
+	if fast != nil {
+		children.stop(fast.pid)
+	}
 	runtimeRatios(res)
+	http1Ratios(res)
 	time.Sleep(500 * time.Millisecond)
 	mem.AfterWarmMB = rssKB(srv.pid) / 1024
 

@@ -174,3 +174,32 @@ func deploy(ctx context.Context, s *server, coldRuns int, res *results) (string,
 	}
 	return label, nil
 }
+
+// startWarmServer starts another `openfc serve` in dir (its own data and
+// ports) with extra serve flags, the run's function code (codeDir) linked
+// as dir/code, deploys bench/warm and waits for its first answer. It
+// returns the server and warm's trigger subdomain label ("" when the
+// deploy printed none, recorded in res); on an error the server is
+// stopped.
+func startWarmServer(ctx context.Context, children *procs, bin, codeDir, dir, logLevel string, res *results, extra ...string) (*server, string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", err
+	}
+	if err := os.Symlink(codeDir, filepath.Join(dir, "code")); err != nil {
+		return nil, "", err
+	}
+	srv, err := startServer(children, bin, dir, logLevel, extra...)
+	if err != nil {
+		return nil, "", err
+	}
+	label, err := deploy(ctx, srv, 0, res)
+	if err == nil {
+		err = waitHTTP(ctx, srv.proxyURL("warm"), "", 60*time.Second)
+	}
+	if err != nil {
+		srv.dumpLog()
+		children.stop(srv.pid)
+		return nil, "", fmt.Errorf("openfc serve %s: %w", strings.Join(extra, " "), err)
+	}
+	return srv, label, nil
+}

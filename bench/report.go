@@ -30,8 +30,11 @@ type results struct {
 	Scale        *scaleResult        `json:"scale_out,omitempty"`
 	Memory       *memResult          `json:"memory,omitempty"`
 	// H2C is h2c (h2load) against HTTP/1.1 (wrk) on bench/warm (h2c.go).
-	H2C      []h2cResult `json:"h2c,omitempty"`
-	Failures []string    `json:"failures"`
+	H2C []h2cResult `json:"h2c,omitempty"`
+	// HTTP1Gate is issue 20's decision gate: the fast front door against
+	// net/http's (http1.go).
+	HTTP1Gate *http1Gate `json:"http1_gate,omitempty"`
+	Failures  []string   `json:"failures"`
 }
 
 func newResults(ctx context.Context, cfg config) *results {
@@ -99,9 +102,9 @@ func writeOutputs(dir string, res *results) error {
 
 func printTable(res *results) {
 	fmt.Printf("\nmachine: %v CPUs, %v\n\n", res.Machine["nproc"], res.Machine["cpu_model"])
-	fmt.Printf("%-18s %5s %12s %10s %10s\n", "target", "conns", "req/s", "p50 µs", "p99 µs")
+	fmt.Printf("%-22s %5s %12s %10s %10s\n", "target", "conns", "req/s", "p50 µs", "p99 µs")
 	for _, r := range res.Warm {
-		fmt.Printf("%-18s %5d %12.0f %10.1f %10.1f\n", r.Target, r.Conns, r.RPS, r.P50us, r.P99us)
+		fmt.Printf("%-22s %5d %12.0f %10.1f %10.1f\n", r.Target, r.Conns, r.RPS, r.P50us, r.P99us)
 	}
 	printH2C(res)
 	keys := make([]string, 0, len(res.Ratios))
@@ -111,7 +114,7 @@ func printTable(res *results) {
 	sort.Strings(keys)
 	fmt.Println()
 	for _, k := range keys {
-		fmt.Printf("%-52s %v\n", k, res.Ratios[k])
+		fmt.Printf("%-64s %v\n", k, res.Ratios[k])
 	}
 	if c := res.Cold; c != nil {
 		fmt.Printf("\ncold start (median of %d): first response %.2f ms; app exec-to-listen %.2f ms (main-to-listen %.3f ms); overhead %.2f ms\n",
@@ -129,6 +132,9 @@ func printTable(res *results) {
 			m.IdleServerMB, m.AfterWarmMB, m.ServerRSSAfterMB, m.PerIdleInstanceKB, m.IdleInstances, m.Per1000ConnsKB, m.IdleConnsOpened)
 		fmt.Printf("        (RSS deltas, which move with the GC: %.1f KB per idle instance, %.0f KB per 1,000 connections)\n", m.PerIdleInstanceRSS, m.Per1000ConnsRSS)
 	}
+	if g := res.HTTP1Gate; g != nil {
+		fmt.Printf("\n%s\n%s\n", g, g.details())
+	}
 }
 
 // The chart's geometry, in pixels: two panels side by side, a row of two
@@ -140,7 +146,7 @@ const (
 	chartBarH   = 14
 	chartGap    = 12
 	chartRowH   = 2*chartBarH + chartGap
-	chartLabelW = 120.0
+	chartLabelW = 145.0
 )
 
 // chartPanel is one half of the chart: a figure of wrkResult and its unit.
@@ -162,6 +168,9 @@ func chartSVG(res *results) string {
 		}
 	}
 	height := chartTop + len(targets)*chartRowH + 60
+	if res.HTTP1Gate != nil {
+		height += 20
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", chartW, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
@@ -179,6 +188,9 @@ func chartSVG(res *results) string {
 	for j, c := range []int{1, 32} {
 		x := 10 + float64(j)*160
 		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="12" height="12" fill="%s"/><text x="%.0f" y="%.0f">%d connection(s)</text>`+"\n", x, ly, colors[c], x+16, ly+10, c)
+	}
+	if g := res.HTTP1Gate; g != nil {
+		fmt.Fprintf(&b, `<text x="10" y="%.0f" font-weight="bold">%s</text>`+"\n", ly+32, xmlEsc(g.String()))
 	}
 	b.WriteString("</svg>\n")
 	return b.String()

@@ -243,19 +243,8 @@ func runtimeRatios(res *results) {
 			k := fmt.Sprintf("%s-builtin_c%d", lang, c)
 			res.Ratios[k+"_rps_vs_custom"] = round(b.RPS/u.RPS, 3)
 			res.Ratios[k+"_added_p50_us_over_custom"] = round(b.P50us-u.P50us, 1)
-			// The pair measured seconds apart in each round: on a shared
-			// machine the median of these is steadier than the ratio of
-			// the medians.
-			if len(b.RoundsRPS) == len(u.RoundsRPS) {
-				var per []float64
-				for i := range b.RoundsRPS {
-					if u.RoundsRPS[i] > 0 {
-						per = append(per, b.RoundsRPS[i]/u.RoundsRPS[i])
-					}
-				}
-				if len(per) > 0 {
-					res.Ratios[k+"_rps_vs_custom_paired_median"] = round(median(per), 3)
-				}
+			if p, ok := pairedMedian(b, u); ok {
+				res.Ratios[k+"_rps_vs_custom_paired_median"] = round(p, 3)
 			}
 		}
 	}

@@ -25,3 +25,24 @@ func round(v float64, places int) float64 {
 	p := math.Pow(10, float64(places))
 	return math.Round(v*p) / p
 }
+
+// pairedMedian is the median over the rounds of a's requests/s ÷ b's
+// within the round. The pair is measured seconds apart in each round, so
+// on a shared machine this is steadier than the ratio of the medians;
+// false when the rounds do not pair up (a failed round) or none has a
+// figure for b.
+func pairedMedian(a, b wrkResult) (float64, bool) {
+	if len(a.RoundsRPS) != len(b.RoundsRPS) {
+		return 0, false
+	}
+	var per []float64
+	for i := range a.RoundsRPS {
+		if b.RoundsRPS[i] > 0 {
+			per = append(per, a.RoundsRPS[i]/b.RoundsRPS[i])
+		}
+	}
+	if len(per) == 0 {
+		return 0, false
+	}
+	return median(per), true
+}

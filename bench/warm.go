@@ -25,12 +25,13 @@ func waitWarmFunction(ctx context.Context, s *server, res *results) {
 	}
 }
 
-// openfcTargets are bench/warm through the proxy route and, when the deploy
-// printed its label, through the trigger subdomain.
-func openfcTargets(s *server, warmLabel string) []target {
-	ts := []target{{"openfc-proxy", s.proxyURL("warm"), ""}}
+// openfcTargets are bench/warm through the proxy route (<prefix>-proxy)
+// and, when the deploy printed its label, through the trigger subdomain
+// (<prefix>-subdomain).
+func openfcTargets(prefix string, s *server, warmLabel string) []target {
+	ts := []target{{prefix + "-proxy", s.proxyURL("warm"), ""}}
 	if warmLabel != "" {
-		ts = append(ts, target{"openfc-subdomain", "http://" + s.addr + "/", warmLabel + ".fcapp.localhost"})
+		ts = append(ts, target{prefix + "-subdomain", "http://" + s.addr + "/", warmLabel + ".fcapp.localhost"})
 	}
 	return ts
 }
@@ -66,7 +67,7 @@ func warmRounds(ctx context.Context, cfg config, targets []target, res *results)
 					res.fail("%s c=%d round %d: %v", t.name, c, round+1, err)
 					continue
 				}
-				logf("round %d/%d %-17s c=%-2d %10.0f req/s  p50 %8.1f µs  p99 %8.1f µs", round+1, cfg.rounds, t.name, c, r.RPS, r.P50us, r.P99us)
+				logf("round %d/%d %-21s c=%-2d %10.0f req/s  p50 %8.1f µs  p99 %8.1f µs", round+1, cfg.rounds, t.name, c, r.RPS, r.P50us, r.P99us)
 				rounds[roundKey{t.name, c}] = append(rounds[roundKey{t.name, c}], r)
 			}
 		}
@@ -106,7 +107,7 @@ func warmRatios(res *results) {
 		}
 		return nil
 	}
-	for _, of := range []string{"openfc-proxy", "openfc-subdomain"} {
+	for _, of := range []string{"openfc-proxy", "openfc-subdomain", fastPrefix + "-proxy", fastPrefix + "-subdomain"} {
 		for _, c := range []int{1, 32} {
 			o, n, r, d := get(of, c), get("nginx", c), get("reverseproxy", c), get("direct", c)
 			if o == nil {
