@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"bufio"
+	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -54,5 +57,47 @@ func BenchmarkWarmPath(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		warmCall(b, gw, req)
+	}
+}
+
+// BenchmarkFrontDoor measures a warm call through each front-door
+// server over loopback (one keep-alive connection, a raw client), so that
+// the two servers' own cost per request and allocations can be compared
+// (issue 20); the chain, the upstream and the client are the same.
+func BenchmarkFrontDoor(b *testing.B) {
+	for _, fast := range []bool{false, true} {
+		name := map[bool]string{false: "nethttp", true: "fast"}[fast]
+		b.Run(name, func(b *testing.B) {
+			gw, _ := warmGateway(b)
+			srv := gw.NewServer(ServerOptions{FastHTTP1: fast})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			go srv.Serve(ln)
+			b.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			req := []byte("GET /2016-08-15/proxy/svc/fn/hello?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\n\r\n")
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
 	}
 }
