@@ -66,6 +66,7 @@ test-unit: npm-deps
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTriggerHost$$' -fuzztime 100000x ./internal/route
 	$(GO) test -run '^$$' -fuzz '^FuzzWriteHead$$' -fuzztime 50000x ./internal/gateway
 	$(GO) test -run '^$$' -fuzz '^FuzzResponseFilter$$' -fuzztime 50000x ./internal/gateway
+	$(GO) test -run '^$$' -fuzz '^FuzzFastServer$$' -fuzztime 5000x ./internal/gateway
 	$(GO) test -run '^$$' -fuzz '^FuzzRemoveHopHeaders$$' -fuzztime 50000x ./internal/upstream
 	$(GO) test -run '^$$' -fuzz '^FuzzTokenLookup$$' -fuzztime 50000x ./internal/auth
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAuthorization$$' -fuzztime 50000x ./pkg/fcsign
