@@ -71,8 +71,15 @@ test-unit: npm-deps
 	$(GO) test -run '^$$' -fuzz '^FuzzTokenLookup$$' -fuzztime 50000x ./internal/auth
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAuthorization$$' -fuzztime 50000x ./pkg/fcsign
 
+# The e2e suite runs against each front-door HTTP/1.1 server
+# (--http1-server), both runs at once (scripts/test-e2e.sh); either
+# failing fails the target, with its output shown whole. E2E_RUN narrows
+# every run to a -run pattern, E2E_SERVERS the servers run against.
+E2E_RUN     ?=
+E2E_SERVERS ?= nethttp fast
+
 test-e2e: deps
-	$(GO) test -count=1 -timeout 20m ./test/e2e/
+	GO='$(GO)' E2E_RUN='$(E2E_RUN)' ./scripts/test-e2e.sh $(E2E_SERVERS)
 
 # deps first: a missing tool stops the run before it starts, not after.
 test: deps lint test-unit test-e2e

@@ -13,7 +13,8 @@ import (
 // on its own; it returns its exit code and output, and how long it ran.
 func serveRefused(t *testing.T, dataDir string) (int, string, time.Duration) {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "", "--data", dataDir)
+	args, _ := serveArgs("--listen", "127.0.0.1:0", "--admin-listen", "", "--data", dataDir)
+	cmd := exec.Command(binary, args...)
 	cmd.Env = testEnv()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -31,7 +31,26 @@ const (
 
 var binary string // built once by TestMain
 
+// http1Env chooses the front door's HTTP/1.1 server for the whole run
+// (nethttp or fast; unset: the server's default), so that the suite runs
+// against each (`make test-e2e` runs both).
+const http1Env = "OPENFC_E2E_HTTP1_SERVER"
+
+// http1Server is http1Env's value, checked once by TestMain: every
+// server the harness launches gets --http1-server with it.
+var http1Server string
+
 func TestMain(m *testing.M) {
+	http1Server = os.Getenv(http1Env)
+	switch http1Server {
+	case "":
+		fmt.Fprintf(os.Stderr, "e2e: %s unset: openfc serve runs its default HTTP/1.1 server\n", http1Env)
+	case "nethttp", "fast":
+		fmt.Fprintf(os.Stderr, "e2e: openfc serve runs with --http1-server %s (%s)\n", http1Server, http1Env)
+	default:
+		fmt.Fprintf(os.Stderr, "e2e: %s=%q: want nethttp or fast\n", http1Env, http1Server)
+		os.Exit(2)
+	}
 	dir, err := os.MkdirTemp("", "openfc-e2e-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -69,6 +88,9 @@ type server struct {
 	extra              []string
 	env                []string      // added to the environment (startServerEnv)
 	found              chan []string // the start line's addresses, once
+	// http1 is the --http1-server value the server was given ("": none,
+	// its default), which its start line must name.
+	http1 string
 }
 
 type syncBuffer struct {
@@ -100,8 +122,27 @@ func testEnv(extra ...string) []string {
 }
 
 // listenRE finds the addresses openfc serves on in its start line (tls
-// and admin are "" when not served).
-var listenRE = regexp.MustCompile(`msg="openfc serving" listen=(\S+) tls=("[^"]*"|\S+) admin=("[^"]*"|\S+)`)
+// and admin are "" when not served), and the HTTP/1.1 server it names.
+var listenRE = regexp.MustCompile(`msg="openfc serving" listen=(\S+) tls=("[^"]*"|\S+) admin=("[^"]*"|\S+) .*\bhttp1=(\S+)`)
+
+// serveArgs are the arguments of `openfc serve` with the given flags:
+// http1Env's server is added unless the flags choose one themselves. It
+// returns that choice too ("": the server's default).
+func serveArgs(flags ...string) (args []string, http1 string) {
+	for i, f := range flags {
+		if v, ok := strings.CutPrefix(f, "--http1-server="); ok {
+			return append([]string{"serve"}, flags...), v
+		}
+		if f == "--http1-server" && i+1 < len(flags) {
+			return append([]string{"serve"}, flags...), flags[i+1]
+		}
+	}
+	args = append([]string{"serve"}, flags...)
+	if http1Server != "" {
+		args = append(args, "--http1-server", http1Server)
+	}
+	return args, http1Server
+}
 
 // startServer starts openfc serve on a random port with a fresh data dir
 // (or dataDir when non-empty) and waits until it serves.
@@ -129,7 +170,8 @@ func launchServer(t *testing.T, dataDir string, env []string, extra ...string) *
 		dataDir = t.TempDir()
 	}
 	s := &server{t: t, dataDir: dataDir, log: &syncBuffer{}, done: make(chan struct{}), extra: extra, env: env, found: make(chan []string, 1)}
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "", "--data", dataDir, "--shutdown-timeout", "10s"}, extra...)
+	args, http1 := serveArgs(append([]string{"--listen", "127.0.0.1:0", "--admin-listen", "", "--data", dataDir, "--shutdown-timeout", "10s"}, extra...)...)
+	s.http1 = http1
 	s.cmd = exec.Command(binary, args...)
 	s.cmd.Env = testEnv(env...)
 	pr, pw := io.Pipe()
@@ -172,6 +214,9 @@ func (s *server) waitServing(timeout time.Duration) error {
 	case addrs := <-s.found:
 		s.URL = "http://" + addrs[0]
 		s.TLSAddr, s.AdminAddr = strings.Trim(addrs[1], `"`), strings.Trim(addrs[2], `"`)
+		if s.http1 != "" && addrs[3] != s.http1 {
+			return fmt.Errorf("server serves HTTP/1.1 with %s; it was given --http1-server %s", addrs[3], s.http1)
+		}
 		return nil
 	case <-s.done:
 		return fmt.Errorf("server exited before serving:\n%s", s.log.String())

@@ -75,14 +75,17 @@ func hostServer(t *testing.T) int {
 }
 
 // outsideNamespace stands for the internet: a network namespace the test
-// makes, joined to the host by a veth pair of its own (198.51.100.0/30,
-// TEST-NET-2), where a Python server answers "from outside" on port 80.
-// Instances reach it only through the host's forwarding and NAT.
+// makes, joined to the host by a veth pair of its own (a /30 of
+// 198.51.100.0/24, TEST-NET-2, that no interface of the host has yet:
+// `make test-e2e` runs the suite twice at once), where a Python server
+// answers "from outside" on port 80. Instances reach it only through the
+// host's forwarding and NAT.
 func outsideNamespace(t *testing.T) string {
 	t.Helper()
 	b := make([]byte, 3)
 	rand.Read(b)
 	ns, host := "openfc-e2e-"+hex.EncodeToString(b), "oute2e"+hex.EncodeToString(b)
+	hostAddr, outAddr := freeTestNet2(t, int(b[0]))
 	ip := ipTool().mustFind(t)
 	run := func(args ...string) {
 		t.Helper()
@@ -97,14 +100,14 @@ func outsideNamespace(t *testing.T) string {
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 	run("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns)
 	t.Cleanup(func() { exec.Command("ip", "link", "del", host).Run() })
-	run("ip", "addr", "add", "198.51.100.1/30", "dev", host)
+	run("ip", "addr", "add", hostAddr+"/30", "dev", host)
 	run("ip", "link", "set", host, "up")
-	run("ip", "-n", ns, "addr", "add", "198.51.100.2/30", "dev", "eth0")
+	run("ip", "-n", ns, "addr", "add", outAddr+"/30", "dev", "eth0")
 	run("ip", "-n", ns, "link", "set", "eth0", "up")
 	run("ip", "-n", ns, "link", "set", "lo", "up")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("from outside"), 0o644)
-	srv := exec.Command("ip", "netns", "exec", ns, "python3", "-m", "http.server", "--bind", "198.51.100.2", "80")
+	srv := exec.Command("ip", "netns", "exec", ns, "python3", "-m", "http.server", "--bind", outAddr, "80")
 	srv.Dir = dir
 	srv.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := srv.Start(); err != nil {
@@ -113,9 +116,35 @@ func outsideNamespace(t *testing.T) string {
 	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
 	waitFor(t, 10*time.Second, func() error {
 		return exec.Command("ip", "netns", "exec", ns, "python3", "-c",
-			"import urllib.request; urllib.request.urlopen('http://198.51.100.2/', timeout=1)").Run()
+			"import urllib.request; urllib.request.urlopen('http://"+outAddr+"/', timeout=1)").Run()
 	})
-	return "http://198.51.100.2/"
+	return "http://" + outAddr + "/"
+}
+
+// freeTestNet2 picks a /30 of 198.51.100.0/24, trying from the one
+// numbered start (mod 64) on, whose host address no interface has, and
+// returns its host and outside addresses.
+func freeTestNet2(t *testing.T, start int) (hostAddr, outAddr string) {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := map[string]bool{}
+	for _, a := range addrs {
+		if p, ok := a.(*net.IPNet); ok {
+			taken[p.IP.String()] = true
+		}
+	}
+	for i := range 64 {
+		n := (start + i) % 64
+		hostAddr = fmt.Sprintf("198.51.100.%d", 4*n+1)
+		if !taken[hostAddr] {
+			return hostAddr, fmt.Sprintf("198.51.100.%d", 4*n+2)
+		}
+	}
+	t.Fatalf("every /30 of 198.51.100.0/24 is on an interface of the host")
+	return "", ""
 }
 
 // instanceAddrs returns the addresses of service/name's instances, from
@@ -272,10 +301,11 @@ func TestInstanceNetworkCleanup(t *testing.T) {
 	// kill -9, with a process that left the instance's process group
 	// holding its namespace (and so its link) alive.
 	s = startServer(t, data)
-	s.deployEcho(echoOpts{service: "clean", name: "netescape",
+	// ESCAPE_DATA tells this run's escaped process from another run's.
+	s.deployEcho(echoOpts{service: "clean", name: "netescape", env: map[string]string{"ESCAPE_DATA": data},
 		command: "[sh]\n        args: [-c, 'setsid sleep 600 & exec python3 server.py']"})
 	t.Cleanup(func() {
-		for _, pid := range processesWithEnv("ECHO_NAME=netescape") {
+		for _, pid := range processesWithEnv("ESCAPE_DATA=" + data) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
