@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -186,8 +187,15 @@ func (c *fastConn) refuseHead(err error) bool {
 		c.writePlatformError(fc.Errorf(fc.CodeInvalidArgument, "the request head exceeds %d bytes", fastMaxHead))
 		return false
 	}
-	c.writePlatformError(fc.Errorf(fc.CodeInvalidArgument, "malformed HTTP request: %s", err.Error()))
+	c.writePlatformError(fc.Errorf(fc.CodeInvalidArgument, "malformed HTTP request: %s", parseProblem(err)))
 	return false
+}
+
+// parseProblem is what fasthttp says was wrong with a head, without the
+// head itself it quotes.
+func parseProblem(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), ": buffer size=")
+	return strings.TrimPrefix(msg, "error when reading request headers: ")
 }
 
 // writePlatformError answers with an FC error and closes the connection
