@@ -29,6 +29,13 @@ func acquireError(ctx context.Context, err error) error {
 	return err
 }
 
+// crashWait is how long a broken exchange waits for its instance's exit,
+// to tell a crash (and an out-of-memory kill) from a connection error.
+// Only a failed call waits; under load (runc reaping a killed container
+// on a busy machine) 200 ms proved too short, and the client got a bare
+// "connection reset" instead of the out-of-memory error.
+const crashWait = time.Second
+
 // exchangeError maps a failed exchange with an instance: a body over the
 // limit, an answer the function may not send, its timeout, the client
 // gone, a crash, or its server failing.
@@ -52,7 +59,7 @@ func exchangeError(ctx context.Context, c *call, err error) error {
 		// The client went away; nobody reads this answer.
 		return fc.Errorf(fc.CodeClientClosedRequest, "client Closed Request")
 	}
-	if exited, exitErr := c.lease.Exited(200 * time.Millisecond); exited {
+	if exited, exitErr := c.lease.Exited(crashWait); exited {
 		var fe *fc.Error
 		if errors.As(exitErr, &fe) {
 			return fe // the instance manager's own account (out of memory)
