@@ -290,8 +290,10 @@ var (
 	reH2Finished = regexp.MustCompile(`finished in [0-9.]+(?:us|ms|s), ([0-9.]+) req/s`)
 	reH2Requests = regexp.MustCompile(`requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout`)
 	reH2Status   = regexp.MustCompile(`status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx`)
-	reH2Proto    = regexp.MustCompile(`Application protocol: (\S+)`)
-	reH2Time     = regexp.MustCompile(`time for request:\s+([0-9.]+)(us|ms|s)\s+([0-9.]+)(us|ms|s)\s+([0-9.]+)(us|ms|s)\s+([0-9.]+)(us|ms|s)`)
+	// h2load's threads print side by side, so the protocol may run into
+	// another thread's line ("Application protocol: h2cMain benchmark…").
+	reH2Proto = regexp.MustCompile(`Application protocol: (h2c|h2|http/1\.1|\S+)`)
+	reH2Time  = regexp.MustCompile(`time for request:\s+([0-9.]+)(us|ms|s)\s+([0-9.]+)(us|ms|s)\s+([0-9.]+)(us|ms|s)\s+([0-9.]+)(us|ms|s)`)
 )
 
 // runH2load runs h2load for d (whole seconds, at least 1) with clients
@@ -332,8 +334,13 @@ func runH2load(ctx context.Context, u string, clients, streams int, d time.Durat
 func parseH2load(s string) (h2cSample, error) {
 	var r h2cSample
 	atoi := func(v string) int { n, _ := strconv.Atoi(v); return n }
-	if m := reH2Proto.FindStringSubmatch(s); m == nil || m[1] != "h2c" {
-		return r, fmt.Errorf("not h2c (application protocol %q)\n%s", strings.Join(m, ""), s)
+	for _, m := range reH2Proto.FindAllStringSubmatch(s, -1) {
+		if m[1] != "h2c" {
+			return r, fmt.Errorf("not h2c (application protocol %q)\n%s", m[1], s)
+		}
+	}
+	if !reH2Proto.MatchString(s) {
+		return r, fmt.Errorf("no application protocol\n%s", s)
 	}
 	m := reH2Requests.FindStringSubmatch(s)
 	if m == nil {

@@ -34,6 +34,11 @@ func TestParseH2load(t *testing.T) {
 	if r.RPS != 25226 || r.Succeeded != 50452 || r.MinUs != 68 || r.MaxUs != 11830 || r.MeanUs != 1220 || r.SDUs != 788 {
 		t.Fatalf("parsed %+v", r)
 	}
+	// Two threads printing at once (seen in a full run).
+	interleaved := strings.Replace(h2loadOK, "Application protocol: h2c\nMain benchmark", "Application protocol: h2cMain benchmark", 1)
+	if _, err := parseH2load(interleaved); err != nil {
+		t.Fatalf("interleaved lines: %v", err)
+	}
 }
 
 func TestParseH2loadFailures(t *testing.T) {

@@ -31,6 +31,20 @@ func round(v float64, places int) float64 {
 // on a shared machine this is steadier than the ratio of the medians;
 // false when the rounds do not pair up (a failed round) or none has a
 // figure for b.
+// pairedP50Diff is the median of the rounds' own p50 differences, a's
+// less b's: on a machine whose speed drifts between rounds, the pairs
+// measured seconds apart compare fairly where the medians do not.
+func pairedP50Diff(a, b wrkResult) (float64, bool) {
+	if len(a.RoundsP50us) != len(b.RoundsP50us) || len(a.RoundsP50us) == 0 {
+		return 0, false
+	}
+	per := make([]float64, len(a.RoundsP50us))
+	for i := range per {
+		per[i] = a.RoundsP50us[i] - b.RoundsP50us[i]
+	}
+	return median(per), true
+}
+
 func pairedMedian(a, b wrkResult) (float64, bool) {
 	if len(a.RoundsRPS) != len(b.RoundsRPS) {
 		return 0, false

@@ -90,7 +90,7 @@ func warmMedians(targets []target, rounds map[roundKey][]wrkResult) []wrkResult 
 				rps, p50, p99 = append(rps, r.RPS), append(p50, r.P50us), append(p99, r.P99us)
 			}
 			warm = append(warm, wrkResult{Target: t.name, Conns: c, RPS: round(median(rps), 0),
-				P50us: median(p50), P99us: median(p99), RoundsRPS: rps})
+				P50us: median(p50), P99us: median(p99), RoundsRPS: rps, RoundsP50us: p50})
 		}
 	}
 	return warm

@@ -19,6 +19,8 @@ type wrkResult struct {
 	P99us  float64 `json:"p99_us"`           // median of the rounds
 	// RoundsRPS are the rounds' requests/s, in round order.
 	RoundsRPS []float64 `json:"rounds_requests_per_sec,omitempty"`
+	// RoundsP50us are the rounds' p50s, in round order.
+	RoundsP50us []float64 `json:"rounds_p50_us,omitempty"`
 	// MeanUs, SDUs and MaxUs are one run's "Latency" thread stats (Avg,
 	// Stdev, Max), for a comparison with h2load's mean (h2c.go); the
 	// medians of the rounds leave them out.

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -43,8 +44,8 @@ type fastConn struct {
 	rw         fastResponse
 	body       fastBody
 	watch      connWatch // fastwatch.go
-	// idle: waiting for the next request (guarded by srv.mu).
-	idle bool
+	// idle: waiting for the next request (setIdle).
+	idle atomic.Bool
 	// hijacked: the handler took the connection over (an upgrade).
 	hijacked bool
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -44,10 +45,12 @@ type fastServer struct {
 	dates   dateCache
 	headers headerNames
 
+	// closing is set (under mu) when the shutdown begins; connections
+	// read it without the lock between requests (setIdle).
+	closing   atomic.Bool
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*fastConn]struct{}
-	closing   bool
 	done      chan struct{} // closed when the last connection ended after closing
 }
 
@@ -101,18 +104,14 @@ func (s *fastServer) serve(ln net.Listener) error {
 func (s *fastServer) track(ln net.Listener) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
+	if s.closing.Load() {
 		return false
 	}
 	s.listeners[ln] = struct{}{}
 	return true
 }
 
-func (s *fastServer) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
+func (s *fastServer) isClosing() bool { return s.closing.Load() }
 
 // newConn registers a connection; nil once the server is closing.
 func (s *fastServer) newConn(nc net.Conn) *fastConn {
@@ -120,7 +119,7 @@ func (s *fastServer) newConn(nc net.Conn) *fastConn {
 	c.rw.c = c
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
+	if s.closing.Load() {
 		return nil
 	}
 	s.conns[c] = struct{}{}
@@ -132,19 +131,20 @@ func (s *fastServer) forget(c *fastConn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.conns, c)
-	if s.closing && len(s.conns) == 0 && s.done != nil {
+	if s.closing.Load() && len(s.conns) == 0 && s.done != nil {
 		close(s.done)
 		s.done = nil
 	}
 }
 
 // setIdle marks c waiting for its next request (closed at once during a
-// shutdown) or busy; it reports false when c is to close instead.
+// shutdown) or busy; it reports false when c is to close instead. No
+// lock: c stores idle before it loads closing, the shutdown stores
+// closing before it loads idle, so one of them sees the other (the
+// atomics are sequentially consistent).
 func (s *fastServer) setIdle(c *fastConn, idle bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c.idle = idle
-	return !s.closing
+	c.idle.Store(idle)
+	return !s.closing.Load()
 }
 
 // shutdown closes the listeners and the idle connections, lets the
@@ -152,13 +152,13 @@ func (s *fastServer) setIdle(c *fastConn, idle bool) bool {
 // waits for them until ctx ends.
 func (s *fastServer) shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	s.closing = true
+	s.closing.Store(true)
 	for ln := range s.listeners {
 		_ = ln.Close()
 	}
 	clear(s.listeners)
 	for c := range s.conns {
-		if c.idle {
+		if c.idle.Load() {
 			_ = c.raw.Close()
 		}
 	}
@@ -184,7 +184,7 @@ func (s *fastServer) shutdown(ctx context.Context) error {
 func (s *fastServer) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closing = true
+	s.closing.Store(true)
 	for c := range s.conns {
 		c.cut()
 	}
@@ -263,23 +263,25 @@ type handoffAddr struct{}
 func (handoffAddr) Network() string { return "handoff" }
 func (handoffAddr) String() string  { return "h2c handoff" }
 
-// dateCache renders the Date header once a second.
+// dateCache renders the Date header once a second; requests read it
+// without a lock.
 type dateCache struct {
-	mu   sync.Mutex
+	cur atomic.Pointer[dateText]
+}
+
+type dateText struct {
 	sec  int64
-	text []byte
+	text []byte // "Date: <time>\r\n"
 }
 
 // appendDate appends "Date: <now>\r\n".
 func (d *dateCache) appendDate(b []byte) []byte {
 	now := time.Now()
-	d.mu.Lock()
-	if sec := now.Unix(); sec != d.sec || d.text == nil {
-		d.sec = sec
-		d.text = now.UTC().AppendFormat(d.text[:0], http.TimeFormat)
+	t := d.cur.Load()
+	if t == nil || t.sec != now.Unix() {
+		text := now.UTC().AppendFormat([]byte("Date: "), http.TimeFormat)
+		t = &dateText{sec: now.Unix(), text: append(text, "\r\n"...)}
+		d.cur.Store(t)
 	}
-	b = append(b, "Date: "...)
-	b = append(b, d.text...)
-	d.mu.Unlock()
-	return append(b, "\r\n"...)
+	return append(b, t.text...)
 }
