@@ -44,6 +44,8 @@ type fastServer struct {
 	handoff *handoffListener
 	dates   dateCache
 	headers headerNames
+	watcher *watcher // fastwatch.go
+	started sync.Once
 
 	// closing is set (under mu) when the shutdown begins; connections
 	// read it without the lock between requests (setIdle).
@@ -58,6 +60,7 @@ func newFastServer(h http.Handler, h2 *http.Server, o ServerOptions) *fastServer
 	s := &fastServer{
 		handler: h, headerTimeout: o.HeaderTimeout, errorLog: o.ErrorLog, h2: h2,
 		handoff:   newHandoffListener(),
+		watcher:   newWatcher(),
 		headers:   newHeaderNames(),
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*fastConn]struct{}),
@@ -65,9 +68,33 @@ func newFastServer(h http.Handler, h2 *http.Server, o ServerOptions) *fastServer
 	return s
 }
 
-// serveH2 serves the handed-over HTTP/2 connections until the net/http
-// server shuts down.
-func (s *fastServer) serveH2() error { return s.h2.Serve(s.handoff) }
+// background runs the server's own goroutines until shutdown: the
+// net/http server of the handed-over HTTP/2 connections, and the
+// disconnect watcher. Only the first call runs them; later ones return.
+func (s *fastServer) background() {
+	s.started.Do(func() {
+		var wg sync.WaitGroup
+		wg.Go(func() { _ = s.h2.Serve(s.handoff) }) // ends with the net/http server's shutdown
+		wg.Go(func() { s.watcher.run(s.tickCalls) })
+		wg.Wait()
+	})
+}
+
+// tickCalls lets every connection's watch see the time.
+func (s *fastServer) tickCalls(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.watch.tick(now)
+	}
+}
+
+// stopBackground ends what background runs, when serving ends
+// otherwise than by a shutdown.
+func (s *fastServer) stopBackground() {
+	s.handoff.close()
+	s.watcher.close()
+}
 
 // serve accepts connections on ln until shutdown.
 func (s *fastServer) serve(ln net.Listener) error {
@@ -168,7 +195,7 @@ func (s *fastServer) shutdown(ctx context.Context) error {
 		done = s.done
 	}
 	s.mu.Unlock()
-	s.handoff.close()
+	s.stopBackground()
 	if done == nil {
 		return nil
 	}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,20 +11,76 @@ import (
 // watched for the client leaving. net/http starts that read for every
 // request (a goroutine, a read and two deadline changes each); most calls
 // end sooner than this, and one that lasts learns of a client gone within
-// the delay.
+// about twice the delay. No timer is set per call: one ticker per server
+// (watcher) looks at the calls in progress, and ticks only while there
+// are some (a timer per call made the runtime wake its network poller
+// for every request, which cost a single connection's latency more than
+// the watch saved).
 const fastWatchDelay = 5 * time.Millisecond
+
+// watcher starts the disconnect watch of the calls that have lasted
+// fastWatchDelay. Its goroutine is owned by the server's Serve.
+type watcher struct {
+	active atomic.Int32  // calls in progress
+	kick   chan struct{} // the first call after none
+	stop   chan struct{}
+	once   sync.Once
+}
+
+func newWatcher() *watcher {
+	return &watcher{kick: make(chan struct{}, 1), stop: make(chan struct{})}
+}
+
+// began and ended count a call in and out.
+func (w *watcher) began() {
+	if w.active.Add(1) == 1 {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (w *watcher) ended() { w.active.Add(-1) }
+
+// run ticks while calls are in progress, handing the time to due, until
+// close.
+func (w *watcher) run(due func(now time.Time)) {
+	t := time.NewTicker(fastWatchDelay)
+	defer t.Stop()
+	for {
+		if w.active.Load() == 0 {
+			t.Stop()
+			select {
+			case <-w.kick:
+			case <-w.stop:
+				return
+			}
+			t.Reset(fastWatchDelay)
+		}
+		select {
+		case now := <-t.C:
+			due(now)
+		case <-w.stop:
+			return
+		}
+	}
+}
+
+func (w *watcher) close() { w.once.Do(func() { close(w.stop) }) }
 
 // connWatch notices a client that leaves while its call runs: once the
 // call has lasted fastWatchDelay and its body was read whole, one byte is
 // read from the socket; an error (EOF, reset) cancels the call, a byte
 // (the next request, pipelined) is kept for the connection's reader.
 type connWatch struct {
-	c     *fastConn
-	timer *time.Timer
+	c *fastConn
 
 	mu sync.Mutex
-	// cancel ends the call in progress (nil between calls).
+	// cancel ends the call in progress (nil between calls); began is
+	// when it began.
 	cancel context.CancelFunc
+	began  time.Time
 	// due: the delay passed; bodyRead: the call's body was read whole
 	// and nothing is buffered after it (a pipelined request would be).
 	due, bodyRead bool
@@ -35,19 +92,16 @@ type connWatch struct {
 	stashBuf          [1]byte
 }
 
-func (w *connWatch) init(c *fastConn) {
-	w.c = c
-	w.timer = time.AfterFunc(time.Hour, w.fire)
-	w.timer.Stop()
-}
+func (w *connWatch) init(c *fastConn) { w.c = c }
 
 // arm starts watching the call whose context cancel ends; bodyRead: it
 // has no body to read.
 func (w *connWatch) arm(cancel context.CancelFunc, bodyRead bool) {
+	pipelined := w.c.br.Buffered() > 0
 	w.mu.Lock()
-	w.cancel, w.due, w.bodyRead = cancel, false, bodyRead && w.c.br.Buffered() == 0
+	w.cancel, w.began, w.due, w.bodyRead = cancel, time.Now(), false, bodyRead && !pipelined
 	w.mu.Unlock()
-	w.timer.Reset(fastWatchDelay)
+	w.c.srv.watcher.began()
 }
 
 // bodyDone is called (on the connection's goroutine) when the call's
@@ -62,30 +116,27 @@ func (w *connWatch) bodyDone() {
 	w.bodyRead = true
 	if w.due && !w.reading {
 		w.startLocked()
-		go w.read()
 	}
 }
 
-// fire runs when the delay passed (on the timer's goroutine).
-func (w *connWatch) fire() {
+// tick starts the watch of a call that began fastWatchDelay before now
+// (on the watcher's goroutine).
+func (w *connWatch) tick(now time.Time) {
 	w.mu.Lock()
-	if w.cancel == nil || w.reading {
-		w.mu.Unlock()
+	defer w.mu.Unlock()
+	if w.cancel == nil || w.due || now.Sub(w.began) < fastWatchDelay {
 		return
 	}
 	w.due = true
-	if !w.bodyRead {
-		w.mu.Unlock()
-		return
+	if w.bodyRead && !w.reading {
+		w.startLocked()
 	}
-	w.startLocked()
-	w.mu.Unlock()
-	w.read()
 }
 
 func (w *connWatch) startLocked() {
 	w.reading, w.stopping = true, false
 	w.stopped = make(chan struct{})
+	go w.read() // ends at the client's first byte or departure, or disarm
 }
 
 // read blocks on the socket until the client sends or leaves, or disarm
@@ -105,16 +156,20 @@ func (w *connWatch) read() {
 }
 
 // disarm ends the watch of the call that ended (or hands its connection
-// over): a watch read in progress is cut and waited for.
+// over): a watch read in progress is cut and waited for. A second call
+// does nothing.
 func (w *connWatch) disarm() {
-	w.timer.Stop()
 	w.mu.Lock()
+	armed := w.cancel != nil
 	w.cancel = nil
 	reading, stopped := w.reading, w.stopped
 	if reading {
 		w.stopping = true
 	}
 	w.mu.Unlock()
+	if armed {
+		w.c.srv.watcher.ended()
+	}
 	if reading {
 		_ = w.c.raw.SetReadDeadline(time.Unix(1, 0)) // in the past: the read returns
 		<-stopped

@@ -70,10 +70,10 @@ func (s *Server) Serve(ln net.Listener) error {
 		return s.srv.Serve(ln)
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = s.fast.serveH2() }) // ends with the net/http server's shutdown
+	wg.Go(s.fast.background)
 	err := s.fast.serve(ln)
 	if !errors.Is(err, http.ErrServerClosed) {
-		s.fast.handoff.close() // no more h2c connections: the h2 side ends too
+		s.fast.stopBackground()
 	}
 	wg.Wait()
 	return err
