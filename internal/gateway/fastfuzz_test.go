@@ -3,7 +3,6 @@ package gateway
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -30,18 +29,7 @@ func FuzzFastServer(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	gw, _ := warmGateway(f)
-	srv := gw.NewServer(ServerOptions{FastHTTP1: true, HeaderTimeout: time.Second})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		f.Fatal(err)
-	}
-	go srv.Serve(ln)
-	f.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	addr := ln.Addr().String()
+	addr := newFrontOpts(f, gw, ServerOptions{FastHTTP1: true, HeaderTimeout: time.Second}).Listener.Addr().String()
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {

@@ -35,12 +35,18 @@ func fastHTTP1(tb testing.TB) bool {
 
 func newFront(tb testing.TB, g *Gateway) *testFront {
 	tb.Helper()
+	return newFrontOpts(tb, g, ServerOptions{FastHTTP1: fastHTTP1(tb)})
+}
+
+// newFrontOpts is newFront with the server's options given.
+func newFrontOpts(tb testing.TB, g *Gateway, o ServerOptions) *testFront {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	f := &testFront{URL: "http://" + ln.Addr().String(), Listener: ln, done: make(chan struct{}),
-		srv:    g.NewServer(ServerOptions{FastHTTP1: fastHTTP1(tb)}),
+		srv:    g.NewServer(o),
 		client: &http.Client{Transport: &http.Transport{}}}
 	go func() {
 		defer close(f.done)

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -187,17 +186,7 @@ func TestWireClientLeaves(t *testing.T) {
 // header timeout, while others are served.
 func TestWireHeaderTimeout(t *testing.T) {
 	e := echoEnv(t)
-	srv := e.gw.NewServer(ServerOptions{FastHTTP1: fastHTTP1(t), HeaderTimeout: 300 * time.Millisecond})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	ln := newFrontOpts(t, e.gw, ServerOptions{FastHTTP1: fastHTTP1(t), HeaderTimeout: 300 * time.Millisecond}).Listener
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
