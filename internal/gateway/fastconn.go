@@ -142,10 +142,11 @@ func (c *fastConn) serveRequest() bool {
 		return false
 	}
 	c.rw.finish()
-	keep := c.keepAlive(req)
 	if err := c.bw.Flush(); err != nil {
 		return false
 	}
+	// The answer is on its way before what is left of the body is read.
+	keep := c.keepAlive(req)
 	if !keep {
 		c.lingerClose()
 	}

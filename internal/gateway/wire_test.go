@@ -231,3 +231,25 @@ func h2cOnly() *http.Protocols {
 	p.SetUnencryptedHTTP2(true)
 	return &p
 }
+
+// TestWireAnswerBeforeUnreadBody: an answer given without reading the
+// body (here FC's 404) reaches a client that waits for it before it
+// sends its body: at once from the fast server; net/http first reads what
+// is left of a small body (to keep the connection), so there the answer
+// comes once the body is sent.
+func TestWireAnswerBeforeUnreadBody(t *testing.T) {
+	e := echoEnv(t)
+	c, br := rawConn(t, e)
+	io.WriteString(c, "POST /2016-08-15/proxy/svc/missing/ HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+	_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	_, err := br.Peek(1)
+	if fastHTTP1(t) != (err == nil) {
+		t.Fatalf("answer before the body (fast server: %v): read %v", fastHTTP1(t), err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	io.WriteString(c, "0123456789")
+	resp, body := readAnswer(t, br, "POST")
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "FunctionNotFound") {
+		t.Fatalf("answer: %d %q", resp.StatusCode, body)
+	}
+}
