@@ -118,15 +118,6 @@ func contentType(name string) string {
 // Version is the content hash under which the current assets are served.
 func (h *Handler) Version() string { return h.version }
 
-// Serves reports whether a request is the console's: GET or HEAD of "/"
-// or of a path under /console/ (or /console itself).
-func Serves(method, path string) bool {
-	if method != http.MethodGet && method != http.MethodHead {
-		return false
-	}
-	return path == "/" || path == "/console" || strings.HasPrefix(path, Prefix)
-}
-
 // ServeHTTP serves the page at "/", "/console" and "/console/", and the
 // assets under /console/. Other methods get 405, unknown paths 404.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -180,27 +180,3 @@ func TestHeadAndConditional(t *testing.T) {
 		t.Errorf("POST /: status %d, Allow %q; want 405 and GET, HEAD", post.StatusCode, post.Header.Get("Allow"))
 	}
 }
-
-func TestServes(t *testing.T) {
-	tests := []struct {
-		method, path string
-		want         bool
-	}{
-		{"GET", "/", true},
-		{"HEAD", "/", true},
-		{"GET", "/console", true},
-		{"GET", "/console/", true},
-		{"GET", "/console/abc/js/app.js", true},
-		{"POST", "/", false},
-		{"DELETE", "/console/", false},
-		{"GET", "/consoles", false},
-		{"GET", "/2016-08-15/services", false},
-		{"GET", "/2016-08-15/proxy/s/f/", false},
-		{"GET", "/favicon.ico", false},
-	}
-	for _, tt := range tests {
-		if got := Serves(tt.method, tt.path); got != tt.want {
-			t.Errorf("Serves(%s, %s) = %v; want %v", tt.method, tt.path, got, tt.want)
-		}
-	}
-}

@@ -4,7 +4,8 @@
 // every request with FC's signature (assets/js/fcsign.js, checked against
 // pkg/fcsign by this package's tests), so the server holds no session.
 //
-// The gateway's front door hands the console the unsigned GET and HEAD
-// requests of exactly "/" and of paths under "/console/" on the
-// platform's own host; everything else stays the API's or a function's.
+// The gateway's front door decides which requests are the console's (the
+// unsigned GET and HEAD requests of exactly "/" and of paths under
+// "/console/" on the platform's own host); everything else stays the
+// API's or a function's.
 package console
