@@ -1,0 +1,272 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/openfc/openfc/pkg/fcsign"
+)
+
+// consoleFunctionCode is the function the test creates from the console:
+// FC 2.0's Node.js HTTP handler, answering with what it received.
+const consoleFunctionCode = `'use strict';
+exports.handler = (request, response, context) => {
+  const chunks = [];
+  request.on('data', (c) => chunks.push(c));
+  request.on('end', () => {
+    response.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    response.send('console says hi ' + request.method + ' ' + request.path + ' [' + Buffer.concat(chunks) + ']');
+  });
+};
+`
+
+// consoleBrowser is a headless Chromium driven by chromedp, with what
+// its pages threw or logged as errors.
+type consoleBrowser struct {
+	t      *testing.T
+	ctx    context.Context
+	mu     sync.Mutex
+	errors []string
+	shots  string // the screenshot directory
+}
+
+func newConsoleBrowser(t *testing.T) *consoleBrowser {
+	t.Helper()
+	chromium := chromiumTool().mustFind(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancelCtx()
+		cancelAlloc()
+	})
+	b := &consoleBrowser{t: t, ctx: ctx, shots: filepath.Join(repoRoot(), "test/e2e/artifacts")}
+	if err := os.MkdirAll(b.shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Listen starts the browser; the page's errors are kept for the end.
+	err := chromedp.Listen(ctx, func(ev any) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			b.errors = append(b.errors, fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber, msg))
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				b.errors = append(b.errors, "console.error: "+strings.Join(args, " "))
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("starting %s: %v; install Chromium with: %s", chromium, err, chromiumTool().install)
+	}
+	return b
+}
+
+// step bounds one action, so that a page that never shows what the test
+// waits for fails the test instead of hanging it.
+func step[T any](b *consoleBrowser, what string, a chromedp.Action[T]) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		b.t.Fatalf("%s: %v (page errors: %v)", what, err, b.pageErrors())
+	}
+	return v
+}
+
+// do runs actions in order, bounded as step.
+func (b *consoleBrowser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	step(b, what, chromedp.Steps(actions...))
+}
+
+func (b *consoleBrowser) pageErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.errors...)
+}
+
+// text returns the text of the first node matching sel, once visible.
+func (b *consoleBrowser) text(sel string) string {
+	b.t.Helper()
+	b.do("waiting for "+sel, chromedp.WaitVisible(sel))
+	return strings.TrimSpace(step(b, "reading "+sel, chromedp.Text(sel)))
+}
+
+// shoot saves full-page screenshots of the current page at 390 and 1280
+// px widths as artifacts/console-<name>-<width>.png.
+func (b *consoleBrowser) shoot(name string) {
+	b.t.Helper()
+	for _, w := range []int64{390, 1280} {
+		b.do("sizing for "+name, chromedp.EmulateViewport(w, 900), chromedp.Sleep(150*time.Millisecond))
+		png := step(b, "screenshot "+name, chromedp.FullScreenshot(100))
+		p := filepath.Join(b.shots, fmt.Sprintf("console-%s-%d.png", name, w))
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+}
+
+// TestConsole drives the web console in headless Chromium: a bad secret
+// shows FC's signature error; signing in, creating a service and a
+// Node.js function with its HTTP trigger; Test Function shows the
+// function's answer; the trigger's URL opened in the browser answers.
+func TestConsole(t *testing.T) {
+	s := startServer(t, "")
+	checkConsoleHeaders(t, s)
+	b := newConsoleBrowser(t)
+
+	b.do("opening the console", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible("#signin"))
+	b.shoot("signin")
+
+	// A bad secret: FC's error as FC reports it.
+	b.do("signing in with a bad secret",
+		chromedp.SetValue("#access-key-id", accessKeyID),
+		chromedp.SetValue("#access-key-secret", "not-the-secret"),
+		chromedp.Click("#signin button[type=submit]"),
+		chromedp.WaitVisible("#signin .fc-error"))
+	if code := b.text("#signin .fc-error .error-code"); code != "SignatureNotMatch" {
+		t.Errorf("bad secret: ErrorCode %q; want SignatureNotMatch", code)
+	}
+	if msg := b.text("#signin .fc-error .error-message"); !strings.Contains(msg, "signature") {
+		t.Errorf("bad secret: ErrorMessage %q; want FC's signature message", msg)
+	}
+	if id := b.text("#signin .fc-error .error-request-id code"); len(id) < 8 {
+		t.Errorf("bad secret: RequestId %q", id)
+	}
+	b.shoot("signin-error")
+
+	// The right secret, kept in sessionStorage only.
+	b.do("signing in",
+		chromedp.SetValue("#access-key-secret", accessKeySecret),
+		chromedp.Click("#signin button[type=submit]"),
+		chromedp.WaitVisible("#create-service"))
+	stored := step(b, "reading sessionStorage", chromedp.Evaluate[string](`sessionStorage.getItem('openfc.accessKey') || ''`))
+	local := step(b, "reading localStorage", chromedp.Evaluate[int](`localStorage.length`))
+	cookies := step(b, "reading cookies", chromedp.Evaluate[string](`document.cookie`))
+	if !strings.Contains(stored, accessKeySecret) || local != 0 || cookies != "" {
+		t.Errorf("after sign-in: sessionStorage %q, localStorage has %d items, cookies %q; want the key in sessionStorage only", stored, local, cookies)
+	}
+
+	b.do("creating a service",
+		chromedp.SetValue(`#create-service input[name=serviceName]`, "consolesvc"),
+		chromedp.SetValue(`#create-service input[name=description]`, "made in the console"),
+		chromedp.Click(`#create-service button[type=submit]`),
+		chromedp.WaitVisible(`#service-list a[href="#/services/consolesvc"]`))
+	b.shoot("services")
+
+	b.do("opening the service",
+		chromedp.Click(`#service-list a[href="#/services/consolesvc"]`),
+		chromedp.WaitVisible("#create-function"),
+		chromedp.SetValue(`#create-function input[name=functionName]`, "hello"),
+		chromedp.SetValue(`#create-function input[name=memorySize]`, "256"),
+		chromedp.SetValue(`#create-function input[name=timeout]`, "30"),
+		chromedp.SetValue(`#create-function textarea[name=code]`, consoleFunctionCode))
+	b.shoot("functions")
+	b.do("creating a function with its HTTP trigger",
+		chromedp.Click(`#create-function button[type=submit]`),
+		chromedp.WaitVisible("#test-function"))
+	if mem := b.text(`#main dl.props`); !strings.Contains(mem, "256 MB") || !strings.Contains(mem, "nodejs20") {
+		t.Errorf("function page: %q; want nodejs20 and 256 MB", mem)
+	}
+
+	b.do("testing the function",
+		chromedp.SetValue("#test-method", "POST"),
+		chromedp.SetValue("#test-path", "/p/q?x=1"),
+		chromedp.SetValue("#test-body", "ping"),
+		chromedp.Click(`#test-function button[type=submit]`),
+		chromedp.WaitVisible("#test-response-body"))
+	if got, want := b.text("#test-response-body"), "console says hi POST /p/q [ping]"; got != want {
+		t.Errorf("Test Function body %q; want %q", got, want)
+	}
+	if st := b.text("#test-status"); !strings.HasPrefix(st, "200") {
+		t.Errorf("Test Function status %q; want 200", st)
+	}
+	if d := b.text("#test-duration"); !strings.HasSuffix(d, " ms") {
+		t.Errorf("Test Function duration %q", d)
+	}
+	if hd := b.text("#test-headers"); !strings.Contains(hd, "x-fc-request-id:") {
+		t.Errorf("Test Function headers %q; want x-fc-request-id", hd)
+	}
+	b.shoot("function")
+
+	// The trigger's public URL, opened in the browser.
+	href := step(b, "reading the trigger URL", chromedp.AttributeValue(`a.url-internet`, "href")).Value
+	u, err := url.Parse(href)
+	if err != nil || !strings.HasSuffix(u.Hostname(), ".fcapp.localhost") || u.Port() != strings.TrimPrefix(s.URL[strings.LastIndex(s.URL, ":"):], ":") {
+		t.Fatalf("trigger URL %q (%v); want a subdomain of fcapp.localhost on the server's port", href, err)
+	}
+	b.do("opening the trigger URL", chromedp.Navigate(href))
+	page := step(b, "reading the trigger's answer", chromedp.Text("body"))
+	if got, want := strings.TrimSpace(page), "console says hi GET / []"; got != want {
+		t.Errorf("the trigger URL in the browser: %q; want %q", got, want)
+	}
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Errorf("the console's pages reported errors: %v", errs)
+	}
+}
+
+// checkConsoleHeaders checks the console page's security headers over
+// plain HTTP, as the browser gets them.
+func checkConsoleHeaders(t *testing.T, s *server) {
+	t.Helper()
+	resp, body := s.do("GET", "/", nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `<main id="main"`) {
+		t.Fatalf("GET /: %d %.300s", resp.StatusCode, body)
+	}
+	for k, want := range map[string]string{
+		"Content-Security-Policy": "default-src 'self'; script-src 'self'",
+		"X-Content-Type-Options":  "nosniff",
+		"Referrer-Policy":         "no-referrer",
+		"Cache-Control":           "no-cache",
+	} {
+		if got := resp.Header.Get(k); !strings.HasPrefix(got, want) {
+			t.Errorf("GET /: %s %q; want %q", k, got, want)
+		}
+	}
+	// A signed request keeps the API's answer.
+	req, err := http.NewRequest("GET", s.URL+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fcsign.Sign(adminCreds, req)
+	r2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := io.ReadAll(r2.Body)
+	r2.Body.Close()
+	if r2.StatusCode != 400 || !strings.Contains(string(b2), "PathNotSupported") {
+		t.Errorf("signed GET /: %d %s; want the API's PathNotSupported", r2.StatusCode, b2)
+	}
+}
