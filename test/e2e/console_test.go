@@ -158,7 +158,7 @@ func TestConsole(t *testing.T) {
 	if code := b.text("#signin .fc-error .error-code"); code != "SignatureNotMatch" {
 		t.Errorf("bad secret: ErrorCode %q; want SignatureNotMatch", code)
 	}
-	if msg := b.text("#signin .fc-error .error-message"); !strings.Contains(msg, "signature") {
+	if msg := b.text("#signin .fc-error .error-message"); !strings.Contains(msg, "does not match the signature you provided") {
 		t.Errorf("bad secret: ErrorMessage %q; want FC's signature message", msg)
 	}
 	if id := b.text("#signin .fc-error .error-request-id code"); len(id) < 8 {
@@ -230,6 +230,28 @@ func TestConsole(t *testing.T) {
 	page := step(b, "reading the trigger's answer", chromedp.Text("body"))
 	if got, want := strings.TrimSpace(page), "console says hi GET / []"; got != want {
 		t.Errorf("the trigger URL in the browser: %q; want %q", got, want)
+	}
+
+	// Back in the console (same tab: the key is still in sessionStorage):
+	// deleting a service with functions shows FC's refusal; an empty one goes.
+	b.do("back to the services",
+		chromedp.Navigate(s.URL+"/#/services"),
+		chromedp.WaitVisible(`#service-list a[href="#/services/consolesvc"]`),
+		chromedp.Click(`button[aria-label="Delete service consolesvc"]`),
+		chromedp.Click(`button[aria-label="Confirm deleting service consolesvc"]`))
+	if code := b.text("#main .fc-error .error-code"); code != "ServiceNotEmpty" {
+		t.Errorf("deleting a service with functions: %q; want ServiceNotEmpty", code)
+	}
+	b.do("creating and deleting an empty service",
+		chromedp.SetValue(`#create-service input[name=serviceName]`, "tmpsvc"),
+		chromedp.Click(`#create-service button[type=submit]`),
+		chromedp.WaitVisible(`#service-list a[href="#/services/tmpsvc"]`),
+		chromedp.Click(`button[aria-label="Delete service tmpsvc"]`),
+		chromedp.Click(`button[aria-label="Confirm deleting service tmpsvc"]`),
+		chromedp.WaitNotPresent(`#service-list a[href="#/services/tmpsvc"]`))
+	b.do("signing out", chromedp.Click("#sign-out"), chromedp.WaitVisible("#signin"))
+	if left := step(b, "reading sessionStorage", chromedp.Evaluate[int](`sessionStorage.length`)); left != 0 {
+		t.Errorf("after sign-out sessionStorage holds %d items", left)
 	}
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Errorf("the console's pages reported errors: %v", errs)
