@@ -34,7 +34,8 @@ const (
 
 // Options configures the console.
 type Options struct {
-	// Logger receives the console's warnings; nil discards.
+	// Logger receives the console's debug messages (assets asked for and
+	// not found); nil discards.
 	Logger *slog.Logger
 }
 
@@ -54,7 +55,6 @@ type Handler struct {
 	version string
 	page    asset
 	files   map[string]asset // by path relative to assets/, e.g. "js/app.js"
-	modTime time.Time
 }
 
 // New returns the console handler. It panics if the embedded assets are
@@ -133,6 +133,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	a, cache, ok := h.lookup(r.URL.Path)
 	if !ok {
+		h.log.Debug("console asset not found", "path", r.URL.Path)
 		hd.Set("Cache-Control", cacheRevalidate)
 		http.Error(w, "not found", http.StatusNotFound)
 		return
@@ -140,7 +141,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Type", a.ctype)
 	hd.Set("Cache-Control", cache)
 	hd.Set("ETag", a.etag)
-	http.ServeContent(w, r, "", h.modTime, bytes.NewReader(a.body))
+	// No Last-Modified (zero time): the ETag alone revalidates.
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
 }
 
 // lookup finds the asset of a request path and its cache policy.

@@ -41,6 +41,7 @@ function route() {
 // header draws the breadcrumb (the last item is the current page) and
 // who is signed in.
 function header(crumbs) {
+  document.title = [...crumbs.map(([label]) => label).reverse(), 'openfc console'].join(' · ');
   nav.replaceChildren(...(crumbs.length === 0 ? [] : [h('ol', {}, crumbs.map(([label, href], i) =>
     h('li', {}, href && i < crumbs.length - 1 ? h('a', { href }, label) : h('span', { 'aria-current': 'page' }, label))))]));
   const cred = api.credentials();
