@@ -180,3 +180,28 @@ func TestHeadAndConditional(t *testing.T) {
 		t.Errorf("POST /: status %d, Allow %q; want 405 and GET, HEAD", post.StatusCode, post.Header.Get("Allow"))
 	}
 }
+
+// TestJSBuildsNoMarkup checks the modules never parse strings as markup or
+// code (what the API returns is shown as text) and never set inline
+// styles, which the CSP would refuse.
+func TestJSBuildsNoMarkup(t *testing.T) {
+	entries, err := assets.ReadDir("assets/js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	banned := regexp.MustCompile(`innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function\(|\.style\b|'style'|"style"`)
+	for _, e := range entries {
+		b, err := assets.ReadFile("assets/js/" + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "//") {
+				continue
+			}
+			if m := banned.FindString(line); m != "" {
+				t.Errorf("%s:%d uses %s: %s", e.Name(), i+1, m, strings.TrimSpace(line))
+			}
+		}
+	}
+}
