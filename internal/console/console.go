@@ -182,3 +182,6 @@ func isVersion(s string) bool {
 	}
 	return true
 }
+
+// Interface guard.
+var _ http.Handler = (*Handler)(nil)
