@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/openfc/openfc/pkg/fcsign"
@@ -124,17 +126,36 @@ func (b *consoleBrowser) text(sel string) string {
 }
 
 // shoot saves full-page screenshots of the current page at 390 and 1280
-// px widths as artifacts/console-<name>-<width>.png.
+// px widths as artifacts/console-<http1 server>-<name>-<width>.png.
 func (b *consoleBrowser) shoot(name string) {
 	b.t.Helper()
 	for _, w := range []int64{390, 1280} {
 		b.do("sizing for "+name, chromedp.EmulateViewport(w, 900), chromedp.Sleep(150*time.Millisecond))
 		png := step(b, "screenshot "+name, chromedp.FullScreenshot(100))
-		p := filepath.Join(b.shots, fmt.Sprintf("console-%s-%d.png", name, w))
+		// Both front-door servers' runs of the suite go at once: each has
+		// its own files.
+		server := http1Server
+		if server == "" {
+			server = "default"
+		}
+		p := filepath.Join(b.shots, fmt.Sprintf("console-%s-%s-%d.png", server, name, w))
 		if err := os.WriteFile(p, png, 0o644); err != nil {
 			b.t.Fatal(err)
 		}
 	}
+}
+
+// colorScheme emulates prefers-color-scheme (light or dark) and returns
+// the page's background colour under it.
+func (b *consoleBrowser) colorScheme(scheme string) string {
+	b.t.Helper()
+	b.do("emulating prefers-color-scheme: "+scheme, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+		})
+		return err
+	}))
+	return step(b, "reading the background", chromedp.Evaluate[string](`getComputedStyle(document.body).backgroundColor`))
 }
 
 // TestConsole drives the web console in headless Chromium: a bad secret
@@ -219,6 +240,12 @@ func TestConsole(t *testing.T) {
 		t.Errorf("Test Function headers %q; want x-fc-request-id", hd)
 	}
 	b.shoot("function")
+	light, dark := b.colorScheme("light"), b.colorScheme("dark")
+	if light == dark {
+		t.Errorf("the page's background is %s in light and dark schemes alike", light)
+	}
+	b.shoot("function-dark")
+	b.colorScheme("light")
 
 	// The trigger's public URL, opened in the browser.
 	href := step(b, "reading the trigger URL", chromedp.AttributeValue(`a.url-internet`, "href")).Value
