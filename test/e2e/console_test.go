@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/openfc/openfc/pkg/fcsign"
 )
 
@@ -187,11 +188,16 @@ func TestConsole(t *testing.T) {
 	}
 	b.shoot("signin-error")
 
-	// The right secret, kept in sessionStorage only.
-	b.do("signing in",
-		chromedp.SetValue("#access-key-secret", accessKeySecret),
-		chromedp.Click("#signin button[type=submit]"),
+	// The right secret, typed and sent with the keyboard alone: the error
+	// left the focus on the secret, Enter submits.
+	if id := step(b, "reading the focus", chromedp.Evaluate[string](`document.activeElement.id`)); id != "access-key-secret" {
+		t.Errorf("after the error the focus is on %q; want the secret's field", id)
+	}
+	b.do("signing in with the keyboard",
+		chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)), // select the bad secret
+		chromedp.KeyEvent(accessKeySecret+kb.Enter),
 		chromedp.WaitVisible("#create-service"))
+	// The right secret is kept in sessionStorage only.
 	stored := step(b, "reading sessionStorage", chromedp.Evaluate[string](`sessionStorage.getItem('openfc.accessKey') || ''`))
 	local := step(b, "reading localStorage", chromedp.Evaluate[int](`localStorage.length`))
 	cookies := step(b, "reading cookies", chromedp.Evaluate[string](`document.cookie`))
