@@ -252,8 +252,10 @@ func TestConsole(t *testing.T) {
 	}
 	b.shoot("function-dark")
 	b.colorScheme("light")
+	consoleSignedFunction(t, b)
 
 	// The trigger's public URL, opened in the browser.
+	b.do("back to the first function", chromedp.Navigate(s.URL+"/#/services/consolesvc/functions/hello"), chromedp.WaitVisible("a.url-internet"))
 	href := step(b, "reading the trigger URL", chromedp.AttributeValue(`a.url-internet`, "href")).Value
 	u, err := url.Parse(href)
 	if err != nil || !strings.HasSuffix(u.Hostname(), ".fcapp.localhost") || u.Port() != strings.TrimPrefix(s.URL[strings.LastIndex(s.URL, ":"):], ":") {
@@ -288,6 +290,30 @@ func TestConsole(t *testing.T) {
 	}
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Errorf("the console's pages reported errors: %v", errs)
+	}
+}
+
+// consoleSignedFunction creates a function whose trigger wants FC's
+// signature (authType function): Test Function signs its call in the
+// browser, query included, and gets the function's answer.
+func consoleSignedFunction(t *testing.T, b *consoleBrowser) {
+	t.Helper()
+	b.do("creating a function with a signed trigger",
+		chromedp.Navigate(strings.Split(step(b, "reading the URL", chromedp.Evaluate[string](`location.href`)), "#")[0]+"#/services/consolesvc"),
+		chromedp.WaitVisible("#create-function"),
+		chromedp.SetValue(`#create-function input[name=functionName]`, "secure"),
+		chromedp.SetValue(`#create-function select[name=authType]`, "function"),
+		chromedp.SetValue(`#create-function textarea[name=code]`, consoleFunctionCode),
+		chromedp.Click(`#create-function button[type=submit]`),
+		chromedp.WaitVisible("#test-function"),
+		chromedp.SetValue("#test-path", "/s t?b=2&a=1&a=0"),
+		chromedp.Click(`#test-function button[type=submit]`),
+		chromedp.WaitVisible("#test-response-body"))
+	if st := b.text("#test-status"); !strings.HasPrefix(st, "200") {
+		t.Errorf("Test Function of a signed trigger: status %q, body %q; want 200", st, b.text("#test-response-body"))
+	}
+	if got, want := b.text("#test-response-body"), "console says hi GET /s t []"; got != want {
+		t.Errorf("Test Function of a signed trigger: body %q; want %q", got, want)
 	}
 }
 
