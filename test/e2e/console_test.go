@@ -171,39 +171,7 @@ func TestConsole(t *testing.T) {
 	b.do("opening the console", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible("#signin"))
 	b.shoot("signin")
 
-	// A bad secret: FC's error as FC reports it.
-	b.do("signing in with a bad secret",
-		chromedp.SetValue("#access-key-id", accessKeyID),
-		chromedp.SetValue("#access-key-secret", "not-the-secret"),
-		chromedp.Click("#signin button[type=submit]"),
-		chromedp.WaitVisible("#signin .fc-error"))
-	if code := b.text("#signin .fc-error .error-code"); code != "SignatureNotMatch" {
-		t.Errorf("bad secret: ErrorCode %q; want SignatureNotMatch", code)
-	}
-	if msg := b.text("#signin .fc-error .error-message"); !strings.Contains(msg, "does not match the signature you provided") {
-		t.Errorf("bad secret: ErrorMessage %q; want FC's signature message", msg)
-	}
-	if id := b.text("#signin .fc-error .error-request-id code"); len(id) < 8 {
-		t.Errorf("bad secret: RequestId %q", id)
-	}
-	b.shoot("signin-error")
-
-	// The right secret, typed and sent with the keyboard alone: the error
-	// left the focus on the secret, Enter submits.
-	if id := step(b, "reading the focus", chromedp.Evaluate[string](`document.activeElement.id`)); id != "access-key-secret" {
-		t.Errorf("after the error the focus is on %q; want the secret's field", id)
-	}
-	b.do("signing in with the keyboard",
-		chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)), // select the bad secret
-		chromedp.KeyEvent(accessKeySecret+kb.Enter),
-		chromedp.WaitVisible("#create-service"))
-	// The right secret is kept in sessionStorage only.
-	stored := step(b, "reading sessionStorage", chromedp.Evaluate[string](`sessionStorage.getItem('openfc.accessKey') || ''`))
-	local := step(b, "reading localStorage", chromedp.Evaluate[int](`localStorage.length`))
-	cookies := step(b, "reading cookies", chromedp.Evaluate[string](`document.cookie`))
-	if !strings.Contains(stored, accessKeySecret) || local != 0 || cookies != "" {
-		t.Errorf("after sign-in: sessionStorage %q, localStorage has %d items, cookies %q; want the key in sessionStorage only", stored, local, cookies)
-	}
+	consoleSignIn(t, b)
 
 	b.do("creating a service",
 		chromedp.SetValue(`#create-service input[name=serviceName]`, "consolesvc"),
@@ -252,7 +220,7 @@ func TestConsole(t *testing.T) {
 	}
 	b.shoot("function-dark")
 	b.colorScheme("light")
-	consoleSignedFunction(t, b)
+	consoleSignedFunction(t, b, s)
 
 	// The trigger's public URL, opened in the browser.
 	b.do("back to the first function", chromedp.Navigate(s.URL+"/#/services/consolesvc/functions/hello"), chromedp.WaitVisible("a.url-internet"))
@@ -267,8 +235,57 @@ func TestConsole(t *testing.T) {
 		t.Errorf("the trigger URL in the browser: %q; want %q", got, want)
 	}
 
-	// Back in the console (same tab: the key is still in sessionStorage):
-	// deleting a service with functions shows FC's refusal; an empty one goes.
+	consoleDeleteServices(t, b, s)
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Errorf("the console's pages reported errors: %v", errs)
+	}
+}
+
+// consoleSignIn signs in: a bad secret first shows FC's signature error as
+// FC reports it; then the right one, typed and sent with the keyboard
+// alone, is kept in sessionStorage only.
+func consoleSignIn(t *testing.T, b *consoleBrowser) {
+	t.Helper()
+	// A bad secret: FC's error as FC reports it.
+	b.do("signing in with a bad secret",
+		chromedp.SetValue("#access-key-id", accessKeyID),
+		chromedp.SetValue("#access-key-secret", "not-the-secret"),
+		chromedp.Click("#signin button[type=submit]"),
+		chromedp.WaitVisible("#signin .fc-error"))
+	if code := b.text("#signin .fc-error .error-code"); code != "SignatureNotMatch" {
+		t.Errorf("bad secret: ErrorCode %q; want SignatureNotMatch", code)
+	}
+	if msg := b.text("#signin .fc-error .error-message"); !strings.Contains(msg, "does not match the signature you provided") {
+		t.Errorf("bad secret: ErrorMessage %q; want FC's signature message", msg)
+	}
+	if id := b.text("#signin .fc-error .error-request-id code"); len(id) < 8 {
+		t.Errorf("bad secret: RequestId %q", id)
+	}
+	b.shoot("signin-error")
+
+	// The right secret, typed and sent with the keyboard alone: the error
+	// left the focus on the secret, Enter submits.
+	if id := step(b, "reading the focus", chromedp.Evaluate[string](`document.activeElement.id`)); id != "access-key-secret" {
+		t.Errorf("after the error the focus is on %q; want the secret's field", id)
+	}
+	b.do("signing in with the keyboard",
+		chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)), // select the bad secret
+		chromedp.KeyEvent(accessKeySecret+kb.Enter),
+		chromedp.WaitVisible("#create-service"))
+	// The right secret is kept in sessionStorage only.
+	stored := step(b, "reading sessionStorage", chromedp.Evaluate[string](`sessionStorage.getItem('openfc.accessKey') || ''`))
+	local := step(b, "reading localStorage", chromedp.Evaluate[int](`localStorage.length`))
+	cookies := step(b, "reading cookies", chromedp.Evaluate[string](`document.cookie`))
+	if !strings.Contains(stored, accessKeySecret) || local != 0 || cookies != "" {
+		t.Errorf("after sign-in: sessionStorage %q, localStorage has %d items, cookies %q; want the key in sessionStorage only", stored, local, cookies)
+	}
+}
+
+// consoleDeleteServices goes back to the services (same tab: the key is
+// still in sessionStorage), deletes services and signs out.
+func consoleDeleteServices(t *testing.T, b *consoleBrowser, s *server) {
+	t.Helper()
+	// Deleting a service with functions shows FC's refusal; an empty one goes.
 	b.do("back to the services",
 		chromedp.Navigate(s.URL+"/#/services"),
 		chromedp.WaitVisible(`#service-list a[href="#/services/consolesvc"]`),
@@ -288,18 +305,15 @@ func TestConsole(t *testing.T) {
 	if left := step(b, "reading sessionStorage", chromedp.Evaluate[int](`sessionStorage.length`)); left != 0 {
 		t.Errorf("after sign-out sessionStorage holds %d items", left)
 	}
-	if errs := b.pageErrors(); len(errs) > 0 {
-		t.Errorf("the console's pages reported errors: %v", errs)
-	}
 }
 
 // consoleSignedFunction creates a function whose trigger wants FC's
 // signature (authType function): Test Function signs its call in the
 // browser, query included, and gets the function's answer.
-func consoleSignedFunction(t *testing.T, b *consoleBrowser) {
+func consoleSignedFunction(t *testing.T, b *consoleBrowser, s *server) {
 	t.Helper()
 	b.do("creating a function with a signed trigger",
-		chromedp.Navigate(strings.Split(step(b, "reading the URL", chromedp.Evaluate[string](`location.href`)), "#")[0]+"#/services/consolesvc"),
+		chromedp.Navigate(s.URL+"/#/services/consolesvc"),
 		chromedp.WaitVisible("#create-function"),
 		chromedp.SetValue(`#create-function input[name=functionName]`, "secure"),
 		chromedp.SetValue(`#create-function select[name=authType]`, "function"),
