@@ -86,7 +86,9 @@ func TestJSSignerMatchesFcsign(t *testing.T) {
 			Headers: map[string][]string{"x-fc-date": {date}, "X-Fc-Trace-Id": {" abc\t"}, "X-FC-LOG-TYPE": {"Tail"}, "x-fc-multi": {"b", " a"}}},
 		{Method: "GET", Path: "/2016-08-15/proxy/svc.LATEST/fn/some path/中文", Secret: "k", WithQuery: true,
 			Headers: map[string][]string{"date": {date}},
-			Query:   map[string][]string{"x": {"2", "1", "10"}, "a": {"b c"}, "empty": {""}, "k=v": {"="}, "z": {"ü"}, "Z": {"up"}}},
+			// "！" (U+FF01) sorts before "😀" in UTF-8 bytes (Go), after it
+			// in UTF-16 units (JavaScript's default sort).
+			Query: map[string][]string{"x": {"2", "1", "10"}, "a": {"b c"}, "empty": {""}, "k=v": {"="}, "z": {"ü"}, "Z": {"up"}, "u": {"😀", "！"}}},
 		{Method: "PUT", Path: "/2016-08-15/proxy/svc/fn/", Secret: "k", WithQuery: true,
 			Headers: map[string][]string{"Content-Type": {"text/plain"}, "x-fc-date": {date}, "x-fc-invocation-type": {"Async"}},
 			Query:   map[string][]string{}},
