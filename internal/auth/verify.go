@@ -83,9 +83,10 @@ func (v *Verifier) key(accessKeyID string) (Key, error) {
 // plus a Date (or, without one, an x-fc-date) within MaxSkew of now. The
 // signature is checked against fcsign.StringToSign of the request: the
 // signed path is r.URL.Path and, when withQuery is true (HTTP-trigger
-// requests), the whole query is signed as well. Errors are *fc.Error values: MissingRequiredHeader,
-// InvalidArgument, AccessDenied, InvalidAccessKeyID or SignatureNotMatch.
-// The principal is the signing key's.
+// requests), the whole query is signed as well. Errors are *fc.Error
+// values: MissingRequiredHeader, InvalidArgument, AccessDenied,
+// InvalidAccessKeyID or SignatureNotMatch. The principal is the signing
+// key's.
 func (v *Verifier) VerifyHeader(r *http.Request, withQuery bool) (fc.Principal, error) {
 	authz := fcsign.HeaderValue(r.Header, fcsign.HeaderAuthorization)
 	if authz == "" {
