@@ -80,18 +80,25 @@ func (v *Verifier) key(accessKeyID string) (Key, error) {
 }
 
 // VerifyHeader checks the header form: "Authorization: FC id:signature"
-// plus a Date within MaxSkew of now. The signature is checked against
-// fcsign.StringToSign of the request: the signed path is r.URL.Path and,
-// when withQuery is true (HTTP-trigger requests), the whole query is
-// signed as well. Errors are *fc.Error values: MissingRequiredHeader,
-// InvalidArgument, AccessDenied, InvalidAccessKeyID or SignatureNotMatch.
-// The principal is the signing key's.
+// plus a Date (or, without one, an x-fc-date) within MaxSkew of now. The
+// signature is checked against fcsign.StringToSign of the request: the
+// signed path is r.URL.Path and, when withQuery is true (HTTP-trigger
+// requests), the whole query is signed as well. Errors are *fc.Error
+// values: MissingRequiredHeader, InvalidArgument, AccessDenied,
+// InvalidAccessKeyID or SignatureNotMatch. The principal is the signing
+// key's.
 func (v *Verifier) VerifyHeader(r *http.Request, withQuery bool) (fc.Principal, error) {
 	authz := fcsign.HeaderValue(r.Header, fcsign.HeaderAuthorization)
 	if authz == "" {
 		return fc.Principal{}, missingHeader(fcsign.HeaderAuthorization)
 	}
 	date := fcsign.HeaderValue(r.Header, fcsign.HeaderDate)
+	if date == "" {
+		// A browser cannot set Date (fetch drops it): the web console
+		// sends x-fc-date, signed among the x-fc-* headers, with an empty
+		// Date line, as OSS's x-oss-date does.
+		date = fcsign.HeaderValue(r.Header, fcsign.HeaderFCDate)
+	}
 	if date == "" {
 		return fc.Principal{}, missingHeader(fcsign.HeaderDate)
 	}

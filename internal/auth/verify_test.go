@@ -302,3 +302,35 @@ func TestProxyPathPrefix(t *testing.T) {
 
 // errOnly drops the principal of a verification.
 func errOnly(_ fc.Principal, err error) error { return err }
+
+// TestVerifyHeaderFCDate checks the browser's form: no Date header (fetch
+// cannot send one), the date in x-fc-date, signed as an x-fc-* header
+// with an empty Date line.
+func TestVerifyHeaderFCDate(t *testing.T) {
+	build := func(date string, tamper func(r *http.Request)) *http.Request {
+		r, err := http.NewRequest("GET", "http://h/2016-08-15/services", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Header.Set(fcsign.HeaderFCDate, date)
+		sts := fcsign.StringToSign(r.Method, r.URL.Path, r.Header, nil, false)
+		if !strings.Contains(sts, "\n\n\n\nx-fc-date:"+date+"\n") {
+			t.Fatalf("string to sign %q has no empty Date line followed by x-fc-date", sts)
+		}
+		r.Header.Set("Authorization", fcsign.AuthorizationValue("akid", fcsign.Signature("secret", sts)))
+		if tamper != nil {
+			tamper(r)
+		}
+		return r
+	}
+	wantCode(t, errOnly(testVerifier().VerifyHeader(build(testDate, nil), false)), "", "")
+	wantCode(t, errOnly(testVerifier().VerifyHeader(build(testNow.Add(-16*time.Minute).Format(http.TimeFormat), nil), false)),
+		fc.CodeAccessDenied, "out of range")
+	wantCode(t, errOnly(testVerifier().VerifyHeader(build(testDate, func(r *http.Request) {
+		r.Header.Set(fcsign.HeaderFCDate, testNow.Add(time.Minute).Format(http.TimeFormat))
+	}), false)), fc.CodeSignatureNotMatch, "does not match")
+	// A Date header, when present, is the one checked and signed.
+	wantCode(t, errOnly(testVerifier().VerifyHeader(build(testDate, func(r *http.Request) {
+		r.Header.Set("Date", testDate)
+	}), false)), fc.CodeSignatureNotMatch, "does not match")
+}

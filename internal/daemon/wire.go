@@ -15,6 +15,7 @@ import (
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/config"
+	"github.com/openfc/openfc/internal/console"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/gateway"
 	"github.com/openfc/openfc/internal/instance"
@@ -97,6 +98,7 @@ func (d *Daemon) newGateway(ctx context.Context, verifier *auth.Verifier, reg pr
 		Verifier:      verifier,
 		JWT:           &auth.JWT{},
 		Management:    mgmt,
+		Console:       console.New(console.Options{Logger: d.log.With("component", "console")}),
 		Region:        o.Region,
 		AccountID:     o.AccountID,
 		TriggerDomain: o.TriggerDomain,

@@ -15,12 +15,18 @@ import (
 
 // ServeHTTP is the front door: trigger subdomains, custom domains (any
 // host that is not the platform's own, domain.go) and the proxy form go
-// through the chain, everything else to the management API.
+// through the chain; on the platform's own host, the web console's
+// requests (consoleRequest) to the console, everything else to the
+// management API.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := route.Dispatch(r.Host, rawPath(r), g.opts.TriggerDomain)
 	if m.Kind != route.Subdomain && g.opts.Domains != nil &&
 		!route.IsPlatformHost(route.HostName(r.Host), g.opts.TriggerDomain, g.opts.APIHosts) {
 		m = route.Match{Kind: route.Domain}
+	}
+	if m.Kind == route.API && g.opts.Console != nil && consoleRequest(r) {
+		g.opts.Console.ServeHTTP(w, r)
+		return
 	}
 	if m.Kind == route.API {
 		if g.opts.Management == nil {
@@ -89,4 +95,17 @@ func rawPath(r *http.Request) string {
 		return p
 	}
 	return r.URL.EscapedPath()
+}
+
+// consoleRequest reports whether r is the web console's: an unsigned GET
+// or HEAD of exactly "/", "/console" or a path under "/console/". The
+// management API has nothing there (it answers PathNotSupported), so a
+// browser gets the console; a request carrying Authorization is an API
+// client's and keeps the API's answer.
+func consoleRequest(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead || r.Header.Get("Authorization") != "" {
+		return false
+	}
+	p := r.URL.Path
+	return p == "/" || p == "/console" || strings.HasPrefix(p, "/console/")
 }

@@ -172,8 +172,13 @@ type Options struct {
 	// Management serves what is not a trigger request (the FC
 	// management API); nil answers PathNotSupported.
 	Management http.Handler
-	Region     string
-	AccountID  string
+	// Console serves the web console: the unsigned GET and HEAD requests
+	// of "/" and of paths under "/console/" on the platform's own host
+	// (never a trigger subdomain or custom domain); nil leaves them to
+	// Management.
+	Console   http.Handler
+	Region    string
+	AccountID string
 	// TriggerDomain is the parent domain of trigger subdomains.
 	TriggerDomain string
 	// Domains serves custom domains. With it, a Host that is not the

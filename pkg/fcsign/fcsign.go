@@ -52,6 +52,10 @@ const (
 	HeaderDate          = "Date"
 	HeaderContentMD5    = "Content-MD5"
 	HeaderContentType   = "Content-Type"
+	// HeaderFCDate stands in for Date where a client cannot set Date (a
+	// browser's fetch): it is signed as an x-fc-* header, the Date line
+	// of the string to sign staying empty.
+	HeaderFCDate = "x-fc-date"
 
 	// QueryExpires is the Unix time (seconds) after which a signed URL is
 	// no longer valid. It replaces the Date line of the string to sign.

@@ -1,0 +1,93 @@
+// The management API, called from the browser: every request signed with
+// FC's signature (fcsign.js) using the AccessKey kept in sessionStorage.
+import { sign } from './fcsign.js';
+
+export const apiVersion = '/2016-08-15';
+const storageKey = 'openfc.accessKey';
+
+// FCError is an error as FC reports it: HTTP status, ErrorCode,
+// ErrorMessage and the request id.
+export class FCError extends Error {
+  constructor(status, code, message, requestId) {
+    super(`${code}: ${message}`);
+    this.status = status;
+    this.code = code;
+    this.errorMessage = message;
+    this.requestId = requestId;
+  }
+}
+
+// credentials returns the signed-in AccessKey, or null.
+export function credentials() {
+  try {
+    const c = JSON.parse(sessionStorage.getItem(storageKey) || 'null');
+    return c && c.accessKeyId && c.accessKeySecret ? c : null;
+  } catch {
+    return null;
+  }
+}
+
+export function saveCredentials(cred) {
+  sessionStorage.setItem(storageKey, JSON.stringify(cred));
+}
+
+export function forgetCredentials() {
+  sessionStorage.removeItem(storageKey);
+}
+
+// errorOf builds the FCError of a failed answer; an answer that is not
+// FC's JSON error keeps its status and text.
+function errorOf(resp, data, text) {
+  const requestId = (data && data.RequestId) || resp.headers.get('x-fc-request-id') || '';
+  if (data && data.ErrorCode) {
+    return new FCError(resp.status, data.ErrorCode, data.ErrorMessage || '', requestId);
+  }
+  return new FCError(resp.status, `HTTP ${resp.status}`, text.slice(0, 500), requestId);
+}
+
+// call sends a signed management request; path starts with apiVersion
+// and its segments are already URL-encoded. It returns the decoded JSON
+// answer (null for an empty one) or throws an FCError.
+export async function call(method, path, body, cred = credentials()) {
+  if (!cred) throw new FCError(0, 'NotSignedIn', 'sign in with an AccessKey first', '');
+  const headers = {};
+  let payload;
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  const [rawPath] = path.split('?');
+  await sign(cred, method, decodeURIComponent(rawPath), headers, null);
+  const resp = await fetch(path, { method, headers, body: payload, credentials: 'omit', cache: 'no-store' });
+  const text = await resp.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!resp.ok) throw errorOf(resp, data, text);
+  return data;
+}
+
+// seg URL-encodes one path segment.
+export function seg(s) {
+  return encodeURIComponent(s);
+}
+
+// The calls the pages make.
+export const listServices = () => call('GET', `${apiVersion}/services?limit=100`);
+export const createService = (name, description) =>
+  call('POST', `${apiVersion}/services`, { serviceName: name, description });
+export const deleteService = (name) => call('DELETE', `${apiVersion}/services/${seg(name)}`);
+export const listFunctions = (svc) => call('GET', `${apiVersion}/services/${seg(svc)}/functions?limit=100`);
+export const getFunction = (svc, fn) => call('GET', `${apiVersion}/services/${seg(svc)}/functions/${seg(fn)}`);
+export const createFunction = (svc, spec) => call('POST', `${apiVersion}/services/${seg(svc)}/functions`, spec);
+export const deleteFunction = (svc, fn) =>
+  call('DELETE', `${apiVersion}/services/${seg(svc)}/functions/${seg(fn)}`);
+export const listTriggers = (svc, fn) =>
+  call('GET', `${apiVersion}/services/${seg(svc)}/functions/${seg(fn)}/triggers`);
+export const createTrigger = (svc, fn, spec) =>
+  call('POST', `${apiVersion}/services/${seg(svc)}/functions/${seg(fn)}/triggers`, spec);
+export const deleteTrigger = (svc, fn, name) =>
+  call('DELETE', `${apiVersion}/services/${seg(svc)}/functions/${seg(fn)}/triggers/${seg(name)}`);
