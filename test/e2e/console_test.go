@@ -206,11 +206,13 @@ func TestConsole(t *testing.T) {
 	b.shoot("functions")
 	b.do("creating a function with its HTTP trigger",
 		chromedp.Click(`#create-function button[type=submit]`),
-		chromedp.WaitVisible("#test-function"))
+		chromedp.WaitVisible("#function-tabs"))
+	b.goTo("#/services/consolesvc/functions/hello/config", `document.querySelector('#tab-config dl.props')`)
 	if mem := b.text(`#main dl.props`); !strings.Contains(mem, "256 MB") || !strings.Contains(mem, "nodejs20") {
 		t.Errorf("function page: %q; want nodejs20 and 256 MB", mem)
 	}
 
+	b.goTo("#/services/consolesvc/functions/hello/test", `document.querySelector('#test-function')`)
 	b.do("testing the function",
 		chromedp.SetValue("#test-method", "POST"),
 		chromedp.SetValue("#test-path", "/p/q?x=1"),
@@ -239,7 +241,7 @@ func TestConsole(t *testing.T) {
 	consoleSignedFunction(t, b)
 
 	// The trigger's public URL, opened in the browser.
-	b.goTo("#/services/consolesvc/functions/hello",
+	b.goTo("#/services/consolesvc/functions/hello/triggers",
 		`document.querySelector('h1 .name')?.textContent === 'consolesvc/hello' && document.querySelector('a.url-internet')`)
 	href := step(b, "reading the trigger URL", chromedp.AttributeValue(`a.url-internet`, "href")).Value
 	u, err := url.Parse(href)
@@ -335,7 +337,9 @@ func consoleSignedFunction(t *testing.T, b *consoleBrowser) {
 		chromedp.SetValue(`#create-function select[name=authType]`, "function"),
 		chromedp.SetValue(`#create-function textarea[name=code]`, consoleFunctionCode),
 		chromedp.Click(`#create-function button[type=submit]`),
-		chromedp.WaitVisible("#test-function"),
+		chromedp.WaitVisible("#function-tabs"))
+	b.goTo("#/services/consolesvc/functions/secure/test", `document.querySelector('#test-function')`)
+	b.do("testing the signed function",
 		chromedp.SetValue("#test-path", "/s t?b=2&a=1&a=0"),
 		chromedp.Click(`#test-function button[type=submit]`),
 		chromedp.WaitVisible("#test-response-body"))

@@ -3,12 +3,16 @@
 //   #/signin                          sign in with an AccessKey
 //   #/services                        services
 //   #/services/{service}              functions of a service
-//   #/services/{service}/functions/{function}   a function
+//   #/services/{service}/versions     versions and aliases of a service
+//   #/services/{service}/functions/{function}[/{tab}]   a function
+//   #/domains                         custom domains
 import * as api from './api.js';
 import { h, field, errorBox, showIn, busy } from './ui.js';
 import { servicesPage } from './services.js';
 import { functionsPage } from './functions.js';
 import { functionPage } from './detail.js';
+import { versionsPage } from './versions.js';
+import { domainsPage } from './domains.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -20,7 +24,14 @@ function go(hash) {
   else location.hash = hash;
 }
 
+// page is the shown page's AbortController: leaving a page aborts it,
+// so live pages (logs, instances) stop following.
+let page = new AbortController();
+
 function route() {
+  page.abort();
+  page = new AbortController();
+  const { signal } = page;
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   if (!api.credentials() || parts[0] === 'signin') {
     header([]);
@@ -30,9 +41,18 @@ function route() {
     header([['Services', '#/services'], [parts[1]]]);
     return functionsPage(main, parts[1]);
   }
-  if (parts[0] === 'services' && parts.length === 4 && parts[2] === 'functions') {
-    header([['Services', '#/services'], [parts[1], `#/services/${encodeURIComponent(parts[1])}`], [parts[3]]]);
-    return functionPage(main, parts[1], parts[3]);
+  const serviceCrumb = () => [parts[1], `#/services/${encodeURIComponent(parts[1])}`];
+  if (parts[0] === 'services' && parts.length === 3 && parts[2] === 'versions') {
+    header([['Services', '#/services'], serviceCrumb(), ['Versions & Aliases']]);
+    return versionsPage(main, parts[1], signal);
+  }
+  if (parts[0] === 'services' && (parts.length === 4 || parts.length === 5) && parts[2] === 'functions') {
+    header([['Services', '#/services'], serviceCrumb(), [parts[3]]]);
+    return functionPage(main, parts[1], parts[3], parts[4], signal);
+  }
+  if (parts[0] === 'domains') {
+    header([['Custom domains']]);
+    return domainsPage(main, signal);
   }
   header([['Services']]);
   return servicesPage(main);
@@ -46,6 +66,8 @@ function header(crumbs) {
     h('li', {}, href && i < crumbs.length - 1 ? h('a', { href }, label) : h('span', { 'aria-current': 'page' }, label))))]));
   const cred = api.credentials();
   who.replaceChildren(...(cred ? [
+    h('nav', { class: 'sections', 'aria-label': 'Sections' },
+      h('a', { href: '#/services' }, 'Services'), ' ', h('a', { href: '#/domains', id: 'nav-domains' }, 'Custom domains')),
     h('span', { class: 'key-id' }, cred.accessKeyId),
     h('button', { type: 'button', class: 'secondary', id: 'sign-out', onclick: () => {
       api.forgetCredentials();

@@ -22,6 +22,7 @@ export async function functionsPage(main, service) {
   const list = h('div', { id: 'function-list' }, h('p', {}, 'Loading functions…'));
   main.replaceChildren(
     h('h1', {}, 'Functions of ', h('span', { class: 'name' }, service)),
+    h('p', {}, h('a', { href: `#/services/${encodeURIComponent(service)}/versions`, id: 'versions-link' }, 'Versions & Aliases')),
     createForm(service, errors),
     errors,
     list);

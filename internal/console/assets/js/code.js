@@ -1,0 +1,6 @@
+// The Code tab.
+import { h } from './ui.js';
+
+export function codeTab(el) {
+  el.replaceChildren(h('p', { class: 'empty' }, 'Code: not built yet.'));
+}
