@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -143,11 +144,14 @@ func (b *consoleBrowser) goTo(hash, ready string) {
 }
 
 // shoot saves full-page screenshots of the current page at 390 and 1280
-// px widths as artifacts/console-<http1 server>-<name>-<width>.png.
+// px widths as artifacts/console-<http1 server>-<name>-<width>.png, and
+// runs the accessibility pass (axe) at each width: every page a test
+// shows is checked as it is shown.
 func (b *consoleBrowser) shoot(name string) {
 	b.t.Helper()
 	for _, w := range []int64{390, 1280} {
 		b.do("sizing for "+name, chromedp.EmulateViewport(w, 900), chromedp.Sleep(150*time.Millisecond))
+		b.axe(fmt.Sprintf("%s at %d px", name, w))
 		png := step(b, "screenshot "+name, chromedp.FullScreenshot(100))
 		// Both front-door servers' runs of the suite go at once: each has
 		// its own files.
@@ -158,6 +162,57 @@ func (b *consoleBrowser) shoot(name string) {
 		p := filepath.Join(b.shots, fmt.Sprintf("console-%s-%s-%d.png", server, name, w))
 		if err := os.WriteFile(p, png, 0o644); err != nil {
 			b.t.Fatal(err)
+		}
+	}
+}
+
+// axeSource is axe-core (test/e2e/testdata/axe, vendored from npm
+// axe-core 4.14.1 under MPL-2.0), the accessibility checker.
+var axeSource = sync.OnceValues(func() (string, error) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(), "test/e2e/testdata/axe/axe.min.js"))
+	return string(b), err
+})
+
+// axeViolation is one rule axe-core found broken, with where.
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any `json:"target"`
+	} `json:"nodes"`
+}
+
+// axe runs axe-core on the current page (WCAG 2 A/AA rules) and fails the
+// test on every serious or critical violation. It is evaluated through
+// the DevTools protocol, which the page's CSP does not govern: the
+// console itself stays free of inline and foreign scripts.
+func (b *consoleBrowser) axe(name string) {
+	b.t.Helper()
+	src, err := axeSource()
+	if err != nil {
+		b.t.Fatalf("reading axe-core: %v", err)
+	}
+	script := `(async () => {
+  if (!window.axe) { ` + src + `
+  }
+  const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }, resultTypes: ['violations'] });
+  return JSON.stringify(r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })));
+})()`
+	out := step(b, "axe on "+name, chromedp.Evaluate[string](script, chromedp.EvalAwaitPromise))
+	var vs []axeViolation
+	if err := json.Unmarshal([]byte(out), &vs); err != nil {
+		b.t.Fatalf("axe on %s: %v in %.300s", name, err, out)
+	}
+	for _, v := range vs {
+		var where []string
+		for _, n := range v.Nodes {
+			where = append(where, fmt.Sprint(n.Target...))
+		}
+		if v.Impact == "serious" || v.Impact == "critical" {
+			b.t.Errorf("axe on %s: %s (%s): %s at %v", name, v.ID, v.Impact, v.Help, where)
+		} else {
+			b.t.Logf("axe on %s: %s (%s, not failing): %s at %v", name, v.ID, v.Impact, v.Help, where)
 		}
 	}
 }

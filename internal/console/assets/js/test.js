@@ -2,7 +2,7 @@
 // client would, signing the call when its trigger needs it.
 import * as api from './api.js';
 import { sign } from './fcsign.js';
-import { h, field, errorBox, showIn, busy } from './ui.js';
+import { h, field, errorBox, showIn, busy, output } from './ui.js';
 
 export function testTab(el, ctx) {
   el.replaceChildren(testSection(ctx.service, ctx.fn, ctx.http[0]));
@@ -70,9 +70,9 @@ async function runTest(service, fn, trigger, method, pathAndQuery, body, result)
       h('dt', {}, 'Request id'), h('dd', {}, h('code', {}, resp.headers.get('x-fc-request-id') || ''))),
     fcErr ? errorBox(fcErr) : null,
     h('h4', {}, 'Headers'),
-    h('pre', { id: 'test-headers', class: 'output' }, [...resp.headers].map(([k, v]) => `${k}: ${v}`).join('\n')),
+    output('test-headers', 'Response headers', [...resp.headers].map(([k, v]) => `${k}: ${v}`).join('\n')),
     h('h4', {}, 'Body'),
-    h('pre', { id: 'test-response-body', class: 'output' }, text));
+    output('test-response-body', 'Response body', text));
 }
 
 function parseFCError(resp, text) {

@@ -104,3 +104,10 @@ export function table(caption, headings, rows) {
       h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c, i) =>
         (i === 0 ? h('th', { scope: 'row' }, c) : h('td', {}, c))))))));
 }
+
+// output is a block of program output (headers, a body, a log): it
+// scrolls when long, so it takes keyboard focus to be scrolled without a
+// mouse (tabindex 0), with a label for what it holds.
+export function output(id, label, text) {
+  return h('pre', { id, class: 'output', tabindex: '0', 'aria-label': label }, text);
+}
