@@ -89,6 +89,11 @@ type connWatch struct {
 	stopped           chan struct{}
 	stash             []byte
 	stashBuf          [1]byte
+	// stashed says stash holds bytes, so that the connection's reads
+	// skip the mutex when it does not (nearly always). It is set under mu
+	// before read's stopped is closed, which disarm waits for before the
+	// connection reads again.
+	stashed atomic.Bool
 }
 
 func (w *connWatch) init(c *fastConn) { w.c = c }
@@ -146,6 +151,7 @@ func (w *connWatch) read() {
 	defer w.mu.Unlock()
 	if n > 0 {
 		w.stash = w.stashBuf[:n]
+		w.stashed.Store(true)
 	}
 	if err != nil && !w.stopping && w.cancel != nil {
 		w.cancel() // the client left: the call ends (499)
@@ -187,6 +193,9 @@ func (w *connWatch) cancelCall() {
 
 // takeStash hands out what the watch read ahead.
 func (w *connWatch) takeStash(p []byte) (int, bool) {
+	if !w.stashed.Load() {
+		return 0, false
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.stash) == 0 {
@@ -194,6 +203,7 @@ func (w *connWatch) takeStash(p []byte) (int, bool) {
 	}
 	n := copy(p, w.stash)
 	w.stash = w.stash[n:]
+	w.stashed.Store(len(w.stash) > 0)
 	return n, true
 }
 
@@ -202,4 +212,5 @@ func (w *connWatch) stashBytes(b []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.stash = append(append([]byte(nil), b...), w.stash...)
+	w.stashed.Store(len(w.stash) > 0)
 }
