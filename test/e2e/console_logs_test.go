@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -202,6 +204,7 @@ func TestConsoleLogs(t *testing.T) {
 		t.Errorf("last refreshed %q, then %q; want a newer time", first, again)
 	}
 	b.shoot("instances")
+	consoleInstancesRecover(t, b, s)
 
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Errorf("the console's pages reported errors: %v", errs)
@@ -215,4 +218,27 @@ func containsRow(rows [][]string, msg string) bool {
 		}
 	}
 	return false
+}
+
+// consoleInstancesRecover checks that a failing refresh is shown and the
+// polling goes on: the browser blocks the instances URL (fetch fails),
+// then lets it through again.
+func consoleInstancesRecover(t *testing.T, b *consoleBrowser, s *server) {
+	t.Helper()
+	block := func(what string, patterns []*network.BlockPattern) {
+		b.do(what, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: patterns})
+			return err
+		}))
+	}
+	block("blocking the instances URL", []*network.BlockPattern{{URLPattern: s.URL + "/2016-08-15/services/logsvc/functions/logfn/instances", Block: true}})
+	b.waitJS("waiting for the failed refresh", `document.querySelector('#tab-instances .fc-error') &&
+  document.querySelector('#instances-refreshed').textContent.startsWith('Refresh failed')`)
+	if n := step(b, "counting instances", chromedp.Evaluate[int](`document.querySelectorAll('#instances-table tbody tr').length`)); n != 1 {
+		t.Errorf("while refreshes fail the table shows %d instances; want the last known one", n)
+	}
+	before := step(b, "reading the refresh count", chromedp.Evaluate[string](`document.querySelector('#instances-refreshed').dataset.refreshes`))
+	block("unblocking the instances URL", []*network.BlockPattern{})
+	b.waitJS("waiting for a refresh after the failure", `!document.querySelector('#tab-instances .fc-error') &&
+  document.querySelector('#instances-refreshed').dataset.refreshes !== `+strconv.Quote(before))
 }
