@@ -18,6 +18,9 @@ import (
 // find each call's line in the Logs tab.
 const consoleLogsCode = `'use strict';
 exports.handler = (request, response, context) => {
+  if (request.path === '/many') {
+    for (let i = 0; i < 2100; i++) console.log('many ' + i);
+  }
   console.log('logmark ' + request.path);
   response.send('logged ' + request.path);
 };
@@ -184,11 +187,13 @@ func TestConsoleLogs(t *testing.T) {
 	b.do("turning Follow on again", chromedp.Click("#logs-follow"))
 	b.waitJS("waiting for the follow", `document.querySelector('#logs-status').textContent.startsWith('Following live')`)
 
+	consoleLogsCap(t, b, call)
+
 	// Leaving the tab ends the stream.
 	b.goTo("#/services/logsvc/functions/logfn/instances", `document.querySelector('#instances-table')`)
 	waitFor(t, 10*time.Second, func() error {
-		if started, open := follows.state(); started != 3 || open != 0 {
-			return fmt.Errorf("after leaving the Logs tab: %d follow reads started, %d still open; want 3, none open", started, open)
+		if started, open := follows.state(); started != 4 || open != 0 {
+			return fmt.Errorf("after leaving the Logs tab: %d follow reads started, %d still open; want 4, none open", started, open)
 		}
 		return nil
 	})
@@ -241,4 +246,30 @@ func consoleInstancesRecover(t *testing.T, b *consoleBrowser, s *server) {
 	block("unblocking the instances URL", []*network.BlockPattern{})
 	b.waitJS("waiting for a refresh after the failure", `!document.querySelector('#tab-instances .fc-error') &&
   document.querySelector('#instances-refreshed').dataset.refreshes !== `+strconv.Quote(before))
+}
+
+// consoleLogsCap checks, while following, that the view keeps the last
+// maxShown (2000) records and says so, that it scrolls along while at the
+// bottom, and that it stays put once the reader has scrolled up.
+func consoleLogsCap(t *testing.T, b *consoleBrowser, call func(string) string) {
+	t.Helper()
+	call("many") // 2100 lines and more
+	b.do("following every kept record",
+		chromedp.SetValue("#logs-tail", "0"),
+		chromedp.Click("#logs-clear"))
+	b.waitJS("waiting for the records", `document.querySelector('#logs-status').textContent.includes('oldest') &&
+  [...document.querySelectorAll('#logs-list .log-msg')].some((m) => m.textContent === 'logmark /many')`)
+	if n := step(b, "counting records", chromedp.Evaluate[int](`document.querySelectorAll('#logs-list .log-rec').length`)); n != 2000 {
+		t.Errorf("the view keeps %d records; want 2000", n)
+	}
+	atBottom := `(() => { const l = document.querySelector('#logs-list'); return l.scrollHeight - l.scrollTop - l.clientHeight < 30; })()`
+	if !step(b, "reading the scroll", chromedp.Evaluate[bool](atBottom)) {
+		t.Error("following from the bottom, the view did not scroll along")
+	}
+	step(b, "scrolling up", chromedp.Evaluate[bool](`(document.querySelector('#logs-list').scrollTop = 0, true)`))
+	call("third-marker")
+	b.waitJS("waiting for the third line", `[...document.querySelectorAll('#logs-list .log-msg')].some((m) => m.textContent === 'logmark /third-marker')`)
+	if top := step(b, "reading the scroll", chromedp.Evaluate[float64](`document.querySelector('#logs-list').scrollTop`)); top != 0 {
+		t.Errorf("scrolled up, a new record moved the view to %v", top)
+	}
 }

@@ -178,9 +178,14 @@ function logView(list, pick) {
       const frag = document.createDocumentFragment();
       for (const r of recs) frag.append(recordRow(r, pick));
       list.append(frag);
-      while (list.childElementCount > maxShown) {
-        list.firstElementChild.remove();
-        dropped += 1;
+      if (list.childElementCount > maxShown) {
+        const height = list.scrollHeight;
+        while (list.childElementCount > maxShown) {
+          list.firstElementChild.remove();
+          dropped += 1;
+        }
+        // A reader scrolled up keeps the same lines in sight.
+        if (!atBottom) list.scrollTop -= height - list.scrollHeight;
       }
       if (atBottom) list.scrollTop = list.scrollHeight;
     },
