@@ -11,16 +11,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/pkg/fcsign"
 )
 
-// runJS runs an ES module script with node, the console's modules
+// runJS runs an ES module script with node, every console module
 // importable from the directory in the JS_DIR environment variable as
-// fcsign.mjs and zip.mjs; input goes to stdin as JSON, and the script's
-// stdout is decoded into out. The tests need node, as the built-in
+// <name>.mjs (fcsign.mjs, zip.mjs, …); input goes to stdin as JSON, and
+// the script's stdout is decoded into out. The tests need node, as the built-in
 // Node.js runtime does: without it they fail.
 func runJS(t *testing.T, script string, input, out any) {
 	t.Helper()
@@ -29,12 +30,17 @@ func runJS(t *testing.T, script string, input, out any) {
 		t.Fatalf("node is needed to test the console's JavaScript (apt-get install nodejs): %v", err)
 	}
 	dir := t.TempDir()
-	for _, name := range []string{"fcsign", "zip"} {
-		b, err := assets.ReadFile("assets/js/" + name + ".js")
+	entries, err := assets.ReadDir("assets/js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := assets.ReadFile("assets/js/" + e.Name())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, name+".mjs"), b, 0o644); err != nil {
+		name := strings.TrimSuffix(e.Name(), ".js") + ".mjs"
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
