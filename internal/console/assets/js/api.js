@@ -35,9 +35,15 @@ export function forgetCredentials() {
   sessionStorage.removeItem(storageKey);
 }
 
-// errorOf builds the FCError of a failed answer; an answer that is not
-// FC's JSON error keeps its status and text.
-function errorOf(resp, data, text) {
+// errorOf builds the FCError of a failed answer from its text; an answer
+// that is not FC's JSON error keeps its status and text.
+export function errorOf(resp, text) {
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
   const requestId = (data && data.RequestId) || resp.headers.get('x-fc-request-id') || '';
   if (data && data.ErrorCode) {
     return new FCError(resp.status, data.ErrorCode, data.ErrorMessage || '', requestId);
@@ -45,29 +51,38 @@ function errorOf(resp, data, text) {
   return new FCError(resp.status, `HTTP ${resp.status}`, text.slice(0, 500), requestId);
 }
 
-// call sends a signed management request; path starts with apiVersion
-// and its segments are already URL-encoded. It returns the decoded JSON
-// answer (null for an empty one) or throws an FCError.
-export async function call(method, path, body, cred = credentials()) {
+// signedFetch sends a signed management request and returns the open
+// response, or throws the FCError of a failed one. path starts with
+// apiVersion, its segments already URL-encoded, and carries no query:
+// query (a string or URLSearchParams) is added after signing, as FC's
+// management signature covers the path only. opts: headers, body,
+// signal.
+export async function signedFetch(method, path, query, opts = {}, cred = credentials()) {
   if (!cred) throw new FCError(0, 'NotSignedIn', 'sign in with an AccessKey first', '');
+  const headers = { ...(opts.headers || {}) };
+  await sign(cred, method, decodeURIComponent(path), headers, null);
+  const q = query ? `?${query}` : '';
+  const resp = await fetch(path + q, {
+    method, headers, body: opts.body, signal: opts.signal, credentials: 'omit', cache: 'no-store',
+  });
+  if (!resp.ok) throw errorOf(resp, await resp.text());
+  return resp;
+}
+
+// call sends a signed management request with a JSON body (if any);
+// path may carry a query. It returns the decoded JSON answer (null for an
+// empty one) or throws an FCError.
+export async function call(method, path, body, cred = credentials()) {
   const headers = {};
   let payload;
   if (body !== undefined) {
     headers['content-type'] = 'application/json';
     payload = JSON.stringify(body);
   }
-  const [rawPath] = path.split('?');
-  await sign(cred, method, decodeURIComponent(rawPath), headers, null);
-  const resp = await fetch(path, { method, headers, body: payload, credentials: 'omit', cache: 'no-store' });
+  const [rawPath, query] = path.split('?');
+  const resp = await signedFetch(method, rawPath, query, { headers, body: payload }, cred);
   const text = await resp.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = null;
-  }
-  if (!resp.ok) throw errorOf(resp, data, text);
-  return data;
+  return text ? JSON.parse(text) : null;
 }
 
 // seg URL-encodes one path segment.

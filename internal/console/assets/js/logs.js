@@ -3,7 +3,6 @@
 // or instance, and a live follow (follow=true keeps the answer open and
 // sends each new record as it is written).
 import * as api from './api.js';
-import { sign } from './fcsign.js';
 import { h, field, errorBox, showIn, formatTime } from './ui.js';
 import { readNDJSON } from './ndjson.js';
 
@@ -138,28 +137,11 @@ function logReader(ctx, view, ui) {
   };
 }
 
-// fetchLogs sends the signed GET …/logs (the signature covers the path,
-// not the query, as for every management call) and returns the open
-// response, or throws an FCError.
-async function fetchLogs(service, fn, params, signal) {
-  const cred = api.credentials();
-  if (!cred) throw new api.FCError(0, 'NotSignedIn', 'sign in with an AccessKey first', '');
+// fetchLogs sends the signed GET …/logs and returns the open response,
+// or throws an FCError.
+function fetchLogs(service, fn, params, signal) {
   const path = `${api.apiVersion}/services/${api.seg(service)}/functions/${api.seg(fn)}/logs`;
-  const headers = await sign(cred, 'GET', decodeURIComponent(path), {}, null);
-  const resp = await fetch(`${path}?${params}`, { headers, signal, credentials: 'omit', cache: 'no-store' });
-  if (!resp.ok) throw fcErrorOf(resp, await resp.text());
-  return resp;
-}
-
-function fcErrorOf(resp, text) {
-  const requestId = resp.headers.get('x-fc-request-id') || '';
-  try {
-    const d = JSON.parse(text);
-    if (d && d.ErrorCode) return new api.FCError(resp.status, d.ErrorCode, d.ErrorMessage || '', d.RequestId || requestId);
-  } catch {
-    // not FC's JSON: the text is the message
-  }
-  return new api.FCError(resp.status, `HTTP ${resp.status}`, text.slice(0, 500), requestId);
+  return api.signedFetch('GET', path, params, { signal });
 }
 
 // logView draws records into list, keeping the last maxShown, and
