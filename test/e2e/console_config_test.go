@@ -99,6 +99,9 @@ func configEdit(t *testing.T, b *consoleBrowser, s *server, urls []string) {
 	if props := b.text(`#tab-config dl.props`); !strings.Contains(props, "GREETING = salut") || !strings.Contains(props, "python3.10") {
 		t.Errorf("the configuration after saving: %q; want python3.10 and GREETING = salut", props)
 	}
+	if got := step(b, "reading the focus", chromedp.Evaluate[string](`document.activeElement.id + ' ' + (document.querySelector('.saved')?.textContent || '')`)); got != "edit-config Saved" {
+		t.Errorf("after saving, the focus and status: %q; want edit-config and Saved", got)
+	}
 	b.shoot("config")
 	b.colorScheme("dark")
 	b.shoot("config-dark")
@@ -186,6 +189,47 @@ func configTriggers(t *testing.T, b *consoleBrowser, s *server, urls []string) {
 	if resp, body := configGet(t, s, "GET", urls[0], false); resp.StatusCode != 200 || string(body) != "salut" {
 		t.Errorf("GET of the new trigger: %d %q; want salut", resp.StatusCode, body)
 	}
+	configJWTTrigger(t, b, s)
+}
+
+// configJWTTrigger: a jwt trigger's authConfig (set through the API) is
+// shown read-only, and saving other settings in the console keeps it.
+func configJWTTrigger(t *testing.T, b *consoleBrowser, s *server) {
+	t.Helper()
+	const path = "/2016-08-15/services/cfgsvc/functions/greet/triggers/httpTrigger"
+	ac := jwtAuthConfig(t, newECSigner(t, "k1"))
+	if resp, body := s.signedDo("PUT", path, `{"triggerConfig":{"authType":"jwt","methods":["GET"],"authConfig":`+ac+`}}`); resp.StatusCode != 200 {
+		t.Fatalf("UpdateTrigger to jwt: %d %s", resp.StatusCode, body)
+	}
+	const form = `form.trigger-edit[data-trigger="httpTrigger"]`
+	b.goTo("#/services/cfgsvc/functions/greet/config", `document.querySelector('#config-form')`)
+	b.goTo("#/services/cfgsvc/functions/greet/triggers", `document.querySelector('details.jwt-config')`)
+	if got := step(b, "reading the auth type", chromedp.Evaluate[string](`document.querySelector('`+form+` select[name=authType]').value`)); got != "jwt" {
+		t.Errorf("a jwt trigger's form says authType %q", got)
+	}
+	if cfg := step(b, "reading the JWT configuration", chromedp.Evaluate[string](`document.querySelector('details.jwt-config pre').textContent`)); !strings.Contains(cfg, `"tokenLookup"`) {
+		t.Errorf("the JWT configuration shown: %q", cfg)
+	}
+	b.do("allowing POST on the jwt trigger",
+		chromedp.Click(form+` input[name=method][value=POST]`),
+		chromedp.Click(form+` button[type=submit]`))
+	b.waitJS("the jwt trigger saved", `(document.querySelector('.trigger-summary')?.textContent || '').includes('methods: GET, POST')`)
+	if got := step(b, "reading the focus", chromedp.Evaluate[string](`document.activeElement.textContent + ' ' + (document.querySelector('.saved')?.textContent || '')`)); got != "Save trigger Saved" {
+		t.Errorf("after saving, the focus and status: %q; want the Save button and Saved", got)
+	}
+	resp, body := s.signedDo("GET", path, "")
+	var tr struct {
+		TriggerConfig struct {
+			AuthType   string
+			Methods    []string
+			AuthConfig struct{ Whitelist []string }
+		}
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(body, &tr) != nil || tr.TriggerConfig.AuthType != "jwt" ||
+		strings.Join(tr.TriggerConfig.Methods, ",") != "GET,POST" || strings.Join(tr.TriggerConfig.AuthConfig.Whitelist, ",") != "/public/*" {
+		t.Errorf("GetTrigger after saving in the console: %d %s; want jwt, GET and POST, its authConfig kept", resp.StatusCode, body)
+	}
+	b.shoot("triggers-jwt")
 }
 
 // configEnvKeyboard checks the variables editor's focus and labels: Add

@@ -4,6 +4,7 @@ import * as api from './api.js';
 import { h, field, errorBox, showIn, busy, formatTime } from './ui.js';
 import { envEditor, sortedEntries } from './envedit.js';
 import { familyOf } from './runtimes.js';
+import { savedAt } from './saved.js';
 
 export function configTab(el, ctx) {
   el.replaceChildren(configSection(ctx), deleteSection(ctx.service, ctx.fn, ctx.http, ctx.errors));
@@ -137,6 +138,7 @@ async function save(ctx, c, cr, env, status) {
     return;
   }
   await ctx.reload();
+  savedAt(document.getElementById('edit-config'));
 }
 
 // deleteSection deletes the function's triggers, then the function, as

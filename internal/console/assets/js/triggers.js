@@ -4,6 +4,7 @@
 import * as api from './api.js';
 import { h, field, copyButton, errorBox, showIn, busy } from './ui.js';
 import { triggerFields } from './triggerfields.js';
+import { savedAt } from './saved.js';
 
 export function triggersTab(el, ctx) {
   const body = ctx.http.length === 0
@@ -63,6 +64,7 @@ function editForm(ctx, t) {
         return;
       }
       await ctx.reload();
+      savedAt(document.querySelector(`form.trigger-edit[data-trigger="${CSS.escape(t.triggerName)}"] button[type=submit]`));
     });
   });
   return form;
