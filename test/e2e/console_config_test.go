@@ -258,23 +258,28 @@ func configEnvKeyboard(t *testing.T, b *consoleBrowser) {
 	}
 }
 
-// configCustomRuntime creates a custom-runtime function from the console
-// with its starting code (an executable bootstrap running a Python
-// server), which answers; its port, edited on the Configuration tab, is
-// stored as customRuntimeConfig.port.
+// configCustomRuntime creates functions from the console with the
+// starting code of Node.js, PHP and a custom runtime (an executable
+// bootstrap running a Python server): each answers. The custom one's
+// port, edited on the Configuration tab, is stored as
+// customRuntimeConfig.port.
 func configCustomRuntime(t *testing.T, b *consoleBrowser, s *server) {
 	t.Helper()
-	b.goTo("#/services/cfgsvc", `document.getElementById('create-function')`)
-	b.setValue(`#create-function select[name=runtime]`, "custom.debian10")
-	if n := step(b, "counting code files", chromedp.Evaluate[string](`[...document.querySelectorAll('#create-function textarea')].map((x) => x.dataset.file).join(',')`)); n != "server.py,bootstrap" {
-		t.Errorf("a custom runtime's code files: %q; want server.py,bootstrap", n)
-	}
-	b.do("creating a custom-runtime function",
-		chromedp.SetValue(`#create-function input[name=functionName]`, "cust"),
-		chromedp.Click(`#create-function button[type=submit]`),
-		chromedp.WaitVisible("#function-tabs"))
-	if resp, body := s.do("GET", "/2016-08-15/proxy/cfgsvc/cust/", nil, nil); resp.StatusCode != 200 || string(body) != "Hello from cust!\n" {
-		t.Errorf("GET of the custom-runtime function: %d %q", resp.StatusCode, body)
+	for _, c := range []struct{ runtime, name, files string }{
+		{"nodejs20", "nodefn", "index.js"}, {"php7.2", "phpfn", "index.php"}, {"custom.debian10", "cust", "server.py,bootstrap"},
+	} {
+		b.goTo("#/services/cfgsvc", `document.getElementById('create-function')`)
+		b.setValue(`#create-function select[name=runtime]`, c.runtime)
+		if n := step(b, "listing code files", chromedp.Evaluate[string](`[...document.querySelectorAll('#create-function textarea')].map((x) => x.dataset.file).join(',')`)); n != c.files {
+			t.Errorf("%s's code files: %q; want %s", c.runtime, n, c.files)
+		}
+		b.do("creating a "+c.runtime+" function",
+			chromedp.SetValue(`#create-function input[name=functionName]`, c.name),
+			chromedp.Click(`#create-function button[type=submit]`),
+			chromedp.WaitVisible("#function-tabs"))
+		if resp, body := s.do("GET", "/2016-08-15/proxy/cfgsvc/"+c.name+"/", nil, nil); resp.StatusCode != 200 || string(body) != "Hello from "+c.name+"!\n" {
+			t.Errorf("GET of the %s function with its starting code: %d %q", c.runtime, resp.StatusCode, body)
+		}
 	}
 	b.goTo("#/services/cfgsvc/functions/cust/config", `document.querySelector('#config-form input[name=port]')`)
 	b.do("setting the port",
