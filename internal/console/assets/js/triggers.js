@@ -1,21 +1,122 @@
-// The Triggers tab: the function's HTTP triggers and their URLs.
-import { h, copyButton } from './ui.js';
+// The Triggers tab: the function's HTTP triggers, their URLs, a form to
+// edit each (UpdateTrigger), deleting one, and creating one when the
+// function has none (openfc runs HTTP triggers only, one per qualifier).
+import * as api from './api.js';
+import { h, field, copyButton, errorBox, showIn, busy } from './ui.js';
+import { triggerFields } from './triggerfields.js';
+import { savedAt } from './saved.js';
 
 export function triggersTab(el, ctx) {
-  el.replaceChildren(triggersSection(ctx.http));
+  const body = ctx.http.length === 0
+    ? [h('p', { class: 'empty' }, 'This function has no HTTP trigger.'), createForm(ctx)]
+    : ctx.http.map((t) => triggerCard(ctx, t));
+  el.replaceChildren(h('section', { class: 'card', 'aria-labelledby': 'triggers-h' },
+    h('h2', { id: 'triggers-h' }, 'HTTP triggers'), body));
 }
 
-function triggersSection(http) {
-  const body = http.length === 0
-    ? [h('p', { class: 'empty' }, 'This function has no HTTP trigger.')]
-    : http.map((t) => h('div', { class: 'trigger', dataset: { trigger: t.triggerName } },
-      h('h3', {}, t.triggerName),
-      h('p', {}, `Authentication: ${t.triggerConfig.authType}; methods: ${(t.triggerConfig.methods || []).join(', ')}`),
-      t.urlInternet ? urlRow('Public URL', t.urlInternet, 'url-internet', t.triggerName) : null,
-      t.urlIntranet ? urlRow('Proxy URL', t.urlIntranet, 'url-intranet', t.triggerName) : null,
-      !t.urlInternet && !t.urlIntranet ? h('p', {}, 'Internet URL disabled.') : null));
-  return h('section', { class: 'card', 'aria-labelledby': 'triggers-h' },
-    h('h2', { id: 'triggers-h' }, 'HTTP triggers'), body);
+const triggerPath = (ctx, name) =>
+  `${api.apiVersion}/services/${api.seg(ctx.service)}/functions/${api.seg(ctx.fn)}/triggers/${api.seg(name)}`;
+
+function triggerCard(ctx, t) {
+  const tc = t.triggerConfig || {};
+  return h('div', { class: 'trigger', dataset: { trigger: t.triggerName } },
+    h('h3', {}, t.triggerName),
+    h('p', { class: 'trigger-summary' },
+      `Authentication: ${tc.authType}; methods: ${(tc.methods || []).join(', ')}`,
+      tc.disableURLInternet ? '; Internet URL disabled' : ''),
+    t.urlInternet ? urlRow('Public URL', t.urlInternet, 'url-internet', t.triggerName) : null,
+    t.urlIntranet ? urlRow('Proxy URL', t.urlIntranet, 'url-intranet', t.triggerName) : null,
+    !t.urlInternet && !t.urlIntranet
+      ? h('p', { class: 'url-disabled' }, 'Internet URL disabled: the trigger answers AccessDenied on its own URLs; a custom domain still reaches the function.')
+      : null,
+    tc.authType === 'jwt' && tc.authConfig ? jwtConfig(tc.authConfig) : null,
+    editForm(ctx, t),
+    deleteButton(ctx, t));
+}
+
+// jwtConfig shows a jwt trigger's authConfig read-only: its keys and
+// claim rules are edited through the API or a deploy.
+function jwtConfig(authConfig) {
+  return h('details', { class: 'jwt-config' },
+    h('summary', {}, 'JWT configuration (read-only)'),
+    h('pre', { class: 'output' }, JSON.stringify(authConfig, null, 2)));
+}
+
+function editForm(ctx, t) {
+  const tf = triggerFields(t.triggerConfig || {});
+  const status = h('div', { class: 'errors', 'aria-live': 'polite' });
+  const form = h('form', { class: 'trigger-edit', dataset: { trigger: t.triggerName }, 'aria-label': `Edit trigger ${t.triggerName}` },
+    h('h4', {}, 'Edit'),
+    h('div', { class: 'grid' }, tf.authField),
+    tf.methodSet,
+    tf.disableField,
+    status,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save trigger')));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(form, async () => {
+      try {
+        // triggerConfig is replaced as a whole: fields the form does not
+        // show (a jwt authConfig) go back as they were.
+        await api.call('PUT', triggerPath(ctx, t.triggerName), { triggerConfig: tf.config(t.triggerConfig || {}) });
+      } catch (err) {
+        showIn(status, errorBox(err));
+        return;
+      }
+      await ctx.reload();
+      savedAt(document.querySelector(`form.trigger-edit[data-trigger="${CSS.escape(t.triggerName)}"] button[type=submit]`));
+    });
+  });
+  return form;
+}
+
+function deleteButton(ctx, t) {
+  const btn = h('button', { type: 'button', class: 'danger delete-trigger', 'aria-label': `Delete trigger ${t.triggerName}` }, 'Delete trigger');
+  const confirmBox = h('span', {});
+  btn.addEventListener('click', () => {
+    const yes = h('button', { type: 'button', class: 'danger', 'aria-label': `Confirm deleting trigger ${t.triggerName}` },
+      `Confirm: delete ${t.triggerName}`);
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      try {
+        await api.call('DELETE', triggerPath(ctx, t.triggerName));
+      } catch (err) {
+        yes.disabled = false;
+        showIn(ctx.errors, errorBox(err));
+        return;
+      }
+      await ctx.reload();
+    });
+    showIn(confirmBox, ' ', yes);
+    yes.focus();
+  });
+  return h('div', { class: 'actions' }, btn, confirmBox);
+}
+
+function createForm(ctx) {
+  const name = h('input', { name: 'triggerName', value: 'httpTrigger', required: true, autocomplete: 'off' });
+  const tf = triggerFields();
+  const status = h('div', { class: 'errors', 'aria-live': 'polite' });
+  const form = h('form', { id: 'create-trigger', 'aria-labelledby': 'create-trigger-h' },
+    h('h3', { id: 'create-trigger-h' }, 'Create an HTTP trigger'),
+    h('div', { class: 'grid' }, field('Trigger name', name), tf.authField),
+    tf.methodSet,
+    tf.disableField,
+    status,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create trigger')));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(form, async () => {
+      try {
+        await api.createTrigger(ctx.service, ctx.fn, { triggerName: name.value.trim(), triggerType: 'http', triggerConfig: tf.config() });
+      } catch (err) {
+        showIn(status, errorBox(err));
+        return;
+      }
+      await ctx.reload();
+    });
+  });
+  return form;
 }
 
 function urlRow(label, url, cls, trigger) {
@@ -24,4 +125,3 @@ function urlRow(label, url, cls, trigger) {
     h('a', { class: cls, href: url, target: '_blank', rel: 'noopener noreferrer' }, url),
     copyButton(url, `Copy the ${label.toLowerCase()} of ${trigger}`));
 }
-

@@ -1,5 +1,7 @@
 // A store-only (no compression) zip writer: enough for the few small
-// files of a new function. Entries are {name, data: Uint8Array}.
+// files of a new function. Entries are {name, data: Uint8Array,
+// executable} (executable: mode 0755, as a custom runtime's bootstrap
+// must be; else 0644).
 
 function crcTable() {
   const t = new Uint32Array(256);
@@ -43,10 +45,10 @@ export function makeZip(entries, now = new Date()) {
       .forEach(([at, v, n]) => (n === 4 ? head.setUint32(at, v, true) : head.setUint16(at, v, true)));
     const cen = new DataView(new ArrayBuffer(46));
     // central directory header: made by Unix (3) v2.0, external attributes
-    // give the file mode 0644
+    // give the file mode
     [[0, 0x02014b50, 4], [4, 0x0314, 2], [6, 20, 2], [8, 0x0800, 2], [10, 0, 2], [12, time, 2],
       [14, date, 2], [16, crc, 4], [20, e.data.length, 4], [24, e.data.length, 4], [28, name.length, 2],
-      [30, 0, 2], [32, 0, 2], [34, 0, 2], [36, 0, 2], [38, (0o100644 << 16) >>> 0, 4], [42, offset, 4]]
+      [30, 0, 2], [32, 0, 2], [34, 0, 2], [36, 0, 2], [38, ((e.executable ? 0o100755 : 0o100644) << 16) >>> 0, 4], [42, offset, 4]]
       .forEach(([at, v, n]) => (n === 4 ? cen.setUint32(at, v, true) : cen.setUint16(at, v, true)));
     locals.push(new Uint8Array(head.buffer), name, e.data);
     centrals.push(new Uint8Array(cen.buffer), name);
