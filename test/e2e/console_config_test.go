@@ -363,12 +363,3 @@ func (b *consoleBrowser) attr(sel, name string) string {
 	b.t.Helper()
 	return step(b, "reading "+name+" of "+sel, chromedp.AttributeValue(sel, name)).Value
 }
-
-// waitJS waits until a script expression holds.
-func (b *consoleBrowser) waitJS(what, expr string) {
-	b.t.Helper()
-	step(b, "waiting for "+what, chromedp.Evaluate[bool](`new Promise((resolve) => {
-  const check = () => ((`+expr+`) ? resolve(true) : setTimeout(check, 50));
-  check();
-})`, chromedp.EvalAwaitPromise))
-}

@@ -74,16 +74,6 @@ func (w *followWatch) state() (started, open int) {
 	return w.count, open
 }
 
-// waitJS waits until the script expression holds in the page.
-func (b *consoleBrowser) waitJS(what, expr string) {
-	b.t.Helper()
-	script := `new Promise((resolve) => {
-  const check = () => ((` + expr + `) ? resolve(true) : setTimeout(check, 50));
-  check();
-})`
-	step(b, what, chromedp.Evaluate[bool](script, chromedp.EvalAwaitPromise))
-}
-
 // logRows is a script expression: the shown records as [message,
 // request id] pairs.
 const logRows = `[...document.querySelectorAll('#logs-list .log-rec')].map((r) =>
@@ -148,9 +138,9 @@ func TestConsoleLogs(t *testing.T) {
 
 	// Follow: a new call's line comes without reloading.
 	b.do("following", chromedp.Click("#logs-follow"))
-	b.waitJS("waiting for the follow", `document.querySelector('#logs-status').textContent.startsWith('Following live')`)
+	b.waitJS("the follow", `document.querySelector('#logs-status').textContent.startsWith('Following live')`)
 	id2 := call("second-marker")
-	b.waitJS("waiting for the followed line", logRows+`.some(([m, id]) => m === 'logmark /second-marker' && id === `+strconv.Quote(id2)+`)`)
+	b.waitJS("the followed line", logRows+`.some(([m, id]) => m === 'logmark /second-marker' && id === `+strconv.Quote(id2)+`)`)
 	if started, open := follows.state(); started != 1 || open != 1 {
 		t.Errorf("while following: %d follow reads started, %d open; want 1 and 1", started, open)
 	}
@@ -162,7 +152,7 @@ func TestConsoleLogs(t *testing.T) {
 	// Clicking the request id filters by it (and follows on).
 	b.do("filtering by the second request id",
 		chromedp.Click(`#logs-list button.log-request[aria-label="Show only request `+id2+`"]`))
-	b.waitJS("waiting for the filtered logs", `document.querySelector('#logs-status').textContent.startsWith('Following live') && `+
+	b.waitJS("the filtered logs", `document.querySelector('#logs-status').textContent.startsWith('Following live') && `+
 		logRows+`.length > 0 && `+logRows+`.every(([, id]) => id === `+strconv.Quote(id2)+`)`)
 	if v := step(b, "reading the filter", chromedp.Evaluate[string](`document.querySelector('#logs-request-id').value`)); v != id2 {
 		t.Errorf("request id filter %q; want %q", v, id2)
@@ -185,7 +175,7 @@ func TestConsoleLogs(t *testing.T) {
 		t.Errorf("after Follow off the status says %q", st)
 	}
 	b.do("turning Follow on again", chromedp.Click("#logs-follow"))
-	b.waitJS("waiting for the follow", `document.querySelector('#logs-status').textContent.startsWith('Following live')`)
+	b.waitJS("the follow", `document.querySelector('#logs-status').textContent.startsWith('Following live')`)
 
 	consoleLogsCap(t, b, call)
 
@@ -204,7 +194,7 @@ func TestConsoleLogs(t *testing.T) {
 		t.Errorf("Instances tab shows %d instances; want 1", n)
 	}
 	first := b.text("#instances-refreshed")
-	b.waitJS("waiting for a refresh", `Number(document.querySelector('#instances-refreshed').dataset.refreshes) >= 3`)
+	b.waitJS("a refresh", `Number(document.querySelector('#instances-refreshed').dataset.refreshes) >= 3`)
 	if again := b.text("#instances-refreshed"); again == first || !strings.HasPrefix(again, "Last refreshed at ") {
 		t.Errorf("last refreshed %q, then %q; want a newer time", first, again)
 	}
@@ -237,14 +227,14 @@ func consoleInstancesRecover(t *testing.T, b *consoleBrowser, s *server) {
 		}))
 	}
 	block("blocking the instances URL", []*network.BlockPattern{{URLPattern: s.URL + "/2016-08-15/services/logsvc/functions/logfn/instances", Block: true}})
-	b.waitJS("waiting for the failed refresh", `document.querySelector('#tab-instances .fc-error') &&
+	b.waitJS("the failed refresh", `document.querySelector('#tab-instances .fc-error') &&
   document.querySelector('#instances-refreshed').textContent.startsWith('Refresh failed')`)
 	if n := step(b, "counting instances", chromedp.Evaluate[int](`document.querySelectorAll('#instances-table tbody tr').length`)); n != 1 {
 		t.Errorf("while refreshes fail the table shows %d instances; want the last known one", n)
 	}
 	before := step(b, "reading the refresh count", chromedp.Evaluate[string](`document.querySelector('#instances-refreshed').dataset.refreshes`))
 	block("unblocking the instances URL", []*network.BlockPattern{})
-	b.waitJS("waiting for a refresh after the failure", `!document.querySelector('#tab-instances .fc-error') &&
+	b.waitJS("a refresh after the failure", `!document.querySelector('#tab-instances .fc-error') &&
   document.querySelector('#instances-refreshed').dataset.refreshes !== `+strconv.Quote(before))
 }
 
@@ -257,7 +247,7 @@ func consoleLogsCap(t *testing.T, b *consoleBrowser, call func(string) string) {
 	b.do("following every kept record",
 		chromedp.SetValue("#logs-tail", "0"),
 		chromedp.Click("#logs-clear"))
-	b.waitJS("waiting for the records", `document.querySelector('#logs-status').textContent.includes('oldest') &&
+	b.waitJS("the records", `document.querySelector('#logs-status').textContent.includes('oldest') &&
   [...document.querySelectorAll('#logs-list .log-msg')].some((m) => m.textContent === 'logmark /many')`)
 	if n := step(b, "counting records", chromedp.Evaluate[int](`document.querySelectorAll('#logs-list .log-rec').length`)); n != 2000 {
 		t.Errorf("the view keeps %d records; want 2000", n)
@@ -268,7 +258,7 @@ func consoleLogsCap(t *testing.T, b *consoleBrowser, call func(string) string) {
 	}
 	step(b, "scrolling up", chromedp.Evaluate[bool](`(document.querySelector('#logs-list').scrollTop = 0, true)`))
 	call("third-marker")
-	b.waitJS("waiting for the third line", `[...document.querySelectorAll('#logs-list .log-msg')].some((m) => m.textContent === 'logmark /third-marker')`)
+	b.waitJS("the third line", `[...document.querySelectorAll('#logs-list .log-msg')].some((m) => m.textContent === 'logmark /third-marker')`)
 	if top := step(b, "reading the scroll", chromedp.Evaluate[float64](`document.querySelector('#logs-list').scrollTop`)); top != 0 {
 		t.Errorf("scrolled up, a new record moved the view to %v", top)
 	}

@@ -135,12 +135,17 @@ func (b *consoleBrowser) text(sel string) string {
 // element both pages have would race.
 func (b *consoleBrowser) goTo(hash, ready string) {
 	b.t.Helper()
-	script := `new Promise((resolve) => {
-  location.hash = ` + strconv.Quote(hash) + `;
-  const check = () => ((` + ready + `) ? resolve(true) : setTimeout(check, 50));
+	step(b, "showing "+hash, chromedp.Evaluate[bool](`location.hash = `+strconv.Quote(hash)+`; true`))
+	b.waitJS(hash, ready)
+}
+
+// waitJS waits until a script expression holds in the page.
+func (b *consoleBrowser) waitJS(what, expr string) {
+	b.t.Helper()
+	step(b, "waiting for "+what, chromedp.Evaluate[bool](`new Promise((resolve) => {
+  const check = () => ((`+expr+`) ? resolve(true) : setTimeout(check, 50));
   check();
-})`
-	step(b, "showing "+hash, chromedp.Evaluate[bool](script, chromedp.EvalAwaitPromise))
+})`, chromedp.EvalAwaitPromise))
 }
 
 // shoot saves full-page screenshots of the current page at 390 and 1280

@@ -35,7 +35,8 @@ export function functionHash(service, fn, tab) {
 export async function functionPage(main, service, fn, tab, signal) {
   const current = tabs.find(([id]) => id === tab) || tabs[0];
   const errors = h('div', { class: 'errors', 'aria-live': 'polite' });
-  const panel = h('section', { class: 'tab-panel', id: `tab-${current[0]}`, 'aria-labelledby': `tab-link-${current[0]}` });
+  // The panel is not a landmark of its own: its sections carry the names.
+  const panel = h('div', { class: 'tab-panel', id: `tab-${current[0]}` });
   main.replaceChildren(
     h('h1', {}, 'Function ', h('span', { class: 'name' }, `${service}/${fn}`)),
     h('nav', { class: 'tabs', id: 'function-tabs', 'aria-label': 'Function' },
