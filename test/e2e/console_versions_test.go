@@ -60,9 +60,7 @@ func TestConsoleVersions(t *testing.T) {
 		chromedp.SetValue("#publish-description", "first release"),
 		chromedp.Click(`#publish-version button[type=submit]`),
 		chromedp.WaitVisible(`#version-list li[data-version="1"]`))
-	if st := b.text("#versions-status"); st != "Published version 1." {
-		t.Errorf("after publishing: status %q", st)
-	}
+	b.waitJS("the publishing's status", `document.getElementById('versions-status').textContent === 'Published version 1.'`)
 
 	s.updateFunctionCode(t, svc, fn, markerCode("marker latest"))
 	proxy := "/2016-08-15/proxy/" + svc + "/" + fn + "/"
@@ -114,6 +112,13 @@ func TestConsoleVersions(t *testing.T) {
 	if id := b.text("#versions-errors .fc-error .error-request-id code"); len(id) < 8 {
 		t.Errorf("VersionInUse: RequestId %q", id)
 	}
+	b.do("opening version 1's URLs",
+		chromedp.Click(`#version-list li[data-version="1"] summary`),
+		chromedp.WaitVisible(`#version-list li[data-version="1"] a.qualified-url`))
+	v1 := step(b, "reading version 1's URL", chromedp.AttributeValue(`#version-list li[data-version="1"] a.qualified-url`, "href")).Value
+	if got := s.getText(t, v1); got != "marker v1" {
+		t.Errorf("version 1's URL from the page %q answers %q; want version 1's marker", v1, got)
+	}
 	b.shootNarrowChecked("versions")
 
 	consoleDomains(t, b, s, svc, fn)
@@ -137,8 +142,8 @@ func consoleGrayRelease(t *testing.T, b *consoleBrowser, s *server, svc, fn stri
 	b.changed("#alias-extra")
 	b.do("version 2 takes 100 %",
 		chromedp.SetValue("#alias-weight", "100"),
-		chromedp.Click(`#alias-form button[type=submit]`),
-		chromedp.WaitVisible(`#alias-list li[data-alias="prod"]`))
+		chromedp.Click(`#alias-form button[type=submit]`))
+	b.waitJS("the alias saved or an error", `/^Saved alias/.test(document.getElementById('versions-status').textContent) || document.querySelector('#versions-errors .fc-error')`)
 	if got := b.text(`#alias-list li[data-alias="prod"] .alias-target`); got != "→ version 1, version 2 takes 100%" {
 		t.Errorf("prod after the edit shows %q", got)
 	}
@@ -178,9 +183,7 @@ func consoleDomains(t *testing.T, b *consoleBrowser, s *server, svc, fn string) 
 		chromedp.SetValue(`#route-rows input[name=functionName]`, fn),
 		chromedp.Click(`#domain-form button[type=submit]`),
 		chromedp.WaitVisible(`#domain-list li[data-domain="`+domain+`"]`))
-	if st := b.text("#domains-status"); !strings.HasPrefix(st, "Added domain "+domain) {
-		t.Errorf("after adding: status %q", st)
-	}
+	b.waitJS("the adding's status", `document.getElementById('domains-status').textContent.startsWith('Added domain `+domain+`.')`)
 	curl := b.text(`#domain-list li[data-domain="` + domain + `"] .domain-curl`)
 	if want := "curl -H 'Host: " + domain + "' " + s.URL + "/"; curl != want {
 		t.Errorf("how to call it: %q; want %q", curl, want)
@@ -189,6 +192,11 @@ func consoleDomains(t *testing.T, b *consoleBrowser, s *server, svc, fn string) 
 		t.Errorf("GET /cart with Host %s: %q; want the function's answer", domain, got)
 	}
 	b.shootNarrowChecked("domains")
+	if light, dark := b.colorScheme("light"), b.colorScheme("dark"); light == dark {
+		t.Errorf("the domains page's background is %s in light and dark schemes alike", light)
+	}
+	b.shoot("domains-dark")
+	b.colorScheme("light")
 
 	b.do("editing the domain", chromedp.Click(`button[aria-label="Edit domain `+domain+`"]`),
 		chromedp.WaitVisible(`#domain-key-note`))

@@ -91,8 +91,9 @@ async function deleteDomain(page, name) {
   try {
     await api.call('DELETE', `${path}/${api.seg(name)}`);
     showIn(page.errors);
-    showIn(page.status, `Deleted domain ${name}.`);
+    const done = `Deleted domain ${name}.`;
     await page.reload();
+    showIn(page.status, done);
   } catch (err) {
     showIn(page.errors, errorBox(err));
   }
@@ -165,9 +166,10 @@ function domainForm(page) {
         const d = editing ? await api.call('PUT', `${path}/${api.seg(editing)}`, body) : await api.call('POST', path, body);
         showIn(page.errors);
         const warn = d && d.warnings && d.warnings.length ? ` Warning: ${d.warnings.join('; ')}.` : '';
-        showIn(page.status, `${editing ? 'Saved' : 'Added'} domain ${d.domainName}.${warn}`);
+        const done = `${editing ? 'Saved' : 'Added'} domain ${d.domainName}.${warn}`;
         reset();
         await page.reload();
+        showIn(page.status, done);
       } catch (err) {
         showIn(page.errors, errorBox(err));
       }

@@ -85,6 +85,9 @@ export async function versionsPage(main, service, signal) {
   await load(page);
 }
 
+// load reads the versions and aliases and draws them; the pages show an
+// action's status after it, so that the status never describes a list
+// still being drawn.
 async function load(page) {
   const base = `${v}/services/${api.seg(page.service)}`;
   try {
@@ -115,9 +118,10 @@ function publishForm(page) {
       try {
         const ver = await api.call('POST', `${v}/services/${api.seg(page.service)}/versions`, { description: desc.value });
         showIn(page.errors);
-        showIn(page.status, `Published version ${ver.versionId}.`);
+        const done = `Published version ${ver.versionId}.`;
         form.reset();
         await page.reload();
+        showIn(page.status, done);
       } catch (err) {
         showIn(page.errors, errorBox(err));
       }
@@ -156,8 +160,9 @@ async function deleteVersion(page, id) {
   try {
     await api.call('DELETE', `${v}/services/${api.seg(page.service)}/versions/${api.seg(id)}`);
     showIn(page.errors);
-    showIn(page.status, `Deleted version ${id}.`);
+    const done = `Deleted version ${id}.`;
     await page.reload();
+    showIn(page.status, done);
   } catch (err) {
     showIn(page.status);
     showIn(page.errors, errorBox(err));
@@ -192,8 +197,9 @@ async function deleteAlias(page, name) {
   try {
     await api.call('DELETE', `${v}/services/${api.seg(page.service)}/aliases/${api.seg(name)}`);
     showIn(page.errors);
-    showIn(page.status, `Deleted alias ${name}.`);
+    const done = `Deleted alias ${name}.`;
     await page.reload();
+    showIn(page.status, done);
   } catch (err) {
     showIn(page.errors, errorBox(err));
   }
@@ -325,9 +331,10 @@ function aliasForm(page) {
         if (editing) await api.call('PUT', `${path}/${api.seg(editing)}`, body);
         else await api.call('POST', path, { aliasName: c.name.value.trim(), ...body });
         showIn(page.errors);
-        showIn(page.status, `${editing ? 'Saved' : 'Created'} alias ${editing || c.name.value.trim()}.`);
+        const done = `${editing ? 'Saved' : 'Created'} alias ${editing || c.name.value.trim()}.`;
         reset();
         await page.reload();
+        showIn(page.status, done);
       } catch (err) {
         showIn(page.errors, errorBox(err));
       }
