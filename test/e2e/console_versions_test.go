@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // markerCode is a Node.js HTTP handler answering marker, so that a call
@@ -168,9 +169,9 @@ func consoleDomains(t *testing.T, b *consoleBrowser, s *server, svc, fn string) 
 	t.Helper()
 	const domain = "shop.example.com"
 	certPEM, keyPEM, _ := domainCert(t, domain)
+	b.do("opening the domains", chromedp.Click("#nav-domains"), chromedp.WaitVisible("#domain-form"))
+	consoleRouteRowKeyboard(t, b)
 	b.do("adding a custom domain",
-		chromedp.Click("#nav-domains"),
-		chromedp.WaitVisible("#domain-form"),
 		chromedp.SetValue("#domain-name", domain),
 		chromedp.SetValue("#domain-protocol", "HTTP,HTTPS"))
 	b.changed("#domain-protocol")
@@ -264,6 +265,25 @@ func (b *consoleBrowser) changed(sel string) {
 	b.t.Helper()
 	step(b, "changing "+sel, chromedp.Evaluate[bool](
 		`document.querySelector(`+strconv.Quote(sel)+`).dispatchEvent(new Event('change', {bubbles: true}))`))
+}
+
+// consoleRouteRowKeyboard adds and removes a route row with the keyboard
+// alone: Enter on "Add route" adds a row and focuses its path; Enter on
+// its "Remove route 2" removes it.
+func consoleRouteRowKeyboard(t *testing.T, b *consoleBrowser) {
+	t.Helper()
+	state := func() string {
+		return step(b, "reading the route rows", chromedp.Evaluate[string](
+			`document.querySelectorAll('#route-rows .route-row').length + ' ' + document.activeElement.name + ' ' + (document.activeElement.closest('.route-row')?.querySelector('legend').textContent || '')`))
+	}
+	b.do("adding a route with the keyboard", chromedp.Focus("#add-route"), chromedp.KeyEvent(kb.Enter))
+	if got := state(); got != "2 path Route 2" {
+		t.Errorf("after Enter on Add route: %q; want 2 rows, the focus on route 2's path", got)
+	}
+	b.do("removing it with the keyboard", chromedp.Focus(`button[aria-label="Remove route 2"]`), chromedp.KeyEvent(kb.Enter))
+	if got := state(); got != "1 path Route 1" {
+		t.Errorf("after Enter on Remove route 2: %q; want 1 row, the focus on route 1's path", got)
+	}
 }
 
 // viaHostText is "status body" of a GET to the front door with Host host.
