@@ -150,13 +150,17 @@ func (b *consoleBrowser) waitJS(what, expr string) {
 
 // shoot saves full-page screenshots of the current page at 390 and 1280
 // px widths as artifacts/console-<http1 server>-<name>-<width>.png, and
-// runs the accessibility pass (axe) at each width: every page a test
-// shows is checked as it is shown.
+// at each width runs the accessibility pass (axe) and checks nothing
+// reaches past the right edge: every page a test shows is checked as it
+// is shown.
 func (b *consoleBrowser) shoot(name string) {
 	b.t.Helper()
 	for _, w := range []int64{390, 1280} {
 		b.do("sizing for "+name, chromedp.EmulateViewport(w, 900), chromedp.Sleep(150*time.Millisecond))
 		b.axe(fmt.Sprintf("%s at %d px", name, w))
+		if over := b.overflow(); len(over) > 0 {
+			b.t.Errorf("page %s at %d px: elements reach past the right edge: %v", name, w, over)
+		}
 		png := step(b, "screenshot "+name, chromedp.FullScreenshot(100))
 		// Both front-door servers' runs of the suite go at once: each has
 		// its own files.
@@ -220,6 +224,16 @@ func (b *consoleBrowser) axe(name string) {
 			b.t.Logf("axe on %s: %s (%s, not failing): %s at %v", name, v.ID, v.Impact, v.Help, where)
 		}
 	}
+}
+
+// overflow names the elements that reach past the page's right edge (the
+// page would scroll sideways); tables scroll in their own box.
+func (b *consoleBrowser) overflow() []string {
+	b.t.Helper()
+	return step(b, "measuring overflow", chromedp.Evaluate[[]string](`[...document.querySelectorAll('body *')]
+  .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+    && !e.closest('.table-wrap'))
+  .map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))`))
 }
 
 // colorScheme emulates prefers-color-scheme (light or dark) and returns

@@ -90,6 +90,21 @@ export function seg(s) {
   return encodeURIComponent(s);
 }
 
+// listAll reads every page of a list call (limit 100, nextToken) and
+// returns the items under key.
+export async function listAll(path, key) {
+  const sep = path.includes('?') ? '&' : '?';
+  let items = [];
+  let next = '';
+  do {
+    const tok = next ? `&nextToken=${encodeURIComponent(next)}` : '';
+    const data = await call('GET', `${path}${sep}limit=100${tok}`);
+    items = items.concat((data && data[key]) || []);
+    next = (data && data.nextToken) || '';
+  } while (next);
+  return items;
+}
+
 // The calls the pages make.
 export const listServices = () => call('GET', `${apiVersion}/services?limit=100`);
 export const createService = (name, description) =>

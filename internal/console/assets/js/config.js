@@ -1,7 +1,7 @@
 // The Configuration tab: the function's settings, a form that edits them
 // (UpdateFunction), and deleting the function.
 import * as api from './api.js';
-import { h, field, errorBox, showIn, busy, formatTime } from './ui.js';
+import { h, field, errorBox, showIn, busy, formatTime, confirmDelete } from './ui.js';
 import { envEditor, sortedEntries } from './envedit.js';
 import { familyOf } from './runtimes.js';
 import { savedAt } from './saved.js';
@@ -144,11 +144,9 @@ async function save(ctx, c, cr, env, status) {
 // deleteSection deletes the function's triggers, then the function, as
 // FC refuses to delete a function that still has triggers.
 function deleteSection(service, fn, triggers, errors) {
-  const btn = h('button', { type: 'button', class: 'danger', id: 'delete-function' }, 'Delete function');
-  const confirmBox = h('span', {});
-  btn.addEventListener('click', () => {
-    const yes = h('button', { type: 'button', class: 'danger' }, `Confirm: delete ${fn} and its triggers`);
-    yes.addEventListener('click', async () => {
+  return h('section', { class: 'card', 'aria-labelledby': 'danger-h' },
+    h('h2', { id: 'danger-h' }, 'Delete'),
+    confirmDelete(`function ${fn} and its triggers`, async () => {
       try {
         for (const t of triggers) await api.deleteTrigger(service, fn, t.triggerName);
         await api.deleteFunction(service, fn);
@@ -156,10 +154,5 @@ function deleteSection(service, fn, triggers, errors) {
       } catch (err) {
         showIn(errors, errorBox(err));
       }
-    });
-    showIn(confirmBox, ' ', yes);
-    yes.focus();
-  });
-  return h('section', { class: 'card', 'aria-labelledby': 'danger-h' },
-    h('h2', { id: 'danger-h' }, 'Delete'), btn, confirmBox);
+    }, 'Delete function'));
 }

@@ -1,6 +1,6 @@
 // The services page: list, create, delete.
 import * as api from './api.js';
-import { h, field, errorBox, showIn, busy, formatTime, table } from './ui.js';
+import { h, field, errorBox, showIn, busy, formatTime, table, confirmDelete } from './ui.js';
 
 export async function servicesPage(main) {
   const errors = h('div', { class: 'errors', 'aria-live': 'polite' });
@@ -60,29 +60,15 @@ function createForm(errors, reload) {
   return form;
 }
 
-// deleteControl asks for a confirmation in place (no blocking dialog).
+// deleteControl deletes the service after a confirmation in place.
 function deleteControl(service, errors, reload) {
-  const box = h('span', { class: 'row-actions' });
-  const ask = h('button', { type: 'button', class: 'danger', 'aria-label': `Delete service ${service}` }, 'Delete');
-  ask.addEventListener('click', () => {
-    const yes = h('button', { type: 'button', class: 'danger', 'aria-label': `Confirm deleting service ${service}` }, 'Confirm delete');
-    const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
-    yes.addEventListener('click', async () => {
-      try {
-        await api.deleteService(service);
-        showIn(errors);
-        await reload();
-      } catch (err) {
-        showIn(errors, errorBox(err));
-      }
-    });
-    no.addEventListener('click', () => {
-      showIn(box, ask);
-      ask.focus();
-    });
-    showIn(box, yes, ' ', no);
-    yes.focus();
+  return confirmDelete(`service ${service}`, async () => {
+    try {
+      await api.deleteService(service);
+      showIn(errors);
+      await reload();
+    } catch (err) {
+      showIn(errors, errorBox(err));
+    }
   });
-  box.append(ask);
-  return box;
 }

@@ -2,7 +2,7 @@
 // edit each (UpdateTrigger), deleting one, and creating one when the
 // function has none (openfc runs HTTP triggers only, one per qualifier).
 import * as api from './api.js';
-import { h, field, copyButton, errorBox, showIn, busy } from './ui.js';
+import { h, field, errorBox, showIn, busy, linkRow, confirmDelete } from './ui.js';
 import { triggerFields } from './triggerfields.js';
 import { savedAt } from './saved.js';
 
@@ -24,8 +24,8 @@ function triggerCard(ctx, t) {
     h('p', { class: 'trigger-summary' },
       `Authentication: ${tc.authType}; methods: ${(tc.methods || []).join(', ')}`,
       tc.disableURLInternet ? '; Internet URL disabled' : ''),
-    t.urlInternet ? urlRow('Public URL', t.urlInternet, 'url-internet', t.triggerName) : null,
-    t.urlIntranet ? urlRow('Proxy URL', t.urlIntranet, 'url-intranet', t.triggerName) : null,
+    t.urlInternet ? linkRow('Public URL', t.urlInternet, 'url-internet', `Copy the public url of ${t.triggerName}`, t.urlInternet) : null,
+    t.urlIntranet ? linkRow('Proxy URL', t.urlIntranet, 'url-intranet', `Copy the proxy url of ${t.triggerName}`, t.urlIntranet) : null,
     !t.urlInternet && !t.urlIntranet
       ? h('p', { class: 'url-disabled' }, 'Internet URL disabled: the trigger answers AccessDenied on its own URLs; a custom domain still reaches the function.')
       : null,
@@ -71,26 +71,15 @@ function editForm(ctx, t) {
 }
 
 function deleteButton(ctx, t) {
-  const btn = h('button', { type: 'button', class: 'danger delete-trigger', 'aria-label': `Delete trigger ${t.triggerName}` }, 'Delete trigger');
-  const confirmBox = h('span', {});
-  btn.addEventListener('click', () => {
-    const yes = h('button', { type: 'button', class: 'danger', 'aria-label': `Confirm deleting trigger ${t.triggerName}` },
-      `Confirm: delete ${t.triggerName}`);
-    yes.addEventListener('click', async () => {
-      yes.disabled = true;
-      try {
-        await api.call('DELETE', triggerPath(ctx, t.triggerName));
-      } catch (err) {
-        yes.disabled = false;
-        showIn(ctx.errors, errorBox(err));
-        return;
-      }
-      await ctx.reload();
-    });
-    showIn(confirmBox, ' ', yes);
-    yes.focus();
-  });
-  return h('div', { class: 'actions' }, btn, confirmBox);
+  return h('div', { class: 'actions' }, confirmDelete(`trigger ${t.triggerName}`, async () => {
+    try {
+      await api.call('DELETE', triggerPath(ctx, t.triggerName));
+    } catch (err) {
+      showIn(ctx.errors, errorBox(err));
+      return;
+    }
+    await ctx.reload();
+  }, 'Delete trigger'));
 }
 
 function createForm(ctx) {
@@ -117,11 +106,4 @@ function createForm(ctx) {
     });
   });
   return form;
-}
-
-function urlRow(label, url, cls, trigger) {
-  return h('div', { class: 'url-row' },
-    h('span', { class: 'url-label' }, `${label}:`),
-    h('a', { class: cls, href: url, target: '_blank', rel: 'noopener noreferrer' }, url),
-    copyButton(url, `Copy the ${label.toLowerCase()} of ${trigger}`));
 }

@@ -111,3 +111,36 @@ export function table(caption, headings, rows) {
 export function output(id, label, text) {
   return h('pre', { id, class: 'output', tabindex: '0', 'aria-label': label }, text);
 }
+
+// linkRow shows a URL or command with a copy button; href makes it a link.
+export function linkRow(label, text, cls, copyLabel, href) {
+  return h('div', { class: 'url-row' },
+    h('span', { class: 'url-label' }, `${label}:`),
+    href ? h('a', { class: cls, href, target: '_blank', rel: 'noopener noreferrer' }, text) : h('code', { class: cls }, text),
+    copyButton(text, copyLabel));
+}
+
+// confirmDelete is a Delete button (text label) that asks for a
+// confirmation in place, no blocking dialog; run deletes, showing its own
+// errors.
+export function confirmDelete(what, run, label = 'Delete') {
+  const box = h('span', { class: 'row-actions' });
+  const ask = h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${what}` }, label);
+  ask.addEventListener('click', () => {
+    const yes = h('button', { type: 'button', class: 'danger', 'aria-label': `Confirm deleting ${what}` }, 'Confirm delete');
+    const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      await run();
+      if (yes.isConnected) showIn(box, ask);
+    });
+    no.addEventListener('click', () => {
+      showIn(box, ask);
+      ask.focus();
+    });
+    showIn(box, yes, ' ', no);
+    yes.focus();
+  });
+  box.append(ask);
+  return box;
+}
