@@ -51,6 +51,18 @@ func TestConsoleAsync(t *testing.T) {
 	const fnHash = "#/services/asyncsvc/functions/echo"
 	// Async & Tasks: no configuration yet; turn stateful invocation on.
 	b.goTo(fnHash+"/async", `document.querySelector('#async-config-state')?.textContent.startsWith('No asynchronous configuration')`)
+	// A destination FC cannot parse: the API's error, as FC reports it.
+	b.do("saving a bad destination",
+		chromedp.SetValue("#async-on-failure", "not-a-destination"),
+		chromedp.Click(`#async-config button[type=submit]`),
+		chromedp.WaitVisible("#async-config .fc-error"))
+	if code := b.text("#async-config .fc-error .error-code"); code != "InvalidArgument" {
+		t.Errorf("a bad destination: ErrorCode %q; want InvalidArgument", code)
+	}
+	if id := b.text("#async-config .fc-error .error-request-id code"); len(id) < 8 {
+		t.Errorf("a bad destination: RequestId %q", id)
+	}
+	b.clear("async-on-failure")
 	b.do("enabling stateful invocation",
 		chromedp.Click("#async-stateful"),
 		chromedp.Click(`#async-config button[type=submit]`),
@@ -184,6 +196,11 @@ func consoleStopTask(t *testing.T, b *consoleBrowser, fnHash string) {
 	b.do("stopping the task from the list", chromedp.Click(`button[aria-label="Stop task `+id+`"]`))
 	// Stopped, not Succeeded: the stop cancelled the 20 s run.
 	b.waitFor("the task to stop", `document.getElementById('task-status-`+id+`')?.textContent === 'Stopped'`, 15*time.Second)
+	b.do("filtering on a time range with no task",
+		chromedp.SetValue("#task-from", "2099-01-01T00:00"),
+		chromedp.Click(`#task-filter button[type=submit]`))
+	b.waitFor("the empty list", `document.querySelector('#task-list .empty') !== null`, 10*time.Second)
+	b.clear("task-from")
 	b.do("filtering on Stopped",
 		chromedp.SetValue("#task-status-filter", "Stopped"),
 		chromedp.Click(`#task-filter button[type=submit]`))
@@ -214,4 +231,10 @@ func (b *consoleBrowser) fitsNarrow(page string) {
 		b.t.Errorf("%s at 390 px: the main content is %d px wider than the page", page, over)
 	}
 	b.do("sizing back to 1280 px", chromedp.EmulateViewport(1280, 900))
+}
+
+// clear empties the input with that id (chromedp's setters refuse "").
+func (b *consoleBrowser) clear(id string) {
+	b.t.Helper()
+	step(b, "clearing #"+id, chromedp.Evaluate[bool](`(document.getElementById('`+id+`').value = '', true)`))
 }
