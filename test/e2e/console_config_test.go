@@ -48,7 +48,7 @@ func TestConsoleConfig(t *testing.T) {
 	}
 	b.do("creating a Python function with an environment variable",
 		chromedp.SetValue(`#create-function input[name=functionName]`, "greet"),
-		chromedp.Click(`#create-function .env-add`),
+		chromedp.Click(`#create-function .kv-add`),
 		chromedp.SetValue(`#create-function input[name=envKey]`, "GREETING"),
 		chromedp.SetValue(`#create-function input[name=envValue]`, "hola"),
 		chromedp.SetValue(`#create-function textarea[name=code]`, configFunctionCode))
@@ -244,7 +244,7 @@ func configEnvKeyboard(t *testing.T, b *consoleBrowser) {
   return (a ? a.tagName + ' ' + (a.name || a.textContent) : '') + ' | ' + (l ? l.textContent : '');
 })()`))
 	}
-	b.do("adding a variable", chromedp.Click(`#config-form .env-add`))
+	b.do("adding a variable", chromedp.Click(`#config-form .kv-add`))
 	if got, want := focused(), "INPUT envKey | Name of variable 2"; got != want {
 		t.Errorf("after Add the focus is on %q; want %q", got, want)
 	}
@@ -253,7 +253,7 @@ func configEnvKeyboard(t *testing.T, b *consoleBrowser) {
 	if got, want := focused(), "INPUT envKey | Name of variable 1"; got != want {
 		t.Errorf("after Remove the focus is on %q; want %q", got, want)
 	}
-	if n := step(b, "counting rows", chromedp.Evaluate[int](`document.querySelectorAll('#config-form .env-row').length`)); n != 1 {
+	if n := step(b, "counting rows", chromedp.Evaluate[int](`document.querySelectorAll('#config-form .kv-row').length`)); n != 1 {
 		t.Errorf("after Remove the editor has %d rows; want 1", n)
 	}
 }

@@ -2,7 +2,7 @@
 // edit each (UpdateTrigger), deleting one, and creating one when the
 // function has none (openfc runs HTTP triggers only, one per qualifier).
 import * as api from './api.js';
-import { h, field, errorBox, showIn, busy, linkRow, confirmDelete } from './ui.js';
+import { h, field, errorBox, showIn, busy, linkRow, confirmDelete, output } from './ui.js';
 import { triggerFields } from './triggerfields.js';
 import { savedAt } from './saved.js';
 
@@ -39,7 +39,7 @@ function triggerCard(ctx, t) {
 function jwtConfig(authConfig) {
   return h('details', { class: 'jwt-config' },
     h('summary', {}, 'JWT configuration (read-only)'),
-    h('pre', { class: 'output' }, JSON.stringify(authConfig, null, 2)));
+    output(null, 'JWT configuration', JSON.stringify(authConfig, null, 2)));
 }
 
 function editForm(ctx, t) {
