@@ -62,7 +62,7 @@ func TestConsoleAsync(t *testing.T) {
 	if id := b.text("#async-config .fc-error .error-request-id code"); len(id) < 8 {
 		t.Errorf("a bad destination: RequestId %q", id)
 	}
-	b.clear("async-on-failure")
+	b.setValue("#async-on-failure", "")
 	b.do("enabling stateful invocation",
 		chromedp.Click("#async-stateful"),
 		chromedp.Click(`#async-config button[type=submit]`),
@@ -88,7 +88,6 @@ func TestConsoleAsync(t *testing.T) {
 		t.Errorf("task detail timeline %q; want Enqueued … Succeeded", tl)
 	}
 	b.shoot("async-tasks")
-	b.fitsNarrow("Async & Tasks")
 	b.colorScheme("dark")
 	b.shoot("async-tasks-dark")
 	b.colorScheme("light")
@@ -143,7 +142,6 @@ func consoleTestSync(t *testing.T, b *consoleBrowser, fnHash string) {
 		t.Errorf("duration %q", d)
 	}
 	b.shoot("test-sync")
-	b.fitsNarrow("Test Function")
 }
 
 // consoleTestAsync runs the function asynchronously: the 202's request
@@ -167,6 +165,11 @@ func consoleTestAsync(t *testing.T, b *consoleBrowser, fnHash string) string {
 	b.waitFor("the task to succeed", `document.getElementById('test-task-status')?.textContent === 'Succeeded'`, 45*time.Second)
 	if tl := b.text("#test-task-timeline"); !strings.Contains(tl, "Running") || !strings.Contains(tl, "Succeeded") {
 		t.Errorf("test run timeline %q; want Running … Succeeded", tl)
+	}
+	// The queued request kept the header's bytes: the browser sent
+	// "héllo" as Latin-1, which the queue's JSON once turned into U+FFFD.
+	if got, want := b.text("#test-task-return"), "who=alice b x-echo=héllo"; got != want {
+		t.Errorf("the task's return payload %q; want %q, as the synchronous run answered", got, want)
 	}
 	b.shoot("test-async")
 	return taskID
@@ -200,7 +203,7 @@ func consoleStopTask(t *testing.T, b *consoleBrowser, fnHash string) {
 		chromedp.SetValue("#task-from", "2099-01-01T00:00"),
 		chromedp.Click(`#task-filter button[type=submit]`))
 	b.waitFor("the empty list", `document.querySelector('#task-list .empty') !== null`, 10*time.Second)
-	b.clear("task-from")
+	b.setValue("#task-from", "")
 	b.do("filtering on Stopped",
 		chromedp.SetValue("#task-status-filter", "Stopped"),
 		chromedp.Click(`#task-filter button[type=submit]`))
@@ -213,28 +216,4 @@ func consoleStopTask(t *testing.T, b *consoleBrowser, fnHash string) {
 		t.Errorf("filter Stopped: %d rows; want 1", n)
 	}
 	b.shoot("async-stopped")
-}
-
-// waitFor polls a script expression in the page until it holds.
-func (b *consoleBrowser) waitFor(what, expr string, timeout time.Duration) {
-	b.t.Helper()
-	step(b, "waiting for "+what, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout)))
-}
-
-// fitsNarrow checks that the page's main content fits a 390 px viewport
-// (a wide table scrolls in its own box).
-func (b *consoleBrowser) fitsNarrow(page string) {
-	b.t.Helper()
-	b.do("sizing to 390 px", chromedp.EmulateViewport(390, 900))
-	over := step(b, "measuring "+page, chromedp.Evaluate[int](`(() => { const m = document.getElementById('main'); return m.scrollWidth - m.clientWidth; })()`))
-	if over > 0 {
-		b.t.Errorf("%s at 390 px: the main content is %d px wider than the page", page, over)
-	}
-	b.do("sizing back to 1280 px", chromedp.EmulateViewport(1280, 900))
-}
-
-// clear empties the input with that id (chromedp's setters refuse "").
-func (b *consoleBrowser) clear(id string) {
-	b.t.Helper()
-	step(b, "clearing #"+id, chromedp.Evaluate[bool](`(document.getElementById('`+id+`').value = '', true)`))
 }

@@ -344,22 +344,3 @@ func configGet(t *testing.T, s *server, method, rawURL string, signed bool) (*ht
 	}
 	return rulesSend(t, req)
 }
-
-// setValue sets a control's value as a person would: input and change
-// events follow (chromedp's SetValue sends none).
-func (b *consoleBrowser) setValue(sel, value string) {
-	b.t.Helper()
-	step(b, "setting "+sel, chromedp.Evaluate[bool](`(() => {
-  const el = document.querySelector(`+strconv.Quote(sel)+`);
-  el.value = `+strconv.Quote(value)+`;
-  el.dispatchEvent(new Event('input', { bubbles: true }));
-  el.dispatchEvent(new Event('change', { bubbles: true }));
-  return true;
-})()`))
-}
-
-// attr returns an attribute of the first node matching sel.
-func (b *consoleBrowser) attr(sel, name string) string {
-	b.t.Helper()
-	return step(b, "reading "+name+" of "+sel, chromedp.AttributeValue(sel, name)).Value
-}

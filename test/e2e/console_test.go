@@ -139,13 +139,36 @@ func (b *consoleBrowser) goTo(hash, ready string) {
 	b.waitJS(hash, ready)
 }
 
-// waitJS waits until a script expression holds in the page.
+// waitJS waits until a script expression holds in the page, within a
+// step's bound.
 func (b *consoleBrowser) waitJS(what, expr string) {
 	b.t.Helper()
-	step(b, "waiting for "+what, chromedp.Evaluate[bool](`new Promise((resolve) => {
-  const check = () => ((`+expr+`) ? resolve(true) : setTimeout(check, 50));
-  check();
-})`, chromedp.EvalAwaitPromise))
+	b.waitFor(what, expr, 55*time.Second)
+}
+
+// waitFor polls a script expression in the page until it holds.
+func (b *consoleBrowser) waitFor(what, expr string, timeout time.Duration) {
+	b.t.Helper()
+	step(b, "waiting for "+what, chromedp.Poll[bool]("!!("+expr+")", chromedp.WithPollingTimeout(timeout)))
+}
+
+// setValue sets a control's value as a person would: input and change
+// events follow (chromedp's SetValue sends none).
+func (b *consoleBrowser) setValue(sel, value string) {
+	b.t.Helper()
+	step(b, "setting "+sel, chromedp.Evaluate[bool](`(() => {
+  const el = document.querySelector(`+strconv.Quote(sel)+`);
+  el.value = `+strconv.Quote(value)+`;
+  el.dispatchEvent(new Event('input', { bubbles: true }));
+  el.dispatchEvent(new Event('change', { bubbles: true }));
+  return true;
+})()`))
+}
+
+// attr returns an attribute of the first node matching sel.
+func (b *consoleBrowser) attr(sel, name string) string {
+	b.t.Helper()
+	return step(b, "reading "+name+" of "+sel, chromedp.AttributeValue(sel, name)).Value
 }
 
 // shoot saves full-page screenshots of the current page at 390 and 1280

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -138,9 +137,8 @@ func consoleGrayRelease(t *testing.T, b *consoleBrowser, s *server, svc, fn stri
 		chromedp.Click(`#publish-version button[type=submit]`),
 		chromedp.WaitVisible(`#version-list li[data-version="2"]`))
 	b.waitJS("version 2 in the alias form", `document.querySelector('#alias-extra option[value="2"]')`)
-	b.do("editing prod", chromedp.Click(`button[aria-label="Edit alias prod"]`),
-		chromedp.SetValue("#alias-extra", "2"))
-	b.changed("#alias-extra")
+	b.do("editing prod", chromedp.Click(`button[aria-label="Edit alias prod"]`))
+	b.setValue("#alias-extra", "2")
 	b.do("version 2 takes 100 %",
 		chromedp.SetValue("#alias-weight", "100"),
 		chromedp.Click(`#alias-form button[type=submit]`))
@@ -173,8 +171,8 @@ func consoleDomains(t *testing.T, b *consoleBrowser, s *server, svc, fn string) 
 	consoleRouteRowKeyboard(t, b)
 	b.do("adding a custom domain",
 		chromedp.SetValue("#domain-name", domain),
-		chromedp.SetValue("#domain-protocol", "HTTP,HTTPS"))
-	b.changed("#domain-protocol")
+	)
+	b.setValue("#domain-protocol", "HTTP,HTTPS")
 	b.do("filling the certificate and the route",
 		chromedp.WaitVisible("#domain-cert"),
 		chromedp.SetValue("#domain-cert-name", "shop"),
@@ -227,13 +225,6 @@ func consoleDomains(t *testing.T, b *consoleBrowser, s *server, svc, fn string) 
 	if e := decodeError(t, resp, body); resp.StatusCode != http.StatusNotFound || e.ErrorCode != "DomainNameNotFound" {
 		t.Errorf("Host %s after the delete: %d %s; want 404 DomainNameNotFound", domain, resp.StatusCode, e.ErrorCode)
 	}
-}
-
-// changed tells the page the control sel changed (SetValue does not).
-func (b *consoleBrowser) changed(sel string) {
-	b.t.Helper()
-	step(b, "changing "+sel, chromedp.Evaluate[bool](
-		`document.querySelector(`+strconv.Quote(sel)+`).dispatchEvent(new Event('change', {bubbles: true}))`))
 }
 
 // consoleRouteRowKeyboard adds and removes a route row with the keyboard
