@@ -19,7 +19,8 @@ import (
 
 // runJS runs an ES module script with node, the console's modules
 // importable from the directory in the JS_DIR environment variable as
-// fcsign.mjs and zip.mjs; input goes to stdin as JSON, and the script's
+// fcsign.js, zip.js and unzip.js (a package.json makes them ES modules,
+// so their own imports resolve); input goes to stdin as JSON, and the script's
 // stdout is decoded into out. The tests need node, as the built-in
 // Node.js runtime does: without it they fail.
 func runJS(t *testing.T, script string, input, out any) {
@@ -29,12 +30,15 @@ func runJS(t *testing.T, script string, input, out any) {
 		t.Fatalf("node is needed to test the console's JavaScript (apt-get install nodejs): %v", err)
 	}
 	dir := t.TempDir()
-	for _, name := range []string{"fcsign", "zip"} {
+	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"type":"module"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"fcsign", "zip", "unzip"} {
 		b, err := assets.ReadFile("assets/js/" + name + ".js")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, name+".mjs"), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name+".js"), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -59,8 +63,9 @@ func runJS(t *testing.T, script string, input, out any) {
 // jsPrelude reads the input and imports the modules.
 const jsPrelude = `
 const dir = process.env.JS_DIR;
-const fcsign = await import(dir + '/fcsign.mjs');
-const zip = await import(dir + '/zip.mjs');
+const fcsign = await import(dir + '/fcsign.js');
+const zip = await import(dir + '/zip.js');
+const unzip = await import(dir + '/unzip.js');
 let raw = '';
 for await (const chunk of process.stdin) raw += chunk;
 const input = JSON.parse(raw);

@@ -35,16 +35,59 @@ export function languageOf(name) {
   }
 }
 
-// createEditor puts an editor in parent for the text doc of file name.
+// pageTheme fits the editor to the console: the height of its host
+// element (sized by app.css), the console's colours and monospace font,
+// and its visible focus ring. The console's CSS variables reach into the
+// shadow root (custom properties inherit).
+const pageTheme = EditorView.theme({
+  '&': { height: '100%', backgroundColor: 'var(--card)', color: 'var(--fg)' },
+  '&.cm-focused': { outline: '3px solid var(--focus)', outlineOffset: '-3px' },
+  '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace', fontSize: '0.875rem' },
+});
+
+// typeAcrossLines applies text typed over a selection that spans lines
+// itself. Left to the browser, Chrome's native editing merges the
+// lines' elements and sets inline style attributes while it does, which
+// the console's CSP refuses (a violation report each time, although
+// CodeMirror redraws the lines anyway). The editor's input handlers
+// (closing brackets, ...) still get the text first, as for any typing.
+const typeAcrossLines = EditorView.domEventHandlers({
+  beforeinput(e, view) {
+    if (e.inputType !== 'insertText' && e.inputType !== 'insertReplacementText') return false;
+    const text = e.data ?? (e.dataTransfer && e.dataTransfer.getData('text/plain'));
+    const { main } = view.state.selection;
+    const { doc } = view.state;
+    if (text == null || main.empty || doc.lineAt(main.from).number === doc.lineAt(main.to).number) return false;
+    e.preventDefault();
+    const insert = () => view.state.replaceSelection(text);
+    if (!view.state.facet(EditorView.inputHandler).some((h) => h(view, main.from, main.to, text, insert))) {
+      view.dispatch(insert(), { userEvent: 'input.type', scrollIntoView: true });
+    }
+    return true;
+  },
+});
+
+// createEditor puts an editor for the text doc of file name in host.
 // label names it for assistive technology; onChange(text) follows the
 // edits; readOnly makes it a viewer. The theme follows
 // prefers-color-scheme while the editor lives (destroy() stops that).
-export function createEditor({ parent, doc, name, label, readOnly = false, onChange }) {
+//
+// The editor lives in host's (open) shadow root: CodeMirror's style-mod
+// adds its styles as constructable stylesheets (adoptedStyleSheets) only
+// in a shadow root, and as <style> elements in a document, which the
+// console's Content-Security-Policy (style-src 'self') refuses.
+export function createEditor({ parent: host, doc, name, label, readOnly = false, onChange }) {
+  const root = host.shadowRoot || host.attachShadow({ mode: 'open' });
+  const mount = document.createElement('div');
+  mount.className = 'editor-mount';
+  root.replaceChildren(mount);
+  if (!root.adoptedStyleSheets.includes(hostSheet)) root.adoptedStyleSheets = [...root.adoptedStyleSheets, hostSheet];
   const theme = new Compartment();
   const dark = window.matchMedia('(prefers-color-scheme: dark)');
   const lang = languageOf(name || '');
   const view = new EditorView({
-    parent,
+    parent: mount,
+    root,
     state: EditorState.create({
       doc,
       extensions: [
@@ -53,6 +96,8 @@ export function createEditor({ parent, doc, name, label, readOnly = false, onCha
         // keyboard escape hatch), so the page stays keyboard navigable.
         keymap.of([indentWithTab]),
         lang || [],
+        pageTheme,
+        typeAcrossLines,
         theme.of(dark.matches ? oneDark : []),
         EditorState.readOnly.of(readOnly),
         EditorView.editable.of(!readOnly),
@@ -72,5 +117,9 @@ export function createEditor({ parent, doc, name, label, readOnly = false, onCha
   };
   return view;
 }
+
+// hostSheet sizes the mount point to its host.
+const hostSheet = new CSSStyleSheet();
+hostSheet.replaceSync(':host { display: block; } .editor-mount { height: 100%; }');
 
 export { EditorView, EditorState };
