@@ -114,6 +114,15 @@ func TestConsoleCode(t *testing.T) {
 		t.Errorf("CodeMirror's styles are not applied (no constructable stylesheet)")
 	}
 	b.shoot("code")
+	// The editor follows prefers-color-scheme (One Dark when dark).
+	editorColor := `getComputedStyle(` + cmContent + `).color`
+	b.colorScheme("dark")
+	darkText := step(b, "reading the dark editor", chromedp.Evaluate[string](editorColor))
+	b.shoot("code-dark")
+	b.colorScheme("light")
+	if lightText := step(b, "reading the light editor", chromedp.Evaluate[string](editorColor)); lightText == darkText {
+		t.Errorf("the editor's text is %s in light and dark schemes alike", lightText)
+	}
 	// At 390 px the tab's content fits the width (shoot left it at 1280).
 	b.do("sizing to 390 px", chromedp.EmulateViewport(390, 900), chromedp.Sleep(150*time.Millisecond))
 	wide := step(b, "looking for overflow", chromedp.Evaluate[[]string](

@@ -77,7 +77,7 @@ function hexDump(bytes) {
   return lines.join('\n');
 }
 
-export function formatSize(n) {
+function formatSize(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / (1 << 20)).toFixed(1)} MiB`;
