@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/openfc/openfc/internal/fc"
@@ -90,14 +91,18 @@ func (a *API) getFunctionCode(r *http.Request, _ string) (int, any, http.Header,
 	return http.StatusOK, map[string]string{"url": signed.String(), "checksum": fn.CodeChecksum}, nil, nil
 }
 
-// baseURL is where callers reach openfc: PublicURL (as trigger URLs are
-// built), else the request's own host.
+// baseURL is where the caller reached openfc: the request's Host (with
+// https when the request came over TLS or a proxy says it did), so the
+// url works from wherever the call came; PublicURL (the listener's
+// address) only when the request has no Host.
 func (a *API) baseURL(r *http.Request) *url.URL {
-	if u, err := url.Parse(a.opts.PublicURL); err == nil && u.Host != "" {
-		return &url.URL{Scheme: u.Scheme, Host: u.Host}
+	if r.Host == "" {
+		if u, err := url.Parse(a.opts.PublicURL); err == nil {
+			return &url.URL{Scheme: u.Scheme, Host: u.Host}
+		}
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 		scheme = "https"
 	}
 	return &url.URL{Scheme: scheme, Host: r.Host}

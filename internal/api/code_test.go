@@ -21,7 +21,7 @@ type functionCode struct {
 }
 
 // getCode calls GetFunctionCode and checks the url's form: the download
-// path under testPublicURL, signed by the test key for about ten minutes.
+// path on the host the call went to, signed by the test key for about ten minutes.
 func (e *env) getCode(service, function string) (functionCode, *url.URL) {
 	e.t.Helper()
 	var out functionCode
@@ -30,8 +30,8 @@ func (e *env) getCode(service, function string) (functionCode, *url.URL) {
 	if err != nil {
 		e.t.Fatalf("url %q: %v", out.URL, err)
 	}
-	if got, want := u.Scheme+"://"+u.Host, testPublicURL; got != want {
-		e.t.Errorf("url %s: base %s; want %s (PublicURL)", u, got, want)
+	if got, want := u.Scheme+"://"+u.Host, e.srv.URL; got != want {
+		e.t.Errorf("url %s: base %s; want %s (where the call went)", u, got, want)
 	}
 	if want := "/2016-08-15" + fnPath(service, function) + "/code/zip"; u.EscapedPath() != want {
 		e.t.Errorf("url path %s; want %s", u.EscapedPath(), want)
@@ -47,15 +47,11 @@ func (e *env) getCode(service, function string) (functionCode, *url.URL) {
 	return out, u
 }
 
-// plainGet downloads u from the test server (u's host is PublicURL's,
-// which does not resolve) with no header at all, as a browser or curl
+// plainGet downloads u with no header at all, as a browser or curl
 // would.
 func (e *env) plainGet(u *url.URL) (int, http.Header, []byte) {
 	e.t.Helper()
-	srv, _ := url.Parse(e.srv.URL)
-	local := *u
-	local.Scheme, local.Host = srv.Scheme, srv.Host
-	resp, err := http.Get(local.String())
+	resp, err := http.Get(u.String())
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -131,7 +127,8 @@ func TestGetFunctionCode(t *testing.T) {
 	}
 
 	// Only the download route takes a signed URL.
-	svcURL := fcsign.PresignURL(cred, http.MethodGet, &url.URL{Scheme: "http", Host: "h", Path: "/2016-08-15/services/svc"}, nil, time.Now().Add(time.Minute), "")
+	srv, _ := url.Parse(e.srv.URL)
+	svcURL := fcsign.PresignURL(cred, http.MethodGet, &url.URL{Scheme: srv.Scheme, Host: srv.Host, Path: "/2016-08-15/services/svc"}, nil, time.Now().Add(time.Minute), "")
 	st, h, b = e.plainGet(svcURL)
 	wantRawError(t, st, h, b, 400, "MissingRequiredHeader", "Authorization")
 

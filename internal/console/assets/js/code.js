@@ -22,8 +22,10 @@ export async function codeTab(el, ctx) {
   try {
     const fnPath = `${api.apiVersion}/services/${api.seg(ctx.service)}/functions/${api.seg(ctx.fn)}`;
     const code = await api.call('GET', `${fnPath}/code`);
-    // The url is absolute (openfc's public URL); the console fetches its
-    // path from its own origin, which CSP's connect-src allows.
+    // The url is absolute, on the host the call went to; the console
+    // fetches its path and query from its own origin all the same, the
+    // one CSP's connect-src allows (a proxy in front may name it
+    // differently).
     const u = new URL(code.url, location.origin);
     const resp = await fetch(u.pathname + u.search, { signal: ctx.signal, credentials: 'omit', cache: 'no-store' });
     if (!resp.ok) throw fcError(resp.status, await resp.text(), (n) => resp.headers.get(n));
