@@ -208,6 +208,9 @@ func consoleCodeFiles(t *testing.T, b *consoleBrowser, s *server) {
 	if f := b.text("#code-file"); f != "lib/util.js" {
 		t.Errorf("after Home, Right, Down, Enter the open file is %q; want lib/util.js", f)
 	}
+	if f := step(b, "reading the focus", chromedp.Evaluate[string](`document.activeElement.dataset.file || document.activeElement.tagName`)); f != "lib/util.js" {
+		t.Errorf("after opening lib/util.js from the tree the focus is on %q; want its tree item", f)
+	}
 	if exp := step(b, "reading lib's state", chromedp.Evaluate[string](`document.querySelector('#file-tree [data-dir="lib"]').getAttribute('aria-expanded')`)); exp != "true" {
 		t.Errorf("lib aria-expanded %q after ArrowRight", exp)
 	}

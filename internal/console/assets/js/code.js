@@ -110,7 +110,15 @@ function workspace(el, ctx, files, editor, { status, errors }) {
   };
   const redraw = () => {
     head();
-    focusTree = fileTree(treeBox, { label: `Files of ${ctx.fn}`, files: st.files, selected: st.current && st.current.name, expanded: st.expanded, onOpen: open });
+    // A file opened from the tree keeps the focus there (the redraw
+    // replaces the items), so the keyboard can go on walking it.
+    focusTree = fileTree(treeBox, {
+      label: `Files of ${ctx.fn}`, files: st.files, selected: st.current && st.current.name, expanded: st.expanded,
+      onOpen: (f) => {
+        open(f);
+        focusTree();
+      },
+    });
   };
   function open(f) {
     if (st.view) st.view.destroy();
