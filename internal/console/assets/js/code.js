@@ -234,17 +234,23 @@ function deployBar(ctx, st, errors, deployed) {
     progress.value = 0;
     status.textContent = 'Packing the files…';
     const enc = new TextEncoder();
-    const list = st.files.map((f) => ({ name: f.name, mode: f.mode, data: f.dirty && !f.readOnly ? enc.encode(f.text) : f.data }));
+    // What is deployed: each file as it is now (edits made during the
+    // upload stay marked modified).
+    const sent = st.files.map((f) => ({ file: f, text: f.text,
+      entry: { name: f.name, mode: f.mode, data: f.dirty && !f.readOnly ? enc.encode(f.text) : f.data } }));
     try {
-      const zip = await zipFiles(list);
+      const zip = await zipFiles(sent.map((x) => x.entry));
       status.textContent = `Uploading ${formatSize(zip.length)}…`;
-      const updated = await updateCode(ctx.service, ctx.fn, zip, (sent, total) => {
+      const updated = await updateCode(ctx.service, ctx.fn, zip, (done, total) => {
         progress.max = total;
-        progress.value = sent;
-        status.textContent = sent < total ? `Uploading: ${Math.floor((100 * sent) / total)}%`
+        progress.value = done;
+        status.textContent = done < total ? `Uploading: ${Math.floor((100 * done) / total)}%`
           : 'Uploaded; openfc is checking and storing the package…';
       }, ctx.signal);
-      list.forEach((x, i) => Object.assign(st.files[i], { data: x.data, dirty: false }));
+      for (const { file, text, entry } of sent) {
+        file.data = entry.data;
+        if (file.text === text) file.dirty = false;
+      }
       ctx.f = updated;
       progress.value = progress.max;
       progress.dataset.state = 'done';
