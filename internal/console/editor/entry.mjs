@@ -53,11 +53,18 @@ const pageTheme = EditorView.theme({
 // (closing brackets, ...) still get the text first, as for any typing.
 const typeAcrossLines = EditorView.domEventHandlers({
   beforeinput(e, view) {
-    if (e.inputType !== 'insertText' && e.inputType !== 'insertReplacementText') return false;
-    const text = e.data ?? (e.dataTransfer && e.dataTransfer.getData('text/plain'));
     const { main } = view.state.selection;
     const { doc } = view.state;
-    if (text == null || main.empty || doc.lineAt(main.from).number === doc.lineAt(main.to).number) return false;
+    if (main.empty || doc.lineAt(main.from).number === doc.lineAt(main.to).number) return false;
+    if (e.inputType.startsWith('delete')) {
+      // A virtual keyboard's backspace comes as beforeinput, not a key.
+      e.preventDefault();
+      view.dispatch(view.state.replaceSelection(''), { userEvent: 'delete', scrollIntoView: true });
+      return true;
+    }
+    if (e.inputType !== 'insertText' && e.inputType !== 'insertReplacementText') return false;
+    const text = e.data ?? (e.dataTransfer && e.dataTransfer.getData('text/plain'));
+    if (text == null) return false;
     e.preventDefault();
     const insert = () => view.state.replaceSelection(text);
     if (!view.state.facet(EditorView.inputHandler).some((h) => h(view, main.from, main.to, text, insert))) {
