@@ -6,7 +6,7 @@ BIN     := bin/openfc
 NATS    := bin/nats-server
 EXAMPLE := examples/express-hello/code
 
-.PHONY: nettools runc build deps npm-deps chromium demo test test-unit test-e2e lint clean bench bench-smoke
+.PHONY: nettools runc build deps npm-deps chromium demo test test-unit test-e2e lint clean bench bench-smoke console-editor console-editor-check
 
 build:
 	$(GO) build -o $(BIN) ./cmd/openfc
@@ -42,6 +42,21 @@ $(EXAMPLE)/node_modules/.package-lock.json: $(EXAMPLE)/package-lock.json
 
 test/e2e/sdk/node_modules/.package-lock.json: test/e2e/sdk/package-lock.json
 	cd test/e2e/sdk && npm ci --no-audit --no-fund
+
+# The console's editor (CodeMirror 6) is one committed ES module,
+# internal/console/assets/vendor/codemirror.js, so that running or testing
+# the console needs no build step. console-editor rebuilds it from the
+# versions internal/console/editor/package-lock.json pins;
+# console-editor-check (CI) rebuilds it and fails if the committed bundle
+# differs.
+EDITOR := internal/console/editor
+
+console-editor:
+	@command -v npm >/dev/null || { echo "npm is required to build the console's editor bundle (apt-get install npm)" >&2; exit 1; }
+	cd $(EDITOR) && npm ci --no-audit --no-fund --ignore-scripts && node build.mjs
+
+console-editor-check: console-editor
+	@git diff --exit-code --stat -- internal/console/assets/vendor/ || { echo "internal/console/assets/vendor/ is not what $(EDITOR) builds: run make console-editor and commit it" >&2; exit 1; }
 
 demo: build $(EXAMPLE)/node_modules/.package-lock.json
 	./scripts/demo.sh

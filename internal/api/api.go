@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -25,9 +26,14 @@ import (
 )
 
 // Verifier checks the FC signature of a management request and says who
-// signed.
+// signed (auth.Verifier).
 type Verifier interface {
 	VerifyHeader(r *http.Request, withQuery bool) (fc.Principal, error)
+	// VerifyURL checks a signed URL (the code download, code.go).
+	VerifyURL(r *http.Request) (fc.Principal, error)
+	// PresignURL signs u for method with the access key accessKeyID,
+	// valid for ttl (GetFunctionCode's url, code.go).
+	PresignURL(accessKeyID, method string, u *url.URL, ttl time.Duration) (*url.URL, error)
 }
 
 // Invoker runs a synchronous event invocation (the gateway).
@@ -186,6 +192,7 @@ func (a *API) routes() {
 	a.versionRoutes(h) // versions.go
 	a.domainRoutes(h)  // domains.go
 	a.clusterRoutes(h) // cluster.go
+	a.codeRoutes(h)    // code.go
 
 	a.handle(invokePattern, a.invoke)
 	a.handle("GET "+v+"/services/{service}/functions/{function}/logs", a.functionLogs)
@@ -202,7 +209,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 // place where management calls meet access-key scopes. It returns who
 // signed.
 func (a *API) check(r *http.Request) (fc.Principal, error) {
-	p, err := a.opts.Verifier.VerifyHeader(r, false)
+	p, err := a.verify(r)
 	if err != nil {
 		return fc.Principal{}, err
 	}

@@ -72,6 +72,8 @@ var scopeTable = []scopeRow{
 	{"DELETE " + ver + "/custom-domains/{domain}", "DELETE", "/custom-domains/a.example.com", fc.ActionManage, "", ""},
 	{"POST " + ver + fnP + "/invocations", "POST", "/services/svc.prod/functions/fn/invocations", fc.ActionInvoke, "svc", "fn"},
 	{"GET " + ver + fnP + "/logs", "GET", "/services/svc/functions/fn/logs", fc.ActionManage, "svc", "fn"},
+	{"GET " + ver + fnP + "/code", "GET", "/services/svc.1/functions/fn/code", fc.ActionManage, "svc", "fn"},
+	{"GET " + ver + fnP + "/code/zip", "GET", "/services/svc/functions/fn/code/zip", fc.ActionManage, "svc", "fn"},
 	{"POST " + ver + svcP + "/versions", "POST", "/services/svc/versions", fc.ActionManage, "svc", ""},
 	{"GET " + ver + svcP + "/versions", "GET", "/services/svc/versions", fc.ActionManage, "svc", ""},
 	{"DELETE " + ver + svcP + "/versions/{version}", "DELETE", "/services/svc/versions/1", fc.ActionManage, "svc", ""},

@@ -15,6 +15,7 @@ import (
 	"crypto/hmac"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -156,6 +157,25 @@ func (v *Verifier) VerifyURL(r *http.Request) (fc.Principal, error) {
 	}
 	sts := fcsign.PresignedStringToSign(r.Method, fcsign.SignedPath(r.URL), r.Header, q)
 	return principal(k, id, checkSignature(k.Secret, sts, sig))
+}
+
+// PresignURL signs u as a signed URL (fcsign.PresignURL) for method with
+// the secret of the access key accessKeyID, valid for ttl from now, or
+// until the key itself expires if that comes first: the server signs on a
+// caller's behalf (GetFunctionCode's download URL), with the caller's own
+// key, so the URL grants nothing the caller could not do. An unknown or
+// expired key fails with InvalidAccessKeyID.
+func (v *Verifier) PresignURL(accessKeyID, method string, u *url.URL, ttl time.Duration) (*url.URL, error) {
+	k, err := v.key(accessKeyID)
+	if err != nil {
+		return nil, err
+	}
+	expires := v.now().Add(ttl)
+	if !k.Expires.IsZero() && k.Expires.Before(expires) {
+		expires = k.Expires
+	}
+	c := fcsign.Credentials{AccessKeyID: accessKeyID, AccessKeySecret: k.Secret}
+	return fcsign.PresignURL(c, method, u, nil, expires, ""), nil
 }
 
 // checkDate parses an HTTP date and checks it is within MaxSkew of now.

@@ -27,7 +27,7 @@ func functionPath(service, function string) string {
 }
 
 func newFunctions(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "functions", Short: "List, show and delete functions"}
+	cmd := &cobra.Command{Use: "functions", Short: "List, show and delete functions, download their code"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list <service>",
 		Short: "List a service's functions (--json: a JSON array of the API's objects)",
@@ -86,7 +86,7 @@ func newFunctions(e *env) *cobra.Command {
 			}
 			fmt.Fprintf(e.stdout, "deleted %s/%s\n", service, function)
 			return nil
-		}))
+		}), e.newFunctionCode())
 	return cmd
 }
 

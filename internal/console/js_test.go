@@ -18,18 +18,19 @@ import (
 	"github.com/openfc/openfc/pkg/fcsign"
 )
 
-// runJS runs an ES module script with node, every console module
-// importable from the directory in the JS_DIR environment variable as
-// <name>.mjs (fcsign.mjs, zip.mjs, …); input goes to stdin as JSON, and
-// the script's stdout is decoded into out. The tests need node, as the built-in
-// Node.js runtime does: without it they fail.
-func runJS(t *testing.T, script string, input, out any) {
+// jsModules finds node and writes every console module to a fresh
+// directory as <name>.js, with a package.json that makes them ES
+// modules, so their own imports resolve.
+func jsModules(t *testing.T) (node, dir string) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatalf("node is needed to test the console's JavaScript (apt-get install nodejs): %v", err)
 	}
-	dir := t.TempDir()
+	dir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"type":"module"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	entries, err := assets.ReadDir("assets/js")
 	if err != nil {
 		t.Fatal(err)
@@ -39,11 +40,22 @@ func runJS(t *testing.T, script string, input, out any) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		name := strings.TrimSuffix(e.Name(), ".js") + ".mjs"
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return node, dir
+}
+
+// runJS runs an ES module script with node, every console module
+// importable from the directory in the JS_DIR environment variable as
+// <name>.js (a package.json makes them ES modules, so their own imports
+// resolve); input goes to stdin as JSON, and the script's stdout is
+// decoded into out. The tests need node, as the built-in
+// Node.js runtime does: without it they fail.
+func runJS(t *testing.T, script string, input, out any) {
+	t.Helper()
+	node, dir := jsModules(t)
 	in, err := json.Marshal(input)
 	if err != nil {
 		t.Fatal(err)
@@ -65,8 +77,9 @@ func runJS(t *testing.T, script string, input, out any) {
 // jsPrelude reads the input and imports the modules.
 const jsPrelude = `
 const dir = process.env.JS_DIR;
-const fcsign = await import(dir + '/fcsign.mjs');
-const zip = await import(dir + '/zip.mjs');
+const fcsign = await import(dir + '/fcsign.js');
+const zip = await import(dir + '/zip.js');
+const unzip = await import(dir + '/unzip.js');
 let raw = '';
 for await (const chunk of process.stdin) raw += chunk;
 const input = JSON.parse(raw);
@@ -235,25 +248,16 @@ process.stdout.write(JSON.stringify({ zip: zip.base64(z), crc: zip.crc32(new Tex
 // TestJSParses checks every module of the console is valid JavaScript
 // (node --check), so a syntax error fails here and not only in a browser.
 func TestJSParses(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is needed to test the console's JavaScript (apt-get install nodejs): %v", err)
-	}
-	entries, err := assets.ReadDir("assets/js")
+	node, dir := jsModules(t)
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	for _, e := range entries {
-		b, err := assets.ReadFile("assets/js/" + e.Name())
-		if err != nil {
-			t.Fatal(err)
+		if !strings.HasSuffix(e.Name(), ".js") {
+			continue
 		}
-		p := filepath.Join(dir, e.Name()[:len(e.Name())-len(".js")]+".mjs")
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := exec.Command(node, "--check", p).CombinedOutput(); err != nil {
+		if out, err := exec.Command(node, "--check", filepath.Join(dir, e.Name())).CombinedOutput(); err != nil {
 			t.Errorf("%s: %v\n%s", e.Name(), err, out)
 		}
 	}

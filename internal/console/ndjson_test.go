@@ -26,7 +26,7 @@ func TestJSNDJSON(t *testing.T) {
 		Lines  []any   `json:"lines"`
 	}
 	runJS(t, `
-const { readNDJSON, LineSplitter } = await import(process.env.JS_DIR + '/ndjson.mjs');
+const { readNDJSON, LineSplitter } = await import(process.env.JS_DIR + '/ndjson.js');
 let raw = '';
 for await (const chunk of process.stdin) raw += chunk;
 const text = JSON.parse(raw);

@@ -4,10 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -27,39 +23,17 @@ type jsRuntime struct {
 // the create form offers, zipped with handler "main.handler".
 func createFormRuntimes(t *testing.T) []jsRuntime {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is needed to test the console's JavaScript (apt-get install nodejs): %v", err)
-	}
-	dir := t.TempDir()
-	for _, name := range []string{"runtimes", "zip"} {
-		b, err := assets.ReadFile("assets/js/" + name + ".js")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".mjs"), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	script := `
-const rt = await import(process.env.JS_DIR + '/runtimes.mjs');
-const zip = await import(process.env.JS_DIR + '/zip.mjs');
+const rt = await import(process.env.JS_DIR + '/runtimes.js');
+const zip = await import(process.env.JS_DIR + '/zip.js');
 const out = rt.runtimes.map(([runtime, , family]) => {
-  const files = rt.codeFiles(runtime, 'main.handler').map((f) => ({ name: f.name, data: new TextEncoder().encode(f.code), executable: f.executable }));
+  const files = rt.codeFiles(runtime, 'main.handler').map((f) => ({ name: f.name, data: new TextEncoder().encode(f.code), mode: f.executable ? 0o100755 : 0o100644 }));
   return { runtime, family, zip: zip.base64(zip.makeZip(files)) };
 });
 process.stdout.write(JSON.stringify(out));
 `
-	cmd := exec.Command(node, "--input-type=module", "-e", script)
-	cmd.Env = append(os.Environ(), "JS_DIR="+dir)
-	b, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v", err)
-	}
 	var out []jsRuntime
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("decoding %q: %v", b, err)
-	}
+	runJS(t, script, nil, &out)
 	return out
 }
 

@@ -107,7 +107,7 @@ function codeEditor(runtimeSel, handlerInput) {
   draw();
   return {
     el,
-    files: () => areas.map((ta) => ({ name: ta.dataset.file, data: new TextEncoder().encode(ta.value), executable: ta.dataset.executable === 'yes' })),
+    files: () => areas.map((ta) => ({ name: ta.dataset.file, data: new TextEncoder().encode(ta.value), mode: ta.dataset.executable === 'yes' ? 0o100755 : 0o100644 })),
   };
 }
 
