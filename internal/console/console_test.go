@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"regexp"
 	"strings"
 	"testing"
@@ -55,7 +56,7 @@ func TestPage(t *testing.T) {
 		if cc := resp.Header.Get("Cache-Control"); cc != "no-cache" {
 			t.Errorf("GET %s: Cache-Control %q; want no-cache", target, cc)
 		}
-		if strings.Contains(body, versionPlacehold) || !strings.Contains(body, "/console/"+h.Version()+"/js/app.js") {
+		if strings.Contains(body, versionPlacehold) || !strings.Contains(body, "/console/"+h.Version()+"/js/boot.js") {
 			t.Errorf("GET %s: the page does not refer to the versioned assets:\n%s", target, body)
 		}
 	}
@@ -91,7 +92,8 @@ func TestAssetsReachable(t *testing.T) {
 	for _, m := range refs {
 		queue = append(queue, m[1])
 	}
-	importRe := regexp.MustCompile(`(?m)^\s*(?:import|export)\s[^'"]*?from\s+'(\./[^']+)'`)
+	// Static imports and exports, and boot.js's dynamic import().
+	importRe := regexp.MustCompile(`(?m)(?:^\s*(?:import|export)\s[^'"]*?from\s+|\bimport\()'(\.\.?/[^']+)'`)
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
@@ -110,10 +112,19 @@ func TestAssetsReachable(t *testing.T) {
 		checkSecurityHeaders(t, "GET "+p, resp)
 		dir := p[:strings.LastIndex(p, "/")+1]
 		for _, m := range importRe.FindAllStringSubmatch(body, -1) {
-			queue = append(queue, dir+strings.TrimPrefix(m[1], "./"))
+			queue = append(queue, path.Join(dir, m[1]))
 		}
 	}
-	for _, want := range []string{"js/app.js", "js/fcsign.js", "js/api.js", "js/zip.js", "app.css"} {
+	// Every module is in use: none is left behind by a change.
+	entries, err := assets.ReadDir("assets/js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wants := []string{"vendor/codemirror.js", "app.css"}
+	for _, e := range entries {
+		wants = append(wants, "js/"+e.Name())
+	}
+	for _, want := range wants {
 		if !seen["/console/"+h.Version()+"/"+want] {
 			t.Errorf("%s is not reached from the page (reached: %v)", want, seen)
 		}

@@ -104,9 +104,21 @@ func step[T any](b *consoleBrowser, what string, a chromedp.Action[T]) T {
 	defer cancel()
 	v, err := chromedp.Run(ctx, a)
 	if err != nil {
-		b.t.Fatalf("%s: %v (page errors: %v)", what, err, b.pageErrors())
+		b.t.Fatalf("%s: %v (page errors: %v; the page: %s)", what, err, b.pageErrors(), b.pageState())
 	}
 	return v
+}
+
+// pageState is where the page is and what it shows, for a failed step's
+// message.
+func (b *consoleBrowser) pageState() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + ' ' + JSON.stringify(document.body ? document.body.innerText.slice(0, 400) : '') + ' loaded: ' + performance.getEntriesByType('resource').map((e) => e.name.replace(location.origin, '') + ' ' + e.responseStatus).join(', ')`))
+	if err != nil {
+		return "unreadable: " + err.Error()
+	}
+	return state
 }
 
 // do runs actions in order, bounded as step.
@@ -211,7 +223,8 @@ type axeViolation struct {
 	Impact string `json:"impact"`
 	Help   string `json:"help"`
 	Nodes  []struct {
-		Target []any `json:"target"`
+		Target  []any  `json:"target"`
+		Summary string `json:"summary"`
 	} `json:"nodes"`
 }
 
@@ -229,7 +242,7 @@ func (b *consoleBrowser) axe(name string) {
   if (!window.axe) { ` + src + `
   }
   const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }, resultTypes: ['violations'] });
-  return JSON.stringify(r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })));
+  return JSON.stringify(r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target, summary: n.failureSummary })) })));
 })()`
 	out := step(b, "axe on "+name, chromedp.Evaluate[string](script, chromedp.EvalAwaitPromise))
 	var vs []axeViolation
@@ -239,7 +252,7 @@ func (b *consoleBrowser) axe(name string) {
 	for _, v := range vs {
 		var where []string
 		for _, n := range v.Nodes {
-			where = append(where, fmt.Sprint(n.Target...))
+			where = append(where, fmt.Sprint(n.Target...)+": "+n.Summary)
 		}
 		if v.Impact == "serious" || v.Impact == "critical" {
 			b.t.Errorf("axe on %s: %s (%s): %s at %v", name, v.ID, v.Impact, v.Help, where)

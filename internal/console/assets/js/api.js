@@ -57,16 +57,32 @@ export function errorOf(resp, text) {
 // query (a string or URLSearchParams) is added after signing, as FC's
 // management signature covers the path only. opts: headers, body,
 // signal.
+//
+// A GET or HEAD that fails before any answer (fetch's TypeError) is sent
+// again, signed anew, up to twice: Chromium fails requests waiting for a
+// connection with ERR_NETWORK_CHANGED whenever a network interface
+// appears, and openfc makes instance networks as functions start (see
+// boot.js). A request that changes something is not repeated.
 export async function signedFetch(method, path, query, opts = {}, cred = credentials()) {
   if (!cred) throw new FCError(0, 'NotSignedIn', 'sign in with an AccessKey first', '');
-  const headers = { ...(opts.headers || {}) };
-  await sign(cred, method, decodeURIComponent(path), headers, null);
   const q = query ? `?${query}` : '';
-  const resp = await fetch(path + q, {
-    method, headers, body: opts.body, signal: opts.signal, credentials: 'omit', cache: 'no-store',
-  });
-  if (!resp.ok) throw errorOf(resp, await resp.text());
-  return resp;
+  const retries = method === 'GET' || method === 'HEAD' ? 2 : 0;
+  for (let attempt = 0; ; attempt += 1) {
+    const headers = { ...(opts.headers || {}) };
+    await sign(cred, method, decodeURIComponent(path), headers, null);
+    let resp;
+    try {
+      resp = await fetch(path + q, {
+        method, headers, body: opts.body, signal: opts.signal, credentials: 'omit', cache: 'no-store',
+      });
+    } catch (err) {
+      if (!(err instanceof TypeError) || attempt >= retries || (opts.signal && opts.signal.aborted)) throw err;
+      await new Promise((resolve) => { setTimeout(resolve, 150 * (attempt + 1)); });
+      continue;
+    }
+    if (!resp.ok) throw errorOf(resp, await resp.text());
+    return resp;
+  }
 }
 
 // call sends a signed management request with a JSON body (if any);

@@ -1,10 +1,9 @@
 // The Configuration tab: the function's settings, a form that edits them
 // (UpdateFunction), and deleting the function.
 import * as api from './api.js';
-import { h, field, errorBox, showIn, busy, formatTime, confirmDelete } from './ui.js';
+import { h, field, errorBox, showIn, busy, formatTime, confirmDelete, savedAt } from './ui.js';
 import { envEditor, sortedEntries } from './envedit.js';
 import { familyOf } from './runtimes.js';
-import { savedAt } from './saved.js';
 
 export function configTab(el, ctx) {
   el.replaceChildren(configSection(ctx), deleteSection(ctx.service, ctx.fn, ctx.http, ctx.errors));

@@ -2,9 +2,8 @@
 // edit each (UpdateTrigger), deleting one, and creating one when the
 // function has none (openfc runs HTTP triggers only, one per qualifier).
 import * as api from './api.js';
-import { h, field, errorBox, showIn, busy, linkRow, confirmDelete, output } from './ui.js';
+import { h, field, errorBox, showIn, busy, linkRow, confirmDelete, output, savedAt } from './ui.js';
 import { triggerFields } from './triggerfields.js';
-import { savedAt } from './saved.js';
 
 export function triggersTab(el, ctx) {
   const body = ctx.http.length === 0

@@ -144,3 +144,12 @@ export function confirmDelete(what, run, label = 'Delete') {
   box.append(ask);
   return box;
 }
+
+// savedAt says a change was saved, next to el, and puts the focus on el:
+// after a save the tab is drawn again (ctx.reload), and the form that had
+// the focus is gone.
+export function savedAt(el) {
+  if (!el) return;
+  el.after(h('span', { class: 'saved', role: 'status' }, 'Saved'));
+  el.focus();
+}
