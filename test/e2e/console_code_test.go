@@ -83,12 +83,7 @@ func TestConsoleCode(t *testing.T) {
 		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspWatch})
 		return err
 	}))
-	b.do("signing in",
-		chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible("#signin"),
-		chromedp.SetValue("#access-key-id", accessKeyID),
-		chromedp.SetValue("#access-key-secret", accessKeySecret),
-		chromedp.Click("#signin button[type=submit]"),
-		chromedp.WaitVisible("#create-service"))
+	b.signIn(s.URL)
 	b.do("creating a service and a Node.js function",
 		chromedp.SetValue(`#create-service input[name=serviceName]`, "codesvc"),
 		chromedp.Click(`#create-service button[type=submit]`),

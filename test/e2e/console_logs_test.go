@@ -89,13 +89,7 @@ func TestConsoleLogs(t *testing.T) {
 	b := newConsoleBrowser(t)
 	follows := watchFollows(b)
 
-	b.do("signing in",
-		chromedp.Navigate(s.URL+"/"),
-		chromedp.WaitVisible("#signin"),
-		chromedp.SetValue("#access-key-id", accessKeyID),
-		chromedp.SetValue("#access-key-secret", accessKeySecret),
-		chromedp.Click("#signin button[type=submit]"),
-		chromedp.WaitVisible("#create-service"))
+	b.signIn(s.URL)
 	b.do("creating a service and a function",
 		chromedp.SetValue(`#create-service input[name=serviceName]`, "logsvc"),
 		chromedp.Click(`#create-service button[type=submit]`),

@@ -410,6 +410,17 @@ func consoleSignIn(t *testing.T, b *consoleBrowser) {
 	}
 }
 
+// signIn opens the console at url and signs in with the test's key.
+func (b *consoleBrowser) signIn(url string) {
+	b.t.Helper()
+	b.do("signing in",
+		chromedp.Navigate(url+"/"), chromedp.WaitVisible("#signin"),
+		chromedp.SetValue("#access-key-id", accessKeyID),
+		chromedp.SetValue("#access-key-secret", accessKeySecret),
+		chromedp.Click("#signin button[type=submit]"),
+		chromedp.WaitVisible("#create-service"))
+}
+
 // consoleDeleteServices goes back to the services (same tab: the key is
 // still in sessionStorage), deletes services and signs out.
 func consoleDeleteServices(t *testing.T, b *consoleBrowser, s *server) {

@@ -85,6 +85,40 @@ export async function signedFetch(method, path, query, opts = {}, cred = credent
   }
 }
 
+// signedUpload sends a signed management request whose body may be large
+// (a code package, an image tarball) and reports its progress: fetch
+// cannot report an upload's progress, XMLHttpRequest can. It calls
+// onProgress(sent, total) as the body goes out and resolves with the
+// decoded JSON answer, or rejects with an FCError; signal aborts it.
+export async function signedUpload(method, path, query, body, contentType, onProgress, signal) {
+  const cred = credentials();
+  if (!cred) throw new FCError(0, 'NotSignedIn', 'sign in with an AccessKey first', '');
+  const headers = { 'content-type': contentType };
+  await sign(cred, method, decodeURIComponent(path), headers, null);
+  const size = body.size ?? body.byteLength ?? body.length;
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, path + (query ? `?${query}` : ''));
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
+    xhr.upload.addEventListener('progress', (ev) => onProgress(ev.loaded, ev.lengthComputable ? ev.total : size));
+    xhr.addEventListener('load', () => {
+      if (xhr.status < 200 || xhr.status >= 300) {
+        reject(errorOf({ status: xhr.status, headers: { get: (n) => xhr.getResponseHeader(n) } }, xhr.responseText));
+        return;
+      }
+      try {
+        resolve(xhr.responseText ? JSON.parse(xhr.responseText) : null);
+      } catch (err) {
+        reject(err);
+      }
+    });
+    xhr.addEventListener('error', () => reject(new FCError(0, 'NetworkError', 'the upload failed: the connection was lost', '')));
+    xhr.addEventListener('abort', () => reject(new FCError(0, 'Aborted', 'the upload was cancelled', '')));
+    if (signal) signal.addEventListener('abort', () => xhr.abort(), { once: true });
+    xhr.send(body);
+  });
+}
+
 // call sends a signed management request with a JSON body (if any);
 // path may carry a query. It returns the decoded JSON answer (null for an
 // empty one) or throws an FCError.

@@ -6,6 +6,7 @@
 //   #/services/{service}/versions     versions and aliases of a service
 //   #/services/{service}/functions/{function}[/{tab}]   a function
 //   #/domains                         custom domains
+//   #/images                          images (custom containers)
 import * as api from './api.js';
 import { h, field, errorBox, showIn, busy } from './ui.js';
 import { servicesPage } from './services.js';
@@ -13,6 +14,7 @@ import { functionsPage } from './functions.js';
 import { functionPage } from './detail.js';
 import { versionsPage } from './versions.js';
 import { domainsPage } from './domains.js';
+import { imagesPage } from './images.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -50,6 +52,10 @@ function route() {
     header([['Services', '#/services'], serviceCrumb(), [parts[3]]]);
     return functionPage(main, parts[1], parts[3], parts[4], signal);
   }
+  if (parts[0] === 'images') {
+    header([['Images']]);
+    return imagesPage(main, signal);
+  }
   if (parts[0] === 'domains') {
     header([['Custom domains']]);
     return domainsPage(main, signal);
@@ -67,7 +73,8 @@ function header(crumbs) {
   const cred = api.credentials();
   who.replaceChildren(...(cred ? [
     h('nav', { class: 'sections', 'aria-label': 'Sections' },
-      h('a', { href: '#/services' }, 'Services'), ' ', h('a', { href: '#/domains', id: 'nav-domains' }, 'Custom domains')),
+      h('a', { href: '#/services' }, 'Services'), ' ', h('a', { href: '#/domains', id: 'nav-domains' }, 'Custom domains'), ' ',
+      h('a', { href: '#/images', id: 'nav-images' }, 'Images')),
     h('span', { class: 'key-id' }, cred.accessKeyId),
     h('button', { type: 'button', class: 'secondary', id: 'sign-out', onclick: () => {
       api.forgetCredentials();

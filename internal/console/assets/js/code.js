@@ -7,7 +7,7 @@ import * as api from './api.js';
 import { h, field, errorBox, showIn } from './ui.js';
 import { readZip } from './unzip.js';
 import { fileTree } from './filetree.js';
-import { zipFiles, updateCode, fcError } from './deploy.js';
+import { zipFiles, updateCode } from './deploy.js';
 
 // maxEditable: larger files open read-only (an editor on megabytes of
 // text in a browser tab is slow, and such files are rarely hand-edited).
@@ -28,7 +28,7 @@ export async function codeTab(el, ctx) {
     // differently).
     const u = new URL(code.url, location.origin);
     const resp = await fetch(u.pathname + u.search, { signal: ctx.signal, credentials: 'omit', cache: 'no-store' });
-    if (!resp.ok) throw fcError(resp.status, await resp.text(), (n) => resp.headers.get(n));
+    if (!resp.ok) throw api.errorOf(resp, await resp.text());
     const zip = new Uint8Array(await resp.arrayBuffer());
     status.textContent = `Code package: ${formatSize(zip.length)}, checksum ${code.checksum}.`;
     files = (await readZip(zip)).map(classify);
