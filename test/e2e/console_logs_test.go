@@ -143,19 +143,7 @@ func TestConsoleLogs(t *testing.T) {
 	b.shoot("logs-dark")
 	b.colorScheme("light")
 
-	// Clicking the request id filters by it (and follows on).
-	b.do("filtering by the second request id",
-		chromedp.Click(`#logs-list button.log-request[aria-label="Show only request `+id2+`"]`))
-	b.waitJS("the filtered logs", `document.querySelector('#logs-status').textContent.startsWith('Following live') && `+
-		logRows+`.length > 0 && `+logRows+`.every(([, id]) => id === `+strconv.Quote(id2)+`)`)
-	if v := step(b, "reading the filter", chromedp.Evaluate[string](`document.querySelector('#logs-request-id').value`)); v != id2 {
-		t.Errorf("request id filter %q; want %q", v, id2)
-	}
-	rows := step(b, "reading the logs", chromedp.Evaluate[[][]string](logRows))
-	if !containsRow(rows, "logmark /second-marker") || containsRow(rows, "logmark /first-marker") {
-		t.Errorf("filtered by %s: %v; want the second call's line only", id2, rows)
-	}
-	b.shoot("logs-filtered")
+	consoleLogsFilter(t, b, id2)
 
 	// Follow off ends the stream; on again opens one.
 	b.do("turning Follow off", chromedp.Click("#logs-follow"))
@@ -182,6 +170,36 @@ func TestConsoleLogs(t *testing.T) {
 		return nil
 	})
 
+	consoleInstances(t, b, s)
+
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Errorf("the console's pages reported errors: %v", errs)
+	}
+}
+
+// consoleLogsFilter clicks a request id: the Logs tab shows only its
+// lines, and follows on.
+func consoleLogsFilter(t *testing.T, b *consoleBrowser, id2 string) {
+	t.Helper()
+	// Clicking the request id filters by it (and follows on).
+	b.do("filtering by the second request id",
+		chromedp.Click(`#logs-list button.log-request[aria-label="Show only request `+id2+`"]`))
+	b.waitJS("the filtered logs", `document.querySelector('#logs-status').textContent.startsWith('Following live') && `+
+		logRows+`.length > 0 && `+logRows+`.every(([, id]) => id === `+strconv.Quote(id2)+`)`)
+	if v := step(b, "reading the filter", chromedp.Evaluate[string](`document.querySelector('#logs-request-id').value`)); v != id2 {
+		t.Errorf("request id filter %q; want %q", v, id2)
+	}
+	rows := step(b, "reading the logs", chromedp.Evaluate[[][]string](logRows))
+	if !containsRow(rows, "logmark /second-marker") || containsRow(rows, "logmark /first-marker") {
+		t.Errorf("filtered by %s: %v; want the second call's line only", id2, rows)
+	}
+	b.shoot("logs-filtered")
+}
+
+// consoleInstances checks the Instances tab: the call's instance, and
+// refreshes that go on (through a failing one, too).
+func consoleInstances(t *testing.T, b *consoleBrowser, s *server) {
+	t.Helper()
 	// Instances: the call's instance, refreshed.
 	n := step(b, "counting instances", chromedp.Evaluate[int](`document.querySelectorAll('#instances-table tbody tr').length`))
 	if n != 1 {
@@ -194,10 +212,6 @@ func TestConsoleLogs(t *testing.T) {
 	}
 	b.shoot("instances")
 	consoleInstancesRecover(t, b, s)
-
-	if errs := b.pageErrors(); len(errs) > 0 {
-		t.Errorf("the console's pages reported errors: %v", errs)
-	}
 }
 
 func containsRow(rows [][]string, msg string) bool {
