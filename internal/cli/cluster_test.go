@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +10,8 @@ import (
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/fc"
-	"github.com/openfc/openfc/internal/store/storetest"
+	"github.com/openfc/openfc/internal/store"
 	"github.com/openfc/openfc/pkg/client"
-	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // fixedCluster answers one status.
@@ -23,12 +20,6 @@ type fixedCluster struct{ st *fc.ClusterStatus }
 func (f fixedCluster) ClusterStatus(context.Context) *fc.ClusterStatus { return f.st }
 
 func TestClusterStatusCommand(t *testing.T) {
-	ctx, _, st := storetest.Open(t)
-	keys, err := auth.StartKeys(ctx, auth.KeysOptions{Admin: fcsign.Credentials{AccessKeyID: cliKeyID, AccessKeySecret: cliKeySecret}, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(keys.Close)
 	started := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	status := &fc.ClusterStatus{
 		Node: "n1",
@@ -40,18 +31,8 @@ func TestClusterStatusCommand(t *testing.T) {
 			Peers:   []fc.JetStreamPeer{{Name: "n1", Leader: true, Current: true}, {Name: "n3", Offline: true}},
 			Streams: []fc.StreamStatus{{Name: "KV_openfc_services", Replicas: 3, Leader: "n1", Current: 2, Offline: 1, Messages: 4, Bytes: 512}}},
 	}
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Verifier: &auth.Verifier{Keys: keys.Lookup}, AccountID: cliAccount, Cluster: fixedCluster{status}}))
-	t.Cleanup(srv.Close)
-	home := t.TempDir()
-	run := func(args ...string) (int, string, string) {
-		env := map[string]string{"OPENFC_ENDPOINT": srv.URL, "OPENFC_ACCESS_KEY_ID": cliKeyID, "OPENFC_ACCESS_KEY_SECRET": cliKeySecret,
-			"OPENFC_DATA": home, "HOME": home, "TZ": "UTC", "OPENFC_ACCOUNT_ID": cliAccount}
-		var out, errb bytes.Buffer
-		root := NewRoot(&out, &errb, func(k string) string { return env[k] })
-		root.SetArgs(args)
-		code := Report(&errb, root.ExecuteContext(ctx))
-		return code, out.String(), errb.String()
-	}
+	_, _, runner := apiCLI(t, func(o *api.Options, _ *store.JetStream, _ *auth.Keys) { o.Cluster = fixedCluster{status} })
+	run := runner.admin
 
 	code, out, errOut := run("cluster", "status")
 	if code != 0 {

@@ -2,32 +2,21 @@ package cli
 
 import (
 	"bytes"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/openfc/openfc/internal/api"
-	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/codezip"
 	"github.com/openfc/openfc/internal/fc"
-	"github.com/openfc/openfc/internal/store/storetest"
-	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // TestFunctionsCode: `functions code` downloads the function's zip
 // through GetFunctionCode's presigned url, to a file or stdout; an
 // unknown function is FC's FunctionNotFound.
 func TestFunctionsCode(t *testing.T) {
-	ctx, _, st := storetest.Open(t)
-	keys, err := auth.StartKeys(ctx, auth.KeysOptions{Admin: fcsign.Credentials{AccessKeyID: cliKeyID, AccessKeySecret: cliKeySecret}, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(keys.Close)
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Verifier: &auth.Verifier{Keys: keys.Lookup}, AccountID: cliAccount}))
-	t.Cleanup(srv.Close)
+	ctx, st, runner := apiCLI(t, nil)
+	run := runner.admin
 	zip := []byte("PK\x05\x06" + strings.Repeat("\x00", 18)) // an empty zip: the bytes are what matters
 	sum := codezip.Checksum(zip)
 	if _, err := st.CreateService(ctx, &fc.Service{ServiceName: "s"}); err != nil {
@@ -38,16 +27,6 @@ func TestFunctionsCode(t *testing.T) {
 	}
 	if _, err := st.CreateFunction(ctx, "s", &fc.Function{FunctionName: "f", Runtime: "custom.debian10", CodeChecksum: sum, CodeSize: int64(len(zip))}); err != nil {
 		t.Fatal(err)
-	}
-	home := t.TempDir()
-	run := func(args ...string) (int, string, string) {
-		env := map[string]string{"OPENFC_ENDPOINT": srv.URL, "OPENFC_ACCESS_KEY_ID": cliKeyID, "OPENFC_ACCESS_KEY_SECRET": cliKeySecret,
-			"OPENFC_DATA": home, "HOME": home, "TZ": "UTC", "OPENFC_ACCOUNT_ID": cliAccount}
-		var out, errb bytes.Buffer
-		root := NewRoot(&out, &errb, func(k string) string { return env[k] })
-		root.SetArgs(args)
-		code := Report(&errb, root.ExecuteContext(ctx))
-		return code, out.String(), errb.String()
 	}
 
 	file := filepath.Join(t.TempDir(), "f.zip")

@@ -1,38 +1,19 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
-	"github.com/openfc/openfc/internal/store/storetest"
+	"github.com/openfc/openfc/internal/store"
 	"github.com/openfc/openfc/pkg/client"
-	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 func TestDomainsCommands(t *testing.T) {
-	ctx, _, st := storetest.Open(t)
-	keys, err := auth.StartKeys(ctx, auth.KeysOptions{Admin: fcsign.Credentials{AccessKeyID: cliKeyID, AccessKeySecret: cliKeySecret}, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(keys.Close)
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Verifier: &auth.Verifier{Keys: keys.Lookup}, AccountID: cliAccount, Domains: st}))
-	t.Cleanup(srv.Close)
-	home := t.TempDir()
-	run := func(args ...string) (int, string, string) {
-		env := map[string]string{"OPENFC_ENDPOINT": srv.URL, "OPENFC_ACCESS_KEY_ID": cliKeyID, "OPENFC_ACCESS_KEY_SECRET": cliKeySecret,
-			"OPENFC_DATA": home, "HOME": home, "TZ": "UTC", "OPENFC_ACCOUNT_ID": cliAccount}
-		var out, errb bytes.Buffer
-		root := NewRoot(&out, &errb, func(k string) string { return env[k] })
-		root.SetArgs(args)
-		code := Report(&errb, root.ExecuteContext(ctx))
-		return code, out.String(), errb.String()
-	}
+	_, _, runner := apiCLI(t, func(o *api.Options, st *store.JetStream, _ *auth.Keys) { o.Domains = st })
+	run := runner.admin
 
 	if code, out, errOut := run("domains", "create", "*.example.com", "--route", "/*=shop/web", "--route", "/api/*=shop/api@prod"); code != 0 || !strings.Contains(out, "created custom domain *.example.com (HTTP, 2 routes)") {
 		t.Fatalf("create: %d %q %q", code, out, errOut)

@@ -1,42 +1,23 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
-	"github.com/openfc/openfc/internal/store/storetest"
+	"github.com/openfc/openfc/internal/store"
 	"github.com/openfc/openfc/pkg/client"
-	"github.com/openfc/openfc/pkg/fcsign"
 )
 
 // keysCLI serves the API with real access keys over a real store and
 // returns a function that runs the CLI against it with the given
 // credentials (exit code, stdout, stderr).
-func keysCLI(t *testing.T) func(id, secret string, args ...string) (int, string, string) {
+func keysCLI(t *testing.T) cliRunner {
 	t.Helper()
-	ctx, _, st := storetest.Open(t)
-	keys, err := auth.StartKeys(ctx, auth.KeysOptions{Admin: fcsign.Credentials{AccessKeyID: cliKeyID, AccessKeySecret: cliKeySecret}, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(keys.Close)
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Verifier: &auth.Verifier{Keys: keys.Lookup}, AccountID: cliAccount, Keys: keys}))
-	t.Cleanup(srv.Close)
-	home := t.TempDir()
-	return func(id, secret string, args ...string) (int, string, string) {
-		env := map[string]string{"OPENFC_ENDPOINT": srv.URL, "OPENFC_ACCESS_KEY_ID": id, "OPENFC_ACCESS_KEY_SECRET": secret,
-			"OPENFC_DATA": home, "HOME": home, "TZ": "UTC", "OPENFC_ACCOUNT_ID": cliAccount}
-		var out, errb bytes.Buffer
-		root := NewRoot(&out, &errb, func(k string) string { return env[k] })
-		root.SetArgs(args)
-		code := Report(&errb, root.ExecuteContext(ctx))
-		return code, out.String(), errb.String()
-	}
+	_, _, run := apiCLI(t, func(o *api.Options, _ *store.JetStream, keys *auth.Keys) { o.Keys = keys })
+	return run
 }
 
 func TestKeysCommands(t *testing.T) {

@@ -60,7 +60,13 @@ func runJS(t *testing.T, script string, input, out any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(node, "--input-type=module", "-e", script)
+	// The script is a module beside the console's: it imports them as
+	// './name.js', or from JS_DIR.
+	if err := os.WriteFile(filepath.Join(dir, "main.js"), []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, "main.js")
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "JS_DIR="+dir)
 	cmd.Stdin = bytes.NewReader(in)
 	var stderr bytes.Buffer

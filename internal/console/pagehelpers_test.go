@@ -3,54 +3,8 @@ package console
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 )
-
-// runPageJS runs script as an ES module in node beside a copy of every
-// console module (the pages import each other), so that a page's pure
-// helpers can be tested without a browser; script prints JSON to stdout,
-// decoded into out.
-func runPageJS(t *testing.T, script string, out any) {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is needed to test the console's JavaScript (apt-get install nodejs): %v", err)
-	}
-	dir := t.TempDir()
-	entries, err := assets.ReadDir("assets/js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := assets.ReadFile("assets/js/" + e.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"type":"module"}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "main.js"), []byte(script), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, "main.js")
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	b, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, stderr.String())
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		t.Fatalf("decoding node's output %q: %v", b, err)
-	}
-}
 
 // TestVersionsAndDomainsHelpers checks what the Versions & Aliases and
 // Custom domains pages compute: the gateway's choice of HTTP trigger for
@@ -83,7 +37,7 @@ console.log(JSON.stringify({
 }));
 `
 	var got map[string]any
-	runPageJS(t, script, &got)
+	runJS(t, script, nil, &got)
 	want := map[string]any{
 		"latest":   "a", // unbound (LATEST) before b by name
 		"prod":     "c",

@@ -1,57 +1,12 @@
 package console
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/openfc/openfc/internal/auth"
 )
-
-// runModules runs an ES module script with node against a copy of every
-// console module (assets/js, as ES modules); the script imports them
-// from the directory in JS_DIR. Browser globals a module reads at call
-// time (location) are the script's to set. stdout is decoded into out.
-func runModules(t *testing.T, script string, out any) {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is needed to test the console's JavaScript (apt-get install nodejs): %v", err)
-	}
-	dir := t.TempDir()
-	entries, err := assets.ReadDir("assets/js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := assets.ReadFile("assets/js/" + e.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"type":"module"}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, "--input-type=module", "-e", script)
-	cmd.Env = append(os.Environ(), "JS_DIR="+dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	b, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, stderr.String())
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		t.Fatalf("decoding node's output %q: %v", b, err)
-	}
-}
 
 // TestJSTestRequest checks Test Function's request: the query rows are
 // added to the path's own query, header rows kept (a repeated one
@@ -65,7 +20,7 @@ func TestJSTestRequest(t *testing.T) {
 		Headers map[string]string   `json:"headers"`
 		Log     string              `json:"log"`
 	}
-	runModules(t, `
+	runJS(t, `
 globalThis.location = { origin: 'http://console.test' };
 const dir = process.env.JS_DIR;
 const test = await import(dir + '/test.js');
@@ -76,7 +31,7 @@ r.headers['X-Fc-Log-Type'] = 'Tail';
 await sign({ accessKeyId: 'akid', accessKeySecret: 'the secret' }, 'GET', r.path, r.headers, r.query);
 const log = test.decodeLogTail(Buffer.from('héllo ✓ log\n').toString('base64'));
 process.stdout.write(JSON.stringify({ ...r, log }));
-`, &got)
+`, nil, &got)
 	if got.Path != "/2016-08-15/proxy/svc/fn/p q" || !strings.HasPrefix(got.URL, "/2016-08-15/proxy/svc/fn/p%20q?z=1&a=0&") {
 		t.Errorf("testRequest: url %q, path %q", got.URL, got.Path)
 	}
