@@ -35,10 +35,7 @@ func TestConsoleAsync(t *testing.T) {
 	b.do("opening the console", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible("#signin"))
 	consoleSignIn(t, b)
 
-	b.do("creating a service",
-		chromedp.SetValue(`#create-service input[name=serviceName]`, "asyncsvc"),
-		chromedp.Click(`#create-service button[type=submit]`),
-		chromedp.WaitVisible(`#service-list a[href="#/services/asyncsvc"]`))
+	b.createService("asyncsvc")
 	b.goTo("#/services/asyncsvc", `document.getElementById('create-function')`)
 	b.do("creating the echo function",
 		chromedp.SetValue(`#create-function input[name=functionName]`, "echo"),

@@ -280,3 +280,27 @@ func (b *consoleBrowser) signIn(url string) {
 		chromedp.Click("#signin button[type=submit]"),
 		chromedp.WaitVisible("#create-service"))
 }
+
+// createService creates a service from the services page.
+func (b *consoleBrowser) createService(name string) {
+	b.t.Helper()
+	b.do("creating service "+name,
+		chromedp.SetValue(`#create-service input[name=serviceName]`, name),
+		chromedp.Click(`#create-service button[type=submit]`),
+		chromedp.WaitVisible(`#service-list a[href="#/services/`+name+`"]`))
+}
+
+// createNodeFunction creates service svc and in it a Node.js function fn
+// (the create form's defaults) whose index.js is code, and waits for the
+// function's page.
+func (b *consoleBrowser) createNodeFunction(svc, fn, code string) {
+	b.t.Helper()
+	b.createService(svc)
+	b.do("creating function "+svc+"/"+fn,
+		chromedp.Click(`#service-list a[href="#/services/`+svc+`"]`),
+		chromedp.WaitVisible("#create-function"),
+		chromedp.SetValue(`#create-function input[name=functionName]`, fn),
+		chromedp.SetValue(`#create-function textarea[name=code]`, code),
+		chromedp.Click(`#create-function button[type=submit]`),
+		chromedp.WaitVisible("#function-tabs"))
+}

@@ -84,16 +84,7 @@ func TestConsoleCode(t *testing.T) {
 		return err
 	}))
 	b.signIn(s.URL)
-	b.do("creating a service and a Node.js function",
-		chromedp.SetValue(`#create-service input[name=serviceName]`, "codesvc"),
-		chromedp.Click(`#create-service button[type=submit]`),
-		chromedp.WaitVisible(`#service-list a[href="#/services/codesvc"]`),
-		chromedp.Click(`#service-list a[href="#/services/codesvc"]`),
-		chromedp.WaitVisible("#create-function"),
-		chromedp.SetValue(`#create-function input[name=functionName]`, "hello"),
-		chromedp.SetValue(`#create-function textarea[name=code]`, consoleFunctionCode),
-		chromedp.Click(`#create-function button[type=submit]`),
-		chromedp.WaitVisible("#function-tabs"))
+	b.createNodeFunction("codesvc", "hello", consoleFunctionCode)
 
 	b.goTo("#/services/codesvc/functions/hello/code", cmContent)
 	if sel := b.text(`#file-tree [aria-selected=true]`); sel != "index.js" {

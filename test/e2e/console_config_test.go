@@ -36,10 +36,7 @@ func TestConsoleConfig(t *testing.T) {
 	b := newConsoleBrowser(t)
 	b.do("opening the console", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible("#signin"))
 	consoleSignIn(t, b)
-	b.do("creating a service",
-		chromedp.SetValue(`#create-service input[name=serviceName]`, "cfgsvc"),
-		chromedp.Click(`#create-service button[type=submit]`),
-		chromedp.WaitVisible(`#service-list a[href="#/services/cfgsvc"]`))
+	b.createService("cfgsvc")
 
 	b.goTo("#/services/cfgsvc", `document.getElementById('create-function')`)
 	b.setValue(`#create-function select[name=runtime]`, "python3.10")

@@ -90,16 +90,7 @@ func TestConsoleLogs(t *testing.T) {
 	follows := watchFollows(b)
 
 	b.signIn(s.URL)
-	b.do("creating a service and a function",
-		chromedp.SetValue(`#create-service input[name=serviceName]`, "logsvc"),
-		chromedp.Click(`#create-service button[type=submit]`),
-		chromedp.WaitVisible(`#service-list a[href="#/services/logsvc"]`),
-		chromedp.Click(`#service-list a[href="#/services/logsvc"]`),
-		chromedp.WaitVisible("#create-function"),
-		chromedp.SetValue(`#create-function input[name=functionName]`, "logfn"),
-		chromedp.SetValue(`#create-function textarea[name=code]`, consoleLogsCode),
-		chromedp.Click(`#create-function button[type=submit]`),
-		chromedp.WaitVisible("#function-tabs"))
+	b.createNodeFunction("logsvc", "logfn", consoleLogsCode)
 
 	call := func(marker string) string {
 		t.Helper()
