@@ -33,9 +33,6 @@ const codeZipPattern = "GET " + v + "/services/{service}/functions/{function}/co
 // codeURLTTL is how long GetFunctionCode's url stays valid.
 const codeURLTTL = 10 * time.Minute
 
-// headerCodeChecksum carries the checksum of the served zip.
-const headerCodeChecksum = "X-Fc-Code-Checksum"
-
 func (a *API) codeRoutes(h func(pattern string, fn handlerFunc)) {
 	h("GET "+v+"/services/{service}/functions/{function}/code", a.getFunctionCode)
 	a.handle(codeZipPattern, a.downloadCode)
@@ -128,7 +125,7 @@ func (a *API) downloadCode(w http.ResponseWriter, r *http.Request, reqID string)
 	h.Set(fc.HeaderRequestID, reqID)
 	h.Set("Content-Type", "application/zip")
 	h.Set("Content-Disposition", `attachment; filename="`+fn.FunctionName+`.zip"`)
-	h.Set(headerCodeChecksum, fn.CodeChecksum)
+	h.Set(fc.HeaderCodeChecksum, fn.CodeChecksum)
 	h.Set("ETag", `"`+fn.CodeChecksum+`"`)
 	// The URL is a credential for a few minutes: no shared cache keeps it.
 	h.Set("Cache-Control", "private, no-store")

@@ -24,6 +24,9 @@ const (
 	HeaderInvocationType = "X-Fc-Invocation-Type"
 	HeaderLogType        = "X-Fc-Log-Type"
 	HeaderLogResult      = "X-Fc-Log-Result"
+	// HeaderCodeChecksum names the checksum of a code package served
+	// (GetFunctionCode's download).
+	HeaderCodeChecksum = "X-Fc-Code-Checksum"
 	// HeaderRuntimeToken carries a built-in runtime's per-instance secret
 	// (OPENFC_RUNTIME_TOKEN) on the answers its bootstrap writes itself:
 	// the trusted channel for X-Fc-Error-Type. Never leaves openfc.
