@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -9,7 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -44,7 +47,13 @@ type asset struct {
 	body  []byte
 	ctype string
 	etag  string
+	// gzipped is body gzipped, made at its first request (nil when
+	// compression would not pay: a small or already dense file).
+	gzipped func() []byte
 }
+
+// gzipMin is the smallest asset worth compressing.
+const gzipMin = 1024
 
 // Handler serves the console page and its assets.
 type Handler struct {
@@ -93,7 +102,46 @@ func New(o Options) *Handler {
 
 func newAsset(name string, b []byte) asset {
 	s := sha256.Sum256(b)
-	return asset{body: b, ctype: contentType(name), etag: `"` + hex.EncodeToString(s[:8]) + `"`}
+	a := asset{body: b, ctype: contentType(name), etag: `"` + hex.EncodeToString(s[:8]) + `"`}
+	if len(b) >= gzipMin {
+		a.gzipped = sync.OnceValue(func() []byte { return gzipOf(b) })
+	}
+	return a
+}
+
+// gzipOf compresses b, or returns nil when that saves less than an
+// eighth (images and the like).
+func gzipOf(b []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level: no error
+	_, _ = zw.Write(b)                                       // a bytes.Buffer does not fail
+	_ = zw.Close()
+	if buf.Len() > len(b)-len(b)/8 {
+		return nil
+	}
+	return buf.Bytes()
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding takes gzip
+// (by name or "*", with a q-value other than 0).
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for _, part := range strings.Split(v, ",") {
+			name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			name = strings.ToLower(strings.TrimSpace(name))
+			if name != "gzip" && name != "*" {
+				continue
+			}
+			for _, p := range strings.Split(params, ";") {
+				k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if q, err := strconv.ParseFloat(strings.TrimSpace(val), 64); strings.EqualFold(k, "q") && err == nil && q == 0 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return false
 }
 
 // contentType is the media type of an asset by its extension; JavaScript
@@ -140,9 +188,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hd.Set("Content-Type", a.ctype)
 	hd.Set("Cache-Control", cache)
-	hd.Set("ETag", a.etag)
+	body, etag := a.body, a.etag
+	if a.gzipped != nil {
+		// The CodeMirror bundle is 760 KB, some 260 KB gzipped.
+		hd.Add("Vary", "Accept-Encoding")
+		if gz := a.gzipped(); gz != nil && acceptsGzip(r) {
+			hd.Set("Content-Encoding", "gzip")
+			// Another representation, another strong ETag.
+			body, etag = gz, strings.TrimSuffix(a.etag, `"`)+`-gzip"`
+		}
+	}
+	hd.Set("ETag", etag)
 	// No Last-Modified (zero time): the ETag alone revalidates.
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
 // lookup finds the asset of a request path and its cache policy.

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"compress/gzip"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -213,6 +214,52 @@ func TestJSBuildsNoMarkup(t *testing.T) {
 			if m := banned.FindString(line); m != "" {
 				t.Errorf("%s:%d uses %s: %s", e.Name(), i+1, m, strings.TrimSpace(line))
 			}
+		}
+	}
+}
+
+// TestGzip: a large asset is sent gzipped to a client that takes gzip,
+// under its own ETag, and as it is to one that does not; both say Vary.
+func TestGzip(t *testing.T) {
+	h := New(Options{})
+	p := "/console/" + h.Version() + "/vendor/codemirror.js"
+	_, plain := serve(t, h, "GET", p, nil)
+	for _, tc := range []struct {
+		accept string
+		gzip   bool
+	}{
+		{"gzip, deflate, br", true},
+		{"br;q=1, GZIP;q=0.5", true},
+		{"*", true},
+		{"gzip;q=0", false},
+		{"identity", false},
+		{"", false},
+	} {
+		hdr := http.Header{}
+		if tc.accept != "" {
+			hdr.Set("Accept-Encoding", tc.accept)
+		}
+		resp, body := serve(t, h, "GET", p, hdr)
+		if resp.StatusCode != 200 || resp.Header.Get("Vary") != "Accept-Encoding" {
+			t.Fatalf("%q: %d, Vary %q", tc.accept, resp.StatusCode, resp.Header.Get("Vary"))
+		}
+		got := body
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(zr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = string(b)
+			if !strings.HasSuffix(resp.Header.Get("ETag"), `-gzip"`) || len(body) > len(plain)/2 {
+				t.Errorf("%q: gzipped ETag %q, %d bytes of %d", tc.accept, resp.Header.Get("ETag"), len(body), len(plain))
+			}
+		}
+		if (resp.Header.Get("Content-Encoding") == "gzip") != tc.gzip || got != plain {
+			t.Errorf("%q: Content-Encoding %q, body intact %v; want gzip %v", tc.accept, resp.Header.Get("Content-Encoding"), got == plain, tc.gzip)
 		}
 	}
 }
