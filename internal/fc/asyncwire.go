@@ -22,6 +22,9 @@ type wireBytes struct {
 }
 
 func (h wireHeader) MarshalJSON() ([]byte, error) {
+	if allUTF8(h) { // nearly always: the plain form, no copy
+		return json.Marshal(http.Header(h))
+	}
 	out := make(map[string][]any, len(h))
 	for k, vs := range h {
 		enc := make([]any, len(vs))
@@ -37,7 +40,23 @@ func (h wireHeader) MarshalJSON() ([]byte, error) {
 	return json.Marshal(out)
 }
 
+func allUTF8(h wireHeader) bool {
+	for _, vs := range h {
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func (h *wireHeader) UnmarshalJSON(b []byte) error {
+	var plain http.Header
+	if json.Unmarshal(b, &plain) == nil { // nearly always: strings only
+		*h = wireHeader(plain)
+		return nil
+	}
 	var in map[string][]json.RawMessage
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
