@@ -233,15 +233,7 @@ process.stdout.write(JSON.stringify({ zip: zip.base64(z), crc: zip.crc32(new Tex
 			t.Errorf("unexpected entry %q", f.Name)
 			continue
 		}
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := io.ReadAll(rc) // a CRC mismatch fails here
-		rc.Close()
-		if err != nil {
-			t.Errorf("%s: %v", f.Name, err)
-		}
+		data := zipEntry(t, f)
 		if string(data) != want {
 			t.Errorf("%s: %d bytes; want %d", f.Name, len(data), len(want))
 		}
@@ -270,4 +262,20 @@ func TestJSParses(t *testing.T) {
 	if len(entries) < 5 {
 		t.Errorf("only %d modules under assets/js", len(entries))
 	}
+}
+
+// zipEntry reads an entry of a zip the console wrote; archive/zip checks
+// its CRC as it reads.
+func zipEntry(t *testing.T, f *zip.File) []byte {
+	t.Helper()
+	rc, err := f.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("%s: %v", f.Name, err)
+	}
+	return data
 }

@@ -53,12 +53,7 @@ func TestConsoleAsync(t *testing.T) {
 		chromedp.SetValue("#async-on-failure", "not-a-destination"),
 		chromedp.Click(`#async-config button[type=submit]`),
 		chromedp.WaitVisible("#async-config .fc-error"))
-	if code := b.text("#async-config .fc-error .error-code"); code != "InvalidArgument" {
-		t.Errorf("a bad destination: ErrorCode %q; want InvalidArgument", code)
-	}
-	if id := b.text("#async-config .fc-error .error-request-id code"); len(id) < 8 {
-		t.Errorf("a bad destination: RequestId %q", id)
-	}
+	b.checkFCError("#async-config", "a bad destination", "InvalidArgument", "")
 	b.setValue("#async-on-failure", "")
 	b.do("enabling stateful invocation",
 		chromedp.Click("#async-stateful"),

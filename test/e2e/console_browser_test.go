@@ -304,3 +304,20 @@ func (b *consoleBrowser) createNodeFunction(svc, fn, code string) {
 		chromedp.Click(`#create-function button[type=submit]`),
 		chromedp.WaitVisible("#function-tabs"))
 }
+
+// checkFCError checks the error box under scope shows FC's error as FC
+// reports it: ErrorCode code, an ErrorMessage containing msg, and a
+// request id.
+func (b *consoleBrowser) checkFCError(scope, what, code, msg string) {
+	b.t.Helper()
+	box := scope + " .fc-error"
+	if got := b.text(box + " .error-code"); got != code {
+		b.t.Errorf("%s: ErrorCode %q; want %s", what, got, code)
+	}
+	if got := b.text(box + " .error-message"); !strings.Contains(got, msg) {
+		b.t.Errorf("%s: ErrorMessage %q; want it to say %q", what, got, msg)
+	}
+	if id := b.text(box + " .error-request-id code"); len(id) < 8 {
+		b.t.Errorf("%s: RequestId %q", what, id)
+	}
+}

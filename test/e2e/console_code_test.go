@@ -238,10 +238,7 @@ func consoleCodeFiles(t *testing.T, b *consoleBrowser, s *server) {
 		chromedp.WaitVisible("#main .fc-error"))
 	// The body is within the API's bound (the zip's limit in base64 plus
 	// room): the zip itself is refused, as the API reports it.
-	code, msg := b.text("#main .fc-error .error-code"), b.text("#main .fc-error .error-message")
-	if code != "InvalidArgument" || !strings.Contains(msg, "over the limit of 524288 bytes") || b.text("#main .fc-error .error-request-id") == "" {
-		t.Errorf("deploying a zip over the limit: %s %q; want InvalidArgument, the limit, a request id", code, msg)
-	}
+	b.checkFCError("#main", "deploying a zip over the limit", "InvalidArgument", "over the limit of 524288 bytes")
 	if st := b.text("#deploy-status"); st != "Deploy failed." {
 		t.Errorf("deploy status %q", st)
 	}

@@ -80,12 +80,7 @@ func configEdit(t *testing.T, b *consoleBrowser, s *server, urls []string) {
 		chromedp.SetValue(`#config-form input[name=memorySize]`, "100"),
 		chromedp.Click(`#config-form button[type=submit]`),
 		chromedp.WaitVisible(`#config-form .fc-error`))
-	if code := b.text(`#config-form .fc-error .error-code`); code != "InvalidArgument" {
-		t.Errorf("memory 100: ErrorCode %q; want InvalidArgument", code)
-	}
-	if msg := b.text(`#config-form .fc-error .error-message`); !strings.Contains(msg, "memorySize 100") {
-		t.Errorf("memory 100: ErrorMessage %q; want FC's memorySize message", msg)
-	}
+	b.checkFCError("#config-form", "memory 100", "InvalidArgument", "memorySize 100")
 	b.shoot("config-error")
 	configEnvKeyboard(t, b)
 	b.do("saving memory 256 and GREETING=salut",

@@ -51,9 +51,7 @@ func TestConsoleImages(t *testing.T) {
 		chromedp.SetUploadFiles("#image-file", []string{bad}),
 		chromedp.Click(`#import-image button[type=submit]`),
 		chromedp.WaitVisible("#images-errors .fc-error"))
-	if code := b.text("#images-errors .error-code"); code != "InvalidArgument" {
-		t.Errorf("a bad tarball: %q; want InvalidArgument", code)
-	}
+	b.checkFCError("#images-errors", "a bad tarball", "InvalidArgument", "")
 	b.shoot("images-error")
 
 	b.do("deleting the image",

@@ -121,15 +121,7 @@ func consoleSignIn(t *testing.T, b *consoleBrowser) {
 		chromedp.SetValue("#access-key-secret", "not-the-secret"),
 		chromedp.Click("#signin button[type=submit]"),
 		chromedp.WaitVisible("#signin .fc-error"))
-	if code := b.text("#signin .fc-error .error-code"); code != "SignatureNotMatch" {
-		t.Errorf("bad secret: ErrorCode %q; want SignatureNotMatch", code)
-	}
-	if msg := b.text("#signin .fc-error .error-message"); !strings.Contains(msg, "does not match the signature you provided") {
-		t.Errorf("bad secret: ErrorMessage %q; want FC's signature message", msg)
-	}
-	if id := b.text("#signin .fc-error .error-request-id code"); len(id) < 8 {
-		t.Errorf("bad secret: RequestId %q", id)
-	}
+	b.checkFCError("#signin", "bad secret", "SignatureNotMatch", "does not match the signature you provided")
 	b.shoot("signin-error")
 
 	// The right secret, typed and sent with the keyboard alone: the error

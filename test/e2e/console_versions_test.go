@@ -103,15 +103,7 @@ func TestConsoleVersions(t *testing.T) {
 		chromedp.Click(`button[aria-label="Delete version 1"]`),
 		chromedp.Click(`button[aria-label="Confirm deleting version 1"]`),
 		chromedp.WaitVisible("#versions-errors .fc-error"))
-	if code := b.text("#versions-errors .fc-error .error-code"); code != "VersionInUse" {
-		t.Errorf("deleting a version prod uses: %q; want VersionInUse", code)
-	}
-	if msg := b.text("#versions-errors .fc-error .error-message"); !strings.Contains(msg, "prod") {
-		t.Errorf("VersionInUse message %q does not name the alias prod", msg)
-	}
-	if id := b.text("#versions-errors .fc-error .error-request-id code"); len(id) < 8 {
-		t.Errorf("VersionInUse: RequestId %q", id)
-	}
+	b.checkFCError("#versions-errors", "deleting a version prod uses", "VersionInUse", "prod")
 	b.do("opening version 1's URLs",
 		chromedp.Click(`#version-list li[data-version="1"] summary`),
 		chromedp.WaitVisible(`#version-list li[data-version="1"] a.qualified-url`))
