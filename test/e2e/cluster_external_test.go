@@ -89,7 +89,10 @@ func TestClusterExternalNATS(t *testing.T) {
 			}
 			return nil
 		})
-		waitFor(t, 5*time.Second, func() error {
+		// The other node's read may wait out the same bound as the write
+		// (its client can be the one reconnecting); the check below still
+		// holds the whole restoration to externalLossRestored.
+		waitFor(t, max(5*time.Second, time.Until(killed.Add(externalLossRestored))), func() error {
 			if resp, body = other.signedDo("GET", "/2016-08-15/services/"+svc, ""); resp.StatusCode != 200 {
 				return fmt.Errorf("get service %s through the other node: %d %s", svc, resp.StatusCode, body)
 			}
